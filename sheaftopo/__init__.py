@@ -1,0 +1,29 @@
+"""sheaftopo: topology and algebra for multimodal embedding alignment.
+
+Subpackages (imported on first access, so ``import sheaftopo`` stays light):
+
+``sheaftopo.persistence``
+    Minimum spanning trees, 0-dimensional persistence, sparsification bounds,
+    diagram distances.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0.dev0"
+
+_SUBPACKAGES = ("persistence",)
+
+__all__ = ["__version__", *_SUBPACKAGES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
