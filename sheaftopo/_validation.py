@@ -26,6 +26,7 @@ __all__ = [
     "as_float_array",
     "as_points",
     "as_sparse_graph",
+    "as_vector",
     "check_choice",
     "check_int",
     "check_random_state",
@@ -312,3 +313,17 @@ def check_random_state(seed: Any, name: str = "seed") -> np.random.Generator:
         f"{name} must be None, a non-negative int or a numpy.random.Generator; "
         f"got {seed!r} of type {type(seed).__name__}"
     )
+
+
+def as_vector(x: Any, name: str, *, min_size: int = 1, dtype: Any = np.float64) -> np.ndarray:
+    """A finite real 1-D array with at least ``min_size`` entries (float64 by default)."""
+    arr = as_float_array(x, name, dtype=dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array; got {arr.ndim}-D input of shape {arr.shape}")
+    if arr.shape[0] < min_size:
+        raise ValueError(
+            f"{name} must have at least {min_size} entr{'y' if min_size == 1 else 'ies'}; "
+            f"got shape {arr.shape}"
+        )
+    _check_finite(arr, name)
+    return arr

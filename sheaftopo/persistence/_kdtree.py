@@ -122,21 +122,32 @@ def _less(d, lo_, hi_, bd, blo, bhi):
 
 
 @nb.njit(cache=True)
-def _nearest_outside(X, i, comp, node_comp, start, end, left, right, lo, hi, bound, stack):
-    """Nearest point to X[i] outside comp[i] with squared distance <= bound, by key (d, j)."""
+def _knn_outside(X, i, comp, node_comp, start, end, left, right, lo, hi, bound,
+                 out_d, out_j, stack, dstack):
+    """The k nearest points to X[i] outside comp[i] with squared distance <= bound.
+
+    Results, ordered by (d, j), go to ``out_d[:k], out_j[:k]`` (k = len(out_d));
+    unused slots hold (inf, -1). Returns the number found.
+    """
+    k = out_d.shape[0]
+    for t in range(k):
+        out_d[t] = np.inf
+        out_j[t] = -1
     ci = comp[i]
-    best_d = np.inf
-    best_j = -1
+    found = 0
     sp = 0
-    stack[sp] = 0
-    sp += 1
+    stack[0] = 0
+    dstack[0] = _box_dist2(X, i, lo, hi, 0)
+    sp = 1
     while sp > 0:
         sp -= 1
         node = stack[sp]
         if node_comp[node] == ci:
             continue
-        lim = bound if bound < best_d else best_d
-        if _box_dist2(X, i, lo, hi, node) > lim:
+        lim = out_d[k - 1]
+        if bound < lim:
+            lim = bound
+        if dstack[sp] > lim:
             continue
         a = left[node]
         if a < 0:
@@ -147,127 +158,168 @@ def _nearest_outside(X, i, comp, node_comp, start, end, left, right, lo, hi, bou
                 for t in range(X.shape[1]):
                     v = np.float64(X[i, t]) - X[j, t]
                     s += v * v
-                if s < best_d or (s == best_d and j < best_j):
-                    if s <= bound:
-                        best_d = s
-                        best_j = j
+                if s > bound:
+                    continue
+                if s < out_d[k - 1] or (s == out_d[k - 1] and j < out_j[k - 1]):
+                    if out_j[k - 1] < 0:
+                        found += 1
+                    t = k - 1
+                    while t > 0 and (s < out_d[t - 1] or (s == out_d[t - 1] and j < out_j[t - 1])):
+                        out_d[t] = out_d[t - 1]
+                        out_j[t] = out_j[t - 1]
+                        t -= 1
+                    out_d[t] = s
+                    out_j[t] = j
             continue
         b = right[node]
         da = _box_dist2(X, i, lo, hi, a)
         db = _box_dist2(X, i, lo, hi, b)
         if da <= db:
             stack[sp] = b
+            dstack[sp] = db
             stack[sp + 1] = a
+            dstack[sp + 1] = da
         else:
             stack[sp] = a
+            dstack[sp] = da
             stack[sp + 1] = b
+            dstack[sp + 1] = db
         sp += 2
-    return best_d, best_j
+    return found
 
 
 @nb.njit(cache=True, parallel=True)
-def _round_search(X, comp, node_comp, start, end, left, right, lo, hi,
-                  todo, comp_bound, nn_d, nn_j):
+def _search(X, comp, node_comp, start, end, left, right, lo, hi,
+            todo, k, comp_bound, cand_d, cand_j, lb):
+    """Refresh the candidate lists of the points in ``todo`` with a tree search.
+
+    Each gets its k nearest points outside its component within its
+    component's current bound; ``lb`` becomes a lower bound on the distance of
+    every outside point not listed.
+    """
     n_todo = todo.shape[0]
     chunk = 256
     n_chunks = (n_todo + chunk - 1) // chunk
+    kk = cand_d.shape[1]
     for ch in nb.prange(n_chunks):
-        stack = np.empty(256, np.int64)
+        stack = np.empty(512, np.int64)
+        dstack = np.empty(512, np.float64)
+        od = np.empty(k, np.float64)
+        oj = np.empty(k, np.int64)
         for t in range(ch * chunk, min(n_todo, (ch + 1) * chunk)):
             i = todo[t]
             c = comp[i]
             bnd = comp_bound[c]
-            d, j = _nearest_outside(X, i, comp, node_comp, start, end, left, right,
-                                    lo, hi, bnd, stack)
-            if j >= 0:
-                nn_d[i] = d
-                nn_j[i] = j
-                if d < comp_bound[c]:
-                    comp_bound[c] = d  # racy on purpose: a stale bound only prunes less
+            f = _knn_outside(X, i, comp, node_comp, start, end, left, right, lo, hi,
+                             bnd, od, oj, stack, dstack)
+            for s in range(kk):
+                cand_d[i, s] = od[s] if s < k else np.inf
+                cand_j[i, s] = oj[s] if s < k else -1
+            if f == k:
+                lb[i] = od[k - 1]  # a full list: the rest are at least this far
+            elif f > 0:
+                lb[i] = bnd  # every outside point within the bound was listed
             else:
-                # nothing outside within the bound: the bound is a lower bound
-                nn_d[i] = bnd
-                nn_j[i] = -1
+                lb[i] = bnd
+            if f > 0 and od[0] < comp_bound[c]:
+                comp_bound[c] = od[0]  # racy on purpose: a stale bound only prunes less
 
 
 @nb.njit(cache=True)
-def kdtree_boruvka(X, leaf_size):
-    """Exact Euclidean MST of ``X`` (n, d). Returns (u, v, squared_lengths), original indices."""
+def _node_components(comp, start, end, left, right, node_comp):
+    for node in range(start.shape[0] - 1, -1, -1):
+        a = left[node]
+        if a < 0:
+            cc = comp[start[node]]
+            for j in range(start[node] + 1, end[node]):
+                if comp[j] != cc:
+                    cc = -1
+                    break
+            node_comp[node] = cc
+        else:
+            ca = node_comp[a]
+            node_comp[node] = ca if ca == node_comp[right[node]] else -1
+
+
+@nb.njit(cache=True)
+def kdtree_boruvka(X, leaf_size, k_first, k_later):
+    """Exact Euclidean MST of ``X`` (n, d). Returns (u, v, squared_lengths), original indices.
+
+    Round one lists every point's ``k_first`` nearest neighbours; later rounds
+    answer a point from its list when a listed point lies outside its
+    component (then it is the nearest outside point) and search the tree for
+    its ``k_later`` nearest outside points only when the list is exhausted and
+    its lower bound could still beat its component's best edge.
+    """
     perm, start, end, left, right, lo, hi = build_kdtree(X, leaf_size)
     n, dim = X.shape
     Xs = np.empty((n, dim), X.dtype)
     for i in range(n):
         Xs[i] = X[perm[i]]
-    n_nodes = start.shape[0]
+    kk = max(k_first, k_later)
+    cand_d = np.full((n, kk), np.inf)
+    cand_j = np.full((n, kk), -1, np.int64)
+    lb = np.zeros(n)
     parent = np.arange(n)
     rank = np.zeros(n, np.int8)
     comp = np.arange(n)
-    n_comp = n
-    nn_d = np.full(n, 0.0)  # lower bound on the distance to the nearest outside point
-    nn_j = np.full(n, -1, np.int64)
-    node_comp = np.empty(n_nodes, np.int64)
+    node_comp = np.empty(start.shape[0], np.int64)
     eu = np.empty(max(n - 1, 0), np.int64)
     ev = np.empty(max(n - 1, 0), np.int64)
     ew = np.empty(max(n - 1, 0), np.float64)
     m = 0
-    while n_comp > 1:
-        # labels 0..n_comp-1 of the current components
+    first = True
+    while True:
         lab_of_root = np.full(n, -1, np.int64)
-        c = 0
+        n_comp = 0
         for i in range(n):
             r = uf_find(parent, i)
             if lab_of_root[r] < 0:
-                lab_of_root[r] = c
-                c += 1
+                lab_of_root[r] = n_comp
+                n_comp += 1
             comp[i] = lab_of_root[r]
-        n_comp = c
         if n_comp == 1:
             break
-        for node in range(n_nodes - 1, -1, -1):
-            a = left[node]
-            if a < 0:
-                cc = comp[start[node]]
-                for j in range(start[node] + 1, end[node]):
-                    if comp[j] != cc:
-                        cc = -1
-                        break
-                node_comp[node] = cc
-            else:
-                ca = node_comp[a]
-                node_comp[node] = ca if ca == node_comp[right[node]] else -1
-        # candidates still valid from the last round
+        _node_components(comp, start, end, left, right, node_comp)
         comp_bound = np.full(n_comp, np.inf)
-        valid = np.zeros(n, np.bool_)
+        # first listed point outside the component, per point
+        pick = np.full(n, -1, np.int64)
         for i in range(n):
-            j = nn_j[i]
-            if j >= 0 and comp[j] != comp[i]:
-                valid[i] = True
-                if nn_d[i] < comp_bound[comp[i]]:
-                    comp_bound[comp[i]] = nn_d[i]
-        n_todo = 0
+            for s in range(kk):
+                j = cand_j[i, s]
+                if j < 0:
+                    break
+                if comp[j] != comp[i]:
+                    pick[i] = s
+                    if cand_d[i, s] < comp_bound[comp[i]]:
+                        comp_bound[comp[i]] = cand_d[i, s]
+                    break
         todo = np.empty(n, np.int64)
+        n_todo = 0
         for i in range(n):
-            if not valid[i] and nn_d[i] <= comp_bound[comp[i]]:
+            if pick[i] < 0 and lb[i] <= comp_bound[comp[i]]:
                 todo[n_todo] = i
                 n_todo += 1
-            elif not valid[i]:
-                nn_j[i] = -1  # keep its lower bound nn_d[i] for later rounds
-        _round_search(Xs, comp, node_comp, start, end, left, right, lo, hi,
-                      todo[:n_todo], comp_bound, nn_d, nn_j)
+        _search(Xs, comp, node_comp, start, end, left, right, lo, hi, todo[:n_todo],
+                k_first if first else k_later, comp_bound, cand_d, cand_j, lb)
+        first = False
+        for t in range(n_todo):
+            i = todo[t]
+            pick[i] = 0 if cand_j[i, 0] >= 0 else -1
         # lightest outgoing edge of every component, by edge key
         bd = np.full(n_comp, np.inf)
         bp = np.full(n_comp, -1, np.int64)
         bq = np.full(n_comp, -1, np.int64)
         for i in range(n):
-            j = nn_j[i]
-            if j < 0:
+            s = pick[i]
+            if s < 0:
                 continue
+            j = cand_j[i, s]
+            d = cand_d[i, s]
             cc = comp[i]
-            lo_ = min(i, j)
-            hi_ = max(i, j)
-            if bp[cc] < 0 or _less(nn_d[i], lo_, hi_, bd[cc], min(bp[cc], bq[cc]),
+            if bp[cc] < 0 or _less(d, min(i, j), max(i, j), bd[cc], min(bp[cc], bq[cc]),
                                    max(bp[cc], bq[cc])):
-                bd[cc] = nn_d[i]
+                bd[cc] = d
                 bp[cc] = i
                 bq[cc] = j
         for cc in range(n_comp):
@@ -276,6 +328,4 @@ def kdtree_boruvka(X, leaf_size):
                 ev[m] = perm[bq[cc]]
                 ew[m] = bd[cc]
                 m += 1
-        # points whose search was pruned keep nn_d as a lower bound (nn_j = -1);
-        # for the others nn_d is exact and stays a lower bound once j joins them
     return eu[:m], ev[:m], ew[:m]

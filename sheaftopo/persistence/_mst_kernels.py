@@ -170,14 +170,15 @@ def _insert(best_d, best_i, p, s, d, q):
 
 
 @nb.njit(cache=True, parallel=True)
-def sweep_block(G, sq, i0, j0, comp, slot, best_d, best_i, diagonal):
+def sweep_block(G, sq, i0, j0, comp, slot, best_d, best_i, both_orders):
     """Fold one Gram block into per-point candidate lists.
 
     ``G[r, s] = <x[i0 + r], x[j0 + s]>``. For every pair (p, q) of the block
     with ``comp[p] != comp[q]``, the squared distance ``sq[p] + sq[q] - 2 G``
-    is offered to the sorted list ``best[p, slot[comp[q]], :]`` and, unless the
-    block is on the diagonal (where both orders appear in ``G``), to
-    ``best[q, slot[comp[p]], :]``. Lists are ordered by ``(d, index)``.
+    is offered to the sorted list ``best[p, slot[comp[q]], :]`` and, when
+    ``both_orders`` is set, also to ``best[q, slot[comp[p]], :]`` (so that a
+    sweep over the block pairs I <= J sees every ordered pair once, each
+    value computed once). Lists are ordered by ``(d, index)``.
 
     One kernel serves three sweeps: k nearest neighbours (``comp`` all
     distinct, one slot), the k nearest points outside each point's component
@@ -185,44 +186,53 @@ def sweep_block(G, sq, i0, j0, comp, slot, best_d, best_i, diagonal):
     component (``slot[c] = c``, k = 1).
     """
     nr, nc = G.shape
+    k = best_d.shape[2]
+    single = best_d.shape[1] == 1
     for r in nb.prange(nr):
         p = i0 + r
         cp = comp[p]
         sp = sq[p]
-        thr = best_d[p, 0, best_d.shape[2] - 1] if best_d.shape[1] == 1 else np.inf
+        thr = best_d[p, 0, k - 1] if single else np.inf
         for s in range(nc):
+            d = sp + sq[j0 + s] - 2.0 * G[r, s]
+            if d > thr:
+                continue
             q = j0 + s
             cq = comp[q]
             if cq == cp:
                 continue
-            d = sp + sq[q] - 2.0 * G[r, s]
             if d < 0.0:
                 d = 0.0
-            if d > thr:
-                continue
             _insert(best_d, best_i, p, slot[cq], d, q)
-            if best_d.shape[1] == 1:
-                thr = best_d[p, 0, best_d.shape[2] - 1]
-    if diagonal:
+            if single:
+                thr = best_d[p, 0, k - 1]
+    if not both_orders:
         return
-    tile = 32
+    tile = 64
     n_tiles = (nc + tile - 1) // tile
     for t in nb.prange(n_tiles):
         s0 = t * tile
         s1 = min(nc, s0 + tile)
+        thr_t = np.empty(s1 - s0)
+        for s in range(s0, s1):
+            thr_t[s - s0] = best_d[j0 + s, 0, k - 1] if single else np.inf
         for r in range(nr):
             p = i0 + r
             cp = comp[p]
             sp = sq[p]
             sl = slot[cp]
             for s in range(s0, s1):
+                d = sp + sq[j0 + s] - 2.0 * G[r, s]
+                if d > thr_t[s - s0]:
+                    continue
                 q = j0 + s
                 if comp[q] == cp:
                     continue
-                d = sp + sq[q] - 2.0 * G[r, s]
                 if d < 0.0:
                     d = 0.0
                 _insert(best_d, best_i, q, sl, d, p)
+                if single:
+                    thr_t[s - s0] = best_d[q, 0, k - 1]
 
 
 @nb.njit(cache=True)
@@ -312,13 +322,13 @@ def component_pair_minima(best_d, best_i, comp, n_comp):
 # --------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def euclidean_edge_lengths(X, u, v):
     """``|X[u[e]] - X[v[e]]|`` accumulated in float64 (no Gram-identity cancellation)."""
     m = u.shape[0]
     out = np.empty(m, np.float64)
     d = X.shape[1]
-    for e in nb.prange(m):
+    for e in range(m):
         s = 0.0
         a = u[e]
         b = v[e]

@@ -1,0 +1,700 @@
+r"""Distances between persistence diagrams: sliced Wasserstein, Wasserstein, bottleneck.
+
+:func:`sliced_wasserstein` is implemented here in vectorised NumPy (one matrix
+product for all projections, one sort per diagram); :func:`wasserstein` and
+:func:`bottleneck` validate their input and call GUDHI, which is imported
+lazily inside them.
+
+A persistence diagram is an array of shape ``(n_points, 2)`` of
+``(birth, death)`` rows with ``death >= birth``; deaths may be ``+inf``
+(essential classes). The diagonal :math:`\Delta = \{(x, x)\}` is understood to
+hold every point with infinite multiplicity, so diagrams of different sizes
+can be compared: a point may be matched to its orthogonal projection onto the
+diagonal, :math:`\pi_\Delta(b, d) = \big(\tfrac{b+d}{2}, \tfrac{b+d}{2}\big)`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._validation import (
+    as_diagram,
+    as_vector,
+    check_choice,
+    check_int,
+    check_random_state,
+    check_real,
+)
+
+__all__ = ["bottleneck", "sliced_wasserstein", "wasserstein"]
+
+# Largest number of float64 entries of one (directions x points) block of
+# projections; directions are processed in blocks so that memory stays bounded
+# (about 32 MiB per block array) for very large diagrams.
+_BLOCK_ENTRIES = 1 << 22
+
+
+def _n_essential(dgm: np.ndarray) -> int:
+    return int(np.count_nonzero(np.isinf(dgm[:, 1])))
+
+
+def _essential_counts_differ_message(n1: int, n2: int) -> str:
+    return (
+        f"dgm1 has {n1} essential point(s) (death = +inf) but dgm2 has {n2}; "
+        "they cannot be matched to each other or to the diagonal, so every "
+        "Wasserstein-type distance between these diagrams is infinite"
+    )
+
+
+def _handle_essential(
+    d1: np.ndarray, d2: np.ndarray, essential: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the ``essential`` policy; return the finite parts of both diagrams."""
+    n1, n2 = _n_essential(d1), _n_essential(d2)
+    if n1 == 0 and n2 == 0:
+        return d1, d2
+    if essential == "raise":
+        name, n = ("dgm1", n1) if n1 else ("dgm2", n2)
+        other = f" (and dgm2 has {n2})" if n1 and n2 else ""
+        raise ValueError(
+            f"{name} has {n} essential point(s) with death = +inf{other}; the sliced "
+            "Wasserstein distance is defined for finite points only. Pass "
+            "essential='drop' to compare the finite parts (exact for H0 Rips "
+            "diagrams, whose single (0, inf) points coincide), or remove them yourself"
+        )
+    if n1 != n2:
+        raise ValueError(
+            _essential_counts_differ_message(n1, n2)
+            + "; essential='drop' only applies when the counts agree"
+        )
+    return d1[np.isfinite(d1[:, 1])], d2[np.isfinite(d2[:, 1])]
+
+
+def _angles(n_directions: int, seed: Any, directions: Any) -> np.ndarray:
+    if directions is not None:
+        if seed is not None:
+            raise ValueError(
+                "seed has no effect when directions is given; pass one of them, not both"
+            )
+        return as_vector(directions, "directions")
+    if seed is None:
+        return -np.pi / 2 + np.pi * np.arange(n_directions) / n_directions
+    rng = check_random_state(seed)
+    return rng.uniform(-np.pi / 2, np.pi / 2, size=n_directions)
+
+
+def _blocks(n_rows: int, n_dirs: int) -> list[slice]:
+    step = max(1, min(n_dirs, _BLOCK_ENTRIES // max(1, n_rows)))
+    return [slice(s, min(s + step, n_dirs)) for s in range(0, n_dirs, step)]
+
+
+def _scaled_pow_sums(
+    diff: np.ndarray, p: float, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row (per-direction) weighted sums of ``|diff|**p``, kept in scaled form.
+
+    Returns ``(scale, s)`` with ``sum_j w_j |diff_j|**p = scale**p * s`` for each
+    row; dividing by the row maximum first keeps every power in ``[0, 1]``, so
+    nothing overflows or underflows whatever the magnitude of the data or ``p``.
+    """
+    a = np.abs(diff)
+    if p == 1.0:
+        s = a.sum(axis=1) if weights is None else a @ weights
+        return np.ones(len(a)), s
+    scale = a.max(axis=1)
+    scale[scale == 0] = 1.0
+    a /= scale[:, None]
+    a **= p
+    s = a.sum(axis=1) if weights is None else a @ weights
+    return scale, s
+
+
+def _finish(scale: np.ndarray, s: np.ndarray, p: float) -> float:
+    """``(mean_k scale_k**p * s_k) ** (1/p)`` without overflow."""
+    if p == 1.0:
+        return float(np.mean(s))
+    top = float(scale.max())
+    mean = float(np.mean((scale / top) ** p * s))
+    return top * mean ** (1.0 / p)
+
+
+def _sw_diagram(f1: np.ndarray, f2: np.ndarray, theta: np.ndarray, p: float) -> float:
+    """Carrière–Cuturi–Oudot sliced Wasserstein of two finite diagrams."""
+    n = len(f1) + len(f2)
+    if n == 0:
+        return 0.0
+    # Points of each diagram, then the diagonal projections of the other one.
+    X = np.concatenate([f1, 0.5 * (f2.sum(axis=1, keepdims=True) * [1.0, 1.0])])
+    Y = np.concatenate([f2, 0.5 * (f1.sum(axis=1, keepdims=True) * [1.0, 1.0])])
+    scale, s = np.empty(len(theta)), np.empty(len(theta))
+    for blk in _blocks(n, len(theta)):
+        U = np.stack([np.cos(theta[blk]), np.sin(theta[blk])], axis=1)  # (m, 2)
+        A = U @ X.T  # (m, n): one row of projections per direction
+        B = U @ Y.T
+        A.sort(axis=1)
+        B.sort(axis=1)
+        A -= B
+        scale[blk], s[blk] = _scaled_pow_sums(A, p)
+    return _finish(scale, s, p)
+
+
+def _quantile_plan(n1: int, n2: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merged quantile breakpoints of two uniform measures with n1 and n2 atoms.
+
+    The quantile function of the uniform measure on sorted values
+    ``x_0 <= ... <= x_{n-1}`` is ``Q(u) = x_{ceil(u n) - 1}``. On each interval
+    between consecutive points of ``{k / n1} U {k / n2}`` both quantile
+    functions are constant; the breakpoints are computed exactly in units of
+    ``1 / lcm(n1, n2)``. Returns ``(i1, i2, w)``: the atom indices on each
+    interval and the interval lengths (summing to 1).
+    """
+    g = math.gcd(n1, n2)
+    s1, s2 = n2 // g, n1 // g  # lcm / n1 and lcm / n2
+    lcm = s1 * n1
+    t = np.union1d(np.arange(1, n1 + 1, dtype=np.int64) * s1,
+                   np.arange(1, n2 + 1, dtype=np.int64) * s2)
+    i1 = (t + (s1 - 1)) // s1 - 1
+    i2 = (t + (s2 - 1)) // s2 - 1
+    w = np.diff(t, prepend=0) / lcm
+    return i1, i2, w
+
+
+def _sw_point_cloud(f1: np.ndarray, f2: np.ndarray, theta: np.ndarray, p: float) -> float:
+    """Sliced W_p between the uniform empirical measures on the rows of f1 and f2."""
+    n1, n2 = len(f1), len(f2)
+    if n1 == 0 and n2 == 0:
+        return 0.0
+    if n1 == 0 or n2 == 0:
+        which = "dgm1" if n1 == 0 else "dgm2"
+        raise ValueError(
+            f"kind='point_cloud' compares uniform probability measures on the points and "
+            f"{which} has no (finite) points, so its measure is undefined; use "
+            "kind='diagram', which matches points to the diagonal"
+        )
+    if n1 == n2:
+        i1 = i2 = None
+        w = np.full(n1, 1.0 / n1)
+    else:
+        i1, i2, w = _quantile_plan(n1, n2)
+    scale, s = np.empty(len(theta)), np.empty(len(theta))
+    for blk in _blocks(n1 + n2, len(theta)):
+        U = np.stack([np.cos(theta[blk]), np.sin(theta[blk])], axis=1)
+        A = U @ f1.T
+        B = U @ f2.T
+        A.sort(axis=1)
+        B.sort(axis=1)
+        if i1 is None:
+            A -= B
+        else:
+            A = A[:, i1] - B[:, i2]
+        scale[blk], s[blk] = _scaled_pow_sums(A, p, w)
+    return _finish(scale, s, p)
+
+
+def sliced_wasserstein(
+    dgm1: Any,
+    dgm2: Any,
+    *,
+    n_directions: int = 50,
+    seed: Any = None,
+    directions: Any = None,
+    kind: str = "diagram",
+    p: float | None = None,
+    essential: str = "raise",
+) -> float:
+    r"""Sliced Wasserstein distance between two persistence diagrams.
+
+    For a direction :math:`\theta`, let :math:`\langle \theta, \cdot\rangle`
+    project the plane onto the line spanned by
+    :math:`e_\theta = (\cos\theta, \sin\theta)`.
+
+    ``kind="diagram"`` (default) is the distance of Carrière, Cuturi and
+    Oudot [1]_. Each diagram is augmented with the diagonal projections
+    :math:`\pi_\Delta(x) = \big(\tfrac{b+d}{2}, \tfrac{b+d}{2}\big)` of the
+    other diagram's points, so that both hold :math:`n = n_1 + n_2` points:
+
+    .. math::
+
+        A = D_1 \cup \pi_\Delta(D_2), \qquad B = D_2 \cup \pi_\Delta(D_1),
+
+    and, with :math:`a^\theta_{(1)} \le \dots \le a^\theta_{(n)}` the sorted
+    projections of :math:`A` (likewise :math:`b^\theta_{(i)}` for :math:`B`),
+
+    .. math::
+
+        SW_p(D_1, D_2) = \Big(\frac{1}{M} \sum_{k=1}^{M} \sum_{i=1}^{n}
+        \big|a^{\theta_k}_{(i)} - b^{\theta_k}_{(i)}\big|^p\Big)^{1/p}.
+
+    For :math:`p = 1` (the default for this kind) this is the mean over
+    directions of the 1-D optimal transport cost between the unnormalised
+    point measures, i.e. the definition of [1]_ (an average, no root), whose
+    integral over all :math:`\theta` is approximated by the :math:`M`
+    directions.
+
+    ``kind="point_cloud"`` treats each diagram as the uniform probability
+    measure :math:`\mu_j = \frac{1}{n_j}\sum_{x \in D_j} \delta_x` on its points
+    in :math:`\mathbb{R}^2` (no diagonal, sizes may differ) and returns the
+    sliced Wasserstein distance of Bonneel et al. [2]_ as computed by POT [3]_,
+
+    .. math::
+
+        SW_p(\mu_1, \mu_2) = \Big(\frac{1}{M}\sum_{k=1}^{M}
+        W_p^p\big(\langle e_{\theta_k}, \cdot\rangle_\# \mu_1,
+        \langle e_{\theta_k}, \cdot\rangle_\# \mu_2\big)\Big)^{1/p},
+
+    with :math:`p = 2` by default. The 1-D distances use quantile functions:
+    :math:`W_p^p = \int_0^1 |Q_1(u) - Q_2(u)|^p \, du`.
+
+    Parameters
+    ----------
+    dgm1 : array_like, shape (n1, 2)
+        First diagram, rows ``(birth, death)`` with ``death >= birth``. May be
+        empty (shape ``(0, 2)``); float32 input is computed in float64.
+    dgm2 : array_like, shape (n2, 2)
+        Second diagram.
+    n_directions : int, default 50
+        Number :math:`M \ge 1` of directions when ``directions`` is not given.
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator, optional
+        With ``None`` (default) the directions are the deterministic, evenly
+        spaced angles :math:`\theta_k = -\pi/2 + k\pi/M`,
+        :math:`k = 0, \dots, M-1`. Otherwise :math:`M` angles are drawn
+        uniformly in :math:`[-\pi/2, \pi/2)` from this seed. Must be ``None``
+        when ``directions`` is given.
+    directions : array_like, shape (M,), optional
+        Angles in radians, used exactly as given (``n_directions`` is then
+        ignored). Angles modulo :math:`\pi` suffice: 1-D Wasserstein distances
+        are unchanged when the projections are negated.
+    kind : {"diagram", "point_cloud"}, default "diagram"
+        Which sliced distance, see above.
+    p : float, optional
+        Order :math:`p \ge 1` (finite). Defaults to 1 for ``kind="diagram"``
+        and 2 for ``kind="point_cloud"``. Orders below 1 are refused: for a
+        concave cost the sorted (monotone) matching is no longer optimal, so
+        the formula above would not be a transport cost.
+    essential : {"raise", "drop"}, default "raise"
+        What to do with essential points (death ``+inf``), whose projections are
+        infinite. ``"raise"`` raises a ``ValueError``. ``"drop"`` removes them
+        from both diagrams, provided both have the same number of them
+        (otherwise every Wasserstein-type distance is infinite and a
+        ``ValueError`` says so). Dropping ignores the differences between the
+        births of the essential points; for H0 diagrams of Vietoris–Rips
+        filtrations of connected data (one ``(0, inf)`` point each) it is
+        exact.
+
+    Returns
+    -------
+    float
+        The distance, a non-negative Python float. It is symmetric and zero
+        on identical diagrams. For fixed directions it satisfies the triangle
+        inequality for ``kind="point_cloud"`` (any :math:`p`) and for
+        ``kind="diagram"`` with :math:`p = 1`; see the Notes for
+        ``kind="diagram"`` with :math:`p > 1`.
+
+    Raises
+    ------
+    ValueError
+        On malformed diagrams (wrong shape, NaN, ``death < birth``), bad
+        ``n_directions``, ``p``, ``kind`` or ``essential``, essential points
+        (see ``essential``), or, for ``kind="point_cloud"``, when exactly one
+        diagram is empty (an empty measure cannot be normalised). Two empty
+        diagrams are at distance 0 for both kinds.
+    TypeError
+        On non-numeric input.
+
+    See Also
+    --------
+    wasserstein : the exact Wasserstein distance between diagrams.
+    bottleneck : the exact bottleneck distance.
+
+    Notes
+    -----
+    Cost: :math:`O(M\, n \log n)` time for :math:`n = n_1 + n_2` (one matrix
+    product and one sort of an ``(M, n)`` array per diagram), vectorised over
+    directions; memory is bounded by processing directions in blocks.
+
+    ``kind="diagram"`` with :math:`p > 1` is offered as a generalisation but
+    is *not* a pseudometric on diagrams. For :math:`p = 1` the 1-D cost
+    :math:`\int |F_A - F_B|` is unchanged when both measures gain the same
+    atom, which is why points on the diagonal (whose projection is
+    themselves) contribute nothing and why the triangle inequality holds [1]_.
+    For :math:`p > 1` a common atom can lower the cost: diagonal points change
+    the value, and the triangle inequality fails, e.g. for
+    :math:`\emptyset`, :math:`\{(0, 0.02)\}` and :math:`\{(0, 1)\}` with the
+    default directions. Use :math:`p = 1`, or ``kind="point_cloud"``, when a
+    metric is needed.
+
+    For ``kind="diagram"`` and :math:`p = 1`, [1]_ (Thm. 3.3) shows
+    :math:`SW \le 2\sqrt{2}\, W_1` (Wasserstein with the
+    :math:`\ell_\infty` ground metric, see :func:`wasserstein`), which holds
+    here for every choice of directions.
+
+    For ``kind="point_cloud"`` the value equals
+    ``ot.sliced_wasserstein_distance(dgm1, dgm2, projections=P, p=p)`` with
+    ``P = np.stack([np.cos(theta), np.sin(theta)])``. For uniform weights the
+    cumulative weights :math:`k/n_j` do not depend on the direction, so the
+    merged quantile breakpoints are computed once, exactly (in units of
+    :math:`1/\operatorname{lcm}(n_1, n_2)`), for all directions.
+
+    Comparison with other implementations (checked against GUDHI 3.13 and
+    persim 0.4.1, see the tests):
+
+    * GUDHI's ``gudhi.representations.metrics._sliced_wasserstein_distance(D1,
+      D2, num_directions)`` (behind ``SlicedWassersteinDistance`` and
+      ``SlicedWassersteinKernel``) uses
+      ``np.linspace(-pi/2, pi/2, num=M, endpoint=False)[:-1]``, i.e.
+      :math:`M - 1` directions, not :math:`M`. Passing those angles as
+      ``directions`` reproduces its value to rounding.
+    * persim's ``sliced_wasserstein(PD1, PD2, M)`` uses
+      :math:`\theta_k = \pi/2 + k\pi/M`, the same lines as ours (opposite unit
+      vectors), with direction vectors rounded to float32, so it agrees to
+      about 1e-7 relative. It projects a point onto the diagonal as
+      :math:`\sqrt{x^2/2}` with :math:`x = (b+d)/\sqrt2`, i.e. at
+      :math:`|b+d|/2` instead of :math:`(b+d)/2`: its value is wrong for
+      diagrams with points having :math:`b + d < 0` (e.g. sublevel-set
+      filtrations of functions taking negative values). It also loops over
+      points in Python, about 50–100 times slower than this function.
+
+    References
+    ----------
+    .. [1] M. Carrière, M. Cuturi, S. Oudot, "Sliced Wasserstein Kernel for
+       Persistence Diagrams", Proceedings of the 34th International Conference
+       on Machine Learning (ICML), PMLR 70, pp. 664–673, 2017.
+    .. [2] N. Bonneel, J. Rabin, G. Peyré, H. Pfister, "Sliced and Radon
+       Wasserstein barycenters of measures", Journal of Mathematical Imaging
+       and Vision 51(1), pp. 22–45, 2015.
+    .. [3] R. Flamary et al., "POT: Python Optimal Transport", Journal of
+       Machine Learning Research 22(78), pp. 1–8, 2021.
+    .. [4] The GUDHI Project, GUDHI User and Reference Manual,
+       https://gudhi.inria.fr/python/latest/, module ``representations``.
+
+    Examples
+    --------
+    One point against the empty diagram: along direction :math:`\theta` the
+    point :math:`(0, 2)` and its diagonal projection :math:`(1, 1)` project to
+    :math:`2\sin\theta` and :math:`\cos\theta + \sin\theta`, at distance
+    :math:`|\cos\theta - \sin\theta|`. With the two directions 0 and
+    :math:`\pi/2`, both at distance 1:
+
+    >>> import numpy as np
+    >>> from sheaftopo.persistence._diagram_distances import sliced_wasserstein
+    >>> sliced_wasserstein([[0.0, 2.0]], np.empty((0, 2)), directions=[0.0, np.pi / 2])
+    1.0
+
+    Along :math:`\theta = \pi/4` the point lies on its own projection line:
+
+    >>> sliced_wasserstein([[0.0, 2.0]], np.empty((0, 2)), directions=[np.pi / 4])
+    0.0
+
+    Identical diagrams are at distance 0; the essential points of two H0
+    diagrams can be dropped:
+
+    >>> dgm = np.array([[0.0, 1.0], [0.0, 3.0], [0.0, np.inf]])
+    >>> sliced_wasserstein(dgm, dgm, essential="drop")
+    0.0
+
+    The point-cloud kind compares uniform measures on the points, here two
+    copies of one point against one point, shifted by 1 in both coordinates:
+
+    >>> sliced_wasserstein([[0.0, 1.0], [0.0, 1.0]], [[1.0, 2.0]],
+    ...                    kind="point_cloud", directions=[0.0])
+    1.0
+    """
+    d1 = as_diagram(dgm1, "dgm1")
+    d2 = as_diagram(dgm2, "dgm2")
+    n_directions = check_int(n_directions, "n_directions", minimum=1)
+    kind = check_choice(kind, "kind", ("diagram", "point_cloud"))
+    essential = check_choice(essential, "essential", ("raise", "drop"))
+    if p is None:
+        p = 1.0 if kind == "diagram" else 2.0
+    p = check_real(p, "p", low=1.0)
+    theta = _angles(n_directions, seed, directions)
+    f1, f2 = _handle_essential(d1, d2, essential)
+
+    if kind == "diagram":
+        return _sw_diagram(f1, f2, theta, p)
+    return _sw_point_cloud(f1, f2, theta, p)
+
+
+def _power_of_two_scale(d1: np.ndarray, d2: np.ndarray) -> float:
+    """A power of two just above the largest finite persistence of both diagrams.
+
+    Falls back to the largest |birth| when no finite point is off the diagonal
+    (only essential points), to 1.0 when everything is 0. Clamped so that
+    dividing the largest finite coordinate by it cannot overflow.
+    """
+    finite = np.concatenate([d1[np.isfinite(d1[:, 1])], d2[np.isfinite(d2[:, 1])]])
+    coords = np.abs(np.concatenate([d1[:, 0], d2[:, 0], finite[:, 1]]))
+    top_coord = float(coords.max()) if coords.size else 0.0
+    top = float((finite[:, 1] - finite[:, 0]).max()) if len(finite) else 0.0
+    if top <= 0.0:  # no finite off-diagonal point: use the births (essential points)
+        top = top_coord
+    if top <= 0.0:
+        return 1.0
+    exponent = max(math.frexp(top)[1], math.frexp(top_coord)[1] - 1000)
+    return math.ldexp(1.0, exponent)
+
+
+def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.inf) -> float:
+    r"""The :math:`p`-Wasserstein distance between two persistence diagrams (via GUDHI).
+
+    .. math::
+
+        W_{p,q}(D_1, D_2) = \Big(\inf_{\gamma} \sum_{x \in D_1 \cup \Delta}
+        \|x - \gamma(x)\|_q^p\Big)^{1/p},
+
+    the infimum over bijections :math:`\gamma` between :math:`D_1 \cup \Delta`
+    and :math:`D_2 \cup \Delta` (points may be matched to the diagonal
+    :math:`\Delta`, which holds every point with infinite multiplicity), with
+    ground metric :math:`\|\cdot\|_q`, :math:`q` = ``internal_p``. The
+    distance of a point :math:`(b, d)` to the diagonal is
+    :math:`2^{1/q - 1} (d - b)`, i.e. :math:`(d-b)/2` for :math:`q = \infty`.
+
+    This is a thin wrapper: it validates the input and calls
+    ``gudhi.wasserstein.wasserstein_distance(dgm1, dgm2, order=p,
+    internal_p=internal_p, keep_essential_parts=True)``, which solves the exact
+    optimal transport problem with POT's network simplex (``ot.emd2``).
+
+    Parameters
+    ----------
+    dgm1 : array_like, shape (n1, 2)
+        First diagram, rows ``(birth, death)`` with ``death >= birth``; deaths
+        may be ``+inf``. May be empty.
+    dgm2 : array_like, shape (n2, 2)
+        Second diagram.
+    p : float, default 2.0
+        Order, :math:`1 \le p < \infty`. For :math:`p = \infty` with
+        ``internal_p=inf`` use :func:`bottleneck`.
+    internal_p : float, default inf
+        Ground metric exponent :math:`q`, :math:`1 \le q \le \infty`.
+
+    Returns
+    -------
+    float
+        The distance. ``inf`` when the two diagrams have different numbers of
+        essential points (death ``+inf``): those can be matched neither to
+        finite points nor to the diagonal. When the numbers agree, the
+        essential points are matched in order of birth and contribute
+        :math:`\sum |b_i - b'_i|^p`.
+
+    Raises
+    ------
+    ValueError
+        On malformed diagrams (wrong shape, NaN, ``death < birth``) or bad
+        ``p``/``internal_p``.
+    TypeError
+        On non-numeric input.
+
+    See Also
+    --------
+    bottleneck : the :math:`p = \infty` (with ``internal_p=inf``) limit.
+    sliced_wasserstein : a fast approximation (up to constants).
+
+    Notes
+    -----
+    Cost: an exact transport problem on an :math:`(n_1+1) \times (n_2+1)`
+    cost matrix; roughly cubic in the number of points in the worst case.
+    :math:`W_{p,\infty}` is non-increasing in :math:`p` and tends to the
+    bottleneck distance as :math:`p \to \infty`. Translating both diagrams
+    along the diagonal leaves the distance unchanged, and scaling both by
+    :math:`c > 0` scales it by :math:`c`.
+
+    Unlike GUDHI, which warns before returning ``inf`` for different numbers
+    of essential points, this function returns ``inf`` silently (it is a
+    well-defined value, not an error).
+
+    Accuracy. POT's network simplex decides pivots with an absolute tolerance
+    (about :math:`10^{-14}` on reduced costs), so GUDHI's function loses
+    accuracy when the costs :math:`\|x - y\|^p` are small: on random
+    diagrams scaled by :math:`10^{-7}` its ``order=1``/``2`` values were off
+    by up to 50 %, by :math:`10^{-8}` by a factor of up to 3 (GUDHI 3.13, POT
+    0.9.7). This wrapper therefore removes points on the diagonal (exact: they
+    are matched to the diagonal at cost 0) and divides both diagrams by a
+    power of two close to their largest finite persistence (exact in floating
+    point) before calling GUDHI, then multiplies the result back: the value
+    is then accurate relative to the scale of the diagrams, whatever that
+    scale. Two limits remain. Costs smaller than about :math:`10^{-14}` times
+    the largest relevant cost :math:`\max(d-b)^p` are not resolved, so a
+    distance near 0 is only accurate to about
+    :math:`10^{-14/p} \max(d - b)`. For large :math:`p` the powers
+    :math:`\|x-y\|^p` span many orders of magnitude and the matching POT
+    finds can be suboptimal: relative errors near :math:`10^{-5}` were seen
+    at :math:`p = 16` on diagrams whose persistences span three orders of
+    magnitude, and :math:`\{(4, 11)\}` against :math:`\{(0, 0), (0, 8)\}`
+    gives 4.0000121 instead of 4 at :math:`p = 64`. Use :func:`bottleneck`
+    for the :math:`p \to \infty` limit.
+
+    References
+    ----------
+    .. [1] D. Cohen-Steiner, H. Edelsbrunner, J. Harer, Y. Mileyko,
+       "Lipschitz functions have L_p-stable persistence", Foundations of
+       Computational Mathematics 10(2), pp. 127–139, 2010.
+    .. [2] T. Lacombe, The GUDHI Project, "Wasserstein distance", GUDHI User
+       and Reference Manual, https://gudhi.inria.fr/python/latest/wasserstein_distance_user.html.
+    .. [3] R. Flamary et al., "POT: Python Optimal Transport", Journal of
+       Machine Learning Research 22(78), pp. 1–8, 2021.
+
+    Examples
+    --------
+    A point :math:`(0, 2)` is at :math:`\ell_\infty` distance 1 from the
+    diagonal; against the empty diagram it must be matched there:
+
+    >>> import numpy as np
+    >>> from sheaftopo.persistence._diagram_distances import wasserstein
+    >>> wasserstein([[0.0, 2.0]], np.empty((0, 2)), p=1.0)
+    1.0
+
+    Two points each matched to its neighbour (cost 1 per pair) rather than to
+    the diagonal (cost 1 + 2 per pair):
+
+    >>> wasserstein([[0.0, 2.0], [0.0, 4.0]], [[0.0, 3.0], [0.0, 5.0]], p=1.0)
+    2.0
+    >>> wasserstein([[0.0, np.inf]], [[0.0, 1.0]])
+    inf
+    """
+    d1 = as_diagram(dgm1, "dgm1")
+    d2 = as_diagram(dgm2, "dgm2")
+    p = check_real(p, "p", low=1.0)
+    internal_p = check_real(internal_p, "internal_p", low=1.0, allow_inf=True)
+    if _n_essential(d1) != _n_essential(d2):
+        return math.inf
+
+    from gudhi.wasserstein import wasserstein_distance
+
+    # Points on the diagonal contribute nothing; dropping them is exact.
+    d1 = d1[d1[:, 0] != d1[:, 1]]
+    d2 = d2[d2[:, 0] != d2[:, 1]]
+    # POT's network simplex compares reduced costs with an absolute tolerance
+    # (about 1e-14), so costs far below 1 lose their precision. Rescale by a
+    # power of two (exact) so that the largest finite persistence is in (1/2, 1].
+    scale = _power_of_two_scale(d1, d2)
+    value = scale * float(
+        wasserstein_distance(
+            d1 / scale, d2 / scale, order=p, internal_p=internal_p, keep_essential_parts=True
+        )
+    )
+    if math.isnan(value):  # pragma: no cover - defensive; GUDHI never returns NaN here
+        raise RuntimeError("GUDHI's wasserstein_distance returned NaN on valid input")
+    return value
+
+
+def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:
+    r"""The bottleneck distance between two persistence diagrams (via GUDHI's Hera).
+
+    .. math::
+
+        d_B(D_1, D_2) = \inf_{\gamma} \sup_{x \in D_1 \cup \Delta}
+        \|x - \gamma(x)\|_\infty,
+
+    the infimum over bijections between :math:`D_1 \cup \Delta` and
+    :math:`D_2 \cup \Delta` (points may be matched to the diagonal
+    :math:`\Delta`, at :math:`\ell_\infty` distance :math:`(d-b)/2`). By the
+    stability theorem [1]_, :math:`d_B(\mathrm{Dgm}(f), \mathrm{Dgm}(g)) \le
+    \|f - g\|_\infty` for tame functions on the same space.
+
+    This is a thin wrapper: it validates the input and calls
+    ``gudhi.hera.bottleneck_distance(dgm1, dgm2, delta)``, the Hera
+    implementation [2]_ shipped with GUDHI [3]_ (not
+    ``gudhi.bottleneck_distance``, see the Notes).
+
+    Parameters
+    ----------
+    dgm1 : array_like, shape (n1, 2)
+        First diagram, rows ``(birth, death)`` with ``death >= birth``; deaths
+        may be ``+inf``. May be empty.
+    dgm2 : array_like, shape (n2, 2)
+        Second diagram.
+    delta : float, default 0.0
+        Relative error allowed, :math:`\delta \ge 0`: the value returned lies
+        in :math:`[d_B, (1 + \delta)\, d_B]`. ``0.0`` (default) computes the
+        exact distance; a positive value is faster on large diagrams.
+
+    Returns
+    -------
+    float
+        The distance. ``inf`` when the two diagrams have different numbers of
+        essential points (death ``+inf``); when the numbers agree, essential
+        points are matched in order of birth and contribute
+        :math:`\max |b_i - b'_i|`.
+
+    Raises
+    ------
+    ValueError
+        On malformed diagrams (wrong shape, NaN, ``death < birth``) or a
+        negative or non-finite ``delta``.
+    TypeError
+        On non-numeric input.
+
+    See Also
+    --------
+    wasserstein : the :math:`p`-Wasserstein distances, which bound it from above.
+
+    Notes
+    -----
+    :math:`d_B \le W_{p,\infty}` for every :math:`p \ge 1`, and
+    :math:`W_{p,\infty} \to d_B` as :math:`p \to \infty`.
+
+    ``gudhi.bottleneck_distance`` (GUDHI 3.13) can return a value larger
+    than the bottleneck distance, in its exact mode (``e=0``) and sometimes
+    with its default ``e`` too: on small random diagrams (up to 6 points
+    each, half of them with integer coordinates) it was wrong in 36 of 4,000
+    cases, against 0 for Hera. Two cases from the tests: three copies of
+    :math:`(0, 1)` against three copies of :math:`(1, 2)` give 1.0 with
+    ``e=0`` instead of 0.5; :math:`\{(0.525, 1.126), (0.532, 1.274),
+    (0.9, 1.371), (0.473, 1.107), (0.914, 1.813)\}` against
+    :math:`\{(0.59, 0.669), (0.698, 1.651), (0.194, 0.377)\}` give 0.457 in
+    both modes instead of 0.371. The cause, an early exit in its
+    augmenting-path search, is described in GUDHI pull request 1367. Hera's
+    exact mode is also faster (0.29 s against 1.3 s for two diagrams of 2,000
+    points).
+
+    Points on the diagonal, which Hera does not accept, are removed first
+    (exact: they match the diagonal at cost 0), and both diagrams are divided
+    by a power of two close to their largest finite persistence (exact in
+    floating point) before calling Hera, which is inaccurate on diagrams
+    scaled to around :math:`10^{-300}`.
+
+    References
+    ----------
+    .. [1] D. Cohen-Steiner, H. Edelsbrunner, J. Harer, "Stability of
+       persistence diagrams", Discrete & Computational Geometry 37(1),
+       pp. 103–120, 2007.
+    .. [2] M. Kerber, D. Morozov, A. Nigmetov, "Geometry helps to compare
+       persistence diagrams", ACM Journal of Experimental Algorithmics 22,
+       2017.
+    .. [3] The GUDHI Project, GUDHI User and Reference Manual, modules
+       "Bottleneck distance" and "Hera",
+       https://gudhi.inria.fr/python/latest/bottleneck_distance_user.html.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sheaftopo.persistence._diagram_distances import bottleneck
+    >>> bottleneck([[0.0, 2.0]], np.empty((0, 2)))
+    1.0
+    >>> bottleneck([[0.0, 2.0], [0.0, 4.0]], [[0.0, 3.0], [0.0, 4.5]])
+    1.0
+    >>> bottleneck([[0.0, np.inf], [0.0, 1.0]], [[0.5, np.inf]])
+    0.5
+    >>> bottleneck([[0.0, np.inf]], [[0.0, 1.0]])
+    inf
+    """
+    d1 = as_diagram(dgm1, "dgm1")
+    d2 = as_diagram(dgm2, "dgm2")
+    delta = check_real(delta, "delta", low=0.0)
+    if _n_essential(d1) != _n_essential(d2):
+        return math.inf
+
+    from gudhi.hera import bottleneck_distance
+
+    d1 = d1[d1[:, 0] != d1[:, 1]]
+    d2 = d2[d2[:, 0] != d2[:, 1]]
+    if len(d1) == 0 and len(d2) == 0:
+        return 0.0
+    scale = _power_of_two_scale(d1, d2)
+    value = scale * float(bottleneck_distance(d1 / scale, d2 / scale, delta))
+    if math.isnan(value):  # pragma: no cover - defensive; Hera never returns NaN here
+        raise RuntimeError("gudhi.hera.bottleneck_distance returned NaN on valid input")
+    return value
