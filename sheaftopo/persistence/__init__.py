@@ -1,16 +1,36 @@
 """0-dimensional persistence from minimum spanning trees, sparsification, diagram distances.
 
 Everything here is exact unless its name says otherwise. numba kernels are
-compiled (and cached) on first use, not at import.
+compiled (and cached on disk) on first use, not at import; GUDHI and POT are
+imported only by the functions that use them.
 """
 
+from ._diagram_distances import bottleneck, sliced_wasserstein, wasserstein
 from ._diagrams import h0_diagram, h0_diagram_batch
 from ._mst import SpanningForest, mst, mst_batch
+from ._sparsify import (
+    SparsificationBound,
+    SparsifiedGraph,
+    approximation_bound,
+    h1_births,
+    sparsify,
+)
+from ._subsample import Subsample, farthest_point_subsample
 
 __all__ = [
+    "SparsificationBound",
+    "SparsifiedGraph",
     "SpanningForest",
+    "Subsample",
+    "approximation_bound",
+    "bottleneck",
+    "farthest_point_subsample",
     "h0_diagram",
     "h0_diagram_batch",
+    "h1_births",
     "mst",
     "mst_batch",
+    "sliced_wasserstein",
+    "sparsify",
+    "wasserstein",
 ]

@@ -418,8 +418,8 @@ def sliced_wasserstein(
     return _sw_point_cloud(f1, f2, theta, p)
 
 
-def _power_of_two_scale(d1: np.ndarray, d2: np.ndarray) -> float:
-    """A power of two just above the largest finite persistence of both diagrams.
+def _power_of_two_scale(d1: np.ndarray, d2: np.ndarray, target: int = 0) -> float:
+    """A power of two that brings the largest finite persistence into ``(2**(target-1), 2**target]``.
 
     Falls back to the largest |birth| when no finite point is off the diagonal
     (only essential points), to 1.0 when everything is 0. Clamped so that
@@ -433,7 +433,7 @@ def _power_of_two_scale(d1: np.ndarray, d2: np.ndarray) -> float:
         top = top_coord
     if top <= 0.0:
         return 1.0
-    exponent = max(math.frexp(top)[1], math.frexp(top_coord)[1] - 1000)
+    exponent = max(math.frexp(top)[1] - target, math.frexp(top_coord)[1] - 1000)
     return math.ldexp(1.0, exponent)
 
 
@@ -651,10 +651,12 @@ def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:
     points).
 
     Points on the diagonal, which Hera does not accept, are removed first
-    (exact: they match the diagonal at cost 0), and both diagrams are divided
-    by a power of two close to their largest finite persistence (exact in
-    floating point) before calling Hera, which is inaccurate on diagrams
-    scaled to around :math:`10^{-300}`.
+    (exact: they match the diagonal at cost 0). Hera returns 0 for distances
+    below about :math:`10^{-10}` in absolute terms (for instance between the
+    empty diagram and :math:`\{(0, 10^{-10})\}`), so both diagrams are
+    multiplied by a power of two (exact in floating point) that brings their
+    largest finite persistence near :math:`2^{20}`, and the result divided
+    back: the value is then accurate to rounding at every scale.
 
     References
     ----------
@@ -693,7 +695,9 @@ def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:
     d2 = d2[d2[:, 0] != d2[:, 1]]
     if len(d1) == 0 and len(d2) == 0:
         return 0.0
-    scale = _power_of_two_scale(d1, d2)
+    # Hera rounds distances below about 1e-10 (absolute) down to 0: bring the
+    # largest persistence near 2**20 so that this threshold is negligible.
+    scale = _power_of_two_scale(d1, d2, target=20)
     value = scale * float(bottleneck_distance(d1 / scale, d2 / scale, delta))
     if math.isnan(value):  # pragma: no cover - defensive; Hera never returns NaN here
         raise RuntimeError("gudhi.hera.bottleneck_distance returned NaN on valid input")

@@ -427,22 +427,17 @@ def mst(
     metric = check_choice(metric, "metric", METRICS)
     method = check_choice(method, "method", METHODS)
     budget = _memory_budget(memory_budget)
-    is_sparse = _is_sparse(data)
-    if weights is not None or is_sparse:
+    if weights is not None or _is_sparse(data):
         if metric != "precomputed":
-            what = "a sparse matrix" if is_sparse else "an edge list (weights= was given)"
+            what = "an edge list (weights= was given)" if weights is not None else "a sparse matrix"
             raise ValueError(
                 f"data is {what}, a graph: pass metric='precomputed' (got metric={metric!r})"
             )
         if method not in ("auto", "kruskal"):
             raise ValueError(f"method={method!r} does not apply to a graph; use 'kruskal'")
-        if is_sparse:
-            if weights is not None:
-                raise ValueError("weights= is only for edge lists; a sparse matrix holds its own")
-            rows, cols, w, n = as_sparse_graph(data, "data")
-        else:
-            rows, cols, w, n = as_edge_list(data, weights, n_vertices, "data")
-        return _mst_graph(rows, cols, w, n)
+        lo, hi, w, n = as_graph(data, weights=weights, n_vertices=n_vertices)
+        sel = kruskal_selection(lo, hi, w, n)
+        return _finish(lo[sel], hi[sel], w[sel], n, "kruskal")
     if n_vertices is not None:
         raise ValueError("n_vertices= is only for edge lists (with weights=)")
     if metric == "precomputed":
@@ -462,12 +457,40 @@ def _is_sparse(data: Any) -> bool:
     return bool(sp.issparse(data))
 
 
-def _mst_graph(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> SpanningForest:
+def as_graph(
+    data: Any, *, weights: Any = None, n_vertices: int | None = None, name: str = "data"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """A sparse matrix or an edge list as a simple undirected graph ``(lo, hi, w, n)``.
+
+    One edge per vertex pair ``lo < hi``, with the smallest weight stored for
+    that pair (a symmetric matrix stores each edge twice); self-loops dropped.
+    """
+    if _is_sparse(data):
+        if weights is not None:
+            raise ValueError("weights= is only for edge lists; a sparse matrix holds its own")
+        if n_vertices is not None:
+            raise ValueError("n_vertices= is only for edge lists; a sparse matrix has a shape")
+        rows, cols, w, n = as_sparse_graph(data, name)
+    else:
+        if weights is None:
+            raise TypeError(
+                f"{name} must be a scipy.sparse matrix, or an (m, 2) edge list given with "
+                "weights=; got neither"
+            )
+        rows, cols, w, n = as_edge_list(data, weights, n_vertices, name)
     lo = np.minimum(rows, cols)
     hi = np.maximum(rows, cols)
+    order = np.lexsort((w, hi, lo))
+    lo, hi, w = lo[order], hi[order], w[order]
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    return lo[first], hi[first], w[first], n
+
+
+def kruskal_selection(lo: np.ndarray, hi: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the edges of a minimum spanning forest, in edge-key order."""
     order = np.lexsort((hi, lo, w))
-    sel = _kernels().kruskal(lo, hi, order, n)
-    return _finish(lo[sel], hi[sel], w[sel], n, "kruskal")
+    return _kernels().kruskal(lo, hi, order, n)
 
 
 def _mst_matrix(D: np.ndarray) -> SpanningForest:
