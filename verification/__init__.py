@@ -1,0 +1,20 @@
+"""Numerical verification of the theorems in ``theory/``.
+
+Every theorem page has a check here, registered by name. A check draws seeded
+random and adversarial instances, measures each one (the ratio observed/bound,
+or an error against an oracle) and the harness reports the worst. Run
+
+    python -m verification              # every check, full size
+    python -m verification --quick      # every check, small (what the tests run)
+    python -m verification NAME [NAME]  # some checks
+    python -m verification --list
+
+The exit status is non-zero when any check is violated.
+"""
+
+from ._registry import REGISTRY, Check, CheckResult, register, run, run_check
+
+# importing the check modules registers their checks
+from . import persistence as _persistence  # noqa: E402,F401  isort: skip
+
+__all__ = ["REGISTRY", "Check", "CheckResult", "register", "run", "run_check"]
