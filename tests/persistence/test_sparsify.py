@@ -1,0 +1,184 @@
+"""ToMCLIP sparsification, H1 births and the sparsification bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import cdist
+
+from sheaftopo.persistence import (
+    approximation_bound,
+    h0_diagram,
+    h1_births,
+    mst,
+    sparsify,
+    wasserstein,
+)
+
+RNG = np.random.default_rng(7)
+
+
+def _cloud(n=60, d=4, k=3, sep=8.0, rng=RNG):
+    c = rng.standard_normal((k, d)) * sep
+    return c[rng.integers(0, k, n)] + rng.standard_normal((n, d))
+
+
+def _D(X):
+    D = cdist(X, X)
+    return (D + D.T) / 2
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, 1.0, -0.5])
+def test_threshold_matches_numpy_reference(lam):
+    D = _D(_cloud())
+    n = len(D)
+    off = D[~np.eye(n, dtype=bool)]
+    g = sparsify(D, lam=lam)
+    assert g.eps == pytest.approx(off.mean() - lam * off.std(), rel=1e-12)
+    # ToMCLIP's released code: all n^2 entries (zero diagonal included), unbiased std
+    t = sparsify(D, lam=lam, convention="tomclip")
+    assert t.eps == pytest.approx(D.mean() - lam * D.std(ddof=1), rel=1e-12)
+    assert t.eps < g.eps or lam <= 0
+
+
+def test_graph_keeps_exactly_the_pairs_below_eps_with_explicit_zeros():
+    X = np.vstack([_cloud(40), _cloud(5)[:2]])
+    X = np.vstack([X, X[:3]])  # duplicates: distance-0 pairs
+    D = _D(X)
+    g = sparsify(D, lam=0.5)
+    A = g.graph
+    assert isinstance(A, sp.csr_array)
+    assert (A != A.T).nnz == 0
+    dense_mask = (D <= g.eps) & ~np.eye(len(D), dtype=bool)
+    rows, cols = A.nonzero()  # structural nonzeros would drop zeros; use the stored pattern
+    coo = A.tocoo()
+    stored = np.zeros_like(dense_mask)
+    stored[coo.row, coo.col] = True
+    np.testing.assert_array_equal(stored, dense_mask)
+    assert g.n_edges == int(dense_mask.sum() // 2)
+    np.testing.assert_array_equal(A.toarray()[dense_mask], D[dense_mask])
+    assert (coo.data == 0).sum() >= 6  # the duplicate pairs survive as explicit zeros
+    ref = connected_components(sp.csr_array(dense_mask.astype(float)), directed=False)[0]
+    assert g.n_components == ref
+
+
+def test_sparse_diagram_is_the_exact_one_truncated_at_eps():
+    D = _D(_cloud(80, k=4, sep=10))
+    g = sparsify(D, lam=0.5)
+    exact = h0_diagram(D, metric="precomputed")
+    sparse = h0_diagram(g.graph, metric="precomputed")
+    ex = exact[np.isfinite(exact[:, 1]), 1]
+    spd = sparse[np.isfinite(sparse[:, 1]), 1]
+    np.testing.assert_array_equal(spd, ex[ex <= g.eps])
+    assert int(np.isinf(sparse[:, 1]).sum()) == g.n_components
+
+
+def test_tomclip_convention_rescales_kept_weights_by_their_maximum():
+    D = _D(_cloud(50))
+    g = sparsify(D, lam=0.5, convention="tomclip")
+    A = g.graph.toarray()
+    kept = (D <= g.eps) & ~np.eye(len(D), dtype=bool)
+    assert g.weight_scale == pytest.approx(D[kept].max())
+    np.testing.assert_allclose(A[kept], D[kept] / D[kept].max())
+    assert A[kept].max() == pytest.approx(1.0)
+
+
+def test_h1_births_are_the_non_forest_edges():
+    D = _D(_cloud(40))
+    g = sparsify(D, lam=0.3)
+    births = h1_births(g.graph)
+    n = len(D)
+    assert len(births) == g.n_edges - (n - g.n_components)
+    iu = np.triu_indices(n, 1)
+    w = D[iu]
+    kept = np.sort(w[w <= g.eps])
+    forest = mst(g.graph, metric="precomputed").weights
+    # multiset difference: kept edge weights minus forest weights
+    remaining = list(kept)
+    for f in forest:
+        remaining.remove(f)
+    np.testing.assert_allclose(births, np.sort(remaining))
+    assert np.all(np.diff(births) >= 0)
+
+
+def test_h1_births_of_a_tree_and_of_a_cycle():
+    assert h1_births(np.array([[0, 1], [1, 2]]), weights=[1.0, 2.0]).size == 0
+    np.testing.assert_array_equal(
+        h1_births(np.array([[0, 1], [1, 2], [2, 0]]), weights=[1.0, 2.0, 3.0]), [3.0]
+    )
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.5, np.inf])
+def test_bound_holds_and_reports_truth(p):
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        D = _D(_cloud(30, k=int(rng.integers(1, 5)), rng=rng))
+        for eps in [sparsify(D).eps, float(rng.uniform(0, D.max())), D.max(), -1.0]:
+            res = approximation_bound(D, eps, p=p)
+            assert res.distance <= res.bound * (1 + 1e-9) + 1e-12
+            assert res.ratio <= 1 + 1e-9
+            exact_deaths = mst(D, metric="precomputed").weights
+            assert res.n_affected == int((exact_deaths > eps).sum())
+            assert res.scale == D.max()
+            if np.isfinite(p):
+                ref = wasserstein(res.exact_diagram, res.sparse_diagram, p=p)
+                assert res.distance == pytest.approx(ref)
+
+
+def test_bound_m_counts_components_of_the_eps_graph():
+    D = _D(_cloud(60, k=5, sep=30))
+    g = sparsify(D, lam=0.5)
+    res = approximation_bound(D, g.eps)
+    assert res.n_affected == g.n_components - 1
+    sparse = res.sparse_diagram
+    assert int(np.isinf(sparse[:, 1]).sum()) == 1
+    assert int((sparse[:, 1] == res.scale).sum()) >= res.n_affected
+
+
+def test_bound_is_zero_when_nothing_is_cut():
+    D = _D(_cloud(20))
+    res = approximation_bound(D, D.max())
+    assert res.n_affected == 0 and res.bound == 0.0 and res.distance == 0.0
+    assert res.ratio == 0.0
+
+
+def test_printed_bound_does_not_cover_the_released_codes_rescaling():
+    """theory/sparsification-bound.md: m = 0, bound 0, yet the rescaled diagram moved."""
+    D = np.array([[0.0, 0.5, 1.0], [0.5, 0.0, 0.5], [1.0, 0.5, 0.0]])
+    eps = 0.6
+    res = approximation_bound(D, eps, p=2)
+    assert res.n_affected == 0 and res.bound == 0.0
+    g = sparsify(D, lam=-0.5, convention="tomclip")
+    assert 0.5 < g.eps < 1.0 and g.n_components == 1
+    rescaled = h0_diagram(g.graph, metric="precomputed")
+    np.testing.assert_allclose(rescaled[:2, 1], [1.0, 1.0])
+    assert wasserstein(h0_diagram(D, metric="precomputed"), rescaled, p=2) > 0.1
+
+
+def test_inputs_not_modified():
+    D = _D(_cloud(30))
+    D.setflags(write=False)
+    sparsify(D)
+    sparsify(D, convention="tomclip")
+    approximation_bound(D, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: sparsify(np.zeros((1, 1))), ValueError, "at least 2"),
+        (lambda: sparsify(np.array([[0.0, 1.0], [2.0, 0.0]])), ValueError, "symmetric"),
+        (lambda: sparsify(np.zeros((3, 3)), lam=np.nan), ValueError, "lam"),
+        (lambda: sparsify(np.zeros((3, 3)), lam="0.5"), TypeError, "lam"),
+        (lambda: sparsify(np.zeros((3, 3)), convention="paper"), ValueError, "convention"),
+        (lambda: approximation_bound(np.zeros((3, 3)), 0.5, p=0.5), ValueError, "p"),
+        (lambda: approximation_bound(np.zeros((3, 3)), np.inf), ValueError, "eps"),
+        (lambda: approximation_bound(np.full((2, 2), np.nan), 0.5), ValueError, "NaN"),
+        (lambda: h1_births(np.zeros((3, 3))), TypeError, "edge list"),
+    ],
+)
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
