@@ -54,6 +54,8 @@ DEFAULT_MEMORY_BUDGET = 2 * 1024**3
 KDTREE_MAX_DIM = 10
 #: size from which "auto" prefers the KD-tree to dense Prim in low dimension
 KDTREE_MIN_POINTS = 2048
+#: points are centred when |mean|^2 exceeds this share of the mean squared norm
+CENTRE_ABOVE = 0.25
 #: KD-tree leaf size and candidate-list lengths of its first and later rounds
 KDTREE_LEAF_SIZE = 32
 KDTREE_K_FIRST = 3
@@ -167,10 +169,15 @@ def _memory_budget(memory_budget: Any) -> int:
 
 
 def _prepare_points(X: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Working coordinates (centred, in the input precision) and exact coordinates (float64).
+    """Working coordinates (in the input precision) and exact coordinates (float64).
 
     For the cosine dissimilarity 1 - cos(x, y) = |x^ - y^|^2 / 2 on the unit
     vectors x^ = x / |x|, so both metrics reduce to Euclidean geometry.
+
+    The Gram identity loses about ``eps * |x|^2`` of each squared distance, so
+    points are centred first when their mean carries a sizeable share of their
+    squared norms (an offset cloud); otherwise centring would buy nothing and
+    the input is used as it is, without a copy.
     """
     exact = X.astype(np.float64, copy=False)
     if metric == "cosine":
@@ -182,7 +189,12 @@ def _prepare_points(X: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]
                 f"dissimilarity is undefined there); row {i} is zero"
             )
         exact = exact / norms[:, None]
-    work = (exact - exact.mean(axis=0)).astype(X.dtype, copy=False)
+    mean = exact.mean(axis=0)
+    mean_sq_norm = float(np.einsum("ij,ij->", exact, exact)) / exact.shape[0]
+    if float(mean @ mean) > CENTRE_ABOVE * mean_sq_norm:
+        work = (exact - mean).astype(X.dtype, copy=False)
+    else:
+        work = exact.astype(X.dtype, copy=False)
     return np.ascontiguousarray(work), exact
 
 

@@ -173,7 +173,7 @@ def test_forest_fields_and_persistence_pairs():
     assert (forest.edges[:, 0] < forest.edges[:, 1]).all()
     # the pairs: each death is the length of its killing edge
     lengths = np.linalg.norm(X[forest.edges[:, 0]] - X[forest.edges[:, 1]], axis=1)
-    np.testing.assert_array_equal(forest.weights, lengths)
+    np.testing.assert_allclose(forest.weights, lengths, rtol=1e-14)
     np.testing.assert_array_equal(_finite_deaths(forest.diagram), forest.weights)
     # a tree: connected, n - 1 edges
     G = nx.Graph(forest.edges.tolist())

@@ -1,0 +1,36 @@
+"""The README's two commands are the ones the project runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bash_blocks(text: str) -> list[str]:
+    return [b.strip() for b in re.findall(r"```bash\n(.*?)```", text, flags=re.S)]
+
+
+def test_ci_runs_the_readme_test_command():
+    blocks = _bash_blocks((ROOT / "README.md").read_text())
+    test_cmds = [b for b in blocks if "pytest" in b]
+    assert len(test_cmds) == 1, test_cmds
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1].strip() == test_cmds[0]
+
+
+def test_readme_main_job_command_names_a_module_that_exists():
+    blocks = _bash_blocks((ROOT / "README.md").read_text())
+    main = [b for b in blocks if "pytest" not in b][0]
+    module = re.search(r"python -m ([\w.]+)", main.split("&&")[-1]).group(1)
+    assert (ROOT / (module.replace(".", "/") + ".py")).is_file()
+
+
+def test_readme_tour_runs():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    assert blocks
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    res = namespace["res"]
+    assert res.distance <= res.bound
