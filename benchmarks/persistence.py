@@ -7,9 +7,9 @@
 Inputs are unit-norm Gaussian points (seeded). Every competitor gets the same
 array: ripser (maxdim=0), GUDHI's Rips complex (max_dimension=1, H0 only; it
 builds every edge, so it is run up to ``--gudhi-max`` points), and scipy's
-pdist + csgraph.minimum_spanning_tree. Times are wall-clock seconds: the best of at least ``--repeat`` runs (more
-while under half a second in total), or of one run when a run exceeds a second,
-for sheaftopo and competitors alike.
+pdist + csgraph.minimum_spanning_tree. Times are wall-clock seconds: the best
+of at least ``--repeat`` runs (more while under half a second in total), or
+of one run when a run exceeds a second, for sheaftopo and competitors alike.
 Each row also checks that the deaths agree (max |difference|; ripser works in
 float32). The first call, which compiles the numba kernels (or loads them from
 numba's on-disk cache), is timed separately in fresh processes. The large cases
@@ -130,7 +130,7 @@ def run_table(sizes, dims, repeat: int, gudhi_max: int) -> list[dict]:
         for d in dims:
             X = unit_gaussian(n, d)
             row: dict = {"N": n, "d": d}
-            row["ours"], ref = best_time(lambda: ours(X), repeat)
+            row["ours"], ref = best_time(lambda X=X: ours(X), repeat)
             for name, fn, limit in (
                 ("ripser", ripser_h0, None),
                 ("gudhi", gudhi_h0, gudhi_max),
@@ -139,7 +139,7 @@ def run_table(sizes, dims, repeat: int, gudhi_max: int) -> list[dict]:
                 if limit is not None and n > limit:
                     row[name] = None
                     continue
-                row[name], theirs = best_time(lambda fn=fn: fn(X), repeat)
+                row[name], theirs = best_time(lambda fn=fn, X=X: fn(X), repeat)
                 row[f"{name}_diff"] = _diff(ref, theirs)
             if n >= 8192 and d == 512:
                 row["X@X.T"] = gram_time(X, repeat)

@@ -194,7 +194,9 @@ def as_edge_list(
         if e.size == 0 and e.dtype.kind == "f":
             e = e.astype(np.int64)
         else:
-            raise TypeError(f"{name} must be an integer array of vertex indices; got {_describe(e)}")
+            raise TypeError(
+                f"{name} must be an integer array of vertex indices; got {_describe(e)}"
+            )
     if e.ndim != 2 or e.shape[1] != 2:
         raise ValueError(f"{name} must have shape (n_edges, 2); got shape {e.shape}")
     w = as_float_array(weights, "weights", dtype=np.float64)

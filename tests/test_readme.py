@@ -22,7 +22,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_readme_main_job_command_names_a_module_that_exists():
     blocks = _bash_blocks((ROOT / "README.md").read_text())
-    main = [b for b in blocks if "pytest" not in b][0]
+    main = next(b for b in blocks if "pytest" not in b)
     module = re.search(r"python -m ([\w.]+)", main.split("&&")[-1]).group(1)
     assert (ROOT / (module.replace(".", "/") + ".py")).is_file()
 

@@ -44,7 +44,7 @@ def test_torch_like_objects_are_refused_with_a_pointer():
         def cpu(self):
             return self
 
-    with pytest.raises(TypeError, match="sheaftopo.torch"):
+    with pytest.raises(TypeError, match=r"sheaftopo\.torch"):
         v.as_points(FakeTensor(), "X")
 
 

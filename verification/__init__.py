@@ -15,6 +15,6 @@ The exit status is non-zero when any check is violated.
 from ._registry import REGISTRY, Check, CheckResult, register, run, run_check
 
 # importing the check modules registers their checks
-from . import persistence as _persistence  # noqa: E402,F401  isort: skip
+from . import persistence as _persistence  # noqa: F401  isort: skip
 
 __all__ = ["REGISTRY", "Check", "CheckResult", "register", "run", "run_check"]

@@ -92,7 +92,8 @@ def _h0_rips_mst(rng: np.random.Generator, n: int) -> Iterator[tuple[str, float]
         D = _dist(X)
         ref, n_inf = _gudhi_h0(D)
         for data, metric in ((X, "euclidean"), (D, "precomputed")):
-            dgm = h0_diagram(data, metric=metric, method=method if metric == "euclidean" else "auto")
+            m = method if metric == "euclidean" else "auto"
+            dgm = h0_diagram(data, metric=metric, method=m)
             ours = dgm[np.isfinite(dgm[:, 1]), 1]
             if len(ours) != len(ref) or int(np.isinf(dgm[:, 1]).sum()) != n_inf:
                 yield f"{label} [{method}, {metric}]: sizes differ", np.inf

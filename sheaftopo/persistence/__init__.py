@@ -18,9 +18,9 @@ from ._sparsify import (
 from ._subsample import Subsample, farthest_point_subsample
 
 __all__ = [
+    "SpanningForest",
     "SparsificationBound",
     "SparsifiedGraph",
-    "SpanningForest",
     "Subsample",
     "approximation_bound",
     "bottleneck",

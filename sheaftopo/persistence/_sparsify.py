@@ -173,7 +173,9 @@ def sparsify(D: Any, *, lam: float = 0.5, convention: str = "exact") -> Sparsifi
     convention = check_choice(convention, "convention", CONVENTIONS)
     n = Dv.shape[0]
     if n < 2:
-        raise ValueError(f"D must describe at least 2 points to have a threshold; got shape {Dv.shape}")
+        raise ValueError(
+            f"D must describe at least 2 points to have a threshold; got shape {Dv.shape}"
+        )
     eps = _threshold(Dv, lam, convention)
     u, v = _pairs_below(Dv, eps)
     w = Dv[u, v].astype(np.float64)

@@ -15,8 +15,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import cdist
 
-from sheaftopo.persistence import SpanningForest, h0_diagram, h0_diagram_batch, mst, mst_batch
-from sheaftopo.persistence import _mst
+from sheaftopo.persistence import SpanningForest, _mst, h0_diagram, h0_diagram_batch, mst, mst_batch
 
 ripser = pytest.importorskip("ripser")
 
@@ -194,7 +193,7 @@ def test_methods_pick_the_same_tree_on_generic_input():
 def test_blocked_boruvka_is_exact_with_small_blocks_and_short_lists(name, budget, n_neighbors):
     """Small budgets split clusters across blocks and force every fallback sweep."""
     X = CLOUDS[name]
-    work, exact = _mst._prepare_points(X, "euclidean")
+    work, _ = _mst._prepare_points(X, "euclidean")
     u, v = _mst._boruvka_points(work, budget, n_neighbors=n_neighbors)
     assert len(u) == len(X) - 1
     w = np.sort(np.linalg.norm(X[u] - X[v], axis=1))
@@ -260,10 +259,10 @@ def test_batch_equals_one_by_one():
     ragged = [RNG.standard_normal((n, 3)) for n in (5, 17, 1)]
     dgms = h0_diagram_batch(ragged)
     assert [d.shape for d in dgms] == [(5, 2), (17, 2), (1, 2)]
-    for x, d in zip(ragged, dgms):
+    for x, d in zip(ragged, dgms, strict=True):
         np.testing.assert_array_equal(d, h0_diagram(x))
     dmats = [cdist(x, x) for x in ragged]
-    for x, d in zip(dmats, h0_diagram_batch(dmats, metric="precomputed")):
+    for x, d in zip(dmats, h0_diagram_batch(dmats, metric="precomputed"), strict=True):
         np.testing.assert_array_equal(d, h0_diagram(x, metric="precomputed"))
     cos = mst_batch(B, metric="cosine")
     np.testing.assert_allclose(cos[2].weights, mst(B[2], metric="cosine").weights)
@@ -355,8 +354,10 @@ def test_property_forest_on_arbitrary_graphs(arg):
         (np.array([[1, None]], dtype=object), {}, TypeError, "real numbers"),
         (np.zeros((2, 3)), {"metric": "precomputed"}, ValueError, "square"),
         (np.array([[0.0, 1.0], [2.0, 0.0]]), {"metric": "precomputed"}, ValueError, "symmetric"),
-        (np.array([[0.0, -1.0], [-1.0, 0.0]]), {"metric": "precomputed"}, ValueError, "non-negative"),
-        (np.array([[1.0, 1.0], [1.0, 0.0]]), {"metric": "precomputed"}, ValueError, "zero diagonal"),
+        (np.array([[0.0, -1.0], [-1.0, 0.0]]), {"metric": "precomputed"}, ValueError,
+         "non-negative"),
+        (np.array([[1.0, 1.0], [1.0, 0.0]]), {"metric": "precomputed"}, ValueError,
+         "zero diagonal"),
         (np.zeros((3, 2)), {"metric": "manhattan"}, ValueError, "metric"),
         (np.zeros((3, 2)), {"method": "fast"}, ValueError, "method"),
         (np.zeros((3, 2)), {"method": "kruskal"}, ValueError, "point cloud"),

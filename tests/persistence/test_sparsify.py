@@ -52,7 +52,6 @@ def test_graph_keeps_exactly_the_pairs_below_eps_with_explicit_zeros():
     assert isinstance(A, sp.csr_array)
     assert (A != A.T).nnz == 0
     dense_mask = (D <= g.eps) & ~np.eye(len(D), dtype=bool)
-    rows, cols = A.nonzero()  # structural nonzeros would drop zeros; use the stored pattern
     coo = A.tocoo()
     stored = np.zeros_like(dense_mask)
     stored[coo.row, coo.col] = True
