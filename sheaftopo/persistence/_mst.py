@@ -60,6 +60,9 @@ CENTRE_ABOVE = 0.25
 KDTREE_LEAF_SIZE = 32
 KDTREE_K_FIRST = 3
 KDTREE_K_LATER = 1
+#: from these sizes "auto" prefers blocked Borůvka to dense Prim even when n^2 fits
+BORUVKA_MIN_POINTS = 8192
+BORUVKA_MIN_ROW_BYTES = 2048
 #: k of the k-nearest-neighbour warm start of the blocked Borůvka
 BORUVKA_NEIGHBORS = 16
 #: row size (bytes) from which a sweep multiplies each block pair once (see _sweep)
@@ -206,9 +209,13 @@ def _lengths(exact: np.ndarray, u: np.ndarray, v: np.ndarray, metric: str) -> np
 def _auto_method(n: int, d: int, itemsize: int, budget: int) -> str:
     if d <= KDTREE_MAX_DIM and n >= KDTREE_MIN_POINTS:
         return "kdtree"
-    if n * n * itemsize <= budget:
-        return "prim"
-    return "boruvka"
+    if n * n * itemsize > budget:
+        return "boruvka"
+    # with long rows the Gram products dominate; the blocked sweep multiplies
+    # each block pair once (half of Prim's full product) and needs no n x n matrix
+    if n >= BORUVKA_MIN_POINTS and d * itemsize >= BORUVKA_MIN_ROW_BYTES:
+        return "boruvka"
+    return "prim"
 
 
 # --------------------------------------------------------------------------
@@ -394,8 +401,10 @@ def mst(
         Number of vertices of an edge list (default: largest index + 1).
     method : {"auto", "prim", "boruvka", "kdtree", "kruskal"}
         Algorithm; see the module documentation. ``"auto"`` picks the KD-tree
-        for large clouds with d <= 10, dense Prim when the n x n matrix fits in
-        ``memory_budget`` and blocked Borůvka otherwise; Kruskal for graphs.
+        for large clouds with d <= 10, blocked Borůvka when the n x n matrix
+        does not fit in ``memory_budget`` or when n >= 8192 with rows of at
+        least 2 KiB (the Gram products dominate and the sweep halves them),
+        dense Prim otherwise; Kruskal for graphs.
     memory_budget : int, optional
         Bytes of working memory the call may use (default 2 GiB). Decides
         between dense and blocked methods and sets the block size.
