@@ -15,7 +15,7 @@ from ._registry import register
 
 def _cloud(rng: np.random.Generator, i: int) -> tuple[str, np.ndarray]:
     """A point cloud from a rotating list of random and adversarial families."""
-    family = i % 9
+    family = i % 10
     n = int(rng.integers(3, 60))
     d = int(rng.integers(1, 9))
     if family == 0:
@@ -45,8 +45,14 @@ def _cloud(rng: np.random.Generator, i: int) -> tuple[str, np.ndarray]:
     if family == 7:
         X = rng.standard_normal((n, d))
         return f"gaussian + offset 1e3, n={n}", X + 1e3
-    X = rng.standard_normal((n, d))
-    return f"unit sphere n={n} d={d}", X / np.linalg.norm(X, axis=1, keepdims=True).clip(1e-12)
+    if family == 8:
+        X = rng.standard_normal((n, d))
+        return f"unit sphere n={n} d={d}", X / np.linalg.norm(X, axis=1, keepdims=True).clip(1e-12)
+    # near-duplicates far from the origin: Gram-identity rounding hazard
+    spread = float(10.0 ** rng.integers(-9, -3))
+    centres = rng.standard_normal((3, d)) * 1e3
+    X = centres[rng.integers(0, 3, n)] + rng.standard_normal((n, d)) * spread
+    return f"tight clusters (spread {spread:g}) at 1e3, n={n}", X
 
 
 def _gudhi_h0(D: np.ndarray) -> tuple[np.ndarray, int]:

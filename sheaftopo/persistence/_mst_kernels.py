@@ -90,19 +90,41 @@ def kruskal(rows, cols, order, n):
 
 
 # --------------------------------------------------------------------------
+# Gram-identity guard
+# --------------------------------------------------------------------------
+#
+# |x|^2 + |y|^2 - 2<x, y> loses up to about 2 d u (|x|^2 + |y|^2) to rounding
+# (u the unit roundoff of the product's precision). Below a few times that,
+# the value says nothing about the true distance, so the kernels recompute such
+# squared distances from the coordinates R (float64 accumulation) whenever
+# d2 < tol * (|x|^2 + |y|^2). Near-duplicates are then ordered exactly; above
+# the guard the relative error is small and only near-ties can swap.
+
+
+@nb.njit(cache=True, inline="always")
+def exact_sqdist(R, i, j):
+    s = 0.0
+    for t in range(R.shape[1]):
+        v = np.float64(R[i, t]) - np.float64(R[j, t])
+        s += v * v
+    return s
+
+
+# --------------------------------------------------------------------------
 # Prim on a dense matrix: key(i, j) = a[i] + a[j] + c * M[i, j]
 # --------------------------------------------------------------------------
 
 
 @nb.njit(cache=True)
-def prim_dense(M, a, c):
+def prim_dense(M, a, c, R, tol):
     """Prim's algorithm on the complete graph with weights ``a[i] + a[j] + c*M[i, j]``.
 
-    With ``a = 0, c = 1`` this is Prim on a distance matrix ``M``; with
-    ``a = |x|^2, c = -2`` and ``M`` the Gram matrix it is Prim on squared
-    Euclidean distances without ever forming them. Returns ``(parent, key)``:
-    the tree edges are ``(parent[v], v)`` for ``v != 0`` with weight
-    ``key[v]`` (clamped at 0).
+    With ``a = 0, c = 1`` (and ``tol = 0``) this is Prim on a distance matrix
+    ``M``; with ``a = |x|^2, c = -2`` and ``M`` the Gram matrix it is Prim on
+    squared Euclidean distances without forming them, values under the guard
+    ``tol * (a[i] + a[j])`` being recomputed from the coordinates ``R``.
+    Returns ``(parent, key)``: the tree edges are ``(parent[v], v)`` for
+    ``v != 0`` with weight ``key[v]`` (clamped at 0).
     """
     n = M.shape[0]
     intree = np.zeros(n, np.bool_)
@@ -119,6 +141,8 @@ def prim_dense(M, a, c):
         for j in range(n):
             if not intree[j]:
                 v = ai + a[j] + c * row[j]
+                if v < tol * (ai + a[j]):
+                    v = exact_sqdist(R, cur, j)
                 if v < key[j]:
                     key[j] = v
                     parent[j] = cur
@@ -134,13 +158,13 @@ def prim_dense(M, a, c):
 
 
 @nb.njit(cache=True, parallel=True)
-def prim_dense_batch(M, a, c):
+def prim_dense_batch(M, a, c, R, tol):
     """:func:`prim_dense` on a stack ``M`` of shape (B, n, n), in parallel over B."""
     B, n = M.shape[0], M.shape[1]
     parents = np.empty((B, n), np.int64)
     keys = np.empty((B, n), np.float64)
     for b in nb.prange(B):
-        p, k = prim_dense(M[b], a[b], c)
+        p, k = prim_dense(M[b], a[b], c, R[b], tol)
         parents[b] = p
         keys[b] = k
     return parents, keys
@@ -170,7 +194,7 @@ def _insert(best_d, best_i, p, s, d, q):
 
 
 @nb.njit(cache=True, parallel=True)
-def sweep_block(G, sq, i0, j0, comp, slot, best_d, best_i, both_orders):
+def sweep_block(G, sq, i0, j0, comp, slot, best_d, best_i, both_orders, R, tol):
     """Fold one Gram block into per-point candidate lists.
 
     ``G[r, s] = <x[i0 + r], x[j0 + s]>``. For every pair (p, q) of the block
@@ -183,7 +207,8 @@ def sweep_block(G, sq, i0, j0, comp, slot, best_d, best_i, both_orders):
     One kernel serves three sweeps: k nearest neighbours (``comp`` all
     distinct, one slot), the k nearest points outside each point's component
     (``comp`` = labels, one slot) and the nearest point of every other
-    component (``slot[c] = c``, k = 1).
+    component (``slot[c] = c``, k = 1). Squared distances under the guard
+    ``tol * (|x|^2 + |y|^2)`` are recomputed from the coordinates ``R``.
     """
     nr, nc = G.shape
     k = best_d.shape[2]
@@ -194,15 +219,18 @@ def sweep_block(G, sq, i0, j0, comp, slot, best_d, best_i, both_orders):
         sp = sq[p]
         thr = best_d[p, 0, k - 1] if single else np.inf
         for s in range(nc):
+            guard = tol * (sp + sq[j0 + s])
             d = sp + sq[j0 + s] - 2.0 * G[r, s]
-            if d > thr:
+            if d > thr and d >= guard:
                 continue
             q = j0 + s
             cq = comp[q]
             if cq == cp:
                 continue
-            if d < 0.0:
-                d = 0.0
+            if d < guard:
+                d = exact_sqdist(R, p, q)
+                if d > thr:
+                    continue
             _insert(best_d, best_i, p, slot[cq], d, q)
             if single:
                 thr = best_d[p, 0, k - 1]
@@ -222,14 +250,17 @@ def sweep_block(G, sq, i0, j0, comp, slot, best_d, best_i, both_orders):
             sp = sq[p]
             sl = slot[cp]
             for s in range(s0, s1):
+                guard = tol * (sp + sq[j0 + s])
                 d = sp + sq[j0 + s] - 2.0 * G[r, s]
-                if d > thr_t[s - s0]:
+                if d > thr_t[s - s0] and d >= guard:
                     continue
                 q = j0 + s
                 if comp[q] == cp:
                     continue
-                if d < 0.0:
-                    d = 0.0
+                if d < guard:
+                    d = exact_sqdist(R, p, q)
+                    if d > thr_t[s - s0]:
+                        continue
                 _insert(best_d, best_i, q, sl, d, p)
                 if single:
                     thr_t[s - s0] = best_d[q, 0, k - 1]

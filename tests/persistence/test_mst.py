@@ -193,8 +193,8 @@ def test_methods_pick_the_same_tree_on_generic_input():
 def test_blocked_boruvka_is_exact_with_small_blocks_and_short_lists(name, budget, n_neighbors):
     """Small budgets split clusters across blocks and force every fallback sweep."""
     X = CLOUDS[name]
-    work, _ = _mst._prepare_points(X, "euclidean")
-    u, v = _mst._boruvka_points(work, budget, n_neighbors=n_neighbors)
+    work, ref = _mst._prepare_points(X, "euclidean")
+    u, v = _mst._boruvka_points(work, ref, budget, n_neighbors=n_neighbors)
     assert len(u) == len(X) - 1
     w = np.sort(np.linalg.norm(X[u] - X[v], axis=1))
     np.testing.assert_allclose(w, mst(X, method="prim").weights, atol=1e-9)
@@ -392,3 +392,34 @@ def test_bad_batches():
         mst_batch([])
     with pytest.raises(ValueError, match="NaN"):
         mst_batch(np.full((2, 3, 2), np.nan))
+
+
+def _multiscale(dtype, d=16, spread=1e-6, seed=0):
+    """Tight clusters far out (1e3): Gram-identity rounding would swamp their
+    internal distances without the guard."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((6, d)) * 1e3
+    X = centres[rng.integers(0, 6, 300)] + rng.standard_normal((300, d)) * spread
+    X[:5] = X[5]  # and exact duplicates
+    return X.astype(dtype)
+
+
+@pytest.mark.parametrize("method", POINT_METHODS)
+def test_near_duplicates_far_from_the_origin_are_resolved_exactly(method):
+    X = _multiscale(np.float64)
+    ours = _finite_deaths(h0_diagram(X, method=method))
+    ref, _ = _gudhi_h0(cdist(X, X))
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-15)
+    Xc = _multiscale(np.float64, d=300)
+    ours = _finite_deaths(h0_diagram(Xc, method=method))
+    ref, _ = _gudhi_h0(cdist(Xc, Xc))
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("method", POINT_METHODS)
+def test_float32_near_duplicates_match_the_float64_truth(method):
+    X = _multiscale(np.float32, d=64, spread=1e-2)
+    ours = _finite_deaths(h0_diagram(X, method=method))
+    X64 = X.astype(np.float64)
+    ref, _ = _gudhi_h0(cdist(X64, X64))
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-12)
