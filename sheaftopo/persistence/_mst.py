@@ -177,8 +177,10 @@ def _memory_budget(memory_budget: Any) -> int:
     return check_int(memory_budget, "memory_budget", minimum=1024)
 
 
-def _prepare_points(X: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Working coordinates (input precision) and reference coordinates.
+def _prepare_points(
+    X: np.ndarray, metric: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Working coordinates (input precision), their squared norms, reference coordinates.
 
     For the cosine dissimilarity 1 - cos(x, y) = |x^ - y^|^2 / 2 on the unit
     vectors x^ = x / |x|, so both metrics reduce to Euclidean geometry. The
@@ -202,12 +204,15 @@ def _prepare_points(X: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]
             )
         ref = exact / norms[:, None]
     mean = ref.mean(axis=0, dtype=np.float64)
-    mean_sq_norm = float(np.einsum("ij,ij->", ref, ref, dtype=np.float64)) / ref.shape[0]
-    if float(mean @ mean) > CENTRE_ABOVE * mean_sq_norm:
-        work = (ref - mean).astype(X.dtype, copy=False)
+    sq = np.einsum("ij,ij->i", ref, ref, dtype=np.float64)
+    if float(mean @ mean) > CENTRE_ABOVE * float(sq.mean()):
+        work = np.ascontiguousarray((ref - mean).astype(X.dtype, copy=False))
+        sq = np.einsum("ij,ij->i", work, work, dtype=np.float64)
     else:
-        work = ref.astype(X.dtype, copy=False)
-    return np.ascontiguousarray(work), np.ascontiguousarray(ref)
+        work = np.ascontiguousarray(ref.astype(X.dtype, copy=False))
+        if work is not ref:  # float64 reference, float32 work: norms of what is multiplied
+            sq = np.einsum("ij,ij->i", work, work, dtype=np.float64)
+    return work, sq, np.ascontiguousarray(ref)
 
 
 def _gram_guard(work: np.ndarray) -> float:
@@ -250,9 +255,10 @@ def _gram(A: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
     return A @ B.T
 
 
-def _prim_points(work: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _prim_points(
+    work: np.ndarray, sq: np.ndarray, ref: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     n = work.shape[0]
-    sq = np.einsum("ij,ij->i", work, work, dtype=np.float64)
     parent, _ = _kernels().prim_dense(_gram(work), sq, -2.0, ref, _gram_guard(work))
     v = np.arange(1, n)
     return parent[1:], v
@@ -289,14 +295,18 @@ def _sweep(work, ref, sq, block, comp, slot, best_d, best_i) -> None:
 
 
 def _boruvka_points(
-    work: np.ndarray, ref: np.ndarray, budget: int, *, n_neighbors: int = BORUVKA_NEIGHBORS
+    work: np.ndarray,
+    sq: np.ndarray,
+    ref: np.ndarray,
+    budget: int,
+    *,
+    n_neighbors: int = BORUVKA_NEIGHBORS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact MST by Borůvka rounds over blocked Gram sweeps (see the module docstring)."""
     k = _kernels()
     n = work.shape[0]
     if n == 1:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    sq = np.einsum("ij,ij->i", work, work, dtype=np.float64)
     block = _block_size(n, work.dtype.itemsize, budget)
     n_neighbors = int(min(n_neighbors, n - 1))
     comp_cap = int(max(2, min(4096, budget // (2 * 16 * n))))
@@ -354,7 +364,7 @@ def _kdtree_points(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _mst_points(X: np.ndarray, metric: str, method: str, budget: int) -> SpanningForest:
     n, d = X.shape
-    work, ref = _prepare_points(X, metric)
+    work, sq, ref = _prepare_points(X, metric)
     if method == "auto":
         method = _auto_method(n, d, work.dtype.itemsize, budget)
     if n == 1:
@@ -365,9 +375,9 @@ def _mst_points(X: np.ndarray, metric: str, method: str, budget: int) -> Spannin
                 f"method='prim' needs an ({n}, {n}) matrix of {n * n * work.dtype.itemsize} "
                 f"bytes, more than memory_budget={budget}; use method='boruvka' or 'auto'"
             )
-        u, v = _prim_points(work, ref)
+        u, v = _prim_points(work, sq, ref)
     elif method == "boruvka":
-        u, v = _boruvka_points(work, ref, budget)
+        u, v = _boruvka_points(work, sq, ref, budget)
     elif method == "kdtree":
         u, v = _kdtree_points(ref)
     else:
@@ -611,14 +621,14 @@ def mst_batch(
     ):
         return [mst(x, metric=metric, method=method, memory_budget=budget) for x in arr]
     prepared = [_prepare_points(as_points(x, f"data[{b}]"), metric) for b, x in enumerate(arr)]
-    work = np.stack([w for w, _ in prepared])
-    ref = np.stack([r for _, r in prepared])
-    sq = np.einsum("bij,bij->bi", work, work, dtype=np.float64)
+    work = np.stack([w for w, _, _ in prepared])
+    sq = np.stack([s for _, s, _ in prepared])
+    ref = np.stack([r for _, _, r in prepared])
     G = np.matmul(work, np.ascontiguousarray(work.transpose(0, 2, 1)))
     parents, _ = _kernels().prim_dense_batch(G, sq, -2.0, ref, _gram_guard(work[0]))
     v = np.arange(1, n)
     out = []
     for b in range(B):
         u = parents[b, 1:]
-        out.append(_finish(u, v, _lengths(prepared[b][1], u, v, metric), n, "prim"))
+        out.append(_finish(u, v, _lengths(prepared[b][2], u, v, metric), n, "prim"))
     return out

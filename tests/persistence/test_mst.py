@@ -193,8 +193,8 @@ def test_methods_pick_the_same_tree_on_generic_input():
 def test_blocked_boruvka_is_exact_with_small_blocks_and_short_lists(name, budget, n_neighbors):
     """Small budgets split clusters across blocks and force every fallback sweep."""
     X = CLOUDS[name]
-    work, ref = _mst._prepare_points(X, "euclidean")
-    u, v = _mst._boruvka_points(work, ref, budget, n_neighbors=n_neighbors)
+    work, sq, ref = _mst._prepare_points(X, "euclidean")
+    u, v = _mst._boruvka_points(work, sq, ref, budget, n_neighbors=n_neighbors)
     assert len(u) == len(X) - 1
     w = np.sort(np.linalg.norm(X[u] - X[v], axis=1))
     np.testing.assert_allclose(w, mst(X, method="prim").weights, atol=1e-9)
