@@ -209,6 +209,7 @@ def _sw_point_cloud(f1: np.ndarray, f2: np.ndarray, theta: np.ndarray, p: float)
             np.subtract(A, B, out=A)
             scale[start:stop], s[start:stop] = _scaled_pow_sums(A, p)
         else:
+            assert gap is not None
             G = gap[: stop - start]
             np.take(A, i1, axis=1, out=G)
             G -= B[:, i2]
