@@ -14,7 +14,7 @@ from typing import Any
 
 __version__ = "0.1.0.dev0"
 
-_SUBPACKAGES = ("persistence",)
+_SUBPACKAGES = ("persistence", "sheaf")
 
 __all__ = ["__version__", *_SUBPACKAGES]
 

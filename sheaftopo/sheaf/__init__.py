@@ -1,0 +1,34 @@
+"""Cellular sheaves on graphs: structure, Laplacians, cohomology, diffusion, spectra.
+
+numba assembly kernels compile (and cache on disk) on first use, not at import.
+"""
+
+from ._cohomology import (
+    cohomology_dimensions,
+    global_sections,
+    harmonic_extension,
+    project_to_sections,
+)
+from ._diffusion import diffuse, diffusion_steps
+from ._operators import coboundary, dirichlet_energy, edge_laplacian, laplacian, vertex_blocks
+from ._sheaf import CellularSheaf
+from ._solvers import NotConvergedError
+from ._spectrum import SheafSpectrum, spectrum
+
+__all__ = [
+    "CellularSheaf",
+    "NotConvergedError",
+    "SheafSpectrum",
+    "coboundary",
+    "cohomology_dimensions",
+    "diffuse",
+    "diffusion_steps",
+    "dirichlet_energy",
+    "edge_laplacian",
+    "global_sections",
+    "harmonic_extension",
+    "laplacian",
+    "project_to_sections",
+    "spectrum",
+    "vertex_blocks",
+]
