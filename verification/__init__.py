@@ -16,5 +16,7 @@ from ._registry import REGISTRY, Check, CheckResult, register, run, run_check
 
 # importing the check modules registers their checks
 from . import persistence as _persistence  # noqa: F401  isort: skip
+from . import sheaf as _sheaf  # noqa: F401  isort: skip
+from . import sheaf_learning as _sheaf_learning  # noqa: F401  isort: skip
 
 __all__ = ["REGISTRY", "Check", "CheckResult", "register", "run", "run_check"]

@@ -10,6 +10,7 @@ from ._cohomology import (
     project_to_sections,
 )
 from ._diffusion import diffuse, diffusion_steps
+from ._learn import RestrictionFit, fit_restriction_maps, learn_sheaf
 from ._operators import coboundary, dirichlet_energy, edge_laplacian, laplacian, vertex_blocks
 from ._sheaf import CellularSheaf
 from ._solvers import NotConvergedError
@@ -18,6 +19,7 @@ from ._spectrum import SheafSpectrum, spectrum
 __all__ = [
     "CellularSheaf",
     "NotConvergedError",
+    "RestrictionFit",
     "SheafSpectrum",
     "coboundary",
     "cohomology_dimensions",
@@ -25,9 +27,11 @@ __all__ = [
     "diffusion_steps",
     "dirichlet_energy",
     "edge_laplacian",
+    "fit_restriction_maps",
     "global_sections",
     "harmonic_extension",
     "laplacian",
+    "learn_sheaf",
     "project_to_sections",
     "spectrum",
     "vertex_blocks",
