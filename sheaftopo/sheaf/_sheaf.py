@@ -139,8 +139,9 @@ class CellularSheaf:
         m = len(edges_arr)
         vd = as_dims(vertex_dims, n, "vertex_dims")
         ed = as_dims(edge_dims, m, "edge_dims")
-        tail_arr = as_float_array(tail, "tail", dtype=np.float64).reshape(-1)
-        head_arr = as_float_array(head, "head", dtype=np.float64).reshape(-1)
+        # own copies: the sheaf is immutable, so it must not alias the caller's arrays
+        tail_arr = np.array(as_float_array(tail, "tail", dtype=np.float64), copy=True).reshape(-1)
+        head_arr = np.array(as_float_array(head, "head", dtype=np.float64), copy=True).reshape(-1)
         u, v = edges_arr[:, 0], edges_arr[:, 1]
         toff = _offsets(ed * vd[u])
         hoff = _offsets(ed * vd[v])
@@ -281,11 +282,11 @@ class CellularSheaf:
             u, v = self._edges[:, 0], self._edges[:, 1]
             src = np.concatenate([u, v])
             dst = np.concatenate([v, u])
-            eid = np.concatenate([np.arange(m), np.arange(m)])
-            side = np.concatenate([np.zeros(m, np.int64), np.ones(m, np.int64)])
             order = np.argsort(src * self._n + dst, kind="stable")
             ptr = _offsets(np.bincount(src, minlength=self._n))
-            self._cache["incidence"] = (ptr, dst[order], eid[order], side[order])
+            eid = order % max(m, 1)  # incidence i < m is edge i's tail, i >= m its head
+            side = (order >= m).astype(np.int64)
+            self._cache["incidence"] = (ptr, dst[order], eid, side)
         return self._cache["incidence"]
 
     # ------------------------------------------------------------------
