@@ -31,6 +31,8 @@ def test_readme_tour_runs():
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
     assert blocks
     namespace: dict = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    for block in blocks:  # one namespace: later blocks use earlier imports
+        exec(compile(block, "README.md", "exec"), namespace)
     res = namespace["res"]
     assert res.distance <= res.bound
+    assert namespace["xt"].shape == (200, 8)
