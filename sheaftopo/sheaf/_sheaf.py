@@ -516,9 +516,18 @@ class CellularSheaf:
             ``maps[k]`` is :math:`F_{s \\trianglelefteq e}` for the directed edge
             ``k = (s, t)`` (general or orthogonal maps), or its diagonal
             (NSD's diagonal sheaves). Torch tensors: pass ``.detach().cpu().numpy()``.
+        n_vertices : int, optional
+            Default: largest index + 1.
 
+        Returns
+        -------
+        CellularSheaf
+
+        Notes
+        -----
         Edge ``{s, t}`` becomes ``(min, max)`` with the tail map taken from the
-        directed edge (min, max).
+        directed edge (min, max). NSD's off-diagonal Laplacian block for
+        (s, t) is then ours, :math:`-F_s^\top F_t`.
         """
         ei = np.asarray(edge_index)
         if ei.dtype.kind not in "iu" or ei.ndim != 2 or ei.shape[0] != 2:
