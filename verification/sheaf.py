@@ -41,6 +41,15 @@ def _graph(rng: np.random.Generator, i: int) -> tuple[str, np.ndarray, int]:
     return label, E, n
 
 
+def _nx_graph(E: np.ndarray, n: int):
+    import networkx as nx
+
+    G = nx.Graph()
+    G.add_nodes_from(range(n))
+    G.add_edges_from(E.tolist())
+    return G
+
+
 def _sheaf(rng: np.random.Generator, i: int):
     from sheaftopo.sheaf import CellularSheaf
 
@@ -95,9 +104,7 @@ def _laplacian_graph(rng: np.random.Generator, n: int) -> Iterator[tuple[str, fl
 
     for i in range(n):
         glabel, E, nv = _graph(rng, i)
-        G = nx.Graph()
-        G.add_nodes_from(range(nv))
-        G.add_edges_from(E.tolist())
+        G = _nx_graph(E, nv)
         d = int(rng.integers(1, 4))
         F = CellularSheaf.constant(E, d, n_vertices=nv)
         ref = np.kron(nx.laplacian_matrix(G, nodelist=range(nv)).toarray(), np.eye(d))
@@ -152,9 +159,7 @@ def _constant_h0(rng: np.random.Generator, n: int) -> Iterator[tuple[str, float]
 
     for i in range(n):
         glabel, E, nv = _graph(rng, i)
-        G = nx.Graph()
-        G.add_nodes_from(range(nv))
-        G.add_edges_from(E.tolist())
+        G = _nx_graph(E, nv)
         c = nx.number_connected_components(G)
         d = int(rng.integers(1, 4))
         h0, h1 = cohomology_dimensions(CellularSheaf.constant(E, d, n_vertices=nv))
