@@ -507,7 +507,11 @@ def _finite_transport_cost(X: np.ndarray, Y: np.ndarray, p: float, q: float) -> 
         C = cdist(X, Y, metric="chebyshev")
     else:
         C = cdist(X, Y, metric="minkowski", p=q)
-    C **= p
+    # A point-to-point entry may overflow to inf when its points are far apart
+    # relative to their persistence; the cap below replaces it with the finite
+    # via-diagonal cost, so the overflow is harmless and not reported.
+    with np.errstate(over="ignore"):
+        C **= p
     np.minimum(C, cx[:, None] + cy[None, :], out=C)
     M = np.zeros((n + 1, m + 1))
     M[:n, :m] = C

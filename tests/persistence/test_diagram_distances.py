@@ -707,6 +707,20 @@ def test_bottleneck_below_wasserstein_and_monotone_in_p(D1, D2):
     assert ws[-1] <= db * (len(D1) + len(D2)) ** (1 / 64) + tols[-1]
 
 
+def test_wasserstein_far_points_of_tiny_persistence_do_not_overflow():
+    # Found by Hypothesis in CI: after scaling the persistence to ~1 the two
+    # points are ~1e5 apart, so ||x - y||**64 overflows; the via-diagonal cap
+    # must replace it without a RuntimeWarning.
+    D1 = np.array([[0.0, 1.58328469e-307]])
+    D2 = np.array([[1.45417345e-302, 1.45418928e-302]])
+    # both points go to the diagonal: W_p = 2**(1/p) * pers / 2 (pers equal to ~1e-4)
+    for p in (1.0, 2.0, 16.0, 64.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            w = wasserstein(D1, D2, p=p)
+        assert close(w, 2 ** (1 / p) * 1.58328469e-307 / 2, rtol=1e-4, atol=0.0)
+
+
 @pytest.mark.parametrize(
     "D1,D2,p,expected",
     [
