@@ -18,5 +18,7 @@ from ._registry import REGISTRY, Check, CheckResult, register, run, run_check
 from . import persistence as _persistence  # noqa: F401  isort: skip
 from . import sheaf as _sheaf  # noqa: F401  isort: skip
 from . import sheaf_learning as _sheaf_learning  # noqa: F401  isort: skip
+from . import fiber as _fiber  # noqa: F401  isort: skip
+from . import geometry as _geometry  # noqa: F401  isort: skip
 
 __all__ = ["REGISTRY", "Check", "CheckResult", "register", "run", "run_check"]

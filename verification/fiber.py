@@ -1,0 +1,1 @@
+"""Checks of the fiber theory pages (filled in by the fiber work)."""

@@ -1,0 +1,1 @@
+"""Checks of the geometry theory pages (filled in by the geometry work)."""
