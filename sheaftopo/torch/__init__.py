@@ -1,0 +1,78 @@
+"""The torch adapter: differentiable losses over sheaftopo's kernels.
+
+Import it explicitly (``import sheaftopo.torch``); it needs PyTorch, installed
+with the ``torch`` extra (``pip install torch==2.13.0`` first where a CPU
+build matters, then ``pip install "sheaftopo[torch]"``).
+
+Functions follow ``torch.nn.functional``: tensors in, tensors out on the
+input's device and dtype. Combinatorial choices that are not differentiated
+(which edges form a minimum spanning tree, which pairs survive ToMCLIP's
+sparsification) are made by the numpy/numba kernels on a detached CPU copy —
+a device-to-host copy of the batch per call, stated here because it is the
+one step that leaves the GPU; every differentiated value is then computed on
+the input's device. Module wrappers in :mod:`sheaftopo.torch` hold settings
+for training loops.
+"""
+
+from __future__ import annotations
+
+try:
+    import torch as _torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without torch
+    raise ImportError(
+        "sheaftopo.torch needs PyTorch: install it with `pip install torch` (on CPU-only "
+        "machines `pip install torch==2.13.0`) or `pip install \"sheaftopo[torch]\"`"
+    ) from exc
+
+from ._contrastive import info_nce
+from ._modules import (
+    InfoNCELoss,
+    SheafConsistencyLoss,
+    ToMCLIPLoss,
+    TopologicalAlignmentLoss,
+)
+from ._sheaf import (
+    laplacian_tensor,
+    sheaf_consistency_loss,
+    sheaf_energy,
+    sheaf_reconstruction_loss,
+)
+from ._spd import expm, invsqrtm, logm, spd_distance, sqrtm, stein_divergence
+from ._topology import (
+    ToMCLIPTerms,
+    distance_matrix_loss,
+    h0_diagram,
+    h1_births,
+    pairwise_distances,
+    sliced_wasserstein,
+    tomclip_loss,
+    tomclip_loss_terms,
+    topological_alignment_loss,
+)
+
+__all__ = [
+    "InfoNCELoss",
+    "SheafConsistencyLoss",
+    "ToMCLIPLoss",
+    "ToMCLIPTerms",
+    "TopologicalAlignmentLoss",
+    "distance_matrix_loss",
+    "expm",
+    "h0_diagram",
+    "h1_births",
+    "info_nce",
+    "invsqrtm",
+    "laplacian_tensor",
+    "logm",
+    "pairwise_distances",
+    "sheaf_consistency_loss",
+    "sheaf_energy",
+    "sheaf_reconstruction_loss",
+    "sliced_wasserstein",
+    "spd_distance",
+    "sqrtm",
+    "stein_divergence",
+    "tomclip_loss",
+    "tomclip_loss_terms",
+    "topological_alignment_loss",
+]
