@@ -130,6 +130,7 @@ class _Selection:
     h1: np.ndarray  # (m, 2) non-tree edges of the eps-graph
     scale_pair: np.ndarray | None  # (2,) pair whose length divides everything
     eps: float
+    D: torch.Tensor | None  # the differentiable distance matrix the pairs were chosen from
 
 
 def _select(
@@ -138,7 +139,7 @@ def _select(
     empty = np.zeros((0, 2), np.int64)
     if lam is None:
         forest = mst(_numpy64(z), metric=metric)
-        return _Selection(forest.edges, empty, None, float("inf"))
+        return _Selection(forest.edges, empty, None, float("inf"), None)
     assert D is not None
     Dn = _numpy64(D)
     Dn = 0.5 * (Dn + Dn.T)  # selection on an exactly symmetric copy
@@ -155,18 +156,26 @@ def _select(
         k = int(np.argmax(Dn[lo, hi]))
         if Dn[lo[k], hi[k]] > 0:
             scale_pair = np.array([lo[k], hi[k]])
-    return _Selection(tree, cycles, scale_pair, float(eps))
+    return _Selection(tree, cycles, scale_pair, float(eps), D)
 
 
 def _lengths_at(
     z: torch.Tensor, pairs: np.ndarray, sel: _Selection, metric: str
 ) -> torch.Tensor:
-    """Lengths at ``pairs`` (divided by the scale pair's length, if any), sorted ascending."""
+    """Lengths at ``pairs`` (divided by the scale pair's length, if any), sorted ascending.
+
+    Gathered from the selection's distance matrix when it has one (one cheap
+    gather, however many pairs); otherwise (the exact H0 diagram, n - 1
+    edges) recomputed exactly from the coordinates.
+    """
     idx = torch.as_tensor(pairs, device=z.device, dtype=torch.long).reshape(-1, 2)
-    w = _edge_lengths(z, idx[:, 0], idx[:, 1], metric)
+    if sel.D is not None:
+        w = sel.D[idx[:, 0], idx[:, 1]]
+    else:
+        w = _edge_lengths(z, idx[:, 0], idx[:, 1], metric)
     if sel.scale_pair is not None:
-        sp = torch.as_tensor(sel.scale_pair, device=z.device, dtype=torch.long)
-        w = w / _edge_lengths(z, sp[:1], sp[1:], metric)
+        assert sel.D is not None
+        w = w / sel.D[int(sel.scale_pair[0]), int(sel.scale_pair[1])]
     return torch.sort(w).values
 
 
@@ -309,7 +318,7 @@ def _select_with_cycles(z: torch.Tensor, lam: float | None, convention: str, met
         lo, hi = np.triu_indices(n, 1)
         key = np.minimum(tree[:, 0], tree[:, 1]) * n + np.maximum(tree[:, 0], tree[:, 1])
         keep = ~np.isin(lo * n + hi, key)
-        return _Selection(tree, np.stack([lo[keep], hi[keep]], 1), None, float("inf"))
+        return _Selection(tree, np.stack([lo[keep], hi[keep]], 1), None, float("inf"), D)
     return _select(z, _pairwise(z, metric), lam, convention, metric)
 
 
@@ -443,11 +452,52 @@ def sliced_wasserstein(
 # ---------------------------------------------------------------------------
 
 
-def _births_as_points(births: torch.Tensor) -> torch.Tensor:
-    """ToMCLIP's H1 representation: rows (birth, 0); an empty set becomes one (0, 0) row."""
-    if len(births) == 0:
-        return births.new_zeros((1, 2))
-    return torch.stack([births, torch.zeros_like(births)], dim=1)
+def _wpp_sorted(a: torch.Tensor, b: torch.Tensor, p: float) -> torch.Tensor:
+    """W_p^p between the uniform measures on sorted 1-D values a (n1,) and b (n2,)."""
+    if len(a) == len(b):
+        return (a - b).abs().pow(p).mean()
+    i1, i2, w = _quantile_plan(len(a), len(b))
+    wt = torch.as_tensor(w, dtype=a.dtype, device=a.device)
+    i1t = torch.as_tensor(i1, device=a.device)
+    i2t = torch.as_tensor(i2, device=a.device)
+    return (wt * (a[i1t] - b[i2t]).abs().pow(p)).sum()
+
+
+def _compare(
+    values_s: torch.Tensor,
+    values_t: torch.Tensor,
+    dim: int,
+    *,
+    n_directions: int,
+    seed: Any,
+    directions: Any,
+    kind: str,
+    p: float | None,
+) -> torch.Tensor:
+    """Sliced Wasserstein between two persistence value sets (sorted deaths or births).
+
+    H0 is the diagram {(0, d)}; H1 (ToMCLIP's representation) the points
+    {(b, 0)}. For ``kind="point_cloud"`` the points lie on one axis e, so every
+    projection is a rescaling by <e, u_k> and
+    ``SW_p^p = mean_k |<e, u_k>|^p * W_p^p(values)``: one sort instead of one
+    per direction (the same number up to rounding). An empty set is the single
+    value 0, as in ToMCLIP's code.
+    """
+    if kind == "diagram":
+        ds = torch.stack([torch.zeros_like(values_s), values_s], dim=1)
+        dt = torch.stack([torch.zeros_like(values_t), values_t], dim=1)
+        return sliced_wasserstein(ds, dt, n_directions=n_directions, seed=seed,
+                                  directions=directions, kind=kind, p=p)
+    n_directions = check_int(n_directions, "n_directions", minimum=1)
+    p = 2.0 if p is None else check_real(p, "p", low=1.0)
+    theta = _angles(n_directions, seed, directions)
+    axis = np.sin(theta) if dim == 0 else np.cos(theta)
+    factor = float(np.mean(np.abs(axis) ** p))
+    if len(values_s) == 0:
+        values_s = values_s.new_zeros(1)
+    if len(values_t) == 0:
+        values_t = values_t.new_zeros(1)
+    return _root(factor * _wpp_sorted(values_s, values_t, p), p)
 
 
 def _pair_inputs(z_student: Any, z_teacher: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -534,20 +584,22 @@ def topological_alignment_loss(
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(zs, metric, "z_student")
     _check_metric(zt, metric, "z_teacher")
-    a = _persistence_points(zs, dim, lam, convention, metric)
-    b = _persistence_points(zt, dim, lam, convention, metric)
-    return sliced_wasserstein(a, b, n_directions=n_directions, seed=seed,
-                              directions=directions, kind=kind, p=p)
+    a = _persistence_values(zs, dim, lam, convention, metric)
+    b = _persistence_values(zt, dim, lam, convention, metric)
+    return _compare(a, b, dim, n_directions=n_directions, seed=seed, directions=directions,
+                    kind=kind, p=p)
 
 
-def _persistence_points(
+def _persistence_values(
     z: torch.Tensor, dim: int, lam: float | None, convention: str, metric: str
 ) -> torch.Tensor:
+    """Sorted H0 deaths (dim 0) or H1 births (dim 1), differentiable."""
     if dim == 0:
         D = None if lam is None else _pairwise(z, metric)
-        return _diagram(z, _select(z, D, lam, convention, metric), metric)
+        sel = _select(z, D, lam, convention, metric)
+        return _lengths_at(z, sel.h0, sel, metric)
     sel = _select_with_cycles(z, lam, convention, metric)
-    return _births_as_points(_lengths_at(z, sel.h1, sel, metric))
+    return _lengths_at(z, sel.h1, sel, metric)
 
 
 def _sparsified_matrix(
@@ -716,6 +768,11 @@ def tomclip_loss_terms(
         weights[name] = check_real(value, name, low=0.0)
     lam = _check_lam(lam)
     kind = check_choice(kind, "kind", KINDS)
+    if weights["h1_weight"] > 0 and kind != "point_cloud":
+        raise ValueError(
+            "the H1 term compares births as ToMCLIP's (birth, 0) points and needs "
+            "kind='point_cloud'; set h1_weight=0 to use kind='diagram'"
+        )
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(zs, metric, "z_student")
     _check_metric(zt, metric, "z_teacher")
@@ -734,19 +791,14 @@ def tomclip_loss_terms(
             if sel_s is None or sel_t is None:  # lam=None: complete graph
                 sel_s = _select_with_cycles(zs, None, convention, metric)
                 sel_t = _select_with_cycles(zt, None, convention, metric)
-            sw = {"n_directions": n_directions, "seed": seed, "kind": kind}
+            sw = {"n_directions": n_directions, "seed": seed, "directions": None,
+                  "kind": kind, "p": None}
             if weights["h0_weight"] > 0:
-                h0 = sliced_wasserstein(_diagram(zs, sel_s, metric),
-                                        _diagram(zt, sel_t, metric), **sw)
+                h0 = _compare(_lengths_at(zs, sel_s.h0, sel_s, metric),
+                              _lengths_at(zt, sel_t.h0, sel_t, metric), 0, **sw)
             if weights["h1_weight"] > 0:
-                if kind != "point_cloud":
-                    raise ValueError(
-                        "the H1 term compares births as ToMCLIP's (birth, 0) points and "
-                        "needs kind='point_cloud'; set h1_weight=0 to use kind='diagram'"
-                    )
-                h1 = sliced_wasserstein(
-                    _births_as_points(_lengths_at(zs, sel_s.h1, sel_s, metric)),
-                    _births_as_points(_lengths_at(zt, sel_t.h1, sel_t, metric)), **sw)
+                h1 = _compare(_lengths_at(zs, sel_s.h1, sel_s, metric),
+                              _lengths_at(zt, sel_t.h1, sel_t, metric), 1, **sw)
     total = (weights["mse_weight"] * mse + weights["distance_weight"] * dist
              + weights["h0_weight"] * h0 + weights["h1_weight"] * h1)
     return ToMCLIPTerms(total=total, mse=mse, distance=dist, h0=h0, h1=h1)

@@ -158,6 +158,24 @@ def test_topological_alignment_loss_equals_numpy_pipeline():
     assert abs(float(ours) - float(ref)) < 1e-12
 
 
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_point_cloud_losses_equal_general_sliced_wasserstein_on_points(p):
+    # the one-sort shortcut for points on an axis equals the per-direction formula
+    zs, zt = cloud(22, n=26), cloud(23, n=26, d=4)
+    for lam in (None, 0.5):
+        ds, dt = h0_diagram(zs, lam=lam), h0_diagram(zt, lam=lam)
+        for kw in ({"n_directions": 50}, {"seed": 4}, {"directions": [0.3, -1.2]}):
+            ref = P.sliced_wasserstein(ds.numpy(), dt.numpy(), kind="point_cloud", p=p, **kw)
+            ours = topological_alignment_loss(zs, zt, lam=lam, kind="point_cloud", p=p, **kw)
+            assert abs(float(ours) - ref) < 1e-12 * max(ref, 1.0)
+            bs, bt = (np.stack([b.numpy(), np.zeros(len(b))], 1)
+                      for b in (h1_births(zs, lam=0.5), h1_births(zt, lam=0.5)))
+            ref1 = float(sliced_wasserstein(torch.tensor(bs), torch.tensor(bt),
+                                            kind="point_cloud", p=p, **kw))
+            ours1 = topological_alignment_loss(zs, zt, dim=1, kind="point_cloud", p=p, **kw)
+            assert abs(float(ours1) - ref1) < 1e-12 * max(ref1, 1.0)
+
+
 def test_tomclip_terms_match_their_parts_and_weights():
     zs, zt = cloud(6, n=32, d=5), cloud(7, n=32, d=5)
     t = tomclip_loss_terms(zs, zt)
