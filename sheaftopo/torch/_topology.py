@@ -501,6 +501,8 @@ def _compare(
 
 
 def _pair_inputs(z_student: Any, z_teacher: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    check_same_device({"z_student": as_tensor(z_student, "z_student"),
+                       "z_teacher": as_tensor(z_teacher, "z_teacher")})
     zs = as_embeddings(z_student, "z_student")
     zt = as_embeddings(z_teacher, "z_teacher")
     check_pair(zs, zt, ("z_student", "z_teacher"))

@@ -356,3 +356,25 @@ def test_bad_input_errors_name_the_argument():
         tomclip_loss(z, z, h1_weight=-1.0)
     with pytest.raises(ValueError, match="needs kind='point_cloud'"):
         tomclip_loss(z, z, kind="diagram")
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_outputs_stay_on_the_input_device(device):
+    zs, zt = cloud(24, n=20).to(device), cloud(25, n=20).to(device)
+    x = zs.clone().requires_grad_(True)
+    terms = tomclip_loss_terms(x, zt)
+    terms.total.backward()
+    for t in (terms.total, terms.h0, terms.h1, x.grad, h0_diagram(zs), h1_births(zs),
+              topological_alignment_loss(zs, zt, kind="diagram", lam=None)):
+        assert t.device.type == device
+    ref = tomclip_loss_terms(zs.cpu(), zt.cpu())
+    assert abs(float(terms.total.detach().cpu()) - float(ref.total)) < 1e-10
+
+
+def test_tensors_on_different_devices_are_refused():
+    z = cloud(26, n=6)
+    with pytest.raises(ValueError, match="same device"):
+        tomclip_loss(z, torch.empty(6, 6, dtype=F64, device="meta"))
