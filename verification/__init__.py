@@ -20,5 +20,6 @@ from . import sheaf as _sheaf  # noqa: F401  isort: skip
 from . import sheaf_learning as _sheaf_learning  # noqa: F401  isort: skip
 from . import fiber as _fiber  # noqa: F401  isort: skip
 from . import geometry as _geometry  # noqa: F401  isort: skip
+from . import torch_losses as _torch_losses  # noqa: F401  isort: skip
 
 __all__ = ["REGISTRY", "Check", "CheckResult", "register", "run", "run_check"]
