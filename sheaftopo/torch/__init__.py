@@ -38,6 +38,7 @@ from ._sheaf import (
     sheaf_reconstruction_loss,
 )
 from ._spd import expm, invsqrtm, logm, spd_distance, sqrtm, stein_divergence
+from ._transport import sinkhorn_divergence, transport_loss
 from ._topology import (
     ToMCLIPTerms,
     distance_matrix_loss,
@@ -68,6 +69,7 @@ __all__ = [
     "sheaf_consistency_loss",
     "sheaf_energy",
     "sheaf_reconstruction_loss",
+    "sinkhorn_divergence",
     "sliced_wasserstein",
     "spd_distance",
     "sqrtm",
@@ -75,4 +77,5 @@ __all__ = [
     "tomclip_loss",
     "tomclip_loss_terms",
     "topological_alignment_loss",
+    "transport_loss",
 ]
