@@ -21,5 +21,6 @@ from . import sheaf_learning as _sheaf_learning  # noqa: F401  isort: skip
 from . import fiber as _fiber  # noqa: F401  isort: skip
 from . import geometry as _geometry  # noqa: F401  isort: skip
 from . import torch_losses as _torch_losses  # noqa: F401  isort: skip
+from . import sheafalign as _sheafalign  # noqa: F401  isort: skip
 
 __all__ = ["REGISTRY", "Check", "CheckResult", "register", "run", "run_check"]

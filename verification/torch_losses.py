@@ -110,7 +110,7 @@ if torch is not None:
         statement="autograd gradient of the H0 diagram = finite differences of the MST deaths",
         kind="error",
         tolerance=1e-5,
-        quick=6,
+        quick=10,
         full=300,
     )(_h0_gradient)
     register(
@@ -119,6 +119,6 @@ if torch is not None:
         statement="guarded eigh backward = exact Frechet derivative, clustered spectra",
         kind="error",
         tolerance=1e-8,
-        quick=8,
+        quick=12,
         full=400,
     )(_daleckii_krein)

@@ -1,0 +1,567 @@
+r"""Decentralized SheafAlign training on ``torch.distributed``: one process per node.
+
+Each process holds one :class:`SheafNode` (its encoder and its maps) and its
+own modality's data. Per step, for every incident edge e, node i sends its
+projection :math:`z_i^e = P_{i\to e}h_i` (batch x d_e numbers) to the
+neighbour and receives the neighbour's; it then evaluates the edge's coupling
+terms with the received projection as a constant and back-propagates into its
+own parameters only. The coupling terms of an edge depend on the two ends
+through the projections alone, so this gradient *is* the gradient of the
+global loss (``theory/sheafalign-decentralized-gradient.md``): no gradient
+ever crosses an edge, and no raw data or embedding ever leaves a process.
+Besides the projections, every node contributes three float64 numbers per
+step to an all-reduce of the loss terms (for logging and NaN detection).
+
+Failures do not hang: every send, receive and all-reduce waits at most
+``timeout`` seconds, a dead peer closes its connections (gloo then fails at
+once), and the launcher stops the remaining processes and raises an error
+naming the failed node and the step.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ..._validation import check_choice, check_int, check_real
+from ._model import SheafAlign, SheafNode
+from ._train import (
+    _TERM_NAMES,
+    CONTROL_NUMBERS,
+    NonFiniteLossError,
+    StepInfo,
+    TrainResult,
+    _check_training_args,
+    as_views,
+    batch_indices,
+    check_step,
+)
+
+__all__ = [
+    "DistributedTrainingError",
+    "NodeResult",
+    "PeerFailureError",
+    "load_node_results",
+    "run_node",
+    "train_distributed",
+]
+
+
+class DistributedTrainingError(RuntimeError):
+    """Decentralized training failed in one of its processes (the message says which)."""
+
+
+class PeerFailureError(RuntimeError):
+    """A send, receive or all-reduce with other nodes failed or timed out."""
+
+
+@dataclass
+class NodeResult:
+    """What one process reports after training its node.
+
+    Attributes
+    ----------
+    node : int
+    losses : ndarray, shape (steps,)
+        The global loss per step (after the all-reduce; equal on every node).
+    terms : ndarray, shape (steps, 3)
+        Global consistency, contrastive and reconstruction per step.
+    bytes_sent : ndarray of int64, shape (steps,)
+        Bytes of the projection tensors this node handed to ``isend``.
+    control_bytes : ndarray of int64, shape (steps,)
+        Bytes this node contributed to the loss all-reduce.
+    epoch_seconds : ndarray, shape (epochs,)
+    steps_per_epoch : int
+    start_time : float
+        ``time.time()`` when the first epoch began (for start-up accounting).
+    """
+
+    node: int
+    losses: np.ndarray
+    terms: np.ndarray
+    bytes_sent: np.ndarray
+    control_bytes: np.ndarray
+    epoch_seconds: np.ndarray
+    steps_per_epoch: int
+    start_time: float
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _wait(works: list[Any], timeout: datetime.timedelta) -> None:
+    for w in works:
+        w.wait(timeout)
+
+
+def run_node(
+    node: SheafNode,
+    x: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    timeout: float = 60.0,
+    callback: Callable[[StepInfo], None] | None = None,
+) -> NodeResult:
+    """Train one node inside an initialised process group (rank = node index).
+
+    This is what every process runs, under :func:`train_distributed` or
+    under ``torchrun`` (see ``python -m sheaftopo.torch.sheafalign node``).
+    ``node`` and ``x`` (this node's data, on the node's device) are the only
+    model state and data the process needs.
+
+    Parameters
+    ----------
+    node : SheafNode
+        ``model.nodes[rank]`` of a :class:`SheafAlign` built with the same
+        arguments on every process (its initialisation depends only on the
+        seed, not on the other nodes).
+    x : Tensor, shape (n_samples, input_dim)
+    epochs, batch_size, lr, weight_decay, seed, callback
+        As in :func:`train`; all processes must use the same values.
+    timeout : float, default 60
+        Seconds any exchange may wait before failing.
+
+    Returns
+    -------
+    NodeResult
+    """
+    if not dist.is_initialized():
+        raise RuntimeError("run_node needs an initialised process group (init_process_group)")
+    epochs, batch_size, lr, weight_decay, seed = _check_training_args(
+        epochs, batch_size, lr, weight_decay, seed
+    )
+    wait_for = datetime.timedelta(
+        seconds=check_real(timeout, "timeout", low=0.0, low_inclusive=False)
+    )
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if rank != node.index:
+        raise ValueError(f"process rank {rank} must run node {rank}; got node {node.index}")
+    label = f"node {node.name!r} (rank {rank})"
+    others = [info.other for info in node.incident]
+    if any(o >= world for o in others):
+        raise ValueError(f"{label} has neighbours beyond the {world} processes of the group")
+    n = int(x.shape[0])
+    try:
+        counts = torch.tensor([n, -n], dtype=torch.float64, device=x.device)
+        _wait([dist.all_reduce(counts, op=dist.ReduceOp.MAX, async_op=True)], wait_for)
+    except RuntimeError as exc:
+        raise PeerFailureError(f"{label}: start-up all-reduce failed: {_first_line(exc)}") from exc
+    hi, lo = int(counts[0]), -int(counts[1])
+    if hi != lo:
+        raise ValueError(
+            f"mismatched sample counts across nodes: {label} has {n} rows, the nodes hold "
+            f"between {lo} and {hi}; row r of every node must describe the same item r"
+        )
+    opt = torch.optim.Adam(node.parameters(), lr=lr, weight_decay=weight_decay)
+    node.train()
+    losses, terms_log, sent, control, epoch_seconds = [], [], [], [], []
+    steps_per_epoch, g = 0, 0
+    start_time = time.time()
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        batches = batch_indices(n, batch_size, seed, epoch)
+        steps_per_epoch = len(batches)
+        for step, idx in enumerate(batches):
+            h = node.embed(x[torch.as_tensor(idx, device=x.device)])
+            projections = {info.edge: node.project(info.edge, h) for info in node.incident}
+            received, ops, nbytes = {}, [], 0
+            for info in node.incident:
+                out = projections[info.edge].detach().contiguous()
+                buf = torch.empty_like(out)
+                received[info.edge] = buf
+                ops.append(dist.P2POp(dist.isend, out, info.other))
+                ops.append(dist.P2POp(dist.irecv, buf, info.other))
+                nbytes += out.numel() * out.element_size()
+            try:
+                if ops:
+                    _wait(dist.batch_isend_irecv(ops), wait_for)
+            except RuntimeError as exc:
+                names = ", ".join(repr(info.other_name) for info in node.incident)
+                raise PeerFailureError(
+                    f"{label}: exchange with neighbour(s) {names} failed at epoch {epoch}, "
+                    f"step {step}: {_first_line(exc)} (a neighbour process has probably died "
+                    f"or stalled; exchanges wait at most {wait_for.total_seconds():g} s)"
+                ) from exc
+            objective, share, bad = node.local_loss(h, projections, received)
+            share = share.to(x.device)
+            try:
+                _wait([dist.all_reduce(share, async_op=True)], wait_for)
+            except RuntimeError as exc:
+                raise PeerFailureError(
+                    f"{label}: loss all-reduce failed at epoch {epoch}, step {step}: "
+                    f"{_first_line(exc)} (another process has probably died or stalled)"
+                ) from exc
+            glob = share.cpu().tolist()
+            values = dict(zip(_TERM_NAMES, glob, strict=True))
+            values["total"] = node.lam * glob[0] + node.beta * glob[1] + node.gamma * glob[2]
+            if bad and bad[0][1] == "embedding":
+                where = f" (the embeddings of {label} are not finite)"
+            elif bad:
+                k, term, val = bad[0]
+                info = node.info(k)
+                where = (
+                    f" (first seen by {label} on its edge {k} with {info.other_name!r}, "
+                    f"whose {term} is {val})"
+                )
+            else:
+                where = " (reported by another node)"
+            # how close this process is to the cause, for the launcher's report
+            origin = 2 if bad and bad[0][1] == "embedding" else (1 if bad else 0)
+            check_step(values, epoch=epoch, step=step, global_step=g, where=where, origin=origin)
+            opt.zero_grad(set_to_none=True)
+            objective.backward()
+            opt.step()
+            losses.append(values["total"])
+            terms_log.append(glob)
+            sent.append(nbytes)
+            control.append(CONTROL_NUMBERS * 8)
+            if callback is not None:
+                callback(
+                    StepInfo(
+                        epoch,
+                        step,
+                        g,
+                        values["total"],
+                        {t: values[t] for t in _TERM_NAMES},
+                        node=rank,
+                    )
+                )
+            g += 1
+        epoch_seconds.append(time.perf_counter() - t0)
+    node.eval()
+    return NodeResult(
+        node=rank,
+        losses=np.array(losses, dtype=np.float64),
+        terms=np.array(terms_log, dtype=np.float64).reshape(-1, 3),
+        bytes_sent=np.array(sent, dtype=np.int64),
+        control_bytes=np.array(control, dtype=np.int64),
+        epoch_seconds=np.array(epoch_seconds),
+        steps_per_epoch=steps_per_epoch,
+        start_time=start_time,
+    )
+
+
+def _result_path(directory: Path, rank: int) -> Path:
+    return directory / f"node-result{rank}.pt"
+
+
+def save_node_result(directory: str | os.PathLike, node: SheafNode, result: NodeResult) -> Path:
+    """Write a trained node's parameters and history (what :func:`load_node_results` reads)."""
+    path = _result_path(Path(directory), node.index)
+    state = {k: v.detach().cpu() for k, v in node.state_dict().items()}
+    torch.save({"state": state, "result": result}, path)
+    return path
+
+
+def load_node_results(
+    model: SheafAlign, directory: str | os.PathLike, *, seconds: float = 0.0, t_launch: float = 0.0
+) -> TrainResult:
+    """Load every node's trained parameters into ``model`` and assemble the run's history.
+
+    ``directory`` holds ``node-result{i}.pt`` for every node i, written by the
+    processes of :func:`train_distributed` or of the ``node`` command under
+    ``torchrun``.
+    """
+    directory = Path(directory)
+    results = []
+    for i, node in enumerate(model.node_list()):
+        path = _result_path(directory, i)
+        if not path.is_file():
+            raise FileNotFoundError(f"no result for node {i} ({node.name!r}): {path} is missing")
+        saved = torch.load(path, weights_only=False)
+        node.load_state_dict(saved["state"])
+        results.append(saved["result"])
+    first = results[0]
+    start = min(r.start_time for r in results)
+    return TrainResult(
+        mode="distributed",
+        losses=first.losses,
+        terms={t: first.terms[:, k].copy() for k, t in enumerate(_TERM_NAMES)},
+        bytes_sent=np.stack([r.bytes_sent for r in results], axis=1),
+        control_bytes=np.stack([r.control_bytes for r in results], axis=1),
+        steps_per_epoch=first.steps_per_epoch,
+        epoch_seconds=first.epoch_seconds,
+        seconds=seconds,
+        startup_seconds=max(0.0, start - t_launch) if t_launch else 0.0,
+        node_names=tuple(model.node_names),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _worker(
+    rank: int, world: int, workdir: str, port: int, backend: str, timeout: float, threads: int
+) -> None:
+    """Body of one spawned process: load only its own node and data, train, report."""
+    directory = Path(workdir)
+    torch.set_num_threads(threads)
+    try:
+        payload = torch.load(directory / f"node{rank}.pt", weights_only=False, map_location="cpu")
+        node: SheafNode = payload["node"]
+        x: torch.Tensor = payload["x"]
+        if backend == "nccl":
+            device = torch.device("cuda", rank)
+            torch.cuda.set_device(device)
+            node, x = node.to(device), x.to(device)
+        try:
+            dist.init_process_group(
+                backend,
+                init_method=f"tcp://127.0.0.1:{port}",
+                rank=rank,
+                world_size=world,
+                timeout=datetime.timedelta(seconds=timeout),
+            )
+        except RuntimeError as exc:
+            raise PeerFailureError(
+                f"node {node.name!r} (rank {rank}): rendezvous failed: {_first_line(exc)}"
+            ) from exc
+        result = run_node(node, x, timeout=timeout, **payload["train"])
+        save_node_result(directory, node, result)
+    except BaseException as exc:
+        report = {
+            "kind": type(exc).__name__,
+            "message": str(exc),
+            "peer": isinstance(exc, PeerFailureError),
+            "origin": int(getattr(exc, "origin", 1)),
+            "traceback": traceback.format_exc(),
+        }
+        (directory / f"error{rank}.json").write_text(json.dumps(report))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)  # skip process-group teardown: peers may be gone
+    dist.destroy_process_group()
+
+
+_RERAISE: dict[str, type[Exception]] = {
+    "NonFiniteLossError": NonFiniteLossError,
+    "FloatingPointError": FloatingPointError,
+    "ValueError": ValueError,
+    "TypeError": TypeError,
+}
+
+
+def _failure(model: SheafAlign, codes: list[int | None], directory: Path) -> BaseException:
+    """The most informative exception for a failed run (root cause first)."""
+    errors = {}
+    for rank in range(len(codes)):
+        path = directory / f"error{rank}.json"
+        if path.is_file():
+            errors[rank] = json.loads(path.read_text())
+    names = model.node_names
+    dead = [r for r, c in enumerate(codes) if c not in (0, None) and r not in errors]
+    hung = [r for r, c in enumerate(codes) if c is None]
+    primary = sorted(
+        (r for r in errors if not errors[r]["peer"]),
+        key=lambda r: (-errors[r]["origin"], r),
+    )
+    others = "; ".join(
+        f"node {names[r]!r}: {errors[r]['message']}" for r in sorted(errors) if errors[r]["peer"]
+    )
+    if primary:
+        r = primary[0]
+        cls = _RERAISE.get(errors[r]["kind"], DistributedTrainingError)
+        return cls(
+            f"decentralized training failed on node {names[r]!r} (rank {r}): {errors[r]['message']}"
+        )
+    parts = []
+    for r in dead:
+        parts.append(
+            f"node {names[r]!r} (rank {r}) died with exit code {codes[r]} without "
+            "reporting an error"
+        )
+    for r in hung:
+        parts.append(f"node {names[r]!r} (rank {r}) did not finish and was terminated")
+    if others:
+        parts.append(f"the others stopped: {others}")
+    if not parts:
+        parts.append("a process failed without reporting why")
+    return DistributedTrainingError("decentralized training failed: " + "; ".join(parts))
+
+
+def train_distributed(
+    model: SheafAlign,
+    views: Any,
+    *,
+    epochs: int = 20,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    callback: Callable[[StepInfo], None] | None = None,
+    timeout: float = 60.0,
+    backend: str = "auto",
+    threads: int = 1,
+    start_method: str = "spawn",
+) -> TrainResult:
+    """Train ``model`` (in place) with one process per node on ``torch.distributed``.
+
+    Spawns ``model.n_nodes`` processes on this machine, rendezvous on
+    ``127.0.0.1`` at a free port. Process i receives node i's parameters and
+    node i's data only (through its own file), trains with :func:`run_node`
+    and writes back its parameters and history; nothing but the projections
+    z_i^e (and three loss numbers per step) crosses between processes.
+
+    Parameters
+    ----------
+    model : SheafAlign
+    views, epochs, batch_size, lr, weight_decay, seed
+        As in :func:`train`; the same seed gives the same steps and, up to
+        rounding, the same losses.
+    callback : callable, optional
+        Called in every process after every step with a :class:`StepInfo`
+        whose ``node`` is the process's node; it must be picklable (a
+        module-level function).
+    timeout : float, default 60
+        Seconds any exchange may wait; a dead or stalled process makes the
+        others fail within about this time (at once when its connections
+        close), and the launcher terminates what is left
+        ``min(timeout, 5) + 2`` seconds after the first failure.
+    backend : {"auto", "gloo", "nccl"}
+        ``"auto"``: NCCL when CUDA offers a GPU per node, gloo otherwise.
+        Under NCCL process i uses ``cuda:i``.
+    threads : int, default 1
+        ``torch.set_num_threads`` in every process (several processes share
+        the machine's cores).
+    start_method : {"spawn", "forkserver", "fork"}, default "spawn"
+        How processes start. ``"spawn"`` (portable, safe) imports torch
+        afresh in every process, seconds each; ``"fork"`` (POSIX, CPU only)
+        starts at once with this process's imports; it is unsafe once this
+        process has used CUDA, and with ``threads > 1`` a child may hang in
+        an OpenMP runtime that the parent had started.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sheaftopo.torch.sheafalign import SheafAlign, train_distributed
+    >>> g = torch.Generator().manual_seed(0)
+    >>> views = [torch.randn(40, d, generator=g) for d in (3, 4)]
+    >>> model = SheafAlign([3, 4], embed_dim=4, hidden=4)
+    >>> result = train_distributed(model, views, epochs=2, batch_size=20, start_method="fork")
+    >>> result.mode, result.bytes_sent[0].tolist()   # 20 rows x d_e = 2 float32 each way
+    ('distributed', [160, 160])
+
+    Returns
+    -------
+    TrainResult
+        ``mode="distributed"``; ``bytes_sent`` as counted by the processes.
+
+    Raises
+    ------
+    NonFiniteLossError
+        (a ``FloatingPointError``) A loss term became NaN or inf; the message
+        names the step, the term and the node that saw it first.
+    DistributedTrainingError
+        A process died or stalled; the message names it and what the others saw.
+    ValueError, TypeError
+        Bad input (checked before any process starts).
+    """
+    if not isinstance(model, SheafAlign):
+        raise TypeError(
+            "train_distributed trains a SheafAlign model (one process per node); got "
+            f"{type(model).__name__}"
+        )
+    epochs, batch_size, lr, weight_decay, seed = _check_training_args(
+        epochs, batch_size, lr, weight_decay, seed
+    )
+    timeout = check_real(timeout, "timeout", low=0.0, low_inclusive=False)
+    threads = check_int(threads, "threads", minimum=1)
+    backend = check_choice(backend, "backend", ("auto", "gloo", "nccl"))
+    start_method = check_choice(start_method, "start_method", ("spawn", "forkserver", "fork"))
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable; got {type(callback).__name__}")
+    data = as_views(views, model)
+    world = model.n_nodes
+    if backend == "auto":
+        backend = (
+            "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= world else "gloo"
+        )
+    if backend == "nccl" and torch.cuda.device_count() < world:
+        raise ValueError(
+            f"backend='nccl' needs one GPU per node ({world}); found {torch.cuda.device_count()}"
+        )
+    import torch.multiprocessing as mp
+
+    t_launch = time.time()
+    t0 = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="sheafalign-"))
+    procs: list[Any] = []
+    try:
+        settings = {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "seed": seed,
+            "callback": callback,
+        }
+        for i, node in enumerate(model.node_list()):
+            torch.save(
+                {"node": copy.deepcopy(node).cpu(), "x": data[i].detach().cpu(), "train": settings},
+                workdir / f"node{i}.pt",
+            )
+        ctx: Any = mp.get_context(start_method)
+        port = _free_port()
+        for rank in range(world):
+            p = ctx.Process(
+                target=_worker,
+                args=(rank, world, str(workdir), port, backend, timeout, threads),
+                daemon=True,
+            )
+            p.start()
+            procs.append(p)
+        deadline = None
+        while True:
+            codes = [p.exitcode for p in procs]
+            if all(c is not None for c in codes):
+                break
+            now = time.monotonic()
+            if deadline is None and any(c not in (None, 0) for c in codes):
+                # every step all-reduces over all processes, so once one has failed the
+                # others cannot finish theirs: they fail at once when its connections
+                # close, or after `timeout` when it hangs; a grace period lets them report
+                deadline = now + min(timeout, 5.0) + 2.0
+            if deadline is not None and now > deadline:
+                break
+            time.sleep(0.02)
+        codes = [p.exitcode for p in procs]
+        if any(c != 0 for c in codes):
+            raise _failure(model, codes, workdir)
+        return load_node_results(
+            model, workdir, seconds=time.perf_counter() - t0, t_launch=t_launch
+        )
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5.0)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=5.0)
+        shutil.rmtree(workdir, ignore_errors=True)
