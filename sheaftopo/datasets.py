@@ -4,6 +4,13 @@
     The UCI Multiple Features handwritten digits: 2,000 digits seen through six
     feature extractors (views) with paired rows. Shipped as package data
     (CC BY 4.0; see ``sheaftopo/data/README.md`` for the source).
+``make_planted_subspaces``
+    Paired views with planted shared and view-specific subspaces
+    (:func:`sheaftopo.fiber.make_planted_subspaces`, re-exported here).
+
+SheafAlign's generators (three-view digits, partial-information-decomposition
+views) need torch only for training, and live in
+:mod:`sheaftopo.torch.sheafalign`.
 """
 
 from __future__ import annotations
@@ -15,8 +22,15 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_choice
+from .fiber import PlantedSubspaces, make_planted_subspaces
 
-__all__ = ["MFEAT_VIEWS", "MultiViewData", "load_mfeat"]
+__all__ = [
+    "MFEAT_VIEWS",
+    "MultiViewData",
+    "PlantedSubspaces",
+    "load_mfeat",
+    "make_planted_subspaces",
+]
 
 #: The six views of the multi-view digits, with their feature counts.
 MFEAT_VIEWS: dict[str, int] = {"fou": 76, "fac": 216, "kar": 64, "pix": 240, "zer": 47, "mor": 6}

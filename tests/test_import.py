@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("torch", "gudhi", "ot", "numba", "sheaftopo.persistence._mst_kernels")
+HEAVY = (
+    "torch", "gudhi", "ot", "numba", "sheaftopo.persistence._mst_kernels",
+    "sheaftopo.fiber._fiber_kernels",
+)
 
 
 def _modules_after(stmt: str) -> set[str]:

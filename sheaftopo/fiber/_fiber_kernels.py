@@ -1,0 +1,224 @@
+"""numba kernels of the approximate fiber product.
+
+Plain functions over plain arrays; :mod:`._product` validates the input,
+chooses block sizes and runs these kernels on row blocks in worker threads
+(every kernel releases the GIL).
+
+Two kinds of distance appear here:
+
+* the *canonical* distance of a pair, the one the results report and the one
+  that decides membership, computed in float64 summing over the features in
+  order. ``metric`` 0, Euclidean: ``sqrt(sum_k (F[i, k] - G[j, k])**2)`` on the
+  original coordinates, the value ``scipy.spatial.distance.cdist`` gives,
+  except that a sum of squares below ``SMALL`` (where squares of tiny
+  differences lose precision or underflow) is recomputed with the differences
+  divided by their largest magnitude; so the distance is within a relative
+  ``(d + 2) 2**-53`` of the exact one, and 0 only for equal vectors.
+  ``metric`` 1, cosine: ``1 - sum_k u_k v_k`` clipped to [0, 2], where F and G
+  hold the rows already divided by their norms (:func:`row_norms`);
+* the *screening* value ``q = nA_i + nB_j - 2 S_ij`` of a block ``S`` of inner
+  products computed by BLAS (possibly in float32), whose error is at most
+  ``coef * (nA_i + nB_j) + tau``. A pair is a candidate when ``q`` minus that
+  error can still be below the threshold; candidates are then decided with the
+  canonical distance.
+
+Rows of a block are scanned in segments of ``_SEG`` columns: a first loop only
+counts the hits (LLVM vectorises it), and a segment is revisited only when it
+has one.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_SEG = 128
+#: below this sum of squares, squares of small differences may have lost
+#: precision (subnormal or underflowed): recompute with scaling
+SMALL = 2.0**-968
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def canonical(F, i, G, j, metric):
+    """The canonical distance between F[i] and G[j] (see the module docstring)."""
+    d = F.shape[1]
+    if metric == 0:
+        s = 0.0
+        for k in range(d):
+            t = F[i, k] - G[j, k]
+            s += t * t
+        if s >= SMALL:
+            return np.sqrt(s)
+        m = 0.0
+        for k in range(d):
+            t = abs(F[i, k] - G[j, k])
+            if t > m:
+                m = t
+        if m == 0.0:
+            return 0.0
+        s = 0.0
+        for k in range(d):
+            t = (F[i, k] - G[j, k]) / m
+            s += t * t
+        return m * np.sqrt(s)
+    dot = 0.0
+    for k in range(d):
+        dot += F[i, k] * G[j, k]
+    r = 1.0 - dot
+    if r < 0.0:
+        r = 0.0
+    elif r > 2.0:
+        r = 2.0
+    return r
+
+
+@nb.njit(cache=True, nogil=True)
+def row_norms(X):
+    """Euclidean norms of the rows: squares summed in feature order, rescaled when tiny."""
+    n, d = X.shape
+    out = np.empty(n)
+    for i in range(n):
+        s = 0.0
+        for k in range(d):
+            s += X[i, k] * X[i, k]
+        if s >= SMALL:
+            out[i] = np.sqrt(s)
+            continue
+        m = 0.0
+        for k in range(d):
+            if abs(X[i, k]) > m:
+                m = abs(X[i, k])
+        if m == 0.0:
+            out[i] = 0.0
+            continue
+        s = 0.0
+        for k in range(d):
+            t = X[i, k] / m
+            s += t * t
+        out[i] = m * np.sqrt(s)
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def pair_distances(F, G, rows, cols, metric):
+    """Canonical distances of the pairs (rows[p], cols[p])."""
+    m = rows.shape[0]
+    out = np.empty(m)
+    for p in range(m):
+        out[p] = canonical(F, rows[p], G, cols[p], metric)
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def scan_collect(S, alpha, beta, row_ids, col_ids, F, G, metric, eps, out_r, out_c, out_d):
+    """Pairs of a block whose canonical distance is <= eps.
+
+    A pair (a, b) of the block is a candidate when ``S[a, b] - beta[b] >= alpha[a]``
+    (the caller folds the threshold and the screening error into alpha and
+    beta). Candidates are decided with the canonical distance of the original
+    rows ``row_ids[a]`` of F and ``col_ids[b]`` of G and written to the output
+    arrays. Returns the number of pairs found; when it exceeds the capacity of
+    the output arrays, only the first ones were written and the caller must
+    rescan with larger arrays.
+    """
+    b, w = S.shape
+    cap = out_r.shape[0]
+    cnt = 0
+    for a in range(b):
+        al = alpha[a]
+        i = row_ids[a]
+        for j0 in range(0, w, _SEG):
+            seg = S[a, j0 : j0 + _SEG]
+            bseg = beta[j0 : j0 + _SEG]
+            h = 0
+            for t in range(seg.shape[0]):
+                if seg[t] - bseg[t] >= al:
+                    h += 1
+            if h == 0:
+                continue
+            for t in range(seg.shape[0]):
+                if seg[t] - bseg[t] >= al:
+                    j = col_ids[j0 + t]
+                    dist = canonical(F, i, G, j, metric)
+                    if dist <= eps:
+                        if cnt < cap:
+                            out_r[cnt] = i
+                            out_c[cnt] = j
+                            out_d[cnt] = dist
+                        cnt += 1
+    return cnt
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _search_left(a, x):
+    """Number of entries of the sorted array a that are < x."""
+    lo = 0
+    hi = a.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _search_right(a, x):
+    """Number of entries of the sorted array a that are <= x."""
+    lo = 0
+    hi = a.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@nb.njit(cache=True, nogil=True)
+def scan_hist(
+    S, alpha, beta, nA, nB, coef, tau, grid_q, eps_grid, row_ids, col_ids, F, G, metric, hist
+):
+    """Add the pairs of a block to a histogram over a grid of thresholds.
+
+    ``hist[k]`` counts the pairs whose canonical distance d satisfies
+    ``eps_grid[k-1] < d <= eps_grid[k]`` (k = 0: ``d <= eps_grid[0]``); pairs
+    beyond the last threshold are not counted. ``grid_q`` holds the thresholds
+    in screening units. A pair is screened out when ``S - beta < alpha`` (the
+    caller's quick test for the last threshold). Otherwise its screening value
+    q and error bound m decide its bin whenever no threshold lies in
+    [q - m, q + m]; the remaining pairs are decided with the canonical distance.
+    Returns the number of pairs that needed the canonical distance.
+    """
+    b, w = S.shape
+    exact = 0
+    for a in range(b):
+        al = alpha[a]
+        i = row_ids[a]
+        na = nA[a]
+        for j0 in range(0, w, _SEG):
+            seg = S[a, j0 : j0 + _SEG]
+            bseg = beta[j0 : j0 + _SEG]
+            h = 0
+            for t in range(seg.shape[0]):
+                if seg[t] - bseg[t] >= al:
+                    h += 1
+            if h == 0:
+                continue
+            for t in range(seg.shape[0]):
+                if seg[t] - bseg[t] >= al:
+                    nb_ = nB[j0 + t]
+                    q = na + nb_ - 2.0 * seg[t]
+                    m = coef * (na + nb_) + tau
+                    lo = _search_left(grid_q, q - m)
+                    hi = _search_right(grid_q, q + m)
+                    if lo == hi:
+                        hist[lo] += 1
+                    else:
+                        j = col_ids[j0 + t]
+                        dist = canonical(F, i, G, j, metric)
+                        hist[_search_left(eps_grid, dist)] += 1
+                        exact += 1
+    return exact
