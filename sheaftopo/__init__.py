@@ -5,6 +5,15 @@ Subpackages (imported on first access, so ``import sheaftopo`` stays light):
 ``sheaftopo.persistence``
     Minimum spanning trees, 0-dimensional persistence, sparsification bounds,
     diagram distances.
+``sheaftopo.sheaf``
+    Cellular sheaves on graphs: Laplacians, cohomology, diffusion, learned maps.
+``sheaftopo.fiber``
+    Polynomial-ring encodings, approximate fiber products, shared subspaces.
+``sheaftopo.geometry``
+    Optimal transport, SPD geometry, manifold diagnostics.
+
+``sheaftopo.torch`` (differentiable losses, SheafAlign) needs PyTorch and is
+imported explicitly, never through this module.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from typing import Any
 
 __version__ = "0.1.0.dev0"
 
-_SUBPACKAGES = ("persistence", "sheaf")
+_SUBPACKAGES = ("persistence", "sheaf", "fiber", "geometry")
 
 __all__ = ["__version__", *_SUBPACKAGES]
 

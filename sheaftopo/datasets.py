@@ -115,7 +115,7 @@ def load_mfeat(views: Any = None, *, standardize: bool = False) -> MultiViewData
             out = {name: np.array(npz[name], dtype=np.float64) for name in names}
             labels = np.array(npz["labels"], dtype=np.int64)
     if standardize:
-        for name, X in out.items():
+        for X in out.values():
             X -= X.mean(axis=0)
             sd = X.std(axis=0)
             sd[sd == 0] = 1.0

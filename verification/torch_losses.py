@@ -46,7 +46,7 @@ def _h0_gradient(rng: np.random.Generator, count: int) -> Iterator[tuple[str, fl
         (torch.tensor(w) * deaths.square()).sum().backward()
         grad = z.grad.numpy()
 
-        def f(Y: np.ndarray) -> float:
+        def f(Y: np.ndarray, w: np.ndarray = w) -> float:
             return float(np.sum(w * np.sort(np_h0(Y)[:-1, 1]) ** 2))
 
         h = 1e-6 * float(np.abs(X).max())

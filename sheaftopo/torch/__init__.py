@@ -38,7 +38,6 @@ from ._sheaf import (
     sheaf_reconstruction_loss,
 )
 from ._spd import expm, invsqrtm, logm, spd_distance, sqrtm, stein_divergence
-from ._transport import sinkhorn_divergence, transport_loss
 from ._topology import (
     ToMCLIPTerms,
     distance_matrix_loss,
@@ -50,6 +49,7 @@ from ._topology import (
     tomclip_loss_terms,
     topological_alignment_loss,
 )
+from ._transport import sinkhorn_divergence, transport_loss
 
 __all__ = [
     "InfoNCELoss",

@@ -167,11 +167,12 @@ def expm(A: torch.Tensor) -> torch.Tensor:
 
 
 def _as_spd(A: Any, name: str) -> torch.Tensor:
-    """Symmetric (to a relative tolerance) positive definite matrices; returns the symmetric part."""
+    """Symmetric (to a relative tolerance) positive definite; returns the symmetric part."""
     A = as_matrix_batch(A, name)
     tol = 1e3 * torch.finfo(A.dtype).eps
-    asym = float((A - A.mT).abs().amax()) if A.numel() else 0.0
-    size = float(A.abs().amax()) if A.numel() else 0.0
+    Ad = A.detach()
+    asym = float((Ad - Ad.mT).abs().amax()) if A.numel() else 0.0
+    size = float(Ad.abs().amax()) if A.numel() else 0.0
     if asym > tol * max(size, 1e-300):
         raise ValueError(
             f"{name} must be symmetric; the largest |{name} - {name}^T| is {asym:.3g}, above "

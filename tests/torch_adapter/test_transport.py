@@ -1,4 +1,4 @@
-"""sheaftopo.torch OT losses: values equal sheaftopo.geometry, gradients are the envelope gradients."""
+"""sheaftopo.torch OT losses: values equal sheaftopo.geometry; gradients through the plan."""
 
 from __future__ import annotations
 

@@ -1,0 +1,8 @@
+"""``python -m sheaftopo``: the ``sheaftopo`` command (see :mod:`sheaftopo.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

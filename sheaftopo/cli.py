@@ -1,0 +1,469 @@
+"""The ``sheaftopo`` command: ``analyze``, ``verify`` and ``bench``.
+
+``sheaftopo analyze A B [C ...]`` writes an alignment report of embedding sets
+with paired rows; ``sheaftopo analyze --demo`` runs it on the multi-view digits
+shipped with the package. ``sheaftopo verify`` runs the theorem harness and
+``sheaftopo bench`` the benchmarks; both live in a source checkout (they are not
+installed with the package).
+
+Exit status: 0 on success, 1 when ``verify`` finds a violated theorem, 2 for
+bad input (a missing or malformed file, mismatched rows, labels of the wrong
+length, an output directory that cannot be written), with a one-line message
+on stderr naming the file and the problem. Everything heavy (NumPy kernels,
+matplotlib, POT, GUDHI) is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEMO_VIEWS", "build_parser", "main"]
+
+#: the views of the shipped multi-view digits that ``analyze --demo`` compares
+DEMO_VIEWS: tuple[str, ...] = ("fou", "kar", "pix")
+
+_PROG = "sheaftopo"
+
+
+class _InputError(Exception):
+    """Bad input found by the CLI itself (reported on one line, exit 2)."""
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``sheaftopo`` command (all subcommands)."""
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Topology and algebra for multimodal embedding alignment.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    an = sub.add_parser(
+        "analyze",
+        help="alignment report of embedding sets with paired rows",
+        description=(
+            "Compare two or more embedding sets whose row i describes the same item: H0 "
+            "persistence and diagram distances, ToMCLIP sparsification with its error bound, "
+            "distance-matrix alignment, kNN neighbourhoods, CCA shared space, retrieval "
+            "recall@k, OT / Bures-Wasserstein / MMD / modality gap, the approximate fiber "
+            "product and the shared/specific subspaces. Writes report.html, report.json and "
+            "PNG figures into --out."
+        ),
+        epilog=(
+            "Files: .npy, .npz (FILE.npz:KEY picks an array; one .npz alone = all its arrays), "
+            ".pt/.pth (torch, weights_only), .safetensors, .parquet/.csv (a column per dimension "
+            "or one column of vectors; FILE.csv:COLUMN picks one)."
+        ),
+    )
+    an.add_argument("files", nargs="*", metavar="FILE", help="embedding sets (FILE or FILE:KEY)")
+    an.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"analyze the shipped multi-view digits ({', '.join(DEMO_VIEWS)}, with labels)",
+    )
+    an.add_argument("--labels", metavar="FILE", help="one label per row (.npy .txt .csv ...)")
+    an.add_argument(
+        "--out",
+        metavar="DIR",
+        default="sheaftopo-report",
+        help="output directory (default: ./sheaftopo-report)",
+    )
+    an.add_argument(
+        "--max-points",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="analyse a seeded random subsample of N rows (the same rows of "
+        "every set) when there are more; 0 = every row (default 5000)",
+    )
+    an.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    an.add_argument(
+        "--dense-max-points",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="rows for the steps that form a full N x N matrix: ToMCLIP "
+        "sparsification and its bound, exact OT, MMD (default 2000)",
+    )
+    an.add_argument(
+        "-k",
+        "--neighbors",
+        type=int,
+        default=10,
+        dest="k",
+        metavar="K",
+        help="neighbours of the kNN graphs (default 10)",
+    )
+    an.add_argument(
+        "--lam",
+        type=float,
+        default=0.5,
+        help="ToMCLIP's lambda: eps = mean - lam * std (default 0.5)",
+    )
+    an.add_argument(
+        "--shared-space",
+        choices=("auto", "raw", "cca"),
+        default="auto",
+        help="space of the cross-modal quantities (default auto: raw when the "
+        "dimensions agree, CCA otherwise)",
+    )
+    an.add_argument(
+        "--shared-dim",
+        type=int,
+        default=None,
+        metavar="K",
+        help="dimension of the CCA space (default min of the dimensions)",
+    )
+    an.add_argument(
+        "--preprocess",
+        choices=("none", "center", "l2", "standardize"),
+        default="none",
+        help="applied to every set first (default none)",
+    )
+    an.add_argument(
+        "--shared-rule",
+        choices=("threshold", "permutation"),
+        default="threshold",
+        help="how the subspace decomposition picks the shared dimension: canonical "
+        "correlations >= --shared-threshold (default), or a permutation test",
+    )
+    an.add_argument(
+        "--shared-threshold",
+        type=float,
+        default=0.5,
+        metavar="R",
+        help="correlation threshold of the threshold rule (default 0.5)",
+    )
+    an.add_argument(
+        "--permutations",
+        type=int,
+        default=19,
+        metavar="B",
+        help="row permutations of the permutation rule (default 19)",
+    )
+    an.add_argument("--retrieval-metric", choices=("cosine", "euclidean"), default="cosine")
+    an.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary table")
+
+    ve = sub.add_parser(
+        "verify",
+        help="run the theorem harness (python -m verification)",
+        description="Check the theorems of theory/ numerically; same as python -m verification "
+        "(needs a source checkout). Arguments are passed on.",
+        add_help=False,
+    )
+    ve.add_argument("args", nargs=argparse.REMAINDER)
+
+    be = sub.add_parser(
+        "bench",
+        help="run benchmarks (python -m benchmarks.NAME)",
+        description="Run the benchmarks in benchmarks/ and print their tables (needs a source "
+        "checkout). Unknown options are passed on to every benchmark.",
+    )
+    be.add_argument("names", nargs="*", metavar="NAME", help="benchmarks (default: all)")
+    be.add_argument("--quick", action="store_true", help="small sizes")
+    be.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+
+    sa = sub.add_parser(
+        "sheafalign",
+        help="SheafAlign experiments and decentralized training (needs the torch extra)",
+        description="Same as python -m sheaftopo.torch.sheafalign; arguments are passed on.",
+        add_help=False,
+    )
+    sa.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _error(command: str, message: Any) -> int:
+    text = " ".join(str(message).split())
+    print(f"{_PROG} {command}: error: {text}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``sheaftopo`` command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Examples
+    --------
+    >>> from sheaftopo.cli import main
+    >>> main(["analyze", "missing.npy", "other.npy"])
+    2
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if args_list and args_list[0] == "verify":  # pass everything on, --help included
+        return _verify(args_list[1:])
+    if args_list and args_list[0] == "sheafalign":
+        return _sheafalign(args_list[1:])
+    args, extra = parser.parse_known_args(args_list)
+    if args.command == "bench":
+        return _bench(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return _analyze(args, args_list)
+
+
+def _sheafalign(argv: list[str]) -> int:
+    """``sheaftopo sheafalign ...``: torch is imported here, never by ``import sheaftopo``."""
+    try:
+        from .torch.sheafalign import main as sheafalign_main
+    except ImportError as exc:
+        return _error("sheafalign", exc)
+    return int(sheafalign_main(argv))
+
+
+# ----------------------------------------------------------------------
+# analyze
+# ----------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from .report import AnalysisConfig
+
+    for flag, value, low in (
+        ("--max-points", args.max_points, 0),
+        ("--seed", args.seed, 0),
+        ("--dense-max-points", args.dense_max_points, 3),
+        ("-k/--neighbors", args.k, 1),
+        ("--permutations", args.permutations, 1),
+    ):
+        if value < low:
+            raise _InputError(f"{flag} must be >= {low}; got {value}")
+    if not 0.0 <= args.shared_threshold <= 1.0:
+        raise _InputError(f"--shared-threshold must be in [0, 1]; got {args.shared_threshold}")
+    if args.shared_dim is not None and args.shared_dim < 1:
+        raise _InputError(f"--shared-dim must be >= 1; got {args.shared_dim}")
+    return AnalysisConfig(
+        max_points=args.max_points,
+        seed=args.seed,
+        dense_max_points=args.dense_max_points,
+        k=args.k,
+        lam=args.lam,
+        shared_space=args.shared_space,
+        shared_dim=args.shared_dim,
+        preprocess=args.preprocess,
+        retrieval_metric=args.retrieval_metric,
+        shared_rule=args.shared_rule,
+        shared_threshold=args.shared_threshold,
+        n_permutations=args.permutations,
+    )
+
+
+def _load_inputs(args: argparse.Namespace) -> tuple[dict, Any, dict[str, str]]:
+    """Sets, labels and their sources, from files or the demo data."""
+    if args.demo:
+        if args.files or args.labels:
+            raise _InputError("--demo uses the shipped data; give no files and no --labels")
+        from .datasets import load_mfeat
+
+        data = load_mfeat(list(DEMO_VIEWS), standardize=True)
+        sources = {
+            v: f"shipped mfeat view {v!r} (sheaftopo.datasets.load_mfeat, standardized)"
+            for v in DEMO_VIEWS
+        }
+        sources["__labels__"] = "shipped mfeat digit classes (0-9)"
+        return dict(data.views), data.labels, sources
+    from .io import load_embedding_sets, load_labels, split_spec
+
+    if not args.files:
+        raise _InputError("give two or more embedding files (or one .npz of several), or --demo")
+    exclude: list[str] = []
+    if args.labels and len(args.files) == 1:
+        lpath, lkey = split_spec(args.labels)
+        fpath, _ = split_spec(args.files[0])
+        if lkey is not None and lpath.absolute() == fpath.absolute():
+            exclude.append(lkey)
+    sets = load_embedding_sets(args.files, exclude=exclude)
+    if len(args.files) == 1:
+        base = str(split_spec(args.files[0])[0])
+        sources = {name: f"{base}:{name}" for name in sets}
+    else:
+        sources = {name: str(spec) for name, spec in zip(sets, args.files, strict=True)}
+    labels = None
+    if args.labels:
+        import numpy as np
+
+        n = next(iter(sets.values())).shape[0]
+        labels = load_labels(args.labels, n_rows=n)
+        if len(np.unique(labels)) < 2:
+            raise _InputError(
+                f"{args.labels}: every row has the same label; silhouette and NMI need at "
+                "least 2 classes"
+            )
+        sources["__labels__"] = str(args.labels)
+    return sets, labels, sources
+
+
+def _check_degenerate(sets: dict, sources: dict[str, str]) -> None:
+    import numpy as np
+
+    for name, X in sets.items():
+        if X.shape[0] < 3:
+            raise _InputError(
+                f"{sources[name]}: has {X.shape[0]} rows; an analysis needs at least 3"
+            )
+        if np.all(X == X[0]):
+            raise _InputError(f"{sources[name]}: every row is the same vector; nothing to compare")
+
+
+def _analyze(args: argparse.Namespace, argv: list[str]) -> int:
+    from .io import EmbeddingFileError
+
+    cmd = "analyze"
+    try:
+        cfg = _config(args)
+        sets, labels, sources = _load_inputs(args)
+        _check_degenerate(sets, sources)
+    except (_InputError, EmbeddingFileError, FileNotFoundError, ImportError) as e:
+        return _error(cmd, e)
+    except OSError as e:
+        return _error(cmd, f"{getattr(e, 'filename', '') or ''}: {e.strerror or e}")
+    from .report import (
+        Progress,
+        analyze,
+        count_steps,
+        print_summary,
+        staged_directory,
+        write_report,
+    )
+
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    try:
+        with staged_directory(out) as stage:
+            total = count_steps(len(sets), labels is not None)
+            with Progress(total, enabled=not args.quiet) as prog:
+                result = analyze(sets, labels=labels, config=cfg, sources=sources, progress=prog)
+            result.data["meta"]["command"] = " ".join([_PROG, *argv])
+            with _step_note(args.quiet, "writing the report"):
+                files = write_report(result, stage)
+    except (ValueError, _InputError) as e:
+        return _error(cmd, e)
+    except OSError as e:
+        where = getattr(e, "filename", None) or out
+        return _error(cmd, f"{where}: cannot write the report ({e.strerror or e})")
+    dt = time.perf_counter() - t0
+    if not args.quiet:
+        print_summary(result)
+    print(f"report written to {out / 'report.html'} ({len(files)} files, {dt:.1f} s)")
+    return 0
+
+
+@contextlib.contextmanager
+def _step_note(quiet: bool, what: str) -> Iterator[None]:
+    t = time.perf_counter()
+    yield
+    if not quiet:
+        print(f"{what} ({time.perf_counter() - t:.2f} s)", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------
+# verify and bench: packages of a source checkout
+# ----------------------------------------------------------------------
+
+
+def _checkout_root() -> Path | None:
+    """The source checkout this sheaftopo runs from, when it runs from one."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "verification").is_dir():
+        return root
+    return None
+
+
+def _import_from_checkout(module: str, command: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name is not None and e.name.split(".")[0] != module.split(".")[0]:
+            raise
+    root = _checkout_root()
+    if root is not None and (root / module.split(".")[0]).is_dir():
+        sys.path.insert(0, str(root))
+        try:
+            return importlib.import_module(module)
+        except ModuleNotFoundError:
+            pass
+    raise _InputError(
+        f"'{_PROG} {command}' needs a source checkout of sheaftopo: the package "
+        f"{module.split('.')[0]!r} is not installed with the library. Clone the repository "
+        f"and run it there (python -m pip install -e . && {_PROG} {command})"
+    )
+
+
+def _verify(argv: list[str]) -> int:
+    try:
+        mod = _import_from_checkout("verification.__main__", "verify")
+    except _InputError as e:
+        return _error("verify", e)
+    return int(mod.main(argv) or 0)
+
+
+def _benchmark_names(pkg: Any) -> list[str]:
+    import pkgutil
+
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+@contextlib.contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def _bench(args: argparse.Namespace, extra: list[str]) -> int:
+    try:
+        pkg = _import_from_checkout("benchmarks", "bench")
+    except _InputError as e:
+        return _error("bench", e)
+    available = _benchmark_names(pkg)
+    if args.list:
+        print("\n".join(available))
+        return 0
+    names = args.names or available
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        return _error(
+            "bench",
+            f"no benchmark named {', '.join(map(repr, unknown))}; "
+            f"the benchmarks are {', '.join(available)}",
+        )
+    root = Path(pkg.__path__[0]).resolve().parent
+    status = 0
+    for name in names:
+        argv = (["--quick"] if args.quick else []) + list(extra)
+        print(f"\n== benchmarks.{name} {' '.join(argv)}".rstrip(), flush=True)
+        mod = importlib.import_module(f"benchmarks.{name}")
+        with _cwd(root):  # some benchmarks start sub-processes with python -m benchmarks.X
+            try:
+                rc = mod.main(argv)
+            except SystemExit as e:  # argparse inside a benchmark
+                rc = e.code if isinstance(e.code, int) else 2
+        status = max(status, int(rc or 0))
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Optimal transport, SPD matrix geometry and manifold diagnostics for embeddings.
+
+Optimal transport (built on POT, imported only when a transport function
+runs): exact, entropic (log-domain Sinkhorn) and sliced transport between
+weighted point clouds, the debiased Sinkhorn divergence, and the closed-form
+2-Wasserstein distance between Gaussians; every solver returns a
+:class:`TransportResult`.
+
+SPD geometry (native NumPy, batched over leading dimensions): distances,
+exponential and logarithm maps, geodesics and Fréchet means for the
+affine-invariant, log-Euclidean and Bures–Wasserstein metrics, chosen by
+``metric=``; the Stein and von Neumann divergences; covariances with
+Ledoit–Wolf / OAS shrinkage.
+
+Local geometry and diagnostics of two paired embedding sets: local
+covariances of k-nearest neighbourhoods and their alignment term, MMD,
+k-nearest-neighbour overlap and Hausdorff mismatch, the modality gap, and
+label scores (scikit-learn, imported on use).
+
+Argument order everywhere: data first, base point or reference last
+(``spd_log(P, base)``, ``spd_exp(V, base)``); tuning arguments are
+keyword-only.
+"""
+
+from ._diagnostics import (
+    LabelScores,
+    ManifoldDiagnostics,
+    knn_hausdorff,
+    knn_overlap,
+    label_scores,
+    manifold_diagnostics,
+    median_bandwidth,
+    mmd2,
+    modality_gap,
+)
+from ._local import (
+    LocalAlignment,
+    covariance,
+    knn_indices,
+    local_alignment,
+    local_covariances,
+)
+from ._spd import (
+    SPDMean,
+    spd_distance,
+    spd_exp,
+    spd_geodesic,
+    spd_log,
+    spd_mean,
+    stein_divergence,
+    von_neumann_divergence,
+)
+from ._transport import (
+    TransportResult,
+    cost_matrix,
+    entropic_transport,
+    exact_transport,
+    gaussian_wasserstein,
+    sinkhorn_divergence,
+    sliced_wasserstein,
+)
+
+__all__ = [
+    "LabelScores",
+    "LocalAlignment",
+    "ManifoldDiagnostics",
+    "SPDMean",
+    "TransportResult",
+    "cost_matrix",
+    "covariance",
+    "entropic_transport",
+    "exact_transport",
+    "gaussian_wasserstein",
+    "knn_hausdorff",
+    "knn_indices",
+    "knn_overlap",
+    "label_scores",
+    "local_alignment",
+    "local_covariances",
+    "manifold_diagnostics",
+    "median_bandwidth",
+    "mmd2",
+    "modality_gap",
+    "sinkhorn_divergence",
+    "sliced_wasserstein",
+    "spd_distance",
+    "spd_exp",
+    "spd_geodesic",
+    "spd_log",
+    "spd_mean",
+    "stein_divergence",
+    "von_neumann_divergence",
+]

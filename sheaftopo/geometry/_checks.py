@@ -1,0 +1,217 @@
+"""Input checks specific to sheaftopo.geometry (SPD batches, weights, paired point sets).
+
+They complement :mod:`sheaftopo._validation` (which they reuse) and follow its
+rules: a ``TypeError`` for the wrong kind of object, a ``ValueError`` for the
+wrong shape or value, a message naming the argument with what was seen and
+what was expected, and never a modified input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_float_array, as_points, check_int, check_real
+
+#: Relative tolerance of the symmetry check for float64 input: a matrix ``P``
+#: passes when ``max|P - P^T| <= SYMMETRY_RTOL * max|P|``. float32 input uses
+#: ``100 * eps(float32)`` (about 1.2e-5) instead.
+SYMMETRY_RTOL = 1e-7
+
+#: Weights must sum to one within this absolute tolerance; they are then
+#: divided by their sum (so that, for example, float32 weights summing to one
+#: in float32 arithmetic are accepted).
+WEIGHT_SUM_ATOL = 1e-6
+
+
+def _index_text(idx: tuple[int, ...]) -> str:
+    return "" if not idx else f" (the matrix at batch index {idx})"
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} must not contain NaN or inf; found {float(arr[idx])!r} at index {idx} "
+            f"({int(bad.sum())} such entries)"
+        )
+
+
+def as_symmetric(P: Any, name: str) -> np.ndarray:
+    """A finite batch of real symmetric matrices, shape (..., n, n), as float64.
+
+    Symmetry is checked matrix by matrix to a relative tolerance
+    (:data:`SYMMETRY_RTOL`, or ``100 * eps`` for float32 input); the returned
+    array is the exactly symmetric part ``(P + P^T) / 2`` (a new array).
+    """
+    arr = as_float_array(P, name)
+    in_dtype = arr.dtype
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(
+            f"{name} must be a square matrix or a batch of them, shape (..., n, n); "
+            f"got shape {arr.shape}"
+        )
+    if arr.shape[-1] == 0:
+        raise ValueError(f"{name} must hold matrices of size at least 1 x 1; got shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    _check_finite(arr, name)
+    rtol = max(SYMMETRY_RTOL, 100.0 * float(np.finfo(in_dtype).eps))
+    swapped = np.swapaxes(arr, -1, -2)
+    asym = np.abs(arr - swapped).max(axis=(-1, -2))
+    scale = np.abs(arr).max(axis=(-1, -2))
+    bad = asym > rtol * scale
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+        rel = float(asym[idx] / scale[idx])
+        raise ValueError(
+            f"{name} must be symmetric{_index_text(idx)}: max |{name} - {name}^T| / "
+            f"max |{name}| = {rel:.3g} exceeds the tolerance {rtol:.3g}"
+        )
+    return 0.5 * (arr + swapped)
+
+
+def not_positive_definite(P: np.ndarray, name: str) -> ValueError:
+    """The error for a batch ``P`` of symmetric matrices of which one is not positive definite.
+
+    Locates the first matrix whose smallest eigenvalue (``eigvalsh``) is not
+    positive, or, when rounding made a factorisation fail on a matrix with a
+    tiny positive eigenvalue, the worst-conditioned one, and reports its
+    smallest and largest eigenvalue.
+    """
+    lam = np.linalg.eigvalsh(P)
+    lo, hi = lam[..., 0], lam[..., -1]
+    idx: tuple[int, ...] = ()
+    if lo.ndim:
+        bad = lo <= 0
+        flat = int(np.flatnonzero(bad.ravel())[0]) if bad.any() else int(np.argmin(lo / hi))
+        idx = tuple(int(i) for i in np.unravel_index(flat, lo.shape))
+    return ValueError(
+        f"{name} must be symmetric positive definite{_index_text(idx)}; its smallest "
+        f"eigenvalue is {float(lo[idx]):.6g} (largest {float(hi[idx]):.6g})"
+    )
+
+
+def as_spd(P: Any, name: str) -> np.ndarray:
+    """A batch of symmetric matrices, shape (..., n, n), float64; definiteness is checked later.
+
+    Positive definiteness is established where it costs nothing extra, by the
+    Cholesky factorisations or eigendecompositions the kernels compute anyway
+    (:func:`cholesky` and :func:`spd_eigh`), which raise the error of
+    :func:`not_positive_definite`.
+    """
+    return as_symmetric(P, name)
+
+
+def cholesky(P: np.ndarray, name: str) -> np.ndarray:
+    """Lower Cholesky factors of a batch of symmetric matrices, or a clear ``ValueError``."""
+    try:
+        return np.linalg.cholesky(P)
+    except np.linalg.LinAlgError:
+        raise not_positive_definite(P, name) from None
+
+
+def spd_eigh(P: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of SPD matrices; refuses eigenvalues <= 0."""
+    lam, U = np.linalg.eigh(P)
+    if not (lam[..., 0] > 0).all():
+        raise not_positive_definite(P, name)
+    return lam, U
+
+
+def broadcast_batch(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> tuple[int, ...]:
+    """The broadcast batch shape of two matrix batches of the same matrix size."""
+    if P.shape[-2:] != Q.shape[-2:]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must hold matrices of the same size; got "
+            f"{names[0]} of shape {P.shape} and {names[1]} of shape {Q.shape}"
+        )
+    try:
+        return np.broadcast_shapes(P.shape[:-2], Q.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"the batch shapes of {names[0]} {P.shape[:-2]} and {names[1]} {Q.shape[:-2]} "
+            f"do not broadcast (shapes {P.shape} and {Q.shape})"
+        ) from None
+
+
+def as_weights(w: Any, n: int, name: str) -> np.ndarray:
+    """Probability weights of length ``n``: None gives uniform weights.
+
+    Weights must be finite, non-negative and sum to one within
+    :data:`WEIGHT_SUM_ATOL`; they are then divided by their sum. Weights that
+    do not sum to one are refused rather than renormalised, because the total
+    mass changes the value of a transport cost.
+    """
+    if w is None:
+        return np.full(n, 1.0 / n)
+    arr = as_float_array(w, name, dtype=np.float64)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(
+            f"{name} must be a 1-D array of {n} weights (one per point); got shape {arr.shape}"
+        )
+    _check_finite(arr, name)
+    if (arr < 0).any():
+        k = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"{name} must be non-negative; found {name}[{k}] = {float(arr[k])!r}")
+    total = float(arr.sum())
+    if abs(total - 1.0) > WEIGHT_SUM_ATOL:
+        raise ValueError(
+            f"{name} must sum to 1 (within {WEIGHT_SUM_ATOL:g}); got a sum of {total!r}. "
+            f"Weights are not renormalised silently: pass {name} / {name}.sum() to compare "
+            "normalised measures"
+        )
+    return arr / total
+
+
+def check_reg(reg: Any, name: str = "reg") -> float:
+    """A finite, strictly positive regularisation."""
+    return check_real(reg, name, low=0.0, low_inclusive=False)
+
+
+def check_order(p: Any, name: str = "p") -> float:
+    """A finite transport order ``p >= 1``."""
+    return check_real(p, name, low=1.0)
+
+
+def check_k(k: Any, n: int, name: str = "k", *, what: str = "X") -> int:
+    """A neighbour count ``1 <= k <= n - 1`` (neighbours exclude the point itself)."""
+    k = check_int(k, name, minimum=1)
+    if k > n - 1:
+        raise ValueError(
+            f"{name} must be at most n - 1 = {n - 1} for {what} with {n} points (the "
+            f"k nearest neighbours of a point exclude the point itself); got {name} = {k}"
+        )
+    return k
+
+
+def as_pair(
+    X: Any, Y: Any, names: tuple[str, str] = ("X", "Y"), *, paired: bool, same_dim: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two point clouds as float64, with equal row counts (``paired``) and/or dimensions."""
+    A = as_points(X, names[0], dtype=np.float64)
+    B = as_points(Y, names[1], dtype=np.float64)
+    if paired and A.shape[0] != B.shape[0]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of rows (row i of one is "
+            f"paired with row i of the other); got {A.shape[0]} and {B.shape[0]} rows"
+        )
+    if same_dim and A.shape[1] != B.shape[1]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of features; got "
+            f"{A.shape[1]} and {B.shape[1]}"
+        )
+    return A, B
+
+
+def as_spd_batch(P: Any, name: str) -> np.ndarray:
+    """A stack of SPD matrices of shape (N, n, n) with N >= 1 (symmetry checked)."""
+    arr = as_spd(P, name)
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{name} must be a stack of matrices of shape (n_matrices, n, n); got shape {arr.shape}"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one matrix; got shape {arr.shape}")
+    return arr

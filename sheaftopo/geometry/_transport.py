@@ -1,0 +1,836 @@
+r"""Optimal transport between weighted point clouds, and between Gaussians.
+
+Thin, validated wrappers around POT [1]_ (imported inside the functions): the
+exact network simplex (``ot.emd``), log-domain Sinkhorn
+(``ot.bregman.sinkhorn_log``, the solver behind
+``ot.sinkhorn(..., method="sinkhorn_log")``) and sliced Wasserstein
+(``ot.sliced_wasserstein_distance``); plus the closed-form 2-Wasserstein
+distance between Gaussians, computed natively.
+
+Conventions shared by every function here:
+
+* a measure is ``sum_i a_i delta_{x_i}`` with the rows ``x_i`` of ``X``; the
+  weights ``a`` (keyword, default uniform) must be non-negative and sum to one
+  within 1e-6. They are **not** renormalised silently: weights summing to
+  anything else raise ``ValueError`` (the total mass changes every transport
+  cost). Points of weight zero are dropped before calling the solver (their
+  rows and columns of the plan are zero);
+* the ground cost is :math:`C_{ij} = \|x_i - y_j\|_2^p` (``p=2``, the squared
+  Euclidean distance, by default), so the exact cost is :math:`W_p^p`;
+* computations are in float64; the results are :class:`TransportResult`
+  objects, whatever the options.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_float_array, check_int, check_random_state, check_real
+from ._checks import (
+    as_pair,
+    as_spd,
+    as_weights,
+    broadcast_batch,
+    check_order,
+    check_reg,
+)
+from ._spd import _bures_distance, _result
+
+__all__ = [
+    "TransportResult",
+    "cost_matrix",
+    "entropic_transport",
+    "exact_transport",
+    "gaussian_wasserstein",
+    "sinkhorn_divergence",
+    "sliced_wasserstein",
+]
+
+
+@dataclass(frozen=True)
+class TransportResult:
+    r"""The outcome of a transport computation; the same type for every solver and option.
+
+    Attributes
+    ----------
+    cost : float
+        The value the function computes (see its documentation):
+        :math:`\min_P \langle P, C\rangle = W_p^p` for :func:`exact_transport`;
+        :math:`\langle P_\varepsilon, C\rangle + \varepsilon\,
+        \mathrm{KL}(P_\varepsilon \,\|\, a \otimes b)` for
+        :func:`entropic_transport`; the debiased combination of those for
+        :func:`sinkhorn_divergence`; :math:`SW_p^p` for
+        :func:`sliced_wasserstein`.
+    linear_cost : float
+        The transport part alone: :math:`\langle P, C\rangle` of the returned
+        plan (equal to ``cost`` for the exact and sliced solvers; for
+        :func:`sinkhorn_divergence`, the same debiased combination of the
+        linear costs, the "sharp" variant of POT's
+        ``ot.bregman.empirical_sinkhorn_divergence``).
+    plan : ndarray of shape (n, m), or None
+        The transport plan when ``return_plan=True`` (None otherwise, and
+        always None for sliced Wasserstein).
+    n_iter : int or None
+        Sinkhorn iterations (summed over the three problems of
+        :func:`sinkhorn_divergence`); None where the solver does not report
+        them (network simplex, sliced Wasserstein).
+    converged : bool
+        Exact: POT's network simplex reached an optimal plan (result code 1).
+        Sinkhorn: the marginal error POT monitors fell below ``tol`` within
+        ``max_iter`` iterations (all three problems for the divergence).
+        Sliced: always True (a closed form per direction).
+    marginal_error : float
+        :math:`\|P\mathbf{1} - a\|_1 + \|P^T\mathbf{1} - b\|_1` of the plan
+        computed (the largest of the three for the divergence; 0.0 for
+        sliced Wasserstein).
+    message : str
+        ``"optimal"`` (exact), ``"converged"`` (Sinkhorn), ``"closed form per
+        direction"`` (sliced), or the solver's explanation when it stopped
+        early.
+    """
+
+    cost: float
+    linear_cost: float
+    plan: np.ndarray | None
+    n_iter: int | None
+    converged: bool
+    marginal_error: float
+    message: str
+
+
+def _cost(X: np.ndarray, Y: np.ndarray, p: float) -> np.ndarray:
+    """``||x_i - y_j||_2 ** p`` as a new C-contiguous float64 array."""
+    # Centring on the pooled mean reduces cancellation in |x|^2 + |y|^2 - 2 x.y.
+    c = (X.sum(axis=0) + Y.sum(axis=0)) / (X.shape[0] + Y.shape[0])
+    Xc = X - c
+    Yc = Y - c
+    C = Xc @ Yc.T
+    C *= -2.0
+    C += np.einsum("ij,ij->i", Xc, Xc)[:, None]
+    C += np.einsum("ij,ij->i", Yc, Yc)[None, :]
+    np.maximum(C, 0.0, out=C)
+    if p != 2.0:
+        np.sqrt(C, out=C)
+        if p != 1.0:
+            with np.errstate(over="ignore"):
+                C **= p
+            if not np.isfinite(C).all():
+                raise ValueError(
+                    f"the ground cost ||x - y||^p overflows for p = {p}: the points are too far "
+                    "apart; rescale the data"
+                )
+    return C
+
+
+def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
+    r"""The ground cost :math:`C_{ij} = \|x_i - y_j\|_2^p` used by the transport functions.
+
+    Computed as :math:`\|x\|^2 + \|y\|^2 - 2 x^T y` after centring both clouds
+    on their pooled mean, clipped at 0, then raised to the power
+    :math:`p/2`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    Y : array_like, shape (m, d)
+    p : float, default 2.0
+        Exponent :math:`p \ge 1`; ``2`` is the squared Euclidean distance.
+
+    Returns
+    -------
+    ndarray, shape (n, m)
+
+    Examples
+    --------
+    >>> from sheaftopo.geometry import cost_matrix
+    >>> cost_matrix([[0.0, 0.0]], [[3.0, 4.0], [0.0, 1.0]])
+    array([[25.,  1.]])
+    >>> cost_matrix([[0.0, 0.0]], [[3.0, 4.0]], p=1)
+    array([[5.]])
+    """
+    X, Y = as_pair(X, Y, paired=False, same_dim=True)
+    return _cost(X, Y, check_order(p))
+
+
+def _support(w: np.ndarray) -> np.ndarray | None:
+    """Indices of the positive weights, or None when all are positive."""
+    if (w > 0).all():
+        return None
+    return np.flatnonzero(w > 0)
+
+
+def _embed(
+    P: np.ndarray, ia: np.ndarray | None, ib: np.ndarray | None, n: int, m: int
+) -> np.ndarray:
+    if ia is None and ib is None:
+        return P
+    full = np.zeros((n, m))
+    full[np.ix_(np.arange(n) if ia is None else ia, np.arange(m) if ib is None else ib)] = P
+    return full
+
+
+def _restrict(
+    C: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    ia, ib = _support(a), _support(b)
+    if ia is not None:
+        C, a = C[ia], a[ia]
+    if ib is not None:
+        C, b = C[:, ib], b[ib]
+    return np.ascontiguousarray(C), a, b, ia, ib
+
+
+def _marginal_error(P: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+    r = P.sum(axis=1)
+    c = P.sum(axis=0)
+    return float(np.abs(r - a).sum() + np.abs(c - b).sum()), r
+
+
+def _exact(
+    C: np.ndarray, a: np.ndarray, b: np.ndarray, return_plan: bool, max_iter: int | None
+) -> TransportResult:
+    import ot
+
+    n, m = C.shape
+    C, a, b, ia, ib = _restrict(C, a, b)
+    if max_iter is None:
+        max_iter = max(100_000, 50 * (len(a) + len(b)) ** 2)
+    # POT's pivoting tolerances are absolute: bring the largest cost into (1/2, 1]
+    # by a power of two (exact; the plan is unchanged) and scale the cost back.
+    top = float(C.max())
+    k = math.frexp(top)[1] if top > 0 else 0
+    if k:
+        np.ldexp(C, -k, out=C)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        G, log = ot.emd(a, b, C, numItermax=max_iter, log=True)
+    cost = math.ldexp(float(log["cost"]), k)
+    err, _ = _marginal_error(G, a, b)
+    ok = int(log["result_code"]) == 1
+    return TransportResult(
+        cost=cost,
+        linear_cost=cost,
+        plan=_embed(G, ia, ib, n, m) if return_plan else None,
+        n_iter=None,
+        converged=ok,
+        marginal_error=err,
+        message="optimal" if ok else str(log["warning"]),
+    )
+
+
+def exact_transport(
+    X: Any,
+    Y: Any,
+    *,
+    a: Any = None,
+    b: Any = None,
+    p: float = 2.0,
+    return_plan: bool = False,
+    max_iter: int | None = None,
+) -> TransportResult:
+    r"""Exact optimal transport between two weighted point clouds (POT's network simplex).
+
+    .. math::
+
+        \mathrm{OT}(a, b) = \min_{P \in \Pi(a, b)} \sum_{ij} P_{ij} \|x_i - y_j\|_2^p
+        = W_p^p(\mu, \nu),
+
+    over couplings :math:`\Pi(a, b) = \{P \ge 0 : P\mathbf{1} = a,
+    P^T\mathbf{1} = b\}` of :math:`\mu = \sum_i a_i \delta_{x_i}` and
+    :math:`\nu = \sum_j b_j \delta_{y_j}`. ``cost`` is :math:`W_p^p` (take
+    ``cost ** (1 / p)`` for the distance). The cost matrix is divided by a
+    power of two before calling ``ot.emd`` (POT's pivoting tolerances are
+    absolute) and the cost multiplied back, which is exact.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Support of the first measure.
+    Y : array_like, shape (m, d)
+        Support of the second measure (same ``d``).
+    a : array_like, shape (n,), optional
+        Weights of ``X``: non-negative, summing to one within 1e-6 (refused
+        otherwise, not renormalised). Uniform by default.
+    b : array_like, shape (m,), optional
+        Weights of ``Y``, likewise.
+    p : float, default 2.0
+        Exponent of the ground cost, :math:`p \ge 1`.
+    return_plan : bool, default False
+        Whether to return the optimal plan (shape (n, m)) in ``plan``.
+    max_iter : int, optional
+        Network simplex iteration limit; default
+        ``max(100_000, 50 * (n + m) ** 2)``. When reached, ``converged`` is
+        False and ``message`` says so; POT's partial solution is then not
+        meaningful (its plan need not even be feasible: see
+        ``marginal_error``).
+
+    Returns
+    -------
+    TransportResult
+        ``cost = linear_cost`` :math:`= W_p^p`, ``n_iter = None`` (POT does
+        not report it), ``converged`` (result code 1), ``marginal_error``.
+
+    Raises
+    ------
+    ValueError
+        On NaN or inf, different dimensions, bad weights (wrong length,
+        negative, not summing to one) or ``p < 1``.
+
+    See Also
+    --------
+    entropic_transport, sliced_wasserstein, gaussian_wasserstein
+
+    References
+    ----------
+    .. [1] R. Flamary et al., "POT: Python Optimal Transport", JMLR 22(78), 2021.
+    .. [2] N. Bonneel, M. van de Panne, S. Paris, W. Heidrich, "Displacement
+       interpolation using Lagrangian mass transport", ACM TOG 30(6), 2011.
+
+    Examples
+    --------
+    Moving two points up by one unit costs 1 (squared Euclidean cost):
+
+    >>> import numpy as np
+    >>> from sheaftopo.geometry import exact_transport
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0]])
+    >>> res = exact_transport(X, X + [0.0, 1.0], return_plan=True)
+    >>> res.cost, res.converged
+    (1.0, True)
+    >>> res.plan
+    array([[0.5, 0. ],
+           [0. , 0.5]])
+    >>> exact_transport(X, X + [0.0, 1.0], b=[1.0, 0.0], p=1).cost  # (1 + sqrt 2) / 2
+    1.2071067811865475
+    """
+    X, Y = as_pair(X, Y, paired=False, same_dim=True)
+    a = as_weights(a, X.shape[0], "a")
+    b = as_weights(b, Y.shape[0], "b")
+    p = check_order(p)
+    if max_iter is not None:
+        max_iter = check_int(max_iter, "max_iter", minimum=1)
+    return _exact(_cost(X, Y, p), a, b, bool(return_plan), max_iter)
+
+
+def _sinkhorn(
+    C: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    reg: float,
+    max_iter: int,
+    tol: float,
+    return_plan: bool,
+) -> TransportResult:
+    from ot.bregman import sinkhorn_log
+
+    n, m = C.shape
+    C, a, b, ia, ib = _restrict(C, a, b)
+    # POT also returns the scalings exp(log_u), exp(log_v), which overflow harmlessly for
+    # small reg (only the log-domain potentials are used here).
+    with np.errstate(over="ignore", under="ignore"):
+        P, log = sinkhorn_log(a, b, C, reg, numItermax=max_iter, stopThr=tol, log=True, warn=False)
+    err, r = _marginal_error(P, a, b)
+    c = P.sum(axis=0)
+    linear = float(np.vdot(P, C))
+    # log P_ij = -C_ij / reg + u_i + v_j, hence
+    # <P, C> + reg KL(P | a x b) = reg (<r, u - log a> + <c, v - log b> - sum P + 1)
+    # with the generalised KL(P | Q) = sum P log(P / Q) - sum P + sum Q.
+    u, v = log["log_u"], log["log_v"]
+    cost = reg * (float(r @ (u - np.log(a)) + c @ (v - np.log(b))) - float(r.sum()) + 1.0)
+    if not (math.isfinite(cost) and math.isfinite(linear)):
+        raise RuntimeError(  # pragma: no cover - log-domain iterations stay finite
+            f"POT's log-domain Sinkhorn returned a non-finite cost ({cost}) for reg = {reg}"
+        )
+    converged = bool(float(log["err"][-1]) < tol)
+    return TransportResult(
+        cost=cost,
+        linear_cost=linear,
+        plan=_embed(P, ia, ib, n, m) if return_plan else None,
+        n_iter=int(log["niter"]) + 1,
+        converged=converged,
+        marginal_error=err,
+        message="converged"
+        if converged
+        else (
+            f"max_iter = {max_iter} iterations reached with a marginal error "
+            f"{float(log['err'][-1]):.3g} > tol = {tol:g}; increase max_iter or reg"
+        ),
+    )
+
+
+def _symmetric_sinkhorn(
+    C: np.ndarray,
+    a: np.ndarray,
+    reg: float,
+    max_iter: int,
+    tol: float,
+    *,
+    return_plan: bool = False,
+) -> TransportResult:
+    """OT_reg(a, a) for a symmetric cost, by the averaged symmetric Sinkhorn iteration.
+
+    The optimal plan is P_ij = a_i a_j exp(g_i + g_j - C_ij / reg) for the fixed
+    point g = T(g), T(g)_i = -logsumexp_j(log a_j + g_j - C_ij / reg). Alternating
+    Sinkhorn (POT) converges very slowly on this problem when the kernel is close
+    to diagonal (reg small against the distances between points: the half-step
+    Jacobian then has eigenvalues near -1); the averaged update
+    g <- (g + T(g)) / 2 of Feydy et al. (2019) has eigenvalues near 0 there and
+    converges in a few dozen iterations. The stopping rule is POT's: the L2 norm
+    of the marginal error, which for this plan is ||a (exp(g - T(g)) - 1)||_2.
+    """
+    from scipy.special import logsumexp
+
+    n = len(a)
+    C, a, _, ia, ib = _restrict(C, a, a)  # drop zero weights (rows and columns)
+    loga = np.log(a)
+    Mr = C * (-1.0 / reg)
+    g = np.zeros(len(a))
+    err = math.inf
+    it = 0
+    while True:
+        Tg = -logsumexp(Mr + (loga + g)[None, :], axis=1)
+        err = float(np.linalg.norm(a * np.expm1(g - Tg)))
+        if err < tol or it == max_iter:
+            break
+        g = 0.5 * (g + Tg)
+        it += 1
+    h = loga + g
+    P = np.exp(Mr + h[:, None] + h[None, :])
+    r = P.sum(axis=1)
+    cost = reg * (2.0 * float(r @ g) - float(r.sum()) + 1.0)
+    converged = err < tol
+    return TransportResult(
+        cost=cost,
+        linear_cost=float(np.vdot(P, C)),
+        plan=_embed(P, ia, ib, n, n) if return_plan else None,
+        n_iter=it,
+        converged=converged,
+        marginal_error=2.0 * float(np.abs(r - a).sum()),
+        message="converged"
+        if converged
+        else (
+            f"max_iter = {max_iter} symmetric iterations reached with a marginal error "
+            f"{err:.3g} > tol = {tol:g}"
+        ),
+    )
+
+
+def _entropic_args(
+    X: Any, Y: Any, a: Any, b: Any, reg: Any, p: Any, max_iter: Any, tol: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, int, float]:
+    X, Y = as_pair(X, Y, paired=False, same_dim=True)
+    a = as_weights(a, X.shape[0], "a")
+    b = as_weights(b, Y.shape[0], "b")
+    reg = check_reg(reg)
+    p = check_order(p)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tol = check_real(tol, "tol", low=0.0, low_inclusive=False)
+    return X, Y, a, b, reg, p, max_iter, tol
+
+
+def entropic_transport(
+    X: Any,
+    Y: Any,
+    *,
+    reg: float,
+    a: Any = None,
+    b: Any = None,
+    p: float = 2.0,
+    max_iter: int = 10_000,
+    tol: float = 1e-9,
+    return_plan: bool = False,
+) -> TransportResult:
+    r"""Entropy-regularised optimal transport, solved by log-domain Sinkhorn (POT).
+
+    .. math::
+
+        \mathrm{OT}_\varepsilon(a, b) = \min_{P \in \Pi(a, b)}
+        \langle P, C\rangle + \varepsilon\, \mathrm{KL}(P \,\|\, a \otimes b),
+        \qquad \mathrm{KL}(P \,\|\, Q) = \sum_{ij} P_{ij}\log\frac{P_{ij}}{Q_{ij}}
+        - \sum_{ij} P_{ij} + \sum_{ij} Q_{ij},
+
+    with :math:`C_{ij} = \|x_i - y_j\|_2^p` and :math:`\varepsilon` = ``reg``
+    in the units of :math:`C`. **Cost convention**: ``cost`` *includes* the
+    entropic term (it is the regularised optimum, Feydy et al.'s
+    :math:`\mathrm{OT}_\varepsilon`, the one that makes
+    :func:`sinkhorn_divergence` non-negative); ``linear_cost`` is
+    :math:`\langle P_\varepsilon, C\rangle` alone, the value of POT's
+    ``ot.sinkhorn2``. Both are evaluated at the plan returned by POT's
+    ``ot.bregman.sinkhorn_log`` (or, when ``X`` and ``Y`` are the same points
+    with the same weights, by the symmetric iteration described in
+    :func:`sinkhorn_divergence`, which converges much faster on that
+    problem); ``cost`` through its dual potentials
+    (:math:`\log P_{ij} = u_i + v_j - C_{ij}/\varepsilon`), exactly equal to
+    the primal expression at that plan. As :math:`\varepsilon \to 0`,
+    :math:`\mathrm{OT}_0 \le \mathrm{OT}_\varepsilon \le \mathrm{OT}_0 +
+    \varepsilon \min(H(a), H(b))` (``theory/ot-entropic.md``).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    Y : array_like, shape (m, d)
+    reg : float
+        Regularisation :math:`\varepsilon > 0`, in the units of the cost.
+        The log-domain iterations are stable for small values, but the number
+        of iterations grows roughly like :math:`1/\varepsilon`.
+    a, b : array_like, optional
+        Weights, as for :func:`exact_transport` (refused unless they sum to one).
+    p : float, default 2.0
+        Exponent of the ground cost, :math:`p \ge 1`.
+    max_iter : int, default 10000
+        Sinkhorn iteration limit.
+    tol : float, default 1e-9
+        Stop when POT's marginal error :math:`\|P^T\mathbf{1} - b\|_2` (checked
+        every 10 iterations) is below ``tol``.
+    return_plan : bool, default False
+        Whether to return the plan :math:`P_\varepsilon`.
+
+    Returns
+    -------
+    TransportResult
+        ``cost``, ``linear_cost``, ``plan``, ``n_iter``, ``converged``,
+        ``marginal_error`` as above. Not converging is reported in
+        ``converged`` and ``message``, not raised.
+
+    Raises
+    ------
+    ValueError
+        On NaN or inf, different dimensions, bad weights, ``reg <= 0``,
+        ``p < 1``, ``tol <= 0`` or ``max_iter < 1``.
+
+    References
+    ----------
+    .. [1] M. Cuturi, "Sinkhorn distances: lightspeed computation of optimal
+       transport", NeurIPS 2013.
+    .. [2] J. Feydy, T. Séjourné, F.-X. Vialard, S. Amari, A. Trouvé,
+       G. Peyré, "Interpolating between optimal transport and MMD using
+       Sinkhorn divergences", AISTATS 2019.
+    .. [3] G. Peyré, M. Cuturi, "Computational optimal transport",
+       Foundations and Trends in Machine Learning 11(5-6), 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sheaftopo.geometry import entropic_transport, exact_transport
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.normal(size=(30, 2)), rng.normal(size=(40, 2)) + 1.0
+    >>> exact = exact_transport(X, Y).cost
+    >>> res = entropic_transport(X, Y, reg=0.1)
+    >>> res.converged, res.linear_cost <= res.cost
+    (True, True)
+    >>> bool(0.0 <= res.cost - exact <= 0.1 * np.log(30))  # OT_0 <= OT_eps <= OT_0 + eps H(a)
+    True
+    """
+    X, Y, a, b, reg, p, max_iter, tol = _entropic_args(X, Y, a, b, reg, p, max_iter, tol)
+    if _same_measure(X, Y, a, b):
+        return _symmetric_sinkhorn(
+            _cost(X, X, p), a, reg, max_iter, tol, return_plan=bool(return_plan)
+        )
+    return _sinkhorn(_cost(X, Y, p), a, b, reg, max_iter, tol, bool(return_plan))
+
+
+def _same_measure(X: np.ndarray, Y: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    return X.shape == Y.shape and np.array_equal(X, Y) and np.array_equal(a, b)
+
+
+def sinkhorn_divergence(
+    X: Any,
+    Y: Any,
+    *,
+    reg: float,
+    a: Any = None,
+    b: Any = None,
+    p: float = 2.0,
+    max_iter: int = 10_000,
+    tol: float = 1e-9,
+    return_plan: bool = False,
+) -> TransportResult:
+    r"""The debiased Sinkhorn divergence of Feydy et al.
+
+    .. math::
+
+        S_\varepsilon(a, b) = \mathrm{OT}_\varepsilon(a, b)
+        - \tfrac12 \mathrm{OT}_\varepsilon(a, a) - \tfrac12 \mathrm{OT}_\varepsilon(b, b),
+
+    with :math:`\mathrm{OT}_\varepsilon` the regularised optimum *including*
+    the entropic term, exactly the ``cost`` of :func:`entropic_transport`.
+    The cross term :math:`\mathrm{OT}_\varepsilon(a, b)` is solved by POT's
+    log-domain Sinkhorn; the two symmetric terms by the averaged symmetric
+    iteration :math:`g \leftarrow \tfrac12 (g + T(g))` of [1]_, computed here
+    in the log domain (POT has no symmetric solver, and alternating Sinkhorn
+    converges very slowly on :math:`X` vs :math:`X` when ``reg`` is small
+    against the distances between points: on 30 Gaussian points at
+    ``reg=0.1`` its marginal error is still :math:`3\cdot10^{-7}` after
+    :math:`10^4` iterations, while the symmetric iteration reaches
+    :math:`10^{-12}` in about 30). With this convention, and the
+    squared Euclidean cost (``p=2``) or any other positive-definite kernel
+    :math:`e^{-C/\varepsilon}`, :math:`S_\varepsilon \ge 0` with equality iff
+    the measures coincide, and :math:`S_\varepsilon \to W_p^p` as
+    :math:`\varepsilon \to 0` [1]_. ``linear_cost`` is the same combination
+    of the linear costs :math:`\langle P, C\rangle` (the "sharp" variant,
+    the value of POT's ``ot.bregman.empirical_sinkhorn_divergence``), which
+    can be negative.
+
+    Parameters
+    ----------
+    X, Y, reg, a, b, p, max_iter, tol
+        As for :func:`entropic_transport`.
+    return_plan : bool, default False
+        Whether to return the plan of the cross problem (``X`` to ``Y``).
+
+    Returns
+    -------
+    TransportResult
+        ``cost`` :math:`= S_\varepsilon`; ``n_iter`` summed over the three
+        problems (Sinkhorn iterations for the cross term, symmetric updates
+        for the others); ``converged`` when all three converged;
+        ``marginal_error`` the largest of the three.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`entropic_transport`.
+
+    References
+    ----------
+    .. [1] J. Feydy, T. Séjourné, F.-X. Vialard, S. Amari, A. Trouvé,
+       G. Peyré, "Interpolating between optimal transport and MMD using
+       Sinkhorn divergences", AISTATS 2019.
+    .. [2] A. Genevay, G. Peyré, M. Cuturi, "Learning generative models with
+       Sinkhorn divergences", AISTATS 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sheaftopo.geometry import sinkhorn_divergence
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2))
+    >>> sinkhorn_divergence(X, X, reg=0.1).cost
+    0.0
+    >>> res = sinkhorn_divergence(X, X + 1.0, reg=0.5)
+    >>> res.converged, res.cost > 0
+    (True, True)
+    """
+    X, Y, a, b, reg, p, max_iter, tol = _entropic_args(X, Y, a, b, reg, p, max_iter, tol)
+    return_plan = bool(return_plan)
+    if _same_measure(X, Y, a, b):  # the cross problem is the symmetric one: S = 0 exactly
+        xx = _symmetric_sinkhorn(_cost(X, X, p), a, reg, max_iter, tol, return_plan=return_plan)
+        xy = yy = xx
+    else:
+        xx = _symmetric_sinkhorn(_cost(X, X, p), a, reg, max_iter, tol)
+        xy = _sinkhorn(_cost(X, Y, p), a, b, reg, max_iter, tol, bool(return_plan))
+        yy = _symmetric_sinkhorn(_cost(Y, Y, p), b, reg, max_iter, tol)
+    parts = (xy, xx, yy)
+    converged = all(r.converged for r in parts)
+    failed = [
+        f"{name}: {r.message}"
+        for name, r in zip(("X-Y", "X-X", "Y-Y"), parts, strict=True)
+        if not r.converged
+    ]
+    return TransportResult(
+        cost=xy.cost - 0.5 * (xx.cost + yy.cost),
+        linear_cost=xy.linear_cost - 0.5 * (xx.linear_cost + yy.linear_cost),
+        plan=xy.plan,
+        n_iter=sum(int(r.n_iter or 0) for r in {id(r): r for r in parts}.values()),
+        converged=converged,
+        marginal_error=max(r.marginal_error for r in parts),
+        message="converged" if converged else "; ".join(failed),
+    )
+
+
+def sliced_wasserstein(
+    X: Any,
+    Y: Any,
+    *,
+    a: Any = None,
+    b: Any = None,
+    p: float = 2.0,
+    n_projections: int = 50,
+    seed: Any = 0,
+    directions: Any = None,
+) -> TransportResult:
+    r"""Sliced Wasserstein cost between two weighted point clouds (POT).
+
+    .. math::
+
+        SW_p^p(\mu, \nu) = \frac{1}{M} \sum_{k=1}^{M}
+        W_p^p\big(\langle\theta_k, \cdot\rangle_\# \mu,
+        \langle\theta_k, \cdot\rangle_\# \nu\big),
+
+    the mean over :math:`M` unit directions :math:`\theta_k` of the 1-D
+    transport costs of the projected measures (quantile functions).
+    ``cost`` is :math:`SW_p^p`, in the same units as
+    ``exact_transport(..., p=p).cost`` (:math:`W_p^p`), and never exceeds it
+    (projections are 1-Lipschitz). ``cost ** (1 / p)`` is what
+    ``ot.sliced_wasserstein_distance`` returns. The directions are drawn here
+    (Gaussian vectors normalised, from ``seed``) and passed to POT as
+    ``projections``, so results are reproducible.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    Y : array_like, shape (m, d)
+    a, b : array_like, optional
+        Weights, as for :func:`exact_transport`.
+    p : float, default 2.0
+        Order :math:`p \ge 1`.
+    n_projections : int, default 50
+        Number :math:`M` of random directions (ignored with ``directions``).
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator, default 0
+        Source of the directions. The default ``0`` gives the same directions
+        on every call; in a training loop pass one ``numpy.random.Generator``
+        so that each call draws fresh directions. ``None`` draws from fresh
+        OS entropy. Must be left at its default when ``directions`` is given.
+    directions : array_like, shape (M, d), optional
+        Directions used exactly as given, after normalising each row to unit
+        length (rows must be non-zero).
+
+    Returns
+    -------
+    TransportResult
+        ``cost = linear_cost`` :math:`= SW_p^p`; ``plan = None``,
+        ``n_iter = None``, ``converged = True``, ``marginal_error = 0.0``.
+
+    Raises
+    ------
+    ValueError
+        On NaN or inf, different dimensions, bad weights, ``p < 1``,
+        ``n_projections < 1``, zero or wrongly shaped ``directions``, or a
+        ``seed`` given together with ``directions``.
+
+    References
+    ----------
+    .. [1] N. Bonneel, J. Rabin, G. Peyré, H. Pfister, "Sliced and Radon
+       Wasserstein barycenters of measures", J. Math. Imaging Vis. 51, 2015.
+
+    Examples
+    --------
+    Along the only direction of a line the sliced cost is the exact one:
+
+    >>> import numpy as np
+    >>> from sheaftopo.geometry import sliced_wasserstein
+    >>> X = np.array([[0.0], [1.0]])
+    >>> sliced_wasserstein(X, X + 2.0).cost
+    4.0
+    >>> sliced_wasserstein(np.zeros((1, 2)), [[3.0, 4.0]], directions=[[1.0, 0.0]]).cost
+    9.0
+    """
+    import ot
+
+    X, Y = as_pair(X, Y, paired=False, same_dim=True)
+    a = as_weights(a, X.shape[0], "a")
+    b = as_weights(b, Y.shape[0], "b")
+    p = check_order(p)
+    d = X.shape[1]
+    if directions is None:
+        M = check_int(n_projections, "n_projections", minimum=1)
+        rng = check_random_state(seed)
+        theta = rng.standard_normal((d, M))
+        norms = np.linalg.norm(theta, axis=0)
+        while (norms == 0).any():  # pragma: no cover - probability zero
+            zero = norms == 0
+            theta[:, zero] = rng.standard_normal((d, int(zero.sum())))
+            norms = np.linalg.norm(theta, axis=0)
+        theta /= norms
+    else:
+        if seed != 0:
+            raise ValueError("seed has no effect when directions is given; pass one of them")
+        D = as_float_array(directions, "directions", dtype=np.float64)
+        if D.ndim != 2 or D.shape[1] != d or D.shape[0] == 0:
+            raise ValueError(
+                f"directions must have shape (n_directions, {d}) with at least one row; got "
+                f"shape {D.shape}"
+            )
+        if not np.isfinite(D).all():
+            raise ValueError("directions must not contain NaN or inf")
+        norms = np.linalg.norm(D, axis=1)
+        if (norms == 0).any():
+            raise ValueError(f"directions has a zero row (row {int(np.argmin(norms))})")
+        theta = (D / norms[:, None]).T.copy()
+    _, log = ot.sliced_wasserstein_distance(X, Y, a, b, p=p, projections=theta, log=True)
+    cost = float(np.mean(log["projected_emds"]))
+    return TransportResult(
+        cost=cost,
+        linear_cost=cost,
+        plan=None,
+        n_iter=None,
+        converged=True,
+        marginal_error=0.0,
+        message="closed form per direction",
+    )
+
+
+def gaussian_wasserstein(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
+    r"""Closed-form 2-Wasserstein distance between Gaussians (Bures–Wasserstein), batched.
+
+    .. math::
+
+        W_2\big(\mathcal{N}(m_1, \Sigma_1), \mathcal{N}(m_2, \Sigma_2)\big)
+        = \Big(\|m_1 - m_2\|_2^2 + \operatorname{tr}\Sigma_1 + \operatorname{tr}\Sigma_2
+        - 2 \operatorname{tr}\big(\Sigma_1^{1/2} \Sigma_2 \Sigma_1^{1/2}\big)^{1/2}\Big)^{1/2},
+
+    the distance, not its square (as ``ot.gaussian.bures_wasserstein_distance``
+    returns), i.e. ``hypot(||m1 - m2||, spd_distance(cov1, cov2, metric="bures"))``.
+    The optimal map is :math:`x \mapsto m_2 + T(x - m_1)` with
+    :math:`T = \Sigma_1^{-1/2}(\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2})^{1/2}\Sigma_1^{-1/2}`.
+
+    Parameters
+    ----------
+    mean1 : array_like, shape (..., d)
+    cov1 : array_like, shape (..., d, d)
+        Symmetric positive definite covariances.
+    mean2 : array_like, shape (..., d)
+    cov2 : array_like, shape (..., d, d)
+        All batch dimensions broadcast against each other.
+
+    Returns
+    -------
+    numpy.float64 or ndarray, shape (...)
+
+    Raises
+    ------
+    ValueError
+        On NaN or inf, non-SPD covariances, mismatched dimensions or batch
+        shapes that do not broadcast.
+
+    References
+    ----------
+    .. [1] D. C. Dowson, B. V. Landau, "The Fréchet distance between
+       multivariate normal distributions", J. Multivariate Anal. 12(3), 1982.
+    .. [2] C. R. Givens, R. M. Shortt, "A class of Wasserstein metrics for
+       probability distributions", Michigan Math. J. 31(2), 1984.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sheaftopo.geometry import gaussian_wasserstein
+    >>> float(gaussian_wasserstein([0.0, 0.0], np.eye(2), [3.0, 0.0], 4 * np.eye(2)))  # 9 + 2
+    3.3166247903554
+    """
+    m1 = as_float_array(mean1, "mean1", dtype=np.float64)
+    m2 = as_float_array(mean2, "mean2", dtype=np.float64)
+    S1 = as_spd(cov1, "cov1")
+    S2 = as_spd(cov2, "cov2")
+    batch = broadcast_batch(S1, S2, ("cov1", "cov2"))
+    d = S1.shape[-1]
+    for name, m in (("mean1", m1), ("mean2", m2)):
+        if m.ndim < 1 or m.shape[-1] != d:
+            raise ValueError(
+                f"{name} must have shape (..., {d}) to match the {d} x {d} covariances; "
+                f"got shape {m.shape}"
+            )
+        if not np.isfinite(m).all():
+            raise ValueError(f"{name} must not contain NaN or inf")
+    try:
+        np.broadcast_shapes(batch, m1.shape[:-1], m2.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"the batch shapes of mean1 {m1.shape[:-1]}, mean2 {m2.shape[:-1]} and the "
+            f"covariances {batch} do not broadcast"
+        ) from None
+    dm = np.linalg.norm(m1 - m2, axis=-1)
+    return _result(np.hypot(dm, _bures_distance(S1, S2, ("cov1", "cov2"))))

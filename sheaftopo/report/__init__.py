@@ -1,0 +1,64 @@
+"""Alignment reports for embedding sets with paired rows (what ``sheaftopo analyze`` writes).
+
+The analysis (:func:`analyze`, numbers into an :class:`AnalysisResult`) is
+kept apart from the rendering (:func:`write_report`: report.json,
+report.html with the figures embedded, the PNG figures). Two measures that
+live nowhere else in the library are defined here: the distance-matrix
+alignment and cross-modal retrieval recall, both exact and blocked.
+
+matplotlib, POT, GUDHI and the numba kernels are imported by the functions
+that use them, not by this package.
+"""
+
+from ._analysis import (
+    PAIR_STEPS,
+    AnalysisConfig,
+    AnalysisResult,
+    analyze,
+    count_steps,
+    paired_subsample,
+    preprocess,
+)
+from ._figures import FIGURES, render_figures
+from ._measures import (
+    DistanceAlignment,
+    Retrieval,
+    distance_alignment,
+    retrieval_recall,
+    rms_pairwise_distance,
+)
+from ._progress import Progress
+from ._render import (
+    SECTIONS,
+    print_summary,
+    render_html,
+    render_json,
+    staged_directory,
+    summary_rows,
+    write_report,
+)
+
+__all__ = [
+    "FIGURES",
+    "PAIR_STEPS",
+    "SECTIONS",
+    "AnalysisConfig",
+    "AnalysisResult",
+    "DistanceAlignment",
+    "Progress",
+    "Retrieval",
+    "analyze",
+    "count_steps",
+    "distance_alignment",
+    "paired_subsample",
+    "preprocess",
+    "print_summary",
+    "render_figures",
+    "render_html",
+    "render_json",
+    "retrieval_recall",
+    "rms_pairwise_distance",
+    "staged_directory",
+    "summary_rows",
+    "write_report",
+]

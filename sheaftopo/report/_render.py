@@ -1,0 +1,533 @@
+"""Rendering an :class:`~sheaftopo.report.AnalysisResult`: JSON, HTML, terminal table, files.
+
+Nothing here computes a quantity: it formats ``result.data`` and draws
+``result.arrays``. :func:`write_report` writes every file into a staging
+directory next to the destination and moves them into place only when all of
+them are written, so a failure never leaves a partial report behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = [
+    "SECTIONS",
+    "print_summary",
+    "render_html",
+    "render_json",
+    "staged_directory",
+    "summary_rows",
+    "write_report",
+]
+
+#: (id, title) of every section of the HTML report, in order
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("overview", "Overview"),
+    ("summary", "Summary"),
+    ("persistence", "H0 persistence"),
+    ("sparsification", "ToMCLIP sparsification and its error bound"),
+    ("distance-alignment", "Distance-matrix alignment"),
+    ("neighbourhoods", "kNN neighbourhoods"),
+    ("shared-space", "Shared space"),
+    ("retrieval", "Cross-modal retrieval"),
+    ("distributions", "Distributions: OT, Bures-Wasserstein, MMD, modality gap"),
+    ("fiber-product", "Approximate fiber product"),
+    ("subspaces", "Shared and specific subspaces"),
+    ("labels", "Labels: silhouette and NMI"),
+    ("timings", "Timings"),
+)
+
+JSON_NAME = "report.json"
+HTML_NAME = "report.html"
+
+
+# ----------------------------------------------------------------------
+# JSON
+# ----------------------------------------------------------------------
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: non-finite floats become None (JSON has no NaN), tuples lists."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # NumPy scalars
+        return _clean(obj.item())
+    return obj
+
+
+def render_json(result: Any, *, files: dict[str, str] | None = None) -> str:
+    """``result.data`` (plus the list of written files) as indented JSON text.
+
+    NaN and infinities are written as ``null``.
+    """
+    data = dict(result.data)
+    if files is not None:
+        data["files"] = files
+    return json.dumps(_clean(data), indent=2, allow_nan=False) + "\n"
+
+
+# ----------------------------------------------------------------------
+# formatting helpers
+# ----------------------------------------------------------------------
+
+
+def fmt(v: Any) -> str:
+    """A number for humans: 4 significant digits, integers exact, None as a dash."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "n/a" if math.isnan(v) else ("∞" if v > 0 else "-∞")
+        if v == 0:
+            return "0"
+        if 1e-3 <= abs(v) < 1e5:
+            return f"{v:.4g}"
+        return f"{v:.3e}"
+    return str(v)
+
+
+def _flatten(d: Any, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """(dotted name, quantity) for every ``{"value": ...}`` entry, in order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if not isinstance(d, dict):
+        return out
+    if "value" in d:
+        return [(prefix, d)]
+    for k, v in d.items():
+        name = f"{prefix} {k}".strip() if prefix else str(k)
+        out.extend(_flatten(v, name))
+    return out
+
+
+def _e(s: Any) -> str:
+    return html.escape(str(s))
+
+
+def _table(columns: list[str], rows: list[tuple[str, list[Any], str]]) -> str:
+    """HTML table: a quantity per row (name, one cell per column, unit)."""
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = []
+    for name, cells, unit in rows:
+        tds = "".join(f"<td class='num'>{_e(fmt(c))}</td>" for c in cells)
+        body.append(
+            f"<tr><th scope='row'>{_e(name)}</th>{tds}<td class='unit'>{_e(unit)}</td></tr>"
+        )
+    return (
+        f"<table><thead><tr><th>quantity</th>{head}<th>unit</th></tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _grouped(
+    entries: dict[str, Any], section: str
+) -> tuple[list[str], list[tuple[str, list[Any], str]], list[str]]:
+    """Columns, rows and notes of one section across sets or pairs."""
+    columns = list(entries)
+    order: list[str] = []
+    values: dict[str, dict[str, Any]] = {}
+    units: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for col, entry in entries.items():
+        for name, qd in _flatten(entry.get(section, {})):
+            if name not in values:
+                order.append(name)
+                values[name] = {}
+            values[name][col] = qd["value"]
+            units[name] = qd.get("unit", "")
+            if qd.get("note"):
+                notes[name] = qd["note"]
+    rows = [(name, [values[name].get(c) for c in columns], units[name]) for name in order]
+    note_lines = [f"<b>{_e(k)}</b>: {_e(v)}" for k, v in notes.items()]
+    return columns, rows, note_lines
+
+
+def _notes(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    return "<ul class='notes'>" + "".join(f"<li>{s}</li>" for s in lines) + "</ul>"
+
+
+def _figure(name: str, png: bytes | None, caption: str) -> str:
+    if png is None:
+        return ""
+    b64 = base64.b64encode(png).decode("ascii")
+    return (
+        f"<figure><img alt='{_e(name)}' src='data:image/png;base64,{b64}'>"
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
+
+
+def _texts(entries: dict[str, Any], section: str, keys: tuple[str, ...]) -> list[str]:
+    out = []
+    for col, entry in entries.items():
+        sec = entry.get(section, {})
+        for k in keys:
+            if isinstance(sec, dict) and isinstance(sec.get(k), str):
+                out.append(f"<b>{_e(col)}</b> {_e(k)}: {_e(sec[k])}")
+    return out
+
+
+# ----------------------------------------------------------------------
+# summary
+# ----------------------------------------------------------------------
+
+#: (label, path inside a pair entry) of the terminal / HTML summary
+SUMMARY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SW(H0)", ("persistence", "sliced_wasserstein")),
+    ("bottleneck(H0)", ("persistence", "bottleneck")),
+    ("dist. corr.", ("distance_alignment", "correlation")),
+    ("kNN overlap", ("neighbourhoods", "overlap")),
+    ("R@1 a→b", ("retrieval", "recall_a_to_b", "@1")),
+    ("R@10 a→b", ("retrieval", "recall_a_to_b", "@10")),
+    ("MMD²", ("distributions", "mmd")),
+    ("ε*", ("fiber_product", "eps_star")),
+)
+
+
+def _get(d: Any, path: tuple[str, ...]) -> Any:
+    for k in path:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d.get("value") if isinstance(d, dict) else d
+
+
+def summary_rows(result: Any) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (strings) of the short per-pair summary table."""
+    header = ["pair", *[label for label, _ in SUMMARY]]
+    rows = []
+    for p in result.data["pairs"]:
+        rows.append([p["key"], *[fmt(_get(p, path)) for _, path in SUMMARY]])
+    return header, rows
+
+
+def print_summary(result: Any, stream: TextIO | None = None) -> None:
+    """Print the summary table (rich when importable, aligned text otherwise)."""
+    import sys
+
+    stream = sys.stdout if stream is None else stream
+    header, rows = summary_rows(result)
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        for r in [header, *rows]:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)), file=stream)
+        return
+    table = Table(title="sheaftopo analyze: alignment summary")
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for r in rows:
+        table.add_row(*r)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    Console(file=stream, width=max(80, sum(w + 3 for w in widths) + 1)).print(table)
+
+
+# ----------------------------------------------------------------------
+# HTML
+# ----------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
+max-width:1100px;color:#222;line-height:1.45;padding:0 1em}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}td.unit{color:#666}
+thead th{background:#f3f3f3}figure{margin:1em 0}img{max-width:100%}
+figcaption{color:#555;font-size:.9em}.notes{color:#444;font-size:.88em}
+nav a{margin-right:.8em}code{background:#f4f4f4;padding:0 .2em}
+"""
+
+
+def _section(sid: str, title: str, body: str) -> str:
+    return f"<section id='{sid}'><h2>{_e(title)}</h2>{body}</section>"
+
+
+def _overview(data: dict[str, Any]) -> str:
+    inp = data["inputs"]
+    rows = []
+    for s in inp["sets"]:
+        rows.append(
+            f"<tr><td>{_e(s['name'])}</td><td>{_e(s['source'])}</td>"
+            f"<td class='num'>{s['n_rows']['value']}</td>"
+            f"<td class='num'>{s['n_dims']['value']}</td>"
+            f"<td>{_e(s['dtype'])}</td></tr>"
+        )
+    sets = (
+        "<table><thead><tr><th>set</th><th>source</th><th>rows</th><th>dims</th><th>dtype</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    sub = inp["subsample"]
+    n, na = inp["n_rows"]["value"], inp["n_rows_analysed"]["value"]
+    if sub["applied"]:
+        sub_txt = (
+            f"{na} of {n} rows analysed: a random subsample with seed {sub['seed']} "
+            f"(the same rows of every set; indices in report.json)."
+        )
+    else:
+        sub_txt = f"All {n} rows analysed (no subsample)."
+    dense = inp["dense_subsample"]
+    extra = [
+        "ToMCLIP sparsification and its bound, exact OT and MMD use "
+        f"{dense['size']['value']} of the analysed rows"
+        + (" (a seeded subsample, the same rows of every set)" if dense["applied"] else "")
+    ]
+    labels = inp["labels"]
+    lab = (
+        "No labels given."
+        if labels is None
+        else f"Labels from {_e(labels['source'])}: {labels['n_classes']['value']} classes."
+    )
+    params = "".join(
+        f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v)}</td></tr>"
+        for k, v in data["parameters"].items()
+    )
+    meta = data["meta"]
+    return (
+        f"{sets}<p>{_e(sub_txt)} {'; '.join(_e(x) for x in extra)}. {lab}</p>"
+        "<p>Dimension-free quantities (persistence, distance alignment, kNN neighbourhoods, "
+        "subspaces, labels) are computed on each set as given; cross-modal quantities "
+        "(retrieval, distributions, fiber product) in the shared space of each pair "
+        "(see <a href='#shared-space'>Shared space</a>).</p>"
+        f"<details><summary>Parameters</summary><table>{params}</table></details>"
+        f"<p>sheaftopo {_e(meta['sheaftopo_version'])}, seed {_e(meta['seed'])}, "
+        f"created {_e(meta['created'])}.</p>"
+    )
+
+
+def _summary_html(result: Any) -> str:
+    header, rows = summary_rows(result)
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + f"<th scope='row'>{_e(r[0])}</th>"
+        + "".join(f"<td class='num'>{_e(c)}</td>" for c in r[1:])
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _by_set(data: dict[str, Any], section: str) -> str:
+    cols, rows, notes = _grouped(data["sets"], section)
+    if not rows:
+        return ""
+    return _table(cols, rows) + _notes(notes)
+
+
+def _by_pair(data: dict[str, Any], section: str, texts: tuple[str, ...] = ()) -> str:
+    entries = {p["key"]: p for p in data["pairs"]}
+    cols, rows, notes = _grouped(entries, section)
+    table = _table(cols, rows) if rows else ""
+    return table + _notes(_texts(entries, section, texts) + notes)
+
+
+_INTRO = {
+    "persistence": (
+        "H0 persistence of the Vietoris-Rips filtration of each set, read off its exact "
+        "minimum spanning tree (sheaftopo.persistence.mst). Pair distances compare the "
+        "diagrams after dividing each by its set's RMS pairwise distance s, so sets in "
+        "different units or dimensions are comparable."
+    ),
+    "sparsification": (
+        "ToMCLIP keeps the pairs at distance at most ε = mean - λ·std of the pairwise "
+        "distances (sheaftopo.persistence.sparsify). The theorem bounds the W2 distance "
+        "between the exact H0 diagram and the sparsified one by m(ε)^{1/2} (T - ε); the "
+        "true W2 is computed next to it (approximation_bound)."
+    ),
+    "distance-alignment": (
+        "Do the two sets put the same items at proportional distances? Correlation and "
+        "RMS error of the two scale-normalised distance matrices over all pairs i < j "
+        "(sheaftopo.report.distance_alignment), exact and blocked."
+    ),
+    "neighbourhoods": (
+        "The k-nearest-neighbour graph of each set, compared point by point (sheaftopo.geometry)."
+    ),
+    "shared-space": (
+        "Cross-modal quantities need both sets in one space: the raw space when the "
+        "dimensions agree, otherwise a CCA space fitted on the analysed rows."
+    ),
+    "retrieval": (
+        "Row i of one set queries every row of the other in the shared space; recall@k is "
+        "the fraction of queries whose partner ranks among the top k "
+        "(sheaftopo.report.retrieval_recall). Exact ties count for the partner."
+    ),
+    "distributions": (
+        "The two point clouds as distributions in the shared space (sheaftopo.geometry)."
+    ),
+    "fiber-product": (
+        "The approximate fiber product {(i, j) : ‖f(a_i) - g(b_j)‖ ≤ ε} of the two sets in "
+        "the shared space (sheaftopo.fiber): how many pairs it holds as ε grows, how many "
+        "true pairs (i, i) it contains, and ε*, the smallest ε that contains them all."
+    ),
+    "subspaces": (
+        "Decomposition of the two sets into a shared subspace and modality-specific ones "
+        "(sheaftopo.fiber): principal angles between the modalities and the variance each "
+        "part explains."
+    ),
+    "labels": (
+        "With labels: how well each set separates the classes (silhouette) and how well a "
+        "clustering of it recovers them (NMI) (sheaftopo.geometry)."
+    ),
+}
+
+
+def render_html(result: Any, figures: dict[str, bytes]) -> str:
+    """The self-contained HTML report: every section, every figure inline (base64 PNG)."""
+    from ._figures import FIGURES
+
+    data = result.data
+
+    def fig(name: str) -> str:
+        return _figure(name, figures.get(name), FIGURES[name][1])
+
+    intro = {k: f"<p>{_e(v)}</p>" for k, v in _INTRO.items()}
+    body = {
+        "overview": _overview(data),
+        "summary": _summary_html(result),
+        "persistence": intro["persistence"]
+        + "<h3>Per set</h3>"
+        + _by_set(data, "persistence")
+        + "<h3>Between sets</h3>"
+        + _by_pair(data, "persistence")
+        + fig("persistence_diagrams.png")
+        + fig("mst_deaths.png"),
+        "sparsification": intro["sparsification"] + _by_set(data, "sparsification"),
+        "distance-alignment": intro["distance-alignment"] + _by_pair(data, "distance_alignment"),
+        "neighbourhoods": intro["neighbourhoods"]
+        + _by_pair(data, "neighbourhoods")
+        + fig("knn_overlap.png"),
+        "shared-space": intro["shared-space"]
+        + _by_pair(data, "shared_space", texts=("kind", "description")),
+        "retrieval": intro["retrieval"] + _by_pair(data, "retrieval", texts=("metric",)),
+        "distributions": intro["distributions"] + _by_pair(data, "distributions"),
+        "fiber-product": intro["fiber-product"]
+        + _by_pair(data, "fiber_product")
+        + fig("epsilon_profiles.png"),
+        "subspaces": intro["subspaces"] + _by_pair(data, "subspaces") + fig("principal_angles.png"),
+        "labels": intro["labels"]
+        + (_by_set(data, "labels") if data["inputs"]["labels"] else "<p>No labels given.</p>"),
+        "timings": _timings(data),
+    }
+    nav = "".join(f"<a href='#{sid}'>{_e(title)}</a>" for sid, title in SECTIONS)
+    sections = "".join(_section(sid, title, body[sid]) for sid, title in SECTIONS)
+    names = ", ".join(result.set_names)
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>sheaftopo alignment report: {_e(names)}</title><style>{_CSS}</style></head>"
+        f"<body><h1>Alignment report: {_e(names)}</h1><nav>{nav}</nav>{sections}</body></html>\n"
+    )
+
+
+def _timings(data: dict[str, Any]) -> str:
+    t = data["timings"]
+    rows = "".join(
+        f"<tr><th scope='row'>{_e(k)}</th><td class='num'>{fmt(v['value'])}</td></tr>"
+        for k, v in t["steps"].items()
+    )
+    return (
+        f"<p>Analysis: {fmt(t['total']['value'])} s in all.</p>"
+        f"<table><thead><tr><th>step</th><th>seconds</th></tr></thead><tbody>{rows}</tbody>"
+        "</table>"
+    )
+
+
+# ----------------------------------------------------------------------
+# files
+# ----------------------------------------------------------------------
+
+
+@contextmanager
+def staged_directory(out_dir: Any) -> Iterator[Path]:
+    """A fresh directory next to ``out_dir``; its files move into ``out_dir`` on success.
+
+    Yields the staging directory. On normal exit every file in it replaces the
+    file of the same name in ``out_dir`` (created if needed, parents too) and
+    the staging directory is removed; if the body raises, the staging
+    directory is removed and ``out_dir`` is left as it was. Raises
+    ``OSError`` up front when ``out_dir`` cannot be written (before any work).
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: exists and is not a directory")
+    parent = out.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(
+        tempfile.mkdtemp(prefix=f".{out.name or 'report'}.", suffix=".partial", dir=parent)
+    )
+    try:
+        if out.exists() and not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(f"{out}: directory is not writable")
+        yield stage
+        _publish(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _publish(stage: Path, out: Path) -> None:
+    if not out.exists():
+        try:
+            os.replace(stage, out)
+        except OSError:
+            out.mkdir(parents=True, exist_ok=True)
+        else:
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(out, 0o777 & ~mask)  # mkdtemp made it private (0o700)
+            return
+    _remove_previous(out)
+    for f in sorted(stage.iterdir()):
+        os.replace(f, out / f.name)
+
+
+def _remove_previous(out: Path) -> None:
+    """Remove the figures a previous report in ``out`` listed (no stale files left)."""
+    old = out / JSON_NAME
+    try:
+        listed = json.loads(old.read_text()).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return
+    for name in listed if isinstance(listed, dict) else []:
+        p = out / str(name)
+        if p.name == str(name) and p.suffix == ".png" and p.is_file():
+            p.unlink()
+
+
+def write_report(result: Any, directory: Any) -> dict[str, str]:
+    """Write report.json, report.html and the PNG figures into ``directory``.
+
+    Writes directly (use :func:`staged_directory` for an all-or-nothing
+    write). Returns the written files, name to description.
+    """
+    from ._figures import FIGURES, render_figures
+
+    d = Path(directory)
+    figures = render_figures(result)
+    files = {name: FIGURES[name][1] for name in figures}
+    files[HTML_NAME] = "the report: every section, figures embedded"
+    files[JSON_NAME] = "every number, with units and the parameters used"
+    for name, png in figures.items():
+        (d / name).write_bytes(png)
+    (d / HTML_NAME).write_text(render_html(result, figures), encoding="utf-8")
+    (d / JSON_NAME).write_text(render_json(result, files=files), encoding="utf-8")
+    return files
