@@ -42,33 +42,40 @@ def _check_shrinkage(shrinkage: Any) -> str | float | None:
     return check_real(shrinkage, "shrinkage", low=0.0, high=1.0)
 
 
+def _shrinkage_coefficients(
+    Xc: np.ndarray, emp: np.ndarray, shrinkage: str | float
+) -> np.ndarray:
+    """Shrinkage intensities (B,) for centred samples ``Xc`` (B, s, d) with covariances ``emp``."""
+    B, s, d = Xc.shape
+    if isinstance(shrinkage, float):
+        return np.full(B, shrinkage)
+    mu = np.trace(emp, axis1=1, axis2=2) / d
+    frob2 = np.einsum("bij,bij->b", emp, emp)  # ||emp||_F^2
+    if shrinkage == "ledoit_wolf":
+        # Ledoit & Wolf (2004), in scikit-learn's form (ledoit_wolf_shrinkage)
+        sq = np.einsum("bsi,bsi->bs", Xc, Xc)
+        beta_ = np.einsum("bs,bs->b", sq, sq)  # sum_s ||x_s||^4
+        beta = (beta_ / s - frob2) / (d * s)
+        delta = (frob2 - d * mu**2) / d  # ||emp - mu I||_F^2 / d
+        beta = np.minimum(beta, delta)
+        return np.where(beta > 0, beta / np.where(delta > 0, delta, 1.0), 0.0)
+    # Chen, Wiesel, Eldar & Hero (2010), in scikit-learn's form (oas)
+    alpha = frob2 / d**2
+    num = alpha + mu**2
+    den = (s + 1) * (alpha - mu**2 / d)
+    return np.where(den == 0, 1.0, np.minimum(num / np.where(den == 0, 1.0, den), 1.0))
+
+
 def _batched_covariance(Xb: np.ndarray, shrinkage: str | float | None) -> np.ndarray:
     """Covariances of a batch of samples ``Xb`` of shape (B, s, d), shape (B, d, d)."""
-    B, s, d = Xb.shape
+    _, s, d = Xb.shape
     Xc = Xb - Xb.mean(axis=1, keepdims=True)
     emp = np.swapaxes(Xc, 1, 2) @ Xc
     emp /= s
     if shrinkage is None:
         return emp
     mu = np.trace(emp, axis1=1, axis2=2) / d
-    if isinstance(shrinkage, float):
-        coef = np.full(B, shrinkage)
-    else:
-        frob2 = np.einsum("bij,bij->b", emp, emp)  # ||emp||_F^2
-        if shrinkage == "ledoit_wolf":
-            # Ledoit & Wolf (2004), in scikit-learn's form (ledoit_wolf_shrinkage)
-            sq = np.einsum("bsi,bsi->bs", Xc, Xc)
-            beta_ = np.einsum("bs,bs->b", sq, sq)  # sum_s ||x_s||^4
-            beta = (beta_ / s - frob2) / (d * s)
-            delta = (frob2 - d * mu**2) / d  # ||emp - mu I||_F^2 / d
-            beta = np.minimum(beta, delta)
-            coef = np.where(beta > 0, beta / np.where(delta > 0, delta, 1.0), 0.0)
-        else:
-            # Chen, Wiesel, Eldar & Hero (2010), in scikit-learn's form (oas)
-            alpha = frob2 / d**2
-            num = alpha + mu**2
-            den = (s + 1) * (alpha - mu**2 / d)
-            coef = np.where(den == 0, 1.0, np.minimum(num / np.where(den == 0, 1.0, den), 1.0))
+    coef = _shrinkage_coefficients(Xc, emp, shrinkage)
     out = emp * (1.0 - coef)[:, None, None]
     out[:, np.arange(d), np.arange(d)] += (coef * mu)[:, None]
     return out

@@ -25,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
     ) from exc
 
 from ._contrastive import info_nce
+from ._local import local_alignment_loss
 from ._modules import (
     InfoNCELoss,
     SheafConsistencyLoss,
@@ -64,6 +65,7 @@ __all__ = [
     "info_nce",
     "invsqrtm",
     "laplacian_tensor",
+    "local_alignment_loss",
     "logm",
     "pairwise_distances",
     "sheaf_consistency_loss",

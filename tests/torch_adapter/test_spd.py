@@ -183,3 +183,42 @@ def test_bad_input():
         spd_distance(P_, P_, metric="stein")
     with pytest.raises(TypeError, match="floating-point"):
         logm(torch.eye(2, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("divergence", ["stein", "affine", "log_euclidean", "bures",
+                                        "von_neumann"])
+@pytest.mark.parametrize("shrinkage", ["ledoit_wolf", "oas", 0.2])
+def test_local_alignment_loss_equals_geometry(divergence, shrinkage):
+    from sheaftopo.geometry import local_alignment
+    from sheaftopo.torch import local_alignment_loss
+
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((30, 4))
+    Y = X @ rng.standard_normal((4, 4)) + 0.3 * rng.standard_normal((30, 4))
+    ref = local_alignment(X, Y, k=6, divergence=divergence, shrinkage=shrinkage).mean
+    ours = local_alignment_loss(torch.tensor(X), torch.tensor(Y), k=6, divergence=divergence,
+                                shrinkage=shrinkage)
+    assert abs(float(ours) - ref) < 1e-10 * max(1.0, ref)
+
+
+def test_local_alignment_loss_gradcheck_and_zero_at_equality():
+    from sheaftopo.torch import local_alignment_loss
+
+    rng = np.random.default_rng(13)
+    X = torch.tensor(rng.standard_normal((12, 3)), requires_grad=True)
+    Y = torch.tensor(rng.standard_normal((12, 3)), requires_grad=True)
+    for divergence in ("stein", "affine", "von_neumann"):
+        assert torch.autograd.gradcheck(
+            lambda a, b, dv=divergence: local_alignment_loss(a, b, k=5, divergence=dv,
+                                                             shrinkage=0.3), (X, Y))
+    Z = X.detach().clone().requires_grad_(True)
+    out = local_alignment_loss(Z, X.detach() + 1.0, k=5)
+    out.backward()
+    assert float(out.detach()) < 1e-12 and float(Z.grad.abs().max()) < 1e-8
+    with pytest.raises(ValueError, match="same dimension"):
+        local_alignment_loss(X, Y[:, :2], k=3)
+    with pytest.raises(ValueError, match="k"):
+        local_alignment_loss(X, Y, k=12)
+    with pytest.raises(ValueError, match="not all positive definite"):
+        local_alignment_loss(torch.tensor(rng.standard_normal((12, 6))),
+                             torch.tensor(rng.standard_normal((12, 6))), k=2, shrinkage=None)
