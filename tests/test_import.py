@@ -7,7 +7,7 @@ import sys
 
 HEAVY = (
     "torch", "gudhi", "ot", "numba", "sheaftopo.persistence._mst_kernels",
-    "sheaftopo.fiber._fiber_kernels",
+    "sheaftopo.fiber._fiber_kernels", "dask",
 )
 
 
