@@ -130,7 +130,7 @@ def transport_loss(
     >>> x = torch.tensor([[0.0], [1.0]], dtype=torch.float64, requires_grad=True)
     >>> y = torch.tensor([[0.5], [3.0]], dtype=torch.float64)
     >>> loss = transport_loss(x, y)  # (0.5**2 + 2**2) / 2
-    >>> float(loss)
+    >>> float(loss.detach())
     2.125
     >>> loss.backward()
     >>> x.grad.ravel().tolist()  # (x_i - y_matched) for each point, weight 1/2
