@@ -1,0 +1,533 @@
+r"""Exact approximate fiber products and ε-profiles of chunked embedding sets, on Dask.
+
+The ε-product :math:`\{(i, j) : \operatorname{dist}(F_i, G_j) \le \varepsilon\}`
+of two sets cut into row blocks is a blocked join: one Dask task per pair
+``(I, J)`` of an F block and a G block runs the in-memory exact
+:func:`sheaftopo.fiber.approximate_fiber_product` (or
+:func:`sheaftopo.fiber.fiber_profile`) on those two blocks only, and adds the
+blocks' row offsets back to the indices it finds.
+
+Exactness. Membership and the reported distances are the *canonical*
+distances of :mod:`sheaftopo.fiber` (float64, features summed in order, 0 only
+for equal vectors). They depend on the two rows of a pair alone (the cosine
+metric divides every row by its own norm), never on the rest of the set, and
+the in-memory function returns exactly the pairs whose canonical distance is
+at most ε. So the union of the block-pair results is the in-memory product
+pair for pair and bit for bit, whatever the block sizes, and the per-block
+counts of a profile add up to the in-memory counts.
+
+Inputs are normalised into row blocks by the helpers of
+:mod:`sheaftopo.distributed._mst`: Dask arrays, in-memory arrays and
+directories of ``.npy`` shards are accepted for F and G independently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._validation import check_choice, check_int, check_real
+from ._mst import _compute, _prepare, _require_dask
+
+if TYPE_CHECKING:
+    from ..fiber import FiberProduct, FiberProfile
+
+__all__ = [
+    "FiberProductFiles",
+    "fiber_product_dask",
+    "fiber_profile_dask",
+    "write_fiber_product_dask",
+]
+
+#: ``method`` recorded in the returned FiberProduct / FiberProfile
+METHOD = "dask-blocked"
+#: name pattern of the parquet files written by write_fiber_product_dask
+PART_NAME = "part-{i:05d}-{j:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class FiberProductFiles:
+    """An ε-product written to a parquet dataset by :func:`write_fiber_product_dask`.
+
+    Attributes
+    ----------
+    path : str
+        The directory holding the dataset: one file ``part-IIIII-JJJJJ.parquet``
+        per pair of an F block ``I`` and a G block ``J`` (possibly with no
+        rows), columns ``row`` (int64, index into F), ``col`` (int64, index
+        into G) and ``distance`` (float64, canonical distance); each file is
+        sorted by ``(row, col)``. ``pandas.read_parquet(path)`` reads it all.
+    n_pairs : int
+        Number of pairs written, over all files.
+    n_files : int
+        Number of files written.
+    shape : tuple of int
+        (N, M), the sizes of F and G.
+    eps : float
+    metric : str
+    """
+
+    path: str
+    n_pairs: int
+    n_files: int
+    shape: tuple[int, int]
+    eps: float
+    metric: str
+
+
+# --------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------
+
+
+def _renamed(e: Exception, name: str) -> Exception:
+    """The same exception with the helper's generic name ``X`` replaced by ``name``."""
+    return type(e)(re.sub(r"\bX\b", name, str(e)))
+
+
+def _blocks_of(X: Any, name: str, block_rows: int | None) -> Any:
+    """``name`` as a Dask array of row blocks (the _mst input normalisation)."""
+    try:
+        return _prepare(X, block_rows, None)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        raise _renamed(e, name) from e
+
+
+def _block_check(A: Any, cosine: bool) -> tuple[Any, float, int, int]:
+    """``(first non-finite (row, col, value) or None, max |entry|, first zero row, zero rows)``."""
+    from ..fiber._fiber_kernels import row_norms
+
+    A = np.asarray(A)
+    bad = ~np.isfinite(A)
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        return (r, c, float(A[r, c])), 0.0, -1, 0
+    top = float(np.abs(A).max()) if A.size else 0.0
+    first, zeros = -1, 0
+    if cosine:
+        zero = row_norms(np.ascontiguousarray(A, dtype=np.float64)) == 0
+        zeros = int(zero.sum())
+        if zeros:
+            first = int(np.flatnonzero(zero)[0])
+    return None, top, first, zeros
+
+
+def _check_blocks(stats: list[Any], offsets: np.ndarray, name: str, cosine: bool) -> None:
+    """Clear errors, with global row indices, for what the in-memory code would refuse."""
+    from ..fiber._product import _MAX_ABS
+
+    for b, (bad, _, _, _) in enumerate(stats):
+        if bad is not None:
+            r, c, value = bad
+            raise ValueError(
+                f"{name} must not contain NaN or inf; found {value!r} at index "
+                f"({int(offsets[b]) + r}, {c}) (row block {b})"
+            )
+    top = max(s[1] for s in stats)
+    if top > _MAX_ABS:
+        raise ValueError(
+            f"{name} has an entry of magnitude {top:.3g}; squared distances of entries "
+            f"beyond {_MAX_ABS:.0e} overflow float64: rescale F and G together"
+        )
+    if cosine:
+        zeros = sum(s[3] for s in stats)
+        if zeros:
+            b = next(k for k, s in enumerate(stats) if s[2] >= 0)
+            i = int(offsets[b]) + stats[b][2]
+            raise ValueError(
+                f"the cosine distance is undefined for zero vectors; {name}[{i}] is zero "
+                f"({zeros} zero rows in {name})"
+            )
+
+
+@dataclass
+class _Setup:
+    F_blocks: list[Any]
+    G_blocks: list[Any]
+    F_off: np.ndarray
+    G_off: np.ndarray
+    n: int
+    m: int
+    metric: str
+    client: Any
+
+
+def _setup(F: Any, G: Any, metric: Any, client: Any, block_rows: Any) -> _Setup:
+    """Validate, cut F and G into row blocks and check every block (one Dask pass)."""
+    dask, _ = _require_dask()
+    metric = check_choice(metric, "metric", ("euclidean", "cosine"))
+    if client is not None and not (hasattr(client, "compute") and hasattr(client, "gather")):
+        raise TypeError(
+            f"client must be a dask.distributed.Client or None; got {type(client).__name__}"
+        )
+    if block_rows is not None:
+        block_rows = check_int(block_rows, "block_rows", minimum=1)
+    Fa = _blocks_of(F, "F", block_rows)
+    Ga = _blocks_of(G, "G", block_rows)
+    if Fa.shape[1] != Ga.shape[1]:
+        raise ValueError(
+            "F and G must live in the same space (the same number of columns d); got F of "
+            f"shape {Fa.shape} and G of shape {Ga.shape}"
+        )
+    F_blocks = list(Fa.to_delayed()[:, 0])
+    G_blocks = list(Ga.to_delayed()[:, 0])
+    F_off = np.concatenate([[0], np.cumsum(Fa.chunks[0])]).astype(np.int64)
+    G_off = np.concatenate([[0], np.cumsum(Ga.chunks[0])]).astype(np.int64)
+    cosine = metric == "cosine"
+    check = dask.delayed(_block_check, pure=True)
+    stats = _compute([check(b, cosine) for b in F_blocks + G_blocks], client)
+    _check_blocks(stats[: len(F_blocks)], F_off, "F", cosine)
+    _check_blocks(stats[len(F_blocks) :], G_off, "G", cosine)
+    return _Setup(
+        F_blocks, G_blocks, F_off, G_off, int(Fa.shape[0]), int(Ga.shape[0]), metric, client
+    )
+
+
+# --------------------------------------------------------------------------
+# tasks
+# --------------------------------------------------------------------------
+
+
+def _pair_product(A: Any, B: Any, off_a: int, off_b: int, eps: float, metric: str) -> tuple:
+    """The ε-pairs between one F block and one G block, with global indices."""
+    from ..fiber._product import approximate_fiber_product
+
+    prod = approximate_fiber_product(A, B, eps, metric=metric, n_jobs=1)
+    return prod.rows + np.int64(off_a), prod.cols + np.int64(off_b), prod.distances
+
+
+def _pair_write(
+    A: Any, B: Any, off_a: int, off_b: int, eps: float, metric: str, path: str
+) -> int:
+    """Write the ε-pairs of one block pair to the parquet file ``path``; the pair count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, cols, dist = _pair_product(A, B, off_a, off_b, eps, metric)
+    table = pa.table(
+        {
+            "row": pa.array(rows, pa.int64()),
+            "col": pa.array(cols, pa.int64()),
+            "distance": pa.array(dist, pa.float64()),
+        }
+    )
+    pq.write_table(table, path)
+    return int(rows.shape[0])
+
+
+def _pair_counts(A: Any, B: Any, grid: np.ndarray, metric: str) -> np.ndarray:
+    """Per ε of the grid, the number of pairs of one block pair within it (no pairs kept)."""
+    from ..fiber._product import fiber_profile
+
+    return fiber_profile(A, B, grid, metric=metric, n_jobs=1).counts
+
+
+def _pair_true(A: Any, B: Any, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
+    """Canonical distances of the pairs ``(A[i], B[j])`` (local indices)."""
+    from ..fiber._product import _pair_inputs, _true_distances
+
+    Av, Bv = _pair_inputs(A, B)
+    return _true_distances(Av, Bv, i, j, metric)
+
+
+# --------------------------------------------------------------------------
+# public functions
+# --------------------------------------------------------------------------
+
+
+def fiber_product_dask(
+    F: Any,
+    G: Any,
+    eps: float,
+    *,
+    metric: str = "euclidean",
+    client: Any = None,
+    block_rows: int | None = None,
+) -> FiberProduct:
+    r"""The exact ε-product of two chunked embedding sets, as a blocked join on Dask.
+
+    One task per pair of an F row block and a G row block runs
+    :func:`sheaftopo.fiber.approximate_fiber_product` on those two blocks;
+    the client concatenates the pairs. Use :func:`write_fiber_product_dask`
+    when the pairs do not fit in the client's memory.
+
+    Parameters
+    ----------
+    F : dask.array.Array, array_like or path, shape (N, d)
+        The first set: a Dask array chunked by rows, an in-memory array, or a
+        directory of ``.npy`` shards (as in :func:`mst_dask`).
+    G : dask.array.Array, array_like or path, shape (M, d)
+        The second set, in the same space.
+    eps : float
+        The tolerance ε >= 0.
+    metric : {"euclidean", "cosine"}
+    client : distributed.Client, optional
+        Where to run the tasks. Default: Dask's current scheduler.
+    block_rows : int, optional
+        Rows per block of both F and G. Default: a Dask input keeps its row
+        chunks; other inputs use the block size of :func:`mst_dask`.
+
+    Returns
+    -------
+    FiberProduct
+        The same pairs (sorted by ``(row, col)``) and the same distances, bit
+        for bit, as :func:`sheaftopo.fiber.approximate_fiber_product`;
+        ``method="dask-blocked"``.
+
+    Raises
+    ------
+    ValueError
+        F or G not 2-D, empty, holding NaN or inf (the message gives the
+        global row), entries beyond 1e150, zero rows with the cosine metric;
+        F and G of different widths; ``eps`` negative or not finite;
+        ``block_rows`` below 1.
+    TypeError
+        Non-real input; ``block_rows`` not an integer; ``client`` not a client.
+    ImportError
+        Dask is not installed (the extra ``sheaftopo[dask]``).
+
+    Notes
+    -----
+    :math:`\lceil N / b \rceil \lceil M / b \rceil` tasks; each holds two
+    blocks and the in-memory kernel's working memory. The input blocks are
+    read twice: once to check them (NaN, scale, zero rows), once for the join.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sheaftopo.distributed import fiber_product_dask
+    >>> F = np.array([[0.0, 0.0], [3.0, 4.0], [10.0, 0.0]])
+    >>> G = np.array([[0.0, 0.0], [0.0, 5.0], [3.0, 4.0]])
+    >>> prod = fiber_product_dask(F, G, 5.0, block_rows=2)
+    >>> prod.rows, prod.cols
+    (array([0, 0, 0, 1, 1, 1]), array([0, 1, 2, 0, 1, 2]))
+    >>> prod.distances
+    array([0.        , 5.        , 5.        , 5.        , 3.16227766, 0.        ])
+    """
+    from ..fiber._product import FiberProduct
+
+    eps = check_real(eps, "eps", low=0.0)
+    s = _setup(F, G, metric, client, block_rows)
+    dask, _ = _require_dask()
+    task = dask.delayed(_pair_product, pure=True)
+    todo = [
+        task(A, B, int(s.F_off[i]), int(s.G_off[j]), eps, s.metric)
+        for i, A in enumerate(s.F_blocks)
+        for j, B in enumerate(s.G_blocks)
+    ]
+    found = _compute(todo, s.client)
+    rows = np.concatenate([f[0] for f in found]).astype(np.int64, copy=False)
+    cols = np.concatenate([f[1] for f in found]).astype(np.int64, copy=False)
+    dist = np.concatenate([f[2] for f in found]).astype(np.float64, copy=False)
+    order = np.lexsort((cols, rows))
+    return FiberProduct(
+        rows[order], cols[order], dist[order], (s.n, s.m), eps, s.metric, METHOD
+    )
+
+
+def write_fiber_product_dask(
+    F: Any,
+    G: Any,
+    eps: float,
+    out: str | os.PathLike[str],
+    *,
+    metric: str = "euclidean",
+    client: Any = None,
+    block_rows: int | None = None,
+) -> FiberProductFiles:
+    r"""Write the exact ε-product of two chunked embedding sets to a parquet dataset.
+
+    As :func:`fiber_product_dask`, but every block-pair task writes its pairs
+    to its own file under ``out`` and returns only their number, so neither
+    the client nor any worker ever holds more than one block pair's pairs.
+
+    Parameters
+    ----------
+    F, G, eps, metric, client, block_rows
+        As in :func:`fiber_product_dask`.
+    out : str or path
+        A directory, created if missing; it must not already hold ``.parquet``
+        files. It must be reachable at the same path by every worker (a
+        shared file system) when the workers run on other machines.
+
+    Returns
+    -------
+    FiberProductFiles
+        The directory, the total number of pairs and of files. Read back with
+        ``pandas.read_parquet(files.path)`` (columns ``row``, ``col``,
+        ``distance``); sorted by ``(row, col)`` it equals
+        :func:`sheaftopo.fiber.approximate_fiber_product` exactly.
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` is a file, or a directory already holding parquet files.
+    ValueError, TypeError, ImportError
+        As in :func:`fiber_product_dask`; ImportError also without pyarrow.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sheaftopo.distributed import write_fiber_product_dask
+    >>> F = np.array([[0.0], [1.0], [2.0]])
+    >>> G = np.array([[0.5], [3.0]])
+    >>> out = os.path.join(tempfile.mkdtemp(), "pairs")
+    >>> files = write_fiber_product_dask(F, G, 1.0, out, block_rows=2)
+    >>> files.n_pairs, files.n_files
+    (3, 2)
+    >>> df = pd.read_parquet(out).sort_values(["row", "col"])
+    >>> df.to_numpy().tolist()
+    [[0.0, 0.0, 0.5], [1.0, 0.0, 0.5], [2.0, 1.0, 1.0]]
+    """
+    eps = check_real(eps, "eps", low=0.0)
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a directory path; got {type(out).__name__}")
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as e:  # pragma: no cover - pyarrow comes with the dask extra
+        raise ImportError(
+            "write_fiber_product_dask needs pyarrow to write parquet; "
+            'install it with: pip install "sheaftopo[dask]"'
+        ) from e
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"out must be a directory; {str(path)!r} is a file")
+    if path.is_dir() and any(path.glob("*.parquet")):
+        raise FileExistsError(
+            f"out: the directory {str(path)!r} already holds parquet files; choose an empty "
+            "or new directory so that the dataset holds only this product"
+        )
+    s = _setup(F, G, metric, client, block_rows)
+    path.mkdir(parents=True, exist_ok=True)
+    dask, _ = _require_dask()
+    task = dask.delayed(_pair_write, pure=True)
+    todo = [
+        task(
+            A, B, int(s.F_off[i]), int(s.G_off[j]), eps, s.metric,
+            str(path / PART_NAME.format(i=i, j=j)),
+        )
+        for i, A in enumerate(s.F_blocks)
+        for j, B in enumerate(s.G_blocks)
+    ]
+    counts = _compute(todo, s.client)
+    return FiberProductFiles(
+        str(path), int(sum(counts)), len(todo), (s.n, s.m), eps, s.metric
+    )
+
+
+def fiber_profile_dask(
+    F: Any,
+    G: Any,
+    eps_grid: Any,
+    *,
+    true_pairs: Any = None,
+    fraction: float = 1.0,
+    metric: str = "euclidean",
+    client: Any = None,
+    block_rows: int | None = None,
+) -> FiberProfile:
+    r"""Sizes of the ε-products over a grid, recall of true pairs and ε*, on Dask.
+
+    Every block-pair task runs :func:`sheaftopo.fiber.fiber_profile` on its
+    two blocks and returns only the K counts of the grid; the client adds
+    them. The canonical distances of the true pairs are computed by one task
+    per block pair that holds any, from those two blocks. No pair list is
+    ever formed.
+
+    Parameters
+    ----------
+    F, G, metric, client, block_rows
+        As in :func:`fiber_product_dask`.
+    eps_grid : array_like, shape (K,)
+        Non-decreasing tolerances >= 0.
+    true_pairs : "diagonal" or array_like of int, shape (T, 2), optional
+        Pairs known to match; gives ``recall`` and ``epsilon_star``.
+    fraction : float in (0, 1], default 1
+        Recall target of ``epsilon_star``.
+
+    Returns
+    -------
+    FiberProfile
+        Equal field by field to :func:`sheaftopo.fiber.fiber_profile` on the
+        same data (counts, recall, true distances bit for bit, ε*), except
+        ``method="dask-blocked"``.
+
+    Raises
+    ------
+    ValueError, TypeError, ImportError
+        As in :func:`fiber_product_dask` and :func:`sheaftopo.fiber.fiber_profile`
+        (bad grid, bad or repeated true pairs, fraction outside (0, 1]).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sheaftopo.distributed import fiber_profile_dask
+    >>> F = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> G = F + np.array([[0.5], [0.1], [0.2], [0.3]])
+    >>> prof = fiber_profile_dask(F, G, [0.0, 0.25, 0.5, 1.0], true_pairs="diagonal",
+    ...                           block_rows=3)
+    >>> prof.counts
+    array([0, 2, 5, 7])
+    >>> prof.recall
+    array([0. , 0.5, 1. , 1. ])
+    >>> prof.epsilon_star
+    0.5
+    """
+    from ..fiber._product import FiberProfile, _as_grid, _order_statistic, _true_pairs
+
+    grid = _as_grid(eps_grid)
+    q = check_real(fraction, "fraction", low=0.0, high=1.0, low_inclusive=False)
+    s = _setup(F, G, metric, client, block_rows)
+    pairs = None if true_pairs is None else _true_pairs(true_pairs, s.n, s.m)
+    dask, _ = _require_dask()
+    count = dask.delayed(_pair_counts, pure=True)
+    todo = [count(A, B, grid, s.metric) for A in s.F_blocks for B in s.G_blocks]
+    groups: list[np.ndarray] = []
+    if pairs is not None:
+        i, j = pairs
+        bi = np.searchsorted(s.F_off, i, side="right") - 1
+        bj = np.searchsorted(s.G_off, j, side="right") - 1
+        key = bi * len(s.G_blocks) + bj
+        order = np.argsort(key, kind="stable")
+        uniq, starts = np.unique(key[order], return_index=True)
+        bounds = np.append(starts, len(order))
+        true = dask.delayed(_pair_true, pure=True)
+        for k, u in enumerate(uniq):
+            idx = order[bounds[k] : bounds[k + 1]]
+            a, b = divmod(int(u), len(s.G_blocks))
+            groups.append(idx)
+            todo.append(
+                true(s.F_blocks[a], s.G_blocks[b], i[idx] - s.F_off[a], j[idx] - s.G_off[b],
+                     s.metric)
+            )
+    found = _compute(todo, s.client)
+    n_count = len(s.F_blocks) * len(s.G_blocks)
+    counts = np.zeros(len(grid), np.int64)
+    for c in found[:n_count]:
+        counts += c
+    recall = true_d = star = None
+    if pairs is not None:
+        true_d = np.empty(len(pairs[0]), np.float64)
+        for idx, d in zip(groups, found[n_count:], strict=True):
+            true_d[idx] = d
+        sd = np.sort(true_d)
+        recall = np.searchsorted(sd, grid, side="right") / len(sd)
+        star = _order_statistic(sd, q)
+    return FiberProfile(
+        eps=grid.copy(),
+        counts=counts,
+        n_total=s.n * s.m,
+        recall=recall,
+        true_distances=true_d,
+        fraction=q,
+        epsilon_star=star,
+        metric=s.metric,
+        method=METHOD,
+    )
