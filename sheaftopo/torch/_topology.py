@@ -136,14 +136,18 @@ class _Selection:
 def _select(
     z: torch.Tensor, D: torch.Tensor | None, lam: float | None, convention: str, metric: str
 ) -> _Selection:
-    empty = np.zeros((0, 2), np.int64)
-    if lam is None:
+    """The pairs of the (ε-sparsified, or with ``lam=None`` complete) graph of ``z``.
+
+    Without ``D`` only the exact minimum spanning tree is selected, from the
+    points (no n x n matrix); with ``D`` the tree, the cycle-closing edges
+    and, for the "tomclip" convention, the scale pair, all from one copy of D.
+    """
+    if D is None:
         forest = mst(_numpy64(z), metric=metric)
-        return _Selection(forest.edges, empty, None, float("inf"), None)
-    assert D is not None
+        return _Selection(forest.edges, np.zeros((0, 2), np.int64), None, float("inf"), None)
     Dn = _numpy64(D)
     Dn = 0.5 * (Dn + Dn.T)  # selection on an exactly symmetric copy
-    eps = _threshold(Dn, lam, convention)
+    eps = float("inf") if lam is None else _threshold(Dn, lam, convention)
     tree = _mst_matrix(Dn).edges
     tree = tree[Dn[tree[:, 0], tree[:, 1]] <= eps]
     lo, hi = _pairs_below(Dn, eps)
@@ -152,7 +156,7 @@ def _select(
                       + np.maximum(tree[:, 0], tree[:, 1]))
     cycles = np.stack([lo[~in_tree], hi[~in_tree]], axis=1)
     scale_pair = None
-    if convention == "tomclip" and len(lo):
+    if lam is not None and convention == "tomclip" and len(lo):
         k = int(np.argmax(Dn[lo, hi]))
         if Dn[lo[k], hi[k]] > 0:
             scale_pair = np.array([lo[k], hi[k]])
@@ -304,22 +308,8 @@ def h1_births(
     lam = _check_lam(lam)
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(z, metric, "z")
-    sel = _select_with_cycles(z, lam, convention, metric)
+    sel = _select(z, _pairwise(z, metric), lam, convention, metric)
     return _lengths_at(z, sel.h1, sel, metric)
-
-
-def _select_with_cycles(z: torch.Tensor, lam: float | None, convention: str, metric: str):
-    if lam is None:  # the complete graph: keep every pair (threshold +inf)
-        D = _pairwise(z, metric)
-        Dn = _numpy64(D)
-        Dn = 0.5 * (Dn + Dn.T)
-        tree = _mst_matrix(Dn).edges
-        n = Dn.shape[0]
-        lo, hi = np.triu_indices(n, 1)
-        key = np.minimum(tree[:, 0], tree[:, 1]) * n + np.maximum(tree[:, 0], tree[:, 1])
-        keep = ~np.isin(lo * n + hi, key)
-        return _Selection(tree, np.stack([lo[keep], hi[keep]], 1), None, float("inf"), D)
-    return _select(z, _pairwise(z, metric), lam, convention, metric)
 
 
 # ---------------------------------------------------------------------------
@@ -600,26 +590,24 @@ def _persistence_values(
         D = None if lam is None else _pairwise(z, metric)
         sel = _select(z, D, lam, convention, metric)
         return _lengths_at(z, sel.h0, sel, metric)
-    sel = _select_with_cycles(z, lam, convention, metric)
+    sel = _select(z, _pairwise(z, metric), lam, convention, metric)
     return _lengths_at(z, sel.h1, sel, metric)
 
 
-def _sparsified_matrix(
-    D: torch.Tensor, lam: float | None, convention: str
-) -> torch.Tensor:
-    """ToMCLIP's thresholded (and, for "tomclip", max-normalised) distance matrix."""
-    if lam is None:
+def _sparsified_matrix(D: torch.Tensor, sel: _Selection | None) -> torch.Tensor:
+    """ToMCLIP's thresholded (and, for "tomclip", max-normalised) distance matrix.
+
+    Uses the threshold and scale pair already chosen by :func:`_select` for the
+    same matrix (``sel=None``: no sparsification), so nothing is recomputed.
+    """
+    if sel is None:
         return D
-    Dn = _numpy64(D)
-    Dn = 0.5 * (Dn + Dn.T)
-    eps = _threshold(Dn, lam, convention)
-    keep = torch.as_tensor(Dn <= eps, device=D.device)
+    Dd = D.detach()
+    keep = 0.5 * (Dd + Dd.T) <= sel.eps
     keep.fill_diagonal_(False)
     S = torch.where(keep, D, torch.zeros_like(D))
-    if convention == "tomclip" and bool(keep.any()):
-        top = S.max()
-        if float(top.detach()) > 0:
-            S = S / top
+    if sel.scale_pair is not None:
+        S = S / D[int(sel.scale_pair[0]), int(sel.scale_pair[1])]
     return S
 
 
@@ -665,8 +653,11 @@ def distance_matrix_loss(
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(zs, metric, "z_student")
     _check_metric(zt, metric, "z_teacher")
-    Ss = _sparsified_matrix(_pairwise(zs, metric), lam, convention)
-    St = _sparsified_matrix(_pairwise(zt, metric), lam, convention)
+    Ds, Dt = _pairwise(zs, metric), _pairwise(zt, metric)
+    if lam is None:
+        return F.mse_loss(Ds, Dt)
+    Ss = _sparsified_matrix(Ds, _select(zs, Ds, lam, convention, metric))
+    St = _sparsified_matrix(Dt, _select(zt, Dt, lam, convention, metric))
     return F.mse_loss(Ss, St)
 
 
@@ -784,15 +775,13 @@ def tomclip_loss_terms(
     needs_topology = weights["h0_weight"] > 0 or weights["h1_weight"] > 0
     if weights["distance_weight"] > 0 or needs_topology:
         Ds, Dt = _pairwise(zs, metric), _pairwise(zt, metric)
+        sel_s = _select(zs, Ds, lam, convention, metric)  # one selection per batch,
+        sel_t = _select(zt, Dt, lam, convention, metric)  # shared by all terms
         if weights["distance_weight"] > 0:
-            dist = F.mse_loss(_sparsified_matrix(Ds, lam, convention),
-                              _sparsified_matrix(Dt, lam, convention))
+            sparsified = lam is not None
+            dist = F.mse_loss(_sparsified_matrix(Ds, sel_s if sparsified else None),
+                              _sparsified_matrix(Dt, sel_t if sparsified else None))
         if needs_topology:
-            sel_s = _select(zs, Ds, lam, convention, metric) if lam is not None else None
-            sel_t = _select(zt, Dt, lam, convention, metric) if lam is not None else None
-            if sel_s is None or sel_t is None:  # lam=None: complete graph
-                sel_s = _select_with_cycles(zs, None, convention, metric)
-                sel_t = _select_with_cycles(zt, None, convention, metric)
             sw = {"n_directions": n_directions, "seed": seed, "directions": None,
                   "kind": kind, "p": None}
             if weights["h0_weight"] > 0:
