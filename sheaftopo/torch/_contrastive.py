@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -53,6 +55,12 @@ def info_nce(z_a: torch.Tensor, z_b: torch.Tensor, *, temperature: float = 0.1) 
     >>> round(float(info_nce(z, z)), 6)  # log(1 + 3 e^{-10})
     0.000136
     """
+    za, zb = _check_inputs(z_a, z_b)
+    tau = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
+    return _info_nce(za, zb, 1.0 / tau)
+
+
+def _check_inputs(z_a: Any, z_b: Any) -> tuple[torch.Tensor, torch.Tensor]:
     za = as_embeddings(z_a, "z_a")
     zb = as_embeddings(z_b, "z_b")
     check_pair(za, zb, ("z_a", "z_b"))
@@ -61,10 +69,14 @@ def info_nce(z_a: torch.Tensor, z_b: torch.Tensor, *, temperature: float = 0.1) 
             f"z_a and z_b must have the same embedding dimension to compare them by cosine "
             f"similarity; got shapes {tuple(za.shape)} and {tuple(zb.shape)}"
         )
-    tau = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
     for name, z in (("z_a", za), ("z_b", zb)):
         if bool((torch.linalg.vector_norm(z, dim=1) == 0).any()):
             raise ValueError(f"{name} has a zero row; cosine similarity is undefined there")
-    logits = F.normalize(za, dim=1) @ F.normalize(zb, dim=1).T / tau
+    return za, zb
+
+
+def _info_nce(za: torch.Tensor, zb: torch.Tensor, scale: float | torch.Tensor) -> torch.Tensor:
+    """The loss on validated inputs; ``scale`` = 1/τ (a tensor when the temperature is learned)."""
+    logits = F.normalize(za, dim=1) @ F.normalize(zb, dim=1).T * scale
     target = torch.arange(len(za), device=za.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_real
-from ._contrastive import info_nce
+from ._contrastive import _check_inputs, _info_nce, info_nce
 from ._sheaf import sheaf_consistency_loss, sheaf_reconstruction_loss
 from ._topology import ToMCLIPTerms, tomclip_loss_terms, topological_alignment_loss
 
@@ -102,18 +102,10 @@ class InfoNCELoss(nn.Module):
 
     def forward(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
         if isinstance(self.log_scale, nn.Parameter):
-            return _info_nce_scaled(z_a, z_b, torch.exp(self.log_scale))
+            za, zb = _check_inputs(z_a, z_b)
+            return _info_nce(za, zb, torch.exp(self.log_scale).to(za.dtype))
         return info_nce(z_a, z_b, temperature=self.temperature)
 
-
-def _info_nce_scaled(z_a: torch.Tensor, z_b: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """InfoNCE with a tensor logit scale 1/τ (differentiable in the scale)."""
-    import torch.nn.functional as F
-
-    info_nce(z_a, z_b)  # validates the inputs (cheap next to the loss itself)
-    logits = F.normalize(z_a, dim=1) @ F.normalize(z_b, dim=1).T * scale.to(z_a.dtype)
-    target = torch.arange(len(z_a), device=z_a.device)
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
 
 class SheafConsistencyLoss(nn.Module):
