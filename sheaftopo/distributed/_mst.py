@@ -1,227 +1,93 @@
 r"""Exact minimum spanning trees and H0 persistence of point clouds on Dask.
 
-Borůvka rounds over pairs of row blocks. In every round each pair of row
-blocks ``I <= J`` is one Dask task: given the current component labels, it
-finds for every point of ``I`` its nearest point of ``J`` outside its
-component, and vice versa. One reduction task per row block folds the pair
-results of that block; the client then takes every component's lightest
-outgoing edge and merges components with union-find, until one component
-is left. Workers only ever hold two row blocks and their Gram block, so the
-memory of a task is bounded by the block size.
+Borůvka with a k-nearest-neighbour warm start and certified lower bounds.
+
+1. *k-NN pass.* One Dask task per pair of row blocks ``I <= J`` finds, for
+   every point of ``I``, its ``k`` nearest points of ``J`` and vice versa;
+   one tree of reduction tasks per row block keeps each point's ``k``
+   nearest overall. Every point ``p`` now holds a list of neighbours with
+   exact lengths and a bound ``lb(p)``: every point *not* in the list is at
+   distance at least ``lb(p)`` (the ``k``-th listed length).
+2. *Certified Borůvka on the client.* For a component ``C``, the lightest
+   listed edge leaving ``C`` is its lightest outgoing edge as soon as it is
+   shorter than ``lb(p)`` for every point ``p`` of ``C`` whose list lies
+   entirely inside ``C`` (those are the only points whose nearest outside
+   point is unknown). Certified components take their edge (cut property);
+   the client repeats this, in memory, while any component is certified.
+3. *Query pass.* When no component is certified, only the points that could
+   still beat their component's best listed edge (whole list inside,
+   ``lb(p)`` at most that edge) are queried: one Dask task per row block
+   holding query points and per row block ``J`` finds each query point's
+   ``k`` nearest points of ``J`` outside its component. Their lists and
+   bounds are replaced (the bound stays valid as components only grow), and
+   every uncertified component is certified afterwards.
+
+On data with any cluster structure almost all merges are certified from the
+first pass; in the worst case (no structure at all) the query passes cost what
+plain Borůvka rounds cost. Workers only ever hold two row blocks and one
+distance block, so the memory of a task is bounded by the block size; the
+client holds the lists, ``16 k n`` bytes.
 
 Exactness. Edges are compared by the key ``(w, min(i, j), max(i, j))`` where
 ``w`` is the edge length computed in float64 from the coordinates by the same
 kernel that :func:`sheaftopo.persistence.mst` uses for its reported weights.
 The Gram identity (one BLAS product per block pair, on centred float64
-coordinates) only *preselects* candidates: every point's candidates are all
-points whose Gram-identity squared distance lies within a rounding margin
-(the guard of the in-memory kernels, :math:`64\, d\, \epsilon\,
-(|x|^2 + |y|^2)`, far above the identity's error) of the smallest one, and
-those candidates are measured exactly. The selected tree is therefore the
-minimum spanning tree for that total order, whatever the block sizes, and its
-weights are bit-for-bit the ones the in-memory code reports.
+coordinates) only *preselects* candidates: a point's candidates in a block
+are all points whose Gram-identity squared distance lies within a rounding
+margin (the guard of the in-memory kernels, :math:`64\, d\, \epsilon\,
+(|x|^2 + |y|^2)`, far above the identity's error) of the ``k``-th smallest,
+and those candidates are measured exactly, so every list is a true prefix of
+the point's neighbours in key order and every bound holds. Certification is
+strict (``<``), so ties are always resolved by an exact query. The selected
+tree is therefore the minimum spanning tree for that total order, whatever
+the block sizes and ``k``, and its weights are bit-for-bit the ones the
+in-memory code reports.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_int
+from .._validation import check_int
+from ._inputs import (
+    check_sizes,
+    compute,
+    connect,
+    note,
+    offsets_of,
+    prepare,
+    require_dask,
+)
 
 if TYPE_CHECKING:
     from ..persistence import SpanningForest
 
 __all__ = ["h0_diagram_dask", "mst_dask"]
 
-#: the extra that installs what this module needs
-DASK_EXTRA = 'install it with: pip install "sheaftopo[dask]"'
-#: bytes of working memory one block-pair task uses, per Gram entry and per coordinate
-TASK_BYTES_PER_GRAM_ENTRY = 24
+#: bytes of working memory one block-pair task uses, per distance entry and per coordinate
+TASK_BYTES_PER_DISTANCE = 16
 TASK_BYTES_PER_COORDINATE = 32
 #: method name recorded in the returned forest
 METHOD = "dask-boruvka"
+#: neighbours kept per point by default
+DEFAULT_NEIGHBORS = 16
+#: partial results folded by one reduction task
+FAN_IN = 8
+#: above this fraction of query points, one symmetric pass over all block pairs is cheaper
+SWEEP_FRACTION = 0.25
 
 
-def _require_dask() -> tuple[Any, Any]:
-    """``(dask, dask.array)``, or an ImportError naming the extra to install."""
-    try:
-        import dask
-        import dask.array as da
-    except ImportError as e:
-        raise ImportError(
-            "sheaftopo.distributed needs the packages 'dask[array]' and 'distributed', "
-            f"which are not installed; {DASK_EXTRA}"
-        ) from e
-    return dask, da
+def task_bytes(rows: int, d: int) -> int:
+    """Approximate peak working memory (bytes) of one task on two blocks of ``rows`` rows."""
+    return TASK_BYTES_PER_DISTANCE * rows * rows + TASK_BYTES_PER_COORDINATE * rows * d
 
 
 def _kernels() -> Any:
     from ..persistence import _mst_kernels
 
     return _mst_kernels
-
-
-# --------------------------------------------------------------------------
-# block sizes
-# --------------------------------------------------------------------------
-
-
-def task_bytes(rows: int, d: int) -> int:
-    """Approximate peak working memory (bytes) of one task on two blocks of ``rows`` rows."""
-    return TASK_BYTES_PER_GRAM_ENTRY * rows * rows + TASK_BYTES_PER_COORDINATE * rows * d
-
-
-def _rows_for_budget(d: int, budget: int) -> int:
-    """Largest number of rows whose block-pair task fits in ``budget`` bytes (0 if none)."""
-    a = float(TASK_BYTES_PER_GRAM_ENTRY)
-    b = float(TASK_BYTES_PER_COORDINATE * d)
-    rows = int((-b + np.sqrt(b * b + 4.0 * a * budget)) / (2.0 * a))
-    while rows > 0 and task_bytes(rows, d) > budget:
-        rows -= 1
-    return rows
-
-
-def _choose_block_rows(
-    n: int, d: int, block_rows: int | None, budget: int | None, chunks: tuple[int, ...] | None
-) -> int | None:
-    """Rows per block, or None to keep the row chunks ``chunks`` of a Dask input."""
-    from ..persistence._mst import DEFAULT_MEMORY_BUDGET, MAX_BLOCK
-
-    if block_rows is not None:
-        if budget is not None and task_bytes(block_rows, d) > budget:
-            raise ValueError(
-                f"block_rows={block_rows} needs about {task_bytes(block_rows, d)} bytes per "
-                f"task (two blocks of {d} features and their Gram block), more than "
-                f"memory_budget={budget}; lower block_rows or raise memory_budget"
-            )
-        return min(block_rows, n)
-    if budget is not None:
-        rows = _rows_for_budget(d, budget)
-        if rows < 1:
-            raise ValueError(
-                f"memory_budget={budget} bytes is too small for one task on rows of {d} "
-                f"features (one row needs about {task_bytes(1, d)} bytes)"
-            )
-        if chunks is not None and max(chunks) <= rows:
-            return None
-        return min(rows, n)
-    if chunks is not None:
-        return None
-    return max(1, min(n, MAX_BLOCK, _rows_for_budget(d, DEFAULT_MEMORY_BUDGET)))
-
-
-# --------------------------------------------------------------------------
-# inputs
-# --------------------------------------------------------------------------
-
-
-def _working_dtype(dtype: np.dtype) -> np.dtype:
-    """float32 and float64 are kept; anything else real becomes float64 (as in the core)."""
-    if dtype.kind not in "fiub":
-        raise TypeError(f"X must hold real numbers; got dtype {dtype} (dtype kind {dtype.kind!r})")
-    if dtype in (np.dtype(np.float32), np.dtype(np.float64)):
-        return dtype
-    return np.dtype(np.float64)
-
-
-def _load_rows(path: str, start: int, stop: int, dtype: np.dtype) -> np.ndarray:
-    """Rows ``start:stop`` of one .npy shard, read through a memory map."""
-    mm = np.load(path, mmap_mode="r")
-    return np.ascontiguousarray(mm[start:stop], dtype=dtype)
-
-
-def _shards(path: Path) -> tuple[list[tuple[str, int]], int, np.dtype]:
-    """The non-empty .npy shards of a directory: ``([(file, rows)], d, dtype)``."""
-    if not path.exists():
-        raise FileNotFoundError(f"X: no such directory of .npy shards: {str(path)!r}")
-    if not path.is_dir():
-        raise ValueError(
-            f"X given as a path must be a directory of .npy shards; {str(path)!r} is a file "
-            "(load it with numpy and pass the array)"
-        )
-    files = sorted(path.glob("*.npy"))
-    if not files:
-        raise ValueError(f"X: the directory {str(path)!r} holds no .npy shards")
-    out: list[tuple[str, int]] = []
-    d = None
-    first = None
-    dtypes = []
-    for f in files:
-        mm = np.load(f, mmap_mode="r")
-        if mm.ndim != 2:
-            raise ValueError(
-                f"X: every shard must be a 2-D array of shape (n_rows, n_features); "
-                f"{f.name!r} has shape {mm.shape}"
-            )
-        if d is None:
-            d, first = mm.shape[1], f.name
-        elif mm.shape[1] != d:
-            raise ValueError(
-                f"X: shards must all have the same number of features; {first!r} has {d} "
-                f"but {f.name!r} has {mm.shape[1]}"
-            )
-        dtypes.append(_working_dtype(mm.dtype))
-        if mm.shape[0]:
-            out.append((str(f), int(mm.shape[0])))
-    assert d is not None
-    return out, int(d), np.dtype(np.result_type(*dtypes))
-
-
-def _regular_chunks(n: int, rows: int) -> tuple[int, ...]:
-    return (rows,) * (n // rows) + ((n % rows,) if n % rows else ())
-
-
-def _prepare(
-    X: Any, block_rows: int | None, budget: int | None
-) -> Any:
-    """X as a 2-D Dask array of a float dtype, one column chunk, row chunks of the block size."""
-    dask, da = _require_dask()
-    if isinstance(X, (str, os.PathLike)):
-        files, d, dtype = _shards(Path(X))
-        n = sum(rows for _, rows in files)
-        if n == 0:
-            raise ValueError(f"X must contain at least one point; the shards of {str(X)!r} "
-                             "hold no rows")
-        if d == 0:
-            raise ValueError("X must have at least one feature; the shards have 0 columns")
-        rows = _choose_block_rows(n, d, block_rows, budget, None)
-        assert rows is not None
-        load = dask.delayed(_load_rows, pure=True)
-        parts = [
-            da.from_delayed(load(f, s, min(s + rows, m), dtype), (min(s + rows, m) - s, d), dtype)
-            for f, m in files
-            for s in range(0, m, rows)
-        ]
-        return da.concatenate(parts, axis=0)
-    if not isinstance(X, da.Array):
-        X = da.from_array(as_float_array(X, "X"), chunks=-1)
-    if X.ndim != 2:
-        raise ValueError(
-            f"X must be a 2-D array of shape (n_points, n_features); got {X.ndim}-D input "
-            f"of shape {X.shape}"
-        )
-    if any(np.isnan(c) for c in X.chunks[0]) or any(np.isnan(c) for c in X.chunks[1]):
-        raise ValueError(
-            "X has unknown chunk sizes; call X.compute_chunk_sizes() first"
-        )
-    n, d = (int(s) for s in X.shape)
-    if n == 0:
-        raise ValueError(f"X must contain at least one point; got shape {X.shape}")
-    if d == 0:
-        raise ValueError(f"X must have at least one feature; got shape {X.shape}")
-    dtype = _working_dtype(np.dtype(X.dtype))
-    if dtype != X.dtype:
-        X = X.astype(dtype)
-    rows = _choose_block_rows(n, d, block_rows, budget, tuple(int(c) for c in X.chunks[0]))
-    if rows is not None and X.chunks[0] != _regular_chunks(n, rows):
-        X = X.rechunk({0: rows})
-    if len(X.chunks[1]) != 1:
-        X = X.rechunk({1: -1})
-    return X
 
 
 # --------------------------------------------------------------------------
@@ -244,28 +110,21 @@ def _centred(A: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return W, np.einsum("ij,ij->i", W, W)
 
 
-def _candidates(D2: np.ndarray, sq_rows: np.ndarray, sq_cols_max: float, tol: float) -> Any:
-    """Entries of each row within the rounding margin of the row's smallest value."""
-    m = D2.min(axis=1)
-    thr = np.where(np.isfinite(m), m + tol * (sq_rows + sq_cols_max), -np.inf)
-    return np.nonzero(D2 <= thr[:, None])
-
-
-def _nearest(rows: int, p: np.ndarray, q: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per local point p, the candidate q of smallest ``(w, q)``: ``(w_best, q_best)``."""
-    best_w = np.full(rows, np.inf)
-    best_q = np.full(rows, -1, np.int64)
+def _best_k(rows: int, p: np.ndarray, q: np.ndarray, w: np.ndarray, k: int) -> tuple:
+    """Per row ``p``, the ``k`` entries of smallest ``(w, q)``: ``(W, Q)`` of shape (rows, k)."""
+    W = np.full((rows, k), np.inf)
+    Q = np.full((rows, k), -1, np.int64)
     if len(p):
         order = np.lexsort((q, w, p))
         p, q, w = p[order], q[order], w[order]
-        first = np.ones(len(p), bool)
-        first[1:] = p[1:] != p[:-1]
-        best_w[p[first]] = w[first]
-        best_q[p[first]] = q[first]
-    return best_w, best_q
+        rank = np.arange(len(p)) - np.searchsorted(p, p, side="left")
+        keep = rank < k
+        W[p[keep], rank[keep]] = w[keep]
+        Q[p[keep], rank[keep]] = q[keep]
+    return W, Q
 
 
-def _pair_nearest(
+def _pair(
     A: Any,
     B: Any,
     la: np.ndarray,
@@ -274,55 +133,67 @@ def _pair_nearest(
     off_b: int,
     mean: np.ndarray,
     tol: float,
+    k: int,
+    sel: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """Nearest points outside the own component between row blocks I (A) and J (B).
+    """Nearest points of the other block carrying another label, with exact lengths.
 
-    Returns ``(wA, qA, wB, qB)``: for every point of A its nearest point of B
-    whose label differs (exact length, global index; ``inf, -1`` if none), and
-    the same for B against A. With ``B is None`` the pair is the diagonal
-    block ``(I, I)`` and only ``(wA, qA)`` is returned.
+    Returns ``(WA, QA)`` — for every row of ``A`` (of ``A[sel]`` if given) its
+    ``k`` nearest rows of ``B`` whose label differs, by ``(length, global
+    index)``, padded with ``(inf, -1)`` — and, for a pair of two different
+    blocks without ``sel``, also ``(WB, QB)`` for the rows of ``B`` against
+    ``A``. ``B is None`` is the diagonal pair ``(A, A)``; labels are global
+    point indices in the first pass, so a point is never its own neighbour.
     """
-    k = _kernels()
+    from . import _kernels as dk
+
+    A = np.asarray(A)
+    if sel is not None:
+        A, la = A[sel], la[sel]
     A = np.ascontiguousarray(A)
     Wa, sqa = _centred(A, mean)
+    both = B is not None and sel is None
     if B is None:
-        D2 = Wa @ Wa.T
-        sqb, lb, ref = sqa, la, A
+        B, Wb, sqb, lb, off_b = A, Wa, sqa, la, off_a
     else:
         B = np.ascontiguousarray(B)
         Wb, sqb = _centred(B, mean)
-        D2 = Wa @ Wb.T
-        ref = np.concatenate([A, B])
-    D2 *= -2.0
-    D2 += sqa[:, None]
-    D2 += sqb[None, :]
-    D2[la[:, None] == lb[None, :]] = np.inf
-    na = A.shape[0]
-    shift = 0 if B is None else na
-    r, s = _candidates(D2, sqa, float(sqb.max()), tol)
-    w = k.euclidean_edge_lengths(ref, r.astype(np.int64), s.astype(np.int64) + shift)
-    wA, qA = _nearest(na, r, s + (off_a if B is None else off_b), w)
-    if B is None:
-        return wA, qA
-    s2, r2 = _candidates(D2.T, sqb, float(sqa.max()), tol)
-    w2 = k.euclidean_edge_lengths(ref, r2.astype(np.int64), s2.astype(np.int64) + shift)
-    wB, qB = _nearest(B.shape[0], s2, r2 + off_a, w2)
-    return wA, qA, wB, qB
+    ri, rj, cj, ci = dk.candidates(Wa @ Wb.T, sqa, sqb, la, lb, k, tol, both)
+    ref = np.concatenate([A, B]) if B is not A else A
+    shift = A.shape[0] if B is not A else 0
+    lengths = _kernels().euclidean_edge_lengths
+    out = _best_k(A.shape[0], ri, rj + np.int64(off_b), lengths(ref, ri, rj + shift), k)
+    if not both:
+        return out
+    back = _best_k(B.shape[0], cj, ci + np.int64(off_a), lengths(ref, ci, cj + shift), k)
+    return out + back
 
 
-def _reduce_block(
-    off: int, labels: np.ndarray, parts: list[tuple[tuple[np.ndarray, ...], int]]
-) -> tuple[np.ndarray, ...]:
-    """Lightest outgoing edge ``(comp, w, p, q)`` of every component met in one row block."""
-    rows = labels.shape[0]
-    w = np.full(rows, np.inf)
-    q = np.full(rows, -1, np.int64)
-    for res, side in parts:
-        pw, pq = res[2 * side], res[2 * side + 1]
-        better = (pw < w) | ((pw == w) & (pq >= 0) & ((q < 0) | (pq < q)))
-        w = np.where(better, pw, w)
-        q = np.where(better, pq, q)
-    return _component_minima(labels, w, off + np.arange(rows), q)
+def _fold(k: int, parts: list[tuple[Any, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge partial neighbour lists of the same rows: ``(W, Q)`` of the k best overall."""
+    Ws = [res[2 * side] for res, side in parts]
+    Qs = [res[2 * side + 1] for res, side in parts]
+    if len(Ws) == 1:
+        return Ws[0], Qs[0]
+    W = np.concatenate(Ws, axis=1)
+    Q = np.concatenate(Qs, axis=1)
+    rows = W.shape[0]
+    p = np.repeat(np.arange(rows), W.shape[1])
+    ok = Q.ravel() >= 0
+    return _best_k(rows, p[ok], Q.ravel()[ok], W.ravel()[ok], k)
+
+
+def _tree_fold(dask: Any, k: int, parts: list[tuple[Any, int]]) -> Any:
+    """A tree of :func:`_fold` tasks, at most ``FAN_IN`` parts each."""
+    fold = dask.delayed(_fold, pure=True)
+    while len(parts) > FAN_IN:
+        parts = [(fold(k, parts[i : i + FAN_IN]), 0) for i in range(0, len(parts), FAN_IN)]
+    return fold(k, parts)
+
+
+# --------------------------------------------------------------------------
+# client side
+# --------------------------------------------------------------------------
 
 
 def _component_minima(
@@ -340,16 +211,35 @@ def _component_minima(
     return comp[first], w[first], lo[first], hi[first]
 
 
-# --------------------------------------------------------------------------
-# driver
-# --------------------------------------------------------------------------
+def _certify(
+    labels: np.ndarray, c: int, W: np.ndarray, Q: np.ndarray, bound: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Certified lightest outgoing edges ``(lo, hi, w)`` and the points to query.
 
-
-def _compute(objs: list[Any], client: Any) -> list[Any]:
-    dask, _ = _require_dask()
-    if client is None:
-        return list(dask.compute(*objs))
-    return list(client.gather(client.compute(objs)))
+    A point whose list has a point outside its component knows its nearest
+    outside point exactly (the first such entry); the others only know that it
+    is at least ``bound``. A component's best known edge is certified when it
+    is shorter than the bound of each of its points of the second kind; the
+    points to query are those of uncertified components whose bound does not
+    exceed the component's best known edge.
+    """
+    n = labels.shape[0]
+    outside = (Q >= 0) & (labels[np.maximum(Q, 0)] != labels[:, None])
+    has = outside.any(axis=1)
+    first = outside.argmax(axis=1)
+    rows = np.arange(n)
+    cw = np.where(has, W[rows, first], np.inf)
+    cq = np.where(has, Q[rows, first], -1)
+    comp, w, lo, hi = _component_minima(labels, cw, rows, cq)
+    best = np.full(c, np.inf)
+    best[comp] = w
+    floor = np.full(c, np.inf)
+    np.minimum.at(floor, labels[~has], bound[~has])
+    ok = best[comp] < floor[comp]
+    certified = np.zeros(c, bool)
+    certified[comp[ok]] = True
+    query = ~has & ~certified[labels] & (bound <= best[labels])
+    return lo[ok], hi[ok], w[ok], np.flatnonzero(query)
 
 
 def _check_finite_blocks(stats: list[Any], offsets: np.ndarray) -> np.ndarray:
@@ -367,12 +257,100 @@ def _check_finite_blocks(stats: list[Any], offsets: np.ndarray) -> np.ndarray:
     return total
 
 
+class _Run:
+    """One MST computation: the blocks, the scheduler and the neighbour lists."""
+
+    def __init__(self, arr: Any, client: Any, k: int, progress: bool) -> None:
+        from ..persistence._mst import GRAM_GUARD
+
+        self.dask, _ = require_dask()
+        self.client = client
+        self.progress = progress
+        self.n, self.d = (int(s) for s in arr.shape)
+        self.k = min(k, max(self.n - 1, 1))
+        self.offsets = offsets_of(arr)
+        self.blocks = list(arr.to_delayed()[:, 0])
+        self.tol = GRAM_GUARD * self.d * float(np.finfo(np.float64).eps)
+        self.tasks = 0
+
+    def run(self, objs: list[Any]) -> list[Any]:
+        return compute(objs, self.client, self.progress)
+
+    def check(self) -> None:
+        block_stats = self.dask.delayed(_block_stats, pure=True)
+        stats = self.run([block_stats(b) for b in self.blocks])
+        self.mean = _check_finite_blocks(stats, self.offsets) / self.n
+
+    def _labels(self, labels: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
+        """Per block: its labels, and the one label it carries whole (or -1)."""
+        lab = [labels[self.offsets[j] : self.offsets[j + 1]] for j in range(len(self.blocks))]
+        return lab, [int(x[0]) if (x == x[0]).all() else -1 for x in lab]
+
+    def _gather(self, todo: list[Any], what: str, tasks: int) -> tuple[np.ndarray, np.ndarray]:
+        self.tasks += tasks
+        note(self.progress, f"mst_dask: {what}, {tasks} block pairs")
+        found = self.run(todo)
+        return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+    def sweep(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every point's k nearest points of other labels: ``(W, Q)`` of shape (n, k).
+
+        One task per block pair ``I <= J`` (skipped when both blocks lie in
+        one component), both directions at once.
+        """
+        pair = self.dask.delayed(_pair, pure=True)
+        nb = len(self.blocks)
+        lab, whole = self._labels(labels)
+        parts: list[list[tuple[Any, int]]] = [[] for _ in range(nb)]
+        tasks = 0
+        for i in range(nb):
+            for j in range(i, nb):
+                if whole[i] >= 0 and whole[i] == whole[j]:
+                    continue
+                oi, oj = int(self.offsets[i]), int(self.offsets[j])
+                B = None if i == j else self.blocks[j]
+                res = pair(self.blocks[i], B, lab[i], lab[j], oi, oj, self.mean, self.tol, self.k)
+                parts[i].append((res, 0))
+                if i != j:
+                    parts[j].append((res, 1))
+                tasks += 1
+        todo = [_tree_fold(self.dask, self.k, p) for p in parts if p]
+        return self._gather(todo, f"all points, k={self.k}", tasks)
+
+    def query(self, points: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For ``points`` (sorted), their k nearest points outside their components."""
+        pair = self.dask.delayed(_pair, pure=True)
+        nb = len(self.blocks)
+        lab, whole = self._labels(labels)
+        cut = np.searchsorted(points, self.offsets)
+        todo = []
+        tasks = 0
+        for i in range(nb):
+            sel = points[cut[i] : cut[i + 1]] - self.offsets[i]
+            if not len(sel):
+                continue
+            la = lab[i][sel]
+            one = int(la[0]) if (la == la[0]).all() else -1
+            parts = [
+                (pair(self.blocks[i], self.blocks[j], lab[i], lab[j], int(self.offsets[i]),
+                      int(self.offsets[j]), self.mean, self.tol, self.k, sel), 0)
+                for j in range(nb)
+                if not (one >= 0 and whole[j] == one)
+            ]
+            todo.append(_tree_fold(self.dask, self.k, parts))
+            tasks += len(parts)
+        return self._gather(todo, f"{len(points)} query points", tasks)
+
+
 def mst_dask(
     X: Any,
     *,
     client: Any = None,
     block_rows: int | None = None,
     memory_budget: int | None = None,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
+    timeout: float = 30.0,
+    progress: bool = False,
 ) -> SpanningForest:
     r"""Exact Euclidean minimum spanning tree of a point cloud too large for one machine.
 
@@ -385,16 +363,27 @@ def mst_dask(
         lexicographic order of their file names and read lazily, row block by
         row block, through memory maps. float32 and float64 are kept; other
         real dtypes become float64.
-    client : distributed.Client, optional
-        Where to run the tasks. Default: Dask's current scheduler (the
-        default client if one is active, else the threaded scheduler).
+    client : distributed.Client or str, optional
+        Where to run the tasks: a client, or the address of a running
+        scheduler (``"tcp://host:8786"``; connected to for this call and
+        closed after it). Default: Dask's current scheduler (the default
+        client if one is active, else the threaded scheduler).
     block_rows : int, optional
-        Rows per block. Each task holds two blocks and their Gram block, about
-        ``24 * block_rows**2 + 32 * block_rows * d`` bytes.
+        Rows per block. Each task holds two blocks and their distance block,
+        about ``16 * block_rows**2 + 32 * block_rows * d`` bytes.
     memory_budget : int, optional
         Bytes one task may use; sets ``block_rows`` when that is not given and
         is checked against it when it is. With neither, a Dask input keeps its
         row chunks and other inputs use blocks of at most 4096 rows.
+    n_neighbors : int, default 16
+        Neighbours kept per point (the warm start; see Notes). Any value
+        gives the same, exact tree; larger values trade client memory
+        (``16 * n_neighbors * n`` bytes) for fewer query passes.
+    timeout : float, default 30
+        Seconds to wait for a scheduler given by its address.
+    progress : bool, default False
+        Print the passes and Dask's progress bar on stderr (the dashboard of
+        a distributed client shows the same tasks).
 
     Returns
     -------
@@ -408,35 +397,42 @@ def mst_dask(
     ValueError
         X not 2-D, empty, with NaN or inf (checked block by block; the message
         gives the row), shards of different widths; ``block_rows`` below 1 or
-        above what ``memory_budget`` allows.
+        above what ``memory_budget`` allows; ``n_neighbors`` below 1.
     TypeError
-        X not real; ``block_rows`` or ``memory_budget`` not an integer;
-        ``client`` not a Dask client.
+        X not real; ``block_rows``, ``memory_budget`` or ``n_neighbors`` not an
+        integer; ``client`` neither a client, an address nor None.
+    ConnectionError
+        No scheduler answered at the address ``client`` within ``timeout``.
     ImportError
         Dask is not installed (the extra ``sheaftopo[dask]``).
 
     Notes
     -----
-    Each Borůvka round is one pass over all block pairs ``I <= J``
+    One k-NN pass over all block pairs ``I <= J``
     (:math:`\lceil n / b \rceil (\lceil n / b \rceil + 1) / 2` tasks of
-    :math:`O(b^2 d)` work), and at most :math:`\lceil \log_2 n \rceil` rounds
-    are needed. Pairs whose two blocks already lie in one component are
-    skipped. Per-point results are reduced on the workers, one task per row
-    block, so the client receives at most one candidate edge per component
-    and point of a block. The input's chunks are recomputed (or re-read) in
-    every round; persist a cheap-to-hold input first if recomputing it is
-    expensive.
+    :math:`O(b^2 d)` work) gives every point its ``n_neighbors`` nearest
+    points; Borůvka then runs on the client, taking a component's lightest
+    listed outgoing edge whenever the lists prove it lightest, and sends only
+    the points whose nearest outside point is still unknown back to the
+    workers (tasks of :math:`O(q\, b\, d)` work for ``q`` such points in a
+    block). See the module documentation for the bounds that make this exact.
+    The input's chunks are recomputed (or re-read) in every pass; persist a
+    cheap-to-hold input first if recomputing it is expensive. A worker that
+    dies mid-pass is replaced by Dask, which reruns its tasks; the result does
+    not change.
 
-    The edge key and the weights are those of :func:`sheaftopo.persistence.mst`
-    (see the module documentation), so the deaths equal
-    :func:`sheaftopo.persistence.h0_diagram` bit for bit, and the edges are
-    equal wherever the in-memory code's choice is not a near-tie below its
-    Gram-identity resolution.
+    The edge key and the weights are those of :func:`sheaftopo.persistence.mst`,
+    so the deaths equal :func:`sheaftopo.persistence.h0_diagram` bit for bit,
+    and the edges are equal wherever the in-memory code's choice is not a
+    near-tie below its Gram-identity resolution.
 
     References
     ----------
     .. [1] O. Borůvka (1926); ToMCLIP, arXiv:2510.10889 (MST persistence).
-    .. [2] Dask Development Team, *Dask: Library for dynamic task scheduling*, 2016.
+    .. [2] W. B. March, P. Ram, A. G. Gray, "Fast Euclidean minimum spanning
+       tree: algorithm, analysis, and applications", KDD 2010 (Borůvka with
+       nearest-neighbour bounds).
+    .. [3] Dask Development Team, *Dask: Library for dynamic task scheduling*, 2016.
 
     Examples
     --------
@@ -451,71 +447,51 @@ def mst_dask(
     >>> forest.weights
     array([1., 2., 4.])
     """
-    from ..persistence._mst import GRAM_GUARD, _finish
+    from ..persistence._mst import _finish
 
-    dask, _ = _require_dask()
-    if client is not None and not (hasattr(client, "compute") and hasattr(client, "gather")):
-        raise TypeError(
-            f"client must be a dask.distributed.Client or None; got {type(client).__name__}"
-        )
-    if block_rows is not None:
-        block_rows = check_int(block_rows, "block_rows", minimum=1)
-    budget = None if memory_budget is None else check_int(
-        memory_budget, "memory_budget", minimum=1024
-    )
-    arr = _prepare(X, block_rows, budget)
-    n, d = (int(s) for s in arr.shape)
-    sizes = np.asarray(arr.chunks[0], np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    blocks = list(arr.to_delayed()[:, 0])
-    nb = len(blocks)
-
-    stats = _compute([dask.delayed(_block_stats, pure=True)(b) for b in blocks], client)
-    mean = _check_finite_blocks(stats, offsets) / n
-    tol = GRAM_GUARD * d * float(np.finfo(np.float64).eps)
-
-    k = _kernels()
-    parent = np.arange(n)
-    rank = np.zeros(n, np.int8)
-    us: list[np.ndarray] = []
-    vs: list[np.ndarray] = []
-    ws: list[np.ndarray] = []
-    labels, c = k.uf_labels(parent)
-    pair = dask.delayed(_pair_nearest, pure=True)
-    reduce = dask.delayed(_reduce_block, pure=True)
-    while c > 1:
-        lab = [labels[offsets[i] : offsets[i + 1]] for i in range(nb)]
-        whole = [int(x[0]) if (x == x[0]).all() else -1 for x in lab]
-        parts: list[list[tuple[Any, int]]] = [[] for _ in range(nb)]
-        for i in range(nb):
-            for j in range(i, nb):
-                if whole[i] >= 0 and whole[i] == whole[j]:
-                    continue
-                if i == j:
-                    res = pair(blocks[i], None, lab[i], lab[i], offsets[i], offsets[i], mean, tol)
-                    parts[i].append((res, 0))
-                else:
-                    res = pair(blocks[i], blocks[j], lab[i], lab[j], offsets[i], offsets[j],
-                               mean, tol)
-                    parts[i].append((res, 0))
-                    parts[j].append((res, 1))
-        todo = [reduce(offsets[i], lab[i], parts[i]) for i in range(nb) if parts[i]]
-        found = _compute(todo, client)
-        comp, w, p, q = (np.concatenate([f[t] for f in found]) for t in range(4))
-        comp, w, p, q = _component_minima(comp, w, p, q)
-        acc = k.uf_merge(parent, rank, p, q)
-        if not acc.any():  # pragma: no cover - every round joins at least two components
-            raise RuntimeError("a Borůvka round joined no components; please report this")
-        us.append(p[acc])
-        vs.append(q[acc])
-        ws.append(w[acc])
-        labels, c = k.uf_labels(parent)
+    require_dask()
+    block_rows, budget = check_sizes(block_rows, memory_budget)
+    k = check_int(n_neighbors, "n_neighbors", minimum=1)
+    arr = prepare(X, "X", block_rows, budget, task_bytes)
+    with connect(client, timeout) as cl:
+        run = _Run(arr, cl, k, bool(progress))
+        run.check()
+        n = run.n
+        us: list[np.ndarray] = []
+        vs: list[np.ndarray] = []
+        ws: list[np.ndarray] = []
+        kern = _kernels()
+        parent = np.arange(n)
+        rank = np.zeros(n, np.int8)
+        labels, c = kern.uf_labels(parent)
+        if c > 1:
+            W, Q = run.sweep(labels)
+            bound = W[:, -1].copy()
+        while c > 1:
+            lo, hi, w, ask = _certify(labels, c, W, Q, bound)
+            if len(lo):
+                acc = kern.uf_merge(parent, rank, lo, hi)
+                us.append(lo[acc])
+                vs.append(hi[acc])
+                ws.append(w[acc])
+                labels, c = kern.uf_labels(parent)
+                continue
+            if not len(ask):  # pragma: no cover - an uncertified component has points to ask
+                raise RuntimeError("mst_dask: no component certified and nothing to query; "
+                                   "please report this")
+            if len(ask) > n * SWEEP_FRACTION:
+                W, Q = run.sweep(labels)
+                bound = W[:, -1].copy()
+            else:
+                W[ask], Q[ask] = run.query(ask, labels)
+                bound[ask] = W[ask, -1]
+    note(bool(progress), f"mst_dask: done, {run.tasks} block-pair tasks")
     if us:
-        u, v, w = np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
+        u, v, wt = np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
     else:
         u = v = np.zeros(0, np.int64)
-        w = np.zeros(0)
-    return _finish(u, v, w, n, METHOD)
+        wt = np.zeros(0)
+    return _finish(u, v, wt, n, METHOD)
 
 
 def h0_diagram_dask(
@@ -524,12 +500,15 @@ def h0_diagram_dask(
     client: Any = None,
     block_rows: int | None = None,
     memory_budget: int | None = None,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
+    timeout: float = 30.0,
+    progress: bool = False,
 ) -> np.ndarray:
     """The H0 persistence diagram of the Vietoris–Rips filtration, computed on Dask.
 
     Parameters
     ----------
-    X, client, block_rows, memory_budget
+    X, client, block_rows, memory_budget, n_neighbors, timeout, progress
         As in :func:`mst_dask`.
 
     Returns
@@ -553,4 +532,12 @@ def h0_diagram_dask(
            [ 0.,  2.],
            [ 0., inf]])
     """
-    return mst_dask(X, client=client, block_rows=block_rows, memory_budget=memory_budget).diagram
+    return mst_dask(
+        X,
+        client=client,
+        block_rows=block_rows,
+        memory_budget=memory_budget,
+        n_neighbors=n_neighbors,
+        timeout=timeout,
+        progress=progress,
+    ).diagram

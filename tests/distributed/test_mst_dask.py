@@ -95,6 +95,57 @@ def test_npy_shard_directory(tmp_path):
     _same(mst_dask(str(tmp_path)), X)
 
 
+@pytest.mark.parametrize("k", [1, 2, 5, 16, 2000])
+@pytest.mark.parametrize("make", [_random, _clustered, _duplicates])
+def test_any_number_of_neighbours_gives_the_same_tree(make, k):
+    X = make(600)
+    _same(mst_dask(X, block_rows=90, n_neighbors=k), X)
+
+
+def _passes(monkeypatch):
+    """Record the passes mst_dask runs: ("sweep" | "query", points)."""
+    import sheaftopo.distributed._mst as m
+
+    seen = []
+    sweep, query = m._Run.sweep, m._Run.query
+
+    def rec_sweep(self, labels):
+        seen.append(("sweep", len(labels)))
+        return sweep(self, labels)
+
+    def rec_query(self, points, labels):
+        seen.append(("query", len(points)))
+        return query(self, points, labels)
+
+    monkeypatch.setattr(m._Run, "sweep", rec_sweep)
+    monkeypatch.setattr(m._Run, "query", rec_query)
+    return seen
+
+
+def test_query_pass_and_second_sweep_are_exercised(monkeypatch):
+    # well-separated blobs: after the first pass every blob is closed under its points'
+    # neighbour lists, so a second sweep must find the edges between blobs
+    seen = _passes(monkeypatch)
+    X = _clustered(1500, d=4)
+    _same(mst_dask(X, block_rows=200, n_neighbors=3), X)
+    assert [s for s, _ in seen].count("sweep") >= 2
+    # one blob among uniform noise: a few points of the blob's rim need a targeted query
+    seen.clear()
+    rng = np.random.default_rng(7)
+    X = np.concatenate([rng.uniform(0, 10, (1200, 2)), 0.01 * rng.standard_normal((60, 2)) + 5])
+    _same(mst_dask(X, block_rows=128, n_neighbors=4), X)
+    assert seen[0][0] == "sweep"
+    assert any(s == "query" and 0 < p < len(X) for s, p in seen), seen
+
+
+def test_progress_notes(capsys):
+    X = _clustered(300)
+    mst_dask(X, block_rows=100, progress=True)
+    err = capsys.readouterr().err
+    assert "mst_dask: all points, k=16, 6 block pairs" in err
+    assert "mst_dask: done" in err
+
+
 def test_single_point():
     forest = mst_dask(np.array([[1.0, 2.0]]))
     assert forest.edges.shape == (0, 2)
@@ -154,13 +205,19 @@ def test_bad_block_rows_and_budget():
     with pytest.raises(ValueError, match="memory_budget=1024 bytes is too small"):
         mst_dask(np.zeros((5, 100)), memory_budget=1024)
     with pytest.raises(TypeError, match="client must be"):
-        mst_dask(X, client="tcp://127.0.0.1:8786")
+        mst_dask(X, client=42)
+    with pytest.raises(ValueError, match="n_neighbors must be"):
+        mst_dask(X, n_neighbors=0)
+    with pytest.raises(TypeError, match="n_neighbors must be an integer"):
+        mst_dask(X, n_neighbors=2.5)
+    with pytest.raises(ValueError, match="timeout"):
+        mst_dask(X, timeout=0)
 
 
 def test_bad_shards(tmp_path):
-    with pytest.raises(FileNotFoundError, match="X: no such directory"):
+    with pytest.raises(FileNotFoundError, match="X: no such file or directory"):
         mst_dask(tmp_path / "missing")
-    with pytest.raises(ValueError, match=r"holds no \.npy shards"):
+    with pytest.raises(ValueError, match=r"holds no \.npy"):
         mst_dask(tmp_path)
     np.save(tmp_path / "a.npy", np.zeros((3, 4)))
     with pytest.raises(ValueError, match="is a file"):
