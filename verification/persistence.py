@@ -299,3 +299,39 @@ def _sw_bound(rng: np.random.Generator, n: int) -> Iterator[tuple[str, float]]:
         sw = sliced_wasserstein(A, B, n_directions=M, seed=int(rng.integers(0, 2**31)))
         w1 = wasserstein(A, B, p=1.0, internal_p=2.0)
         yield f"{label}, {M} directions", _ratio(sw, 2.0 * w1)
+
+
+# --------------------------------------------------------------------------
+# certified Borůvka on Dask = in-memory MST, bit for bit
+# --------------------------------------------------------------------------
+
+
+@register(
+    "h0-certified-boruvka",
+    theory="h0-certified-boruvka.md",
+    statement="Dask MST (k-NN warm start, certified Borůvka) deaths = in-memory deaths bit for bit",
+    kind="error",
+    tolerance=0.0,
+    quick=12,
+    full=300,
+)
+def _h0_certified_boruvka(rng: np.random.Generator, n: int) -> Iterator[tuple[str, float]]:
+    import dask
+
+    from sheaftopo.distributed import mst_dask
+    from sheaftopo.persistence import h0_diagram
+
+    with dask.config.set(scheduler="synchronous"):
+        for i in range(n):
+            label, X = _cloud(rng, i)
+            k = int(rng.choice([1, 2, 3, 8, 16]))
+            b = int(rng.integers(1, max(2, X.shape[0])))
+            ref = h0_diagram(X)
+            dgm = mst_dask(X, block_rows=b, n_neighbors=k).diagram
+            if dgm.shape != ref.shape:
+                yield f"{label} [k={k}, block_rows={b}]: sizes differ", np.inf
+                continue
+            same = dgm.tobytes() == ref.tobytes()
+            yield f"{label} [k={k}, block_rows={b}]", 0.0 if same else float(
+                np.abs(dgm[:-1, 1] - ref[:-1, 1]).max() or np.inf
+            )
