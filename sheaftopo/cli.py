@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "Files: .npy, .npz (FILE.npz:KEY picks an array; one .npz alone = all its arrays), "
             ".pt/.pth (torch, weights_only), .safetensors, .parquet/.csv (a column per dimension "
-            "or one column of vectors; FILE.csv:COLUMN picks one)."
+            "or one column of vectors; FILE.csv:COLUMN picks one). With --dask or --scheduler "
+            "also a directory of .npy or .parquet shards or a zarr store (read lazily)."
         ),
     )
     an.add_argument("files", nargs="*", metavar="FILE", help="embedding sets (FILE or FILE:KEY)")
@@ -157,6 +158,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="row permutations of the permutation rule (default 19)",
     )
     an.add_argument("--retrieval-metric", choices=("cosine", "euclidean"), default="cosine")
+    dk = an.add_mutually_exclusive_group()
+    dk.add_argument(
+        "--dask",
+        action="store_true",
+        help="run the exact all-pairs measures (H0 of each set, fiber profile and eps* of "
+        "each pair) on every row on a local Dask cluster sized to this machine; FILE may "
+        "then also be a directory of .npy or .parquet shards or a zarr store, read lazily "
+        "(needs the dask extra)",
+    )
+    dk.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="as --dask, on the running Dask scheduler at ADDRESS (e.g. tcp://host:8786; "
+        "start one with `dask scheduler` and workers with `dask worker ADDRESS`)",
+    )
+    an.add_argument(
+        "--scheduler-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for --scheduler to answer (default 30)",
+    )
     an.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary table")
 
     ve = sub.add_parser(
@@ -252,6 +275,8 @@ def _config(args: argparse.Namespace) -> Any:
         raise _InputError(f"--shared-threshold must be in [0, 1]; got {args.shared_threshold}")
     if args.shared_dim is not None and args.shared_dim < 1:
         raise _InputError(f"--shared-dim must be >= 1; got {args.shared_dim}")
+    if not args.scheduler_timeout > 0:
+        raise _InputError(f"--scheduler-timeout must be > 0; got {args.scheduler_timeout}")
     return AnalysisConfig(
         max_points=args.max_points,
         seed=args.seed,
@@ -282,10 +307,19 @@ def _load_inputs(args: argparse.Namespace) -> tuple[dict, Any, dict[str, str]]:
         }
         sources["__labels__"] = "shipped mfeat digit classes (0-9)"
         return dict(data.views), data.labels, sources
-    from .io import load_embedding_sets, load_labels, split_spec
+    from .io import load_embedding_sets, split_spec
 
     if not args.files:
         raise _InputError("give two or more embedding files (or one .npz of several), or --demo")
+    dirs = [f for f in args.files if Path(split_spec(f)[0]).is_dir()]
+    if dirs and not _uses_dask(args):
+        raise _InputError(
+            f"{dirs[0]}: is a directory; shard directories and zarr stores are read with "
+            "--dask or --scheduler ADDRESS"
+        )
+    if dirs:
+        sets, sources = _load_lazy(args.files)
+        return sets, _labels(args, sets, sources), sources
     exclude: list[str] = []
     if args.labels and len(args.files) == 1:
         lpath, lkey = split_spec(args.labels)
@@ -298,6 +332,13 @@ def _load_inputs(args: argparse.Namespace) -> tuple[dict, Any, dict[str, str]]:
         sources = {name: f"{base}:{name}" for name in sets}
     else:
         sources = {name: str(spec) for name, spec in zip(sets, args.files, strict=True)}
+    return sets, _labels(args, sets, sources), sources
+
+
+def _labels(args: argparse.Namespace, sets: dict, sources: dict[str, str]) -> Any:
+    """The ``--labels`` of the sets' rows (None without the flag); notes their source."""
+    from .io import load_labels
+
     labels = None
     if args.labels:
         import numpy as np
@@ -310,7 +351,36 @@ def _load_inputs(args: argparse.Namespace) -> tuple[dict, Any, dict[str, str]]:
                 "least 2 classes"
             )
         sources["__labels__"] = str(args.labels)
-    return sets, labels, sources
+    return labels
+
+
+def _uses_dask(args: argparse.Namespace) -> bool:
+    return bool(args.dask or args.scheduler)
+
+
+def _load_lazy(files: Sequence[str]) -> tuple[dict, dict[str, str]]:
+    """Sets of which some are directories (shards, zarr): those stay lazy Dask arrays."""
+    from .distributed._inputs import prepare
+    from .distributed._mst import task_bytes
+    from .io import _unique_name, load_embeddings, split_spec
+
+    if len(files) < 2:
+        raise _InputError("give two or more embedding sets (files, shard directories or zarr "
+                          "stores)")
+    sets: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for spec in files:
+        path, key = split_spec(spec)
+        name = _unique_name(path.stem if key is None else f"{path.stem}:{key}", sets)
+        if path.is_dir():
+            try:
+                sets[name] = prepare(str(path), str(spec), None, None, task_bytes)
+            except (ValueError, TypeError) as e:
+                raise _InputError(str(e)) from e
+        else:
+            sets[name] = load_embeddings(spec)
+        sources[name] = str(spec)
+    return sets, sources
 
 
 def _check_degenerate(sets: dict, sources: dict[str, str]) -> None:
@@ -321,7 +391,7 @@ def _check_degenerate(sets: dict, sources: dict[str, str]) -> None:
             raise _InputError(
                 f"{sources[name]}: has {X.shape[0]} rows; an analysis needs at least 3"
             )
-        if np.all(X == X[0]):
+        if isinstance(X, np.ndarray) and np.all(X == X[0]):  # lazy sets: on the subsample
             raise _InputError(f"{sources[name]}: every row is the same vector; nothing to compare")
 
 
@@ -349,14 +419,18 @@ def _analyze(args: argparse.Namespace, argv: list[str]) -> int:
     out = Path(args.out)
     t0 = time.perf_counter()
     try:
-        with staged_directory(out) as stage:
+        with _dask_client(args) as dask, staged_directory(out) as stage:
             total = count_steps(len(sets), labels is not None)
             with Progress(total, enabled=not args.quiet) as prog:
-                result = analyze(sets, labels=labels, config=cfg, sources=sources, progress=prog)
+                result = analyze(
+                    sets, labels=labels, config=cfg, sources=sources, progress=prog, dask=dask
+                )
             result.data["meta"]["command"] = " ".join([_PROG, *argv])
             with _step_note(args.quiet, "writing the report"):
                 files = write_report(result, stage)
-    except (ValueError, _InputError) as e:
+    except ConnectionError as e:
+        return _error(cmd, f"--scheduler {args.scheduler}: {str(e).removeprefix('client: ')}")
+    except (ValueError, TypeError, ImportError, _InputError) as e:
         return _error(cmd, e)
     except OSError as e:
         where = getattr(e, "filename", None) or out
@@ -366,6 +440,47 @@ def _analyze(args: argparse.Namespace, argv: list[str]) -> int:
         print_summary(result)
     print(f"report written to {out / 'report.html'} ({len(files)} files, {dt:.1f} s)")
     return 0
+
+
+#: keywords of the LocalCluster that ``--dask`` starts (tests shrink it; see _dask_client)
+_LOCAL_CLUSTER_OPTIONS: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def _dask_client(args: argparse.Namespace) -> Iterator[Any]:
+    """The :class:`~sheaftopo.report.DaskOptions` of ``--dask`` / ``--scheduler``, or None.
+
+    ``--dask`` starts a LocalCluster of worker processes sized to this machine
+    (Dask's defaults) and closes it on exit; ``--scheduler`` connects to the
+    address within ``--scheduler-timeout`` seconds (a ``ConnectionError``
+    otherwise).
+    """
+    if not _uses_dask(args):
+        yield None
+        return
+    from .distributed._inputs import connect, require_dask
+    from .report import DaskOptions
+
+    require_dask()
+    if args.scheduler:
+        with connect(args.scheduler, args.scheduler_timeout) as client:
+            yield DaskOptions(client=client, timeout=args.scheduler_timeout,
+                              description=f"Dask scheduler at {args.scheduler}")
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    options = {"processes": True, "dashboard_address": ":0", "silence_logs": logging.ERROR,
+               **_LOCAL_CLUSTER_OPTIONS}
+    with LocalCluster(**options) as cluster, Client(cluster) as client:
+        workers = client.scheduler_info()["workers"].values()
+        threads = sum(w["nthreads"] for w in workers)
+        kind = "processes" if options["processes"] else "threads of this process"
+        what = f"local Dask cluster: {len(workers)} workers ({kind}), {threads} threads"
+        if not args.quiet:
+            print(f"{what}; dashboard: {client.dashboard_link}", file=sys.stderr)
+        yield DaskOptions(client=client, description=what)
 
 
 @contextlib.contextmanager

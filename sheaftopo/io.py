@@ -630,14 +630,19 @@ def load_embedding_sets(
     else:
         for spec in specs:
             path, key, label = _resolve(spec)
-            name = path.stem if key is None else f"{path.stem}:{key}"
-            base, k = name, 2
-            while name in out:
-                name = f"{base}#{k}"
-                k += 1
+            name = _unique_name(path.stem if key is None else f"{path.stem}:{key}", out)
             out[name] = load_embeddings(spec)
     check_paired({_display(specs, name, i): X for i, (name, X) in enumerate(out.items())})
     return out
+
+
+def _unique_name(name: str, taken: Any) -> str:
+    """``name``, or ``name#2``, ``name#3``, ... : the first not in ``taken``."""
+    base, k = name, 2
+    while name in taken:
+        name = f"{base}#{k}"
+        k += 1
+    return name
 
 
 def _display(specs: Sequence[Any], name: str, i: int) -> str:

@@ -16,23 +16,27 @@ at most ε. So the union of the block-pair results is the in-memory product
 pair for pair and bit for bit, whatever the block sizes, and the per-block
 counts of a profile add up to the in-memory counts.
 
-Inputs are normalised into row blocks by the helpers of
-:mod:`sheaftopo.distributed._mst`: Dask arrays, in-memory arrays and
-directories of ``.npy`` shards are accepted for F and G independently.
+Inputs are normalised into row blocks by :func:`sheaftopo.distributed._inputs.prepare`
+(Dask arrays, in-memory arrays and lists of chunks, zarr arrays and stores,
+directories of ``.npy`` or ``.parquet`` shards), for F and G independently.
+
+Memory. A block-pair task holds its two blocks and the working memory of the
+in-memory kernel on them (see :func:`task_bytes`); ``memory_budget`` bounds
+that estimate and sets the block size.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_choice, check_int, check_real
-from ._mst import _compute, _prepare, _require_dask
+from .._validation import check_choice, check_real
+from ._inputs import DEFAULT_TIMEOUT, check_sizes, compute, connect, note, offsets_of, prepare
+from ._inputs import require_dask as _require_dask
 
 if TYPE_CHECKING:
     from ..fiber import FiberProduct, FiberProfile
@@ -48,6 +52,41 @@ __all__ = [
 METHOD = "dask-blocked"
 #: name pattern of the parquet files written by write_fiber_product_dask
 PART_NAME = "part-{i:05d}-{j:05d}.parquet"
+#: bytes per row and feature of each of the two blocks of a task: the block as
+#: stored (at most float64), its float64 copy, the centred (Euclidean) or
+#: normalised (cosine) screening copy and its copy in ball-tree order
+TASK_BYTES_PER_COORDINATE = 4 * 8
+#: bytes per pair of a block pair the product may hold: row, column and
+#: distance (8 bytes each), found and then sorted (twice)
+TASK_BYTES_PER_PAIR = 2 * 24
+
+
+def task_bytes(rows: int, d: int, pairs: bool = False) -> int:
+    """Approximate peak working memory (bytes) of one task on two blocks of ``rows`` rows.
+
+    The two blocks and the in-memory kernel's copies of them
+    (:data:`TASK_BYTES_PER_COORDINATE` bytes per row and feature each), its
+    screening buffer (one float64 slab of ``_ROW_BLOCK`` x ``_MAX_BLOCK_COLS``
+    inner products: the kernel runs with ``n_jobs=1`` in a task) and, with
+    ``pairs``, the worst case of the listed pairs: every pair of the two
+    blocks within ε (:data:`TASK_BYTES_PER_PAIR` bytes each). A profile task
+    keeps only its counts.
+
+    Examples
+    --------
+    >>> from sheaftopo.distributed._fiber import task_bytes
+    >>> task_bytes(1000, 64) // 2**20, task_bytes(1000, 64, pairs=True) // 2**20
+    (7, 53)
+    """
+    from ..fiber._product import _MAX_BLOCK_COLS, _ROW_BLOCK
+
+    screen = 8 * _ROW_BLOCK * _MAX_BLOCK_COLS
+    listed = TASK_BYTES_PER_PAIR * rows * rows if pairs else 0
+    return 2 * TASK_BYTES_PER_COORDINATE * rows * d + screen + listed
+
+
+def _product_task_bytes(rows: int, d: int) -> int:
+    return task_bytes(rows, d, pairs=True)
 
 
 @dataclass(frozen=True)
@@ -83,19 +122,6 @@ class FiberProductFiles:
 # --------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------
-
-
-def _renamed(e: Exception, name: str) -> Exception:
-    """The same exception with the helper's generic name ``X`` replaced by ``name``."""
-    return type(e)(re.sub(r"\bX\b", name, str(e)))
-
-
-def _blocks_of(X: Any, name: str, block_rows: int | None) -> Any:
-    """``name`` as a Dask array of row blocks (the _mst input normalisation)."""
-    try:
-        return _prepare(X, block_rows, None)
-    except (ValueError, TypeError, FileNotFoundError) as e:
-        raise _renamed(e, name) from e
 
 
 def _block_check(A: Any, cosine: bool) -> tuple[Any, float, int, int]:
@@ -147,6 +173,8 @@ def _check_blocks(stats: list[Any], offsets: np.ndarray, name: str, cosine: bool
 
 @dataclass
 class _Setup:
+    """F and G cut into row blocks, checked by :meth:`check` before any join task runs."""
+
     F_blocks: list[Any]
     G_blocks: list[Any]
     F_off: np.ndarray
@@ -154,38 +182,61 @@ class _Setup:
     n: int
     m: int
     metric: str
-    client: Any
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of block pairs (tasks of the join)."""
+        return len(self.F_blocks) * len(self.G_blocks)
+
+    def check(self, client: Any, progress: bool) -> None:
+        """One Dask pass over every block: NaN, inf, scale and zero rows (cosine)."""
+        dask, _ = _require_dask()
+        cosine = self.metric == "cosine"
+        check = dask.delayed(_block_check, pure=True)
+        blocks = self.F_blocks + self.G_blocks
+        note(progress, f"checking {len(blocks)} row blocks of F and G")
+        stats = compute([check(b, cosine) for b in blocks], client, progress)
+        _check_blocks(stats[: len(self.F_blocks)], self.F_off, "F", cosine)
+        _check_blocks(stats[len(self.F_blocks) :], self.G_off, "G", cosine)
 
 
-def _setup(F: Any, G: Any, metric: Any, client: Any, block_rows: Any) -> _Setup:
-    """Validate, cut F and G into row blocks and check every block (one Dask pass)."""
-    dask, _ = _require_dask()
+def _setup(
+    F: Any, G: Any, metric: Any, block_rows: Any, memory_budget: Any, pairs: bool
+) -> _Setup:
+    """Validate the arguments and cut F and G into row blocks (nothing is computed)."""
+    _require_dask()
     metric = check_choice(metric, "metric", ("euclidean", "cosine"))
-    if client is not None and not (hasattr(client, "compute") and hasattr(client, "gather")):
-        raise TypeError(
-            f"client must be a dask.distributed.Client or None; got {type(client).__name__}"
-        )
-    if block_rows is not None:
-        block_rows = check_int(block_rows, "block_rows", minimum=1)
-    Fa = _blocks_of(F, "F", block_rows)
-    Ga = _blocks_of(G, "G", block_rows)
+    block_rows, budget = check_sizes(block_rows, memory_budget)
+    cost = _product_task_bytes if pairs else task_bytes
+    Fa = prepare(F, "F", block_rows, budget, cost)
+    Ga = prepare(G, "G", block_rows, budget, cost)
     if Fa.shape[1] != Ga.shape[1]:
         raise ValueError(
             "F and G must live in the same space (the same number of columns d); got F of "
             f"shape {Fa.shape} and G of shape {Ga.shape}"
         )
-    F_blocks = list(Fa.to_delayed()[:, 0])
-    G_blocks = list(Ga.to_delayed()[:, 0])
-    F_off = np.concatenate([[0], np.cumsum(Fa.chunks[0])]).astype(np.int64)
-    G_off = np.concatenate([[0], np.cumsum(Ga.chunks[0])]).astype(np.int64)
-    cosine = metric == "cosine"
-    check = dask.delayed(_block_check, pure=True)
-    stats = _compute([check(b, cosine) for b in F_blocks + G_blocks], client)
-    _check_blocks(stats[: len(F_blocks)], F_off, "F", cosine)
-    _check_blocks(stats[len(F_blocks) :], G_off, "G", cosine)
     return _Setup(
-        F_blocks, G_blocks, F_off, G_off, int(Fa.shape[0]), int(Ga.shape[0]), metric, client
+        list(Fa.to_delayed()[:, 0]),
+        list(Ga.to_delayed()[:, 0]),
+        offsets_of(Fa),
+        offsets_of(Ga),
+        int(Fa.shape[0]),
+        int(Ga.shape[0]),
+        metric,
     )
+
+
+def _run_join(
+    s: _Setup, tasks: Any, client: Any, timeout: Any, progress: Any, what: str
+) -> list[Any]:
+    """Connect, check the blocks, then compute the tasks ``tasks()`` builds."""
+    progress = bool(progress)
+    with connect(client, timeout) as cl:
+        s.check(cl, progress)
+        todo = tasks()
+        note(progress, f"{what}: {len(todo)} tasks on {len(s.F_blocks)} x {len(s.G_blocks)} "
+                       "row blocks")
+        return compute(todo, cl, progress)
 
 
 # --------------------------------------------------------------------------
@@ -248,6 +299,9 @@ def fiber_product_dask(
     metric: str = "euclidean",
     client: Any = None,
     block_rows: int | None = None,
+    memory_budget: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool = False,
 ) -> FiberProduct:
     r"""The exact ε-product of two chunked embedding sets, as a blocked join on Dask.
 
@@ -258,19 +312,33 @@ def fiber_product_dask(
 
     Parameters
     ----------
-    F : dask.array.Array, array_like or path, shape (N, d)
-        The first set: a Dask array chunked by rows, an in-memory array, or a
-        directory of ``.npy`` shards (as in :func:`mst_dask`).
-    G : dask.array.Array, array_like or path, shape (M, d)
+    F : dask.array.Array, array_like, list of arrays, zarr.Array or path, shape (N, d)
+        The first set: a Dask array chunked by rows, an in-memory array, a
+        list of 2-D arrays (chunks of rows, concatenated), a zarr array, or
+        the path of a zarr store or of a directory of ``.npy`` or
+        ``.parquet`` shards (as in :func:`mst_dask`; paths and zarr arrays
+        are read lazily, block by block).
+    G : same kinds as F, shape (M, d)
         The second set, in the same space.
     eps : float
         The tolerance ε >= 0.
     metric : {"euclidean", "cosine"}
-    client : distributed.Client, optional
-        Where to run the tasks. Default: Dask's current scheduler.
+    client : distributed.Client or str, optional
+        Where to run the tasks: a client, or the address of a running
+        scheduler (``"tcp://host:8786"``; connected to for this call and
+        closed after it). Default: Dask's current scheduler.
     block_rows : int, optional
-        Rows per block of both F and G. Default: a Dask input keeps its row
-        chunks; other inputs use the block size of :func:`mst_dask`.
+        Rows per block of both F and G.
+    memory_budget : int, optional
+        Bytes one task may use (:func:`task_bytes` with the worst case of
+        every pair of a block pair listed); sets ``block_rows`` when that is
+        not given and is checked against it when it is. With neither, a Dask
+        input keeps its row chunks and other inputs use blocks of at most
+        4096 rows.
+    timeout : float, default 30
+        Seconds to wait for a scheduler given by its address.
+    progress : bool, default False
+        Print the passes and Dask's progress bar on stderr.
 
     Returns
     -------
@@ -284,10 +352,17 @@ def fiber_product_dask(
     ValueError
         F or G not 2-D, empty, holding NaN or inf (the message gives the
         global row), entries beyond 1e150, zero rows with the cosine metric;
-        F and G of different widths; ``eps`` negative or not finite;
-        ``block_rows`` below 1.
+        shards or chunks of different widths; F and G of different widths;
+        ``eps`` negative or not finite; ``block_rows`` below 1 or above what
+        ``memory_budget`` allows.
     TypeError
-        Non-real input; ``block_rows`` not an integer; ``client`` not a client.
+        Non-real input (a non-numeric parquet column); ``block_rows`` or
+        ``memory_budget`` not an integer; ``client`` neither a client, an
+        address nor None.
+    FileNotFoundError
+        A path that does not exist.
+    ConnectionError
+        No scheduler answered at the address ``client`` within ``timeout``.
     ImportError
         Dask is not installed (the extra ``sheaftopo[dask]``).
 
@@ -312,15 +387,18 @@ def fiber_product_dask(
     from ..fiber._product import FiberProduct
 
     eps = check_real(eps, "eps", low=0.0)
-    s = _setup(F, G, metric, client, block_rows)
+    s = _setup(F, G, metric, block_rows, memory_budget, pairs=True)
     dask, _ = _require_dask()
     task = dask.delayed(_pair_product, pure=True)
-    todo = [
-        task(A, B, int(s.F_off[i]), int(s.G_off[j]), eps, s.metric)
-        for i, A in enumerate(s.F_blocks)
-        for j, B in enumerate(s.G_blocks)
-    ]
-    found = _compute(todo, s.client)
+
+    def tasks() -> list[Any]:
+        return [
+            task(A, B, int(s.F_off[i]), int(s.G_off[j]), eps, s.metric)
+            for i, A in enumerate(s.F_blocks)
+            for j, B in enumerate(s.G_blocks)
+        ]
+
+    found = _run_join(s, tasks, client, timeout, progress, "fiber_product_dask")
     rows = np.concatenate([f[0] for f in found]).astype(np.int64, copy=False)
     cols = np.concatenate([f[1] for f in found]).astype(np.int64, copy=False)
     dist = np.concatenate([f[2] for f in found]).astype(np.float64, copy=False)
@@ -339,6 +417,9 @@ def write_fiber_product_dask(
     metric: str = "euclidean",
     client: Any = None,
     block_rows: int | None = None,
+    memory_budget: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool = False,
 ) -> FiberProductFiles:
     r"""Write the exact ε-product of two chunked embedding sets to a parquet dataset.
 
@@ -348,7 +429,7 @@ def write_fiber_product_dask(
 
     Parameters
     ----------
-    F, G, eps, metric, client, block_rows
+    F, G, eps, metric, client, block_rows, memory_budget, timeout, progress
         As in :func:`fiber_product_dask`.
     out : str or path
         A directory, created if missing; it must not already hold ``.parquet``
@@ -367,7 +448,7 @@ def write_fiber_product_dask(
     ------
     FileExistsError
         ``out`` is a file, or a directory already holding parquet files.
-    ValueError, TypeError, ImportError
+    ValueError, TypeError, FileNotFoundError, ConnectionError, ImportError
         As in :func:`fiber_product_dask`; ImportError also without pyarrow.
 
     Examples
@@ -404,22 +485,60 @@ def write_fiber_product_dask(
             f"out: the directory {str(path)!r} already holds parquet files; choose an empty "
             "or new directory so that the dataset holds only this product"
         )
-    s = _setup(F, G, metric, client, block_rows)
-    path.mkdir(parents=True, exist_ok=True)
+    # a task holds one block pair's pairs while it writes them: the product's estimate
+    s = _setup(F, G, metric, block_rows, memory_budget, pairs=True)
     dask, _ = _require_dask()
     task = dask.delayed(_pair_write, pure=True)
-    todo = [
-        task(
-            A, B, int(s.F_off[i]), int(s.G_off[j]), eps, s.metric,
-            str(path / PART_NAME.format(i=i, j=j)),
-        )
-        for i, A in enumerate(s.F_blocks)
-        for j, B in enumerate(s.G_blocks)
-    ]
-    counts = _compute(todo, s.client)
+
+    def tasks() -> list[Any]:
+        path.mkdir(parents=True, exist_ok=True)
+        return [
+            task(
+                A, B, int(s.F_off[i]), int(s.G_off[j]), eps, s.metric,
+                str(path / PART_NAME.format(i=i, j=j)),
+            )
+            for i, A in enumerate(s.F_blocks)
+            for j, B in enumerate(s.G_blocks)
+        ]
+
+    counts = _run_join(s, tasks, client, timeout, progress, "write_fiber_product_dask")
     return FiberProductFiles(
-        str(path), int(sum(counts)), len(todo), (s.n, s.m), eps, s.metric
+        str(path), int(sum(counts)), s.n_pairs, (s.n, s.m), eps, s.metric
     )
+
+
+def _true_distance_tasks(s: _Setup, i: np.ndarray, j: np.ndarray) -> tuple[list, list]:
+    """``(positions, tasks)``: one task per block pair holding true pairs ``(i, j)``.
+
+    Task ``k`` returns the canonical distances of the pairs at ``positions[k]``.
+    """
+    dask, _ = _require_dask()
+    bi = np.searchsorted(s.F_off, i, side="right") - 1
+    bj = np.searchsorted(s.G_off, j, side="right") - 1
+    key = bi * len(s.G_blocks) + bj
+    order = np.argsort(key, kind="stable")
+    uniq, starts = np.unique(key[order], return_index=True)
+    bounds = np.append(starts, len(order))
+    true = dask.delayed(_pair_true, pure=True)
+    groups: list[np.ndarray] = []
+    todo: list[Any] = []
+    for k, u in enumerate(uniq):
+        idx = order[bounds[k] : bounds[k + 1]]
+        a, b = divmod(int(u), len(s.G_blocks))
+        groups.append(idx)
+        todo.append(
+            true(s.F_blocks[a], s.G_blocks[b], i[idx] - s.F_off[a], j[idx] - s.G_off[b],
+                 s.metric)
+        )
+    return groups, todo
+
+
+def _gather_distances(n_pairs: int, groups: list[np.ndarray], found: list[Any]) -> np.ndarray:
+    """The true distances, in the order of the pairs, from the tasks' results."""
+    true_d = np.empty(n_pairs, np.float64)
+    for idx, d in zip(groups, found, strict=True):
+        true_d[idx] = d
+    return true_d
 
 
 def fiber_profile_dask(
@@ -432,6 +551,9 @@ def fiber_profile_dask(
     metric: str = "euclidean",
     client: Any = None,
     block_rows: int | None = None,
+    memory_budget: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool = False,
 ) -> FiberProfile:
     r"""Sizes of the ε-products over a grid, recall of true pairs and ε*, on Dask.
 
@@ -443,7 +565,7 @@ def fiber_profile_dask(
 
     Parameters
     ----------
-    F, G, metric, client, block_rows
+    F, G, metric, client, block_rows, timeout, progress
         As in :func:`fiber_product_dask`.
     eps_grid : array_like, shape (K,)
         Non-decreasing tolerances >= 0.
@@ -451,6 +573,9 @@ def fiber_profile_dask(
         Pairs known to match; gives ``recall`` and ``epsilon_star``.
     fraction : float in (0, 1], default 1
         Recall target of ``epsilon_star``.
+    memory_budget : int, optional
+        Bytes one task may use (:func:`task_bytes` without pairs: a task
+        keeps only its counts); as in :func:`fiber_product_dask` otherwise.
 
     Returns
     -------
@@ -461,7 +586,7 @@ def fiber_profile_dask(
 
     Raises
     ------
-    ValueError, TypeError, ImportError
+    ValueError, TypeError, FileNotFoundError, ConnectionError, ImportError
         As in :func:`fiber_product_dask` and :func:`sheaftopo.fiber.fiber_profile`
         (bad grid, bad or repeated true pairs, fraction outside (0, 1]).
 
@@ -484,39 +609,27 @@ def fiber_profile_dask(
 
     grid = _as_grid(eps_grid)
     q = check_real(fraction, "fraction", low=0.0, high=1.0, low_inclusive=False)
-    s = _setup(F, G, metric, client, block_rows)
+    s = _setup(F, G, metric, block_rows, memory_budget, pairs=False)
     pairs = None if true_pairs is None else _true_pairs(true_pairs, s.n, s.m)
     dask, _ = _require_dask()
     count = dask.delayed(_pair_counts, pure=True)
-    todo = [count(A, B, grid, s.metric) for A in s.F_blocks for B in s.G_blocks]
     groups: list[np.ndarray] = []
-    if pairs is not None:
-        i, j = pairs
-        bi = np.searchsorted(s.F_off, i, side="right") - 1
-        bj = np.searchsorted(s.G_off, j, side="right") - 1
-        key = bi * len(s.G_blocks) + bj
-        order = np.argsort(key, kind="stable")
-        uniq, starts = np.unique(key[order], return_index=True)
-        bounds = np.append(starts, len(order))
-        true = dask.delayed(_pair_true, pure=True)
-        for k, u in enumerate(uniq):
-            idx = order[bounds[k] : bounds[k + 1]]
-            a, b = divmod(int(u), len(s.G_blocks))
-            groups.append(idx)
-            todo.append(
-                true(s.F_blocks[a], s.G_blocks[b], i[idx] - s.F_off[a], j[idx] - s.G_off[b],
-                     s.metric)
-            )
-    found = _compute(todo, s.client)
-    n_count = len(s.F_blocks) * len(s.G_blocks)
+
+    def tasks() -> list[Any]:
+        nonlocal groups
+        todo = [count(A, B, grid, s.metric) for A in s.F_blocks for B in s.G_blocks]
+        if pairs is not None:
+            groups, extra = _true_distance_tasks(s, *pairs)
+            todo += extra
+        return todo
+
+    found = _run_join(s, tasks, client, timeout, progress, "fiber_profile_dask")
     counts = np.zeros(len(grid), np.int64)
-    for c in found[:n_count]:
+    for c in found[: s.n_pairs]:
         counts += c
     recall = true_d = star = None
     if pairs is not None:
-        true_d = np.empty(len(pairs[0]), np.float64)
-        for idx, d in zip(groups, found[n_count:], strict=True):
-            true_d[idx] = d
+        true_d = _gather_distances(len(pairs[0]), groups, found[s.n_pairs :])
         sd = np.sort(true_d)
         recall = np.searchsorted(sd, grid, side="right") / len(sd)
         star = _order_statistic(sd, q)
@@ -531,3 +644,58 @@ def fiber_profile_dask(
         metric=s.metric,
         method=METHOD,
     )
+
+
+def true_distances_dask(
+    F: Any,
+    G: Any,
+    true_pairs: Any,
+    *,
+    metric: str = "euclidean",
+    client: Any = None,
+    block_rows: int | None = None,
+    memory_budget: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool = False,
+) -> np.ndarray:
+    r"""The canonical distances of known pairs of two chunked sets, on Dask.
+
+    The ``true_distances`` of :func:`fiber_profile_dask` without the counts:
+    one task per block pair holding any of the pairs (for ``"diagonal"`` and
+    equal block sizes, one task per row block), so the cost is linear in the
+    number of rows. From them, ``epsilon_star`` at any fraction is an order
+    statistic, and a grid of tolerances can be chosen before the profile.
+
+    Parameters
+    ----------
+    F, G, metric, client, block_rows, memory_budget, timeout, progress
+        As in :func:`fiber_profile_dask`.
+    true_pairs : "diagonal" or array_like of int, shape (T, 2)
+        The pairs.
+
+    Returns
+    -------
+    ndarray of float64, shape (T,)
+        Bit for bit the ``true_distances`` of :func:`sheaftopo.fiber.fiber_profile`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sheaftopo.distributed._fiber import true_distances_dask
+    >>> F = np.array([[0.0], [1.0], [2.0]])
+    >>> true_distances_dask(F, F + 0.5, "diagonal", block_rows=2)
+    array([0.5, 0.5, 0.5])
+    """
+    from ..fiber._product import _true_pairs
+
+    s = _setup(F, G, metric, block_rows, memory_budget, pairs=False)
+    i, j = _true_pairs(true_pairs, s.n, s.m)
+    groups: list[np.ndarray] = []
+
+    def tasks() -> list[Any]:
+        nonlocal groups
+        groups, todo = _true_distance_tasks(s, i, j)
+        return todo
+
+    found = _run_join(s, tasks, client, timeout, progress, "true_distances_dask")
+    return _gather_distances(len(i), groups, found)

@@ -19,6 +19,7 @@ from ._analysis import (
     paired_subsample,
     preprocess,
 )
+from ._distributed import DaskOptions
 from ._figures import FIGURES, render_figures
 from ._measures import (
     DistanceAlignment,
@@ -44,6 +45,7 @@ __all__ = [
     "SECTIONS",
     "AnalysisConfig",
     "AnalysisResult",
+    "DaskOptions",
     "DistanceAlignment",
     "Progress",
     "Retrieval",

@@ -211,19 +211,31 @@ def preprocess(X: np.ndarray, how: str) -> np.ndarray:
     if how == "none":
         return X
     Y = np.array(X, dtype=np.float64)
-    if how in ("center", "standardize"):
-        Y -= Y.mean(axis=0)
-    if how == "standardize":
-        sd = Y.std(axis=0)
-        sd[sd == 0] = 1.0
-        Y /= sd
-    elif how == "l2":
-        norms = np.linalg.norm(Y, axis=1)
-        if (norms == 0).any():
-            i = int(np.flatnonzero(norms == 0)[0])
-            raise ValueError(f"row {i} is zero and cannot be scaled to unit norm ('l2')")
-        Y /= norms[:, None]
+    if how == "l2":
+        return unit_rows(Y)
+    mean = Y.mean(axis=0)
+    return standardized(Y, mean, (Y - mean).std(axis=0) if how == "standardize" else None)
+
+
+def unit_rows(Y: np.ndarray, start: int = 0) -> np.ndarray:
+    """``Y`` (a float64 array of the caller's own) with every row scaled to unit norm, in place.
+
+    ``start`` is the global index of ``Y``'s first row, for the error on a zero row.
+    """
+    norms = np.linalg.norm(Y, axis=1)
+    if (norms == 0).any():
+        i = int(np.flatnonzero(norms == 0)[0])
+        raise ValueError(f"row {start + i} is zero and cannot be scaled to unit norm ('l2')")
+    Y /= norms[:, None]
     return Y
+
+
+def standardized(Y: Any, mean: np.ndarray, sd: np.ndarray | None) -> Any:
+    """``(Y - mean) / sd`` (NumPy or Dask); ``sd`` None: centred only; a zero sd: left at 0."""
+    Z = Y - mean
+    if sd is not None:
+        Z = Z / np.where(sd == 0, 1.0, sd)
+    return Z
 
 
 def _pair_key(a: str, b: str) -> str:
@@ -231,11 +243,21 @@ def _pair_key(a: str, b: str) -> str:
 
 
 def _check_sets(sets: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    _check_mapping(sets)
+    out = {str(k): as_points(v, f"set {k!r}") for k, v in sets.items()}
+    _check_paired_rows(out)
+    return out
+
+
+def _check_mapping(sets: Any) -> None:
     if not isinstance(sets, Mapping):
         raise TypeError(f"sets must be a mapping of name to array; got {type(sets).__name__}")
     if len(sets) < 2:
         raise ValueError(f"an alignment analysis needs at least 2 embedding sets; got {len(sets)}")
-    out = {str(k): as_points(v, f"set {k!r}") for k, v in sets.items()}
+
+
+def _check_paired_rows(out: Mapping[str, Any]) -> None:
+    """Every set (anything with a ``shape``) has the first set's number of rows."""
     names = list(out)
     n = out[names[0]].shape[0]
     for name in names[1:]:
@@ -244,7 +266,27 @@ def _check_sets(sets: Mapping[str, Any]) -> dict[str, np.ndarray]:
                 f"set {name!r} has {out[name].shape[0]} rows but set {names[0]!r} has {n}; "
                 "the sets must have paired rows"
             )
-    return out
+
+
+class _InMemory:
+    """How :func:`analyze` computes without Dask: everything on the analysed rows."""
+
+    def __init__(self, sets: Mapping[str, Any]) -> None:
+        self.raw = _check_sets(sets)
+
+    def rows(self, idx: np.ndarray | None, how: str) -> dict[str, np.ndarray]:
+        return {k: preprocess(M if idx is None else M[idx], how) for k, M in self.raw.items()}
+
+    def persistence(self, name: str, M: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+        return _persistence(M)
+
+    def fiber(
+        self, a: str, b: str, project: Any, ZA: np.ndarray, ZB: np.ndarray, cfg: AnalysisConfig
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        return _fiber_profile(ZA, ZB, cfg)
+
+    def meta(self, n: int) -> dict[str, Any] | None:
+        return None
 
 
 def _check_spread(X: np.ndarray, name: str) -> None:
@@ -263,8 +305,11 @@ def _check_spread(X: np.ndarray, name: str) -> None:
 def _persistence(X: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
     from ..persistence import mst
 
-    forest = mst(X)
-    s = rms_pairwise_distance(X)
+    return _persistence_summary(mst(X), rms_pairwise_distance(X))
+
+
+def _persistence_summary(forest: Any, s: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The report entry of a spanning forest of a set whose RMS pairwise distance is s."""
     deaths = forest.weights
     unit = "distance (the set's units)"
     out = {
@@ -333,7 +378,8 @@ def _diagram_distances(pa: dict[str, Any], pb: dict[str, Any], n_directions: int
 
 def _shared_space(
     A: np.ndarray, B: np.ndarray, cfg: AnalysisConfig
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+) -> tuple[Any, dict[str, Any]]:
+    """``(project, info)``: ``project(A, B) -> (ZA, ZB)`` maps rows (NumPy or Dask) to the space."""
     from ..sheaf import fit_restriction_maps
 
     da, db = A.shape[1], B.shape[1]
@@ -349,14 +395,16 @@ def _shared_space(
             "dim": q(da, "count"),
             "description": "the sets as given (equal dimensions: taken to share one space)",
         }
-        return A, B, info
+        return (lambda U, V: (U, V)), info
     k = min(da, db) if cfg.shared_dim is None else cfg.shared_dim
     if k > min(da, db):
         raise ValueError(f"shared_dim must be <= min(d_A, d_B) = {min(da, db)}; got {k}")
     fit = fit_restriction_maps(A, B, k)
     rho = np.asarray(fit.correlations)
-    ZA = ((A - fit.mean_u) @ fit.tail.T) * rho
-    ZB = ((B - fit.mean_v) @ fit.head.T) * rho
+
+    def project(U: Any, V: Any) -> tuple[Any, Any]:
+        return ((U - fit.mean_u) @ fit.tail.T) * rho, ((V - fit.mean_v) @ fit.head.T) * rho
+
     info = {
         "kind": "cca",
         "dim": q(k, "count"),
@@ -373,7 +421,7 @@ def _shared_space(
             note="n / (d_A + d_B); CCA overfits when this is small",
         ),
     }
-    return ZA, ZB, info
+    return project, info
 
 
 def _retrieval(ZA: np.ndarray, ZB: np.ndarray, cfg: AnalysisConfig) -> tuple[dict, dict]:
@@ -519,13 +567,26 @@ def _fiber_profile(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     from ..fiber import epsilon_star, fiber_profile
 
-    star = epsilon_star(ZA, ZB, "diagonal")
-    e50 = epsilon_star(ZA, ZB, "diagonal", fraction=0.5)
-    e90 = epsilon_star(ZA, ZB, "diagonal", fraction=0.9)
-    top = star if star > 0 else 0.5 * rms_pairwise_distance(np.concatenate([ZA, ZB]))
-    grid = np.unique(np.concatenate([np.linspace(0.0, top, cfg.n_eps), [e50, e90, star]]))
-    prof = fiber_profile(ZA, ZB, grid, true_pairs="diagonal")
-    n = ZA.shape[0]
+    stars = [epsilon_star(ZA, ZB, "diagonal", fraction=f) for f in STAR_FRACTIONS]
+    top = stars[0] if stars[0] > 0 else 0.5 * rms_pairwise_distance(np.concatenate([ZA, ZB]))
+    prof = fiber_profile(ZA, ZB, _eps_grid(top, stars, cfg), true_pairs="diagonal")
+    return _fiber_summary(prof, *stars)
+
+
+#: recall targets of the three reported ε: every true pair, half, 90 %
+STAR_FRACTIONS = (1.0, 0.5, 0.9)
+
+
+def _eps_grid(top: float, stars: Sequence[float], cfg: AnalysisConfig) -> np.ndarray:
+    """The profile's grid: ``n_eps`` points up to ``top``, and the reported ε."""
+    return np.unique(np.concatenate([np.linspace(0.0, top, cfg.n_eps), stars]))
+
+
+def _fiber_summary(
+    prof: Any, star: float, e50: float, e90: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The report entry of a diagonal fiber profile and its three ε."""
+    n = len(prof.true_distances)
     unit = "shared-space distance"
 
     def at(eps: float) -> dict[str, Any]:
@@ -674,6 +735,7 @@ def analyze(
     config: AnalysisConfig | None = None,
     sources: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    dask: Any = None,
 ) -> AnalysisResult:
     """Compute an alignment report for two or more embedding sets with paired rows.
 
@@ -700,6 +762,19 @@ def analyze(
         Where each set came from (file names), recorded in the report.
     progress : Progress, optional
         Shows the steps; none by default.
+    dask : DaskOptions, optional
+        Run the exact all-pairs measures on every row, on Dask: the H0
+        diagram of each set (:func:`sheaftopo.distributed.mst_dask`, and the
+        diagram distances built on it) and the fiber-product profile and ε*
+        of each pair (:func:`sheaftopo.distributed.fiber_profile_dask`; a CCA
+        shared space is fitted on the subsample and applied to every row).
+        The sets may then be anything :mod:`sheaftopo.distributed` reads
+        lazily (Dask arrays, zarr stores, directories of ``.npy`` or
+        ``.parquet`` shards, lists of chunks); every other measure runs on
+        the seeded subsample of ``max_points`` rows gathered from them, and
+        ``center`` / ``standardize`` use the statistics of every row.
+        ``report.json``'s ``meta.distributed`` says which measure ran where,
+        on how many rows.
 
     Returns
     -------
@@ -717,7 +792,28 @@ def analyze(
     (0.0, 1.0)
     """
     cfg = (config or AnalysisConfig()).validated()
-    raw = _check_sets(sets)
+    if dask is None:
+        return _analyze(_InMemory(sets), labels, cfg, sources, progress)
+    from ..distributed._inputs import connect
+    from ._distributed import DaskOptions, OnDask
+
+    if not isinstance(dask, DaskOptions):
+        raise TypeError(f"dask must be a DaskOptions or None; got {type(dask).__name__}")
+    opts = dask.validated()
+    _check_mapping(sets)
+    with connect(opts.client, opts.timeout) as client:
+        return _analyze(OnDask(sets, opts, client), labels, cfg, sources, progress)
+
+
+def _analyze(
+    engine: Any,
+    labels: Any,
+    cfg: AnalysisConfig,
+    sources: Mapping[str, str] | None,
+    progress: Progress | None,
+) -> AnalysisResult:
+    """The body of :func:`analyze`; ``engine`` holds the sets and computes the exact parts."""
+    raw = engine.raw
     names = list(raw)
     n_total = raw[names[0]].shape[0]
     y = None
@@ -729,7 +825,7 @@ def analyze(
             )
     rng = np.random.default_rng(cfg.seed)
     idx = paired_subsample(n_total, cfg.max_points, rng)
-    X = {name: preprocess(M if idx is None else M[idx], cfg.preprocess) for name, M in raw.items()}
+    X = engine.rows(idx, cfg.preprocess)
     n = X[names[0]].shape[0]
     if n < cfg.k + 2:
         raise ValueError(
@@ -750,7 +846,7 @@ def analyze(
     for name in names:
         M = X[name]
         with prog.step(f"H0 persistence: {name}"):
-            summary, arr = _persistence(M)
+            summary, arr = engine.persistence(name, M)
         pers[name] = arr
         with prog.step(f"ToMCLIP sparsification: {name}"):
             sp = _sparsification(M if dense is None else M[dense], cfg.lam)
@@ -784,13 +880,16 @@ def analyze(
                 A, B, knn[a], knn[b], cfg.k
             )
         with prog.step(f"shared space: {key}"):
-            ZA, ZB, entry["shared_space"] = _shared_space(A, B, cfg)
+            project, entry["shared_space"] = _shared_space(A, B, cfg)
+            ZA, ZB = project(A, B)
         with prog.step(f"retrieval: {key}"):
             entry["retrieval"], parr["retrieval"] = _retrieval(ZA, ZB, cfg)
         with prog.step(f"distributions: {key}"):
             entry["distributions"] = _distributions(ZA, ZB, dense)
         with prog.step(f"fiber product: {key}"):
-            entry["fiber_product"], parr["fiber_product"] = _fiber_profile(ZA, ZB, cfg)
+            entry["fiber_product"], parr["fiber_product"] = engine.fiber(
+                a, b, project, ZA, ZB, cfg
+            )
         with prog.step(f"subspaces: {key}"):
             entry["subspaces"], parr["subspaces"] = _subspaces(A, B, cfg)
         pairs_out.append(entry)
@@ -847,6 +946,9 @@ def analyze(
             "steps": {k: q(v, "seconds") for k, v in prog.timings.items()},
         },
     }
+    distributed = engine.meta(n)
+    if distributed is not None:
+        data["meta"]["distributed"] = distributed
     return AnalysisResult(data=data, arrays=arrays)
 
 

@@ -303,6 +303,13 @@ def _overview(data: dict[str, Any]) -> str:
         for k, v in data["parameters"].items()
     )
     meta = data["meta"]
+    dist = meta.get("distributed")
+    if dist is not None:
+        sub_txt += (
+            f" On Dask ({dist['scheduler']}), on all {dist['on_dask']['n_points']} rows: "
+            + "; ".join(dist["on_dask"]["measures"])
+            + f". Everything else on the {dist['on_subsample']['n_points']} analysed rows."
+        )
     return (
         f"{sets}<p>{_e(sub_txt)} {'; '.join(_e(x) for x in extra)}. {lab}</p>"
         "<p>Dimension-free quantities (persistence, distance alignment, kNN neighbourhoods, "

@@ -200,13 +200,75 @@ def test_bad_input(tmp_path):
     zero[60] = 0.0
     with pytest.raises(ValueError, match=r"F\[60\] is zero"):
         fiber_product_dask(zero, G, 0.1, metric="cosine", block_rows=25)
-    with pytest.raises(TypeError, match="client"):
-        fiber_product_dask(F, G, 0.5, client="tcp://nowhere")
+    with pytest.raises(TypeError, match="client must be"):
+        fiber_product_dask(F, G, 0.5, client=3)
     (tmp_path / "file").write_text("x")
     with pytest.raises(FileExistsError, match="is a file"):
         write_fiber_product_dask(F, G, 0.5, tmp_path / "file")
-    with pytest.raises(FileNotFoundError, match="F: no such directory"):
+    with pytest.raises(FileNotFoundError, match="F: no such file or directory"):
         fiber_product_dask(tmp_path / "missing", G, 0.5)
+    with pytest.raises(ValueError, match=r"block_rows=500 needs about \d+ bytes.*memory_budget"):
+        fiber_product_dask(F, G, 0.5, block_rows=500, memory_budget=2**20)
+    with pytest.raises(ValueError, match="memory_budget=2048 bytes is too small"):
+        fiber_profile_dask(F, G, [0.5], memory_budget=2048)
+    with pytest.raises(TypeError, match="memory_budget"):
+        fiber_profile_dask(F, G, [0.5], memory_budget=1e9)
+    with pytest.raises(ValueError, match="timeout"):
+        fiber_profile_dask(F, G, [0.5], timeout=0)
+
+
+@pytest.mark.parametrize("call", ["product", "write", "profile"])
+def test_unreachable_scheduler_address(tmp_path, call):
+    import time
+
+    F, G = _random(9, n=20, m=20)
+    t = time.perf_counter()
+    with pytest.raises(ConnectionError, match=r"tcp://127\.0\.0\.1:1.*within 2 s"):
+        if call == "product":
+            fiber_product_dask(F, G, 0.5, client="tcp://127.0.0.1:1", timeout=2)
+        elif call == "write":
+            write_fiber_product_dask(F, G, 0.5, tmp_path / "p", client="tcp://127.0.0.1:1",
+                                     timeout=2)
+        else:
+            fiber_profile_dask(F, G, [0.5], client="tcp://127.0.0.1:1", timeout=2)
+    assert time.perf_counter() - t < 15
+    assert not (tmp_path / "p").exists()  # nothing written before the scheduler answers
+
+
+def test_memory_budget_sets_the_blocks_and_task_bytes():
+    from sheaftopo.distributed._fiber import task_bytes
+
+    F, G = _random(10)
+    d = F.shape[1]
+    # the product's estimate holds the worst case of listed pairs, the profile's does not
+    assert task_bytes(100, d, pairs=True) - task_bytes(100, d) == 48 * 100 * 100
+    assert task_bytes(200, d) - task_bytes(100, d) == 2 * 32 * 100 * d
+    budget = task_bytes(40, d, pairs=True)
+    ref = approximate_fiber_product(F, G, 0.8)
+    got = fiber_product_dask(F, G, 0.8, memory_budget=budget)
+    _same_product(got, ref)
+    prof = fiber_profile(F, G, [0.1, 0.8], true_pairs="diagonal" if len(F) == len(G) else None)
+    _same_profile(fiber_profile_dask(F, G, [0.1, 0.8], memory_budget=task_bytes(33, d)), prof)
+
+
+def test_memory_budget_block_count(tmp_path):
+    from sheaftopo.distributed._fiber import task_bytes
+
+    F, G = _random(11, n=100, m=90)
+    d = F.shape[1]
+    files = write_fiber_product_dask(
+        F, G, 0.5, tmp_path / "p", memory_budget=task_bytes(40, d, pairs=True)
+    )
+    assert files.n_files == 3 * 3  # blocks of 40 rows: 40 + 40 + 20 and 40 + 40 + 10
+
+
+def test_progress_bar_on_stderr(capsys):
+    F, G = _random(12, n=40, m=30)
+    fiber_profile_dask(F, G, [0.5], block_rows=20, progress=True)
+    err = capsys.readouterr().err
+    assert "fiber_profile_dask: 4 tasks on 2 x 2 row blocks" in err
+    assert "checking 4 row blocks" in err
+    assert err.count("100% Completed") == 2  # the check pass and the join
 
 
 def test_import_does_not_import_dask():

@@ -1,0 +1,238 @@
+"""The Dask side of :func:`sheaftopo.report.analyze`: all rows, lazily.
+
+With :class:`DaskOptions`, :func:`~sheaftopo.report.analyze` reads its sets
+lazily (anything :mod:`sheaftopo.distributed` accepts: Dask arrays, zarr
+stores, directories of ``.npy`` or ``.parquet`` shards, lists of chunks),
+preprocesses them lazily with statistics of all rows, runs the exact
+all-pairs measures on every row on Dask (the H0 diagram of each set, the
+fiber-product profile and ε* of each pair) and gathers a seeded subsample of
+rows for every other measure. Dask is imported here only, never by
+``import sheaftopo.report``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_int, check_real
+
+__all__ = ["DaskOptions"]
+
+
+@dataclass(frozen=True)
+class DaskOptions:
+    """Where :func:`~sheaftopo.report.analyze` runs its exact all-pairs measures on Dask.
+
+    Attributes
+    ----------
+    client : distributed.Client or str, optional
+        A client, the address of a running scheduler (connected to for the
+        analysis and closed after it), or None for Dask's current scheduler.
+    block_rows, memory_budget : int, optional
+        Block size of the Dask tasks, as in :func:`sheaftopo.distributed.mst_dask`.
+    timeout : float, default 30
+        Seconds to wait for a scheduler given by its address.
+    progress : bool, default False
+        Dask's progress bars on stderr.
+    description : str, optional
+        How the scheduler is described in the report (default: from ``client``).
+    """
+
+    client: Any = None
+    block_rows: int | None = None
+    memory_budget: int | None = None
+    timeout: float = 30.0
+    progress: bool = False
+    description: str | None = None
+
+    def validated(self) -> DaskOptions:
+        """A checked copy (raises naming the bad field)."""
+        if self.block_rows is not None:
+            check_int(self.block_rows, "block_rows", minimum=1)
+        if self.memory_budget is not None:
+            check_int(self.memory_budget, "memory_budget", minimum=1024)
+        check_real(self.timeout, "timeout", low=0.0, low_inclusive=False)
+        return self
+
+    def describe(self, client: Any) -> str:
+        """The scheduler, in words, for the report."""
+        if self.description:
+            return self.description
+        if isinstance(self.client, str):
+            return f"Dask scheduler at {self.client}"
+        if client is not None:
+            return f"Dask distributed client ({getattr(client, 'scheduler', None)})"
+        return "Dask's current scheduler (threads on this machine)"
+
+    def kwargs(self, client: Any) -> dict[str, Any]:
+        """Keywords of the :mod:`sheaftopo.distributed` functions."""
+        return {
+            "client": client,
+            "block_rows": self.block_rows,
+            "memory_budget": self.memory_budget,
+            "timeout": self.timeout,
+            "progress": self.progress,
+        }
+
+
+def lazy_sets(sets: Any, opts: DaskOptions) -> dict[str, Any]:
+    """Every set as a row-blocked Dask array (read lazily), checked for shape only."""
+    from collections.abc import Mapping
+
+    from ..distributed._inputs import prepare
+    from ..distributed._mst import task_bytes
+
+    if not isinstance(sets, Mapping):
+        raise TypeError(f"sets must be a mapping of name to array; got {type(sets).__name__}")
+    return {
+        str(k): prepare(v, f"set {k!r}", opts.block_rows, opts.memory_budget, task_bytes)
+        for k, v in sets.items()
+    }
+
+
+def _unit_block(B: np.ndarray, block_info: Any = None) -> np.ndarray:
+    """One row block scaled to unit rows (a zero row raises with its global index)."""
+    from ._analysis import unit_rows
+
+    start = 0 if block_info is None else int(block_info[0]["array-location"][0][0])
+    return unit_rows(np.array(B, dtype=np.float64), start)
+
+
+def preprocess_lazy(arr: Any, how: str, client: Any) -> Any:
+    """:func:`~sheaftopo.report.preprocess` of a Dask array, with statistics of all rows."""
+    from ..distributed._inputs import compute
+
+    if how == "none":
+        return arr
+    if how == "l2":
+        return arr.map_blocks(_unit_block, dtype=np.float64)
+    Y = arr.astype(np.float64)
+    mean, sd = compute([Y.mean(axis=0), Y.std(axis=0)], client)
+    from ._analysis import standardized
+
+    return standardized(Y, mean, sd if how == "standardize" else None)
+
+
+def gather(arrays: dict[str, Any], idx: np.ndarray | None, client: Any) -> dict[str, np.ndarray]:
+    """The rows ``idx`` (sorted; None: all) of every array, in memory, in one pass."""
+    from ..distributed._inputs import compute
+
+    names = list(arrays)
+    parts = [arrays[k] if idx is None else arrays[k][idx] for k in names]
+    return {k: np.asarray(v) for k, v in zip(names, compute(parts, client), strict=True)}
+
+
+def rms_pairwise_distance_lazy(arr: Any, client: Any) -> float:
+    """:func:`~sheaftopo.report.rms_pairwise_distance` of a Dask array (two passes)."""
+    from ..distributed._inputs import compute
+
+    Y = arr.astype(np.float64)
+    n = int(Y.shape[0])
+    if n < 2:
+        raise ValueError(f"X needs at least 2 rows to have pairwise distances; got {n}")
+    (mean,) = compute([Y.mean(axis=0)], client)
+    C = Y - mean
+    (ss,) = compute([(C * C).sum()], client)
+    return float(np.sqrt(2.0 * n / (n - 1) * float(ss) / n))
+
+
+#: what runs on every row on Dask, and what on the subsample, as report.json says
+ON_DASK = (
+    "H0 persistence of each set (sheaftopo.distributed.mst_dask) and the diagram distances "
+    "(sliced Wasserstein, bottleneck) between those diagrams",
+    "fiber-product profile, eps* and the eps of 50% and 90% recall of each pair "
+    "(sheaftopo.distributed.fiber_profile_dask), in the pair's shared space",
+)
+ON_SUBSAMPLE = (
+    "ToMCLIP sparsification and its bound, exact OT, MMD (on the dense subsample of the "
+    "analysed rows)",
+    "labels (silhouette, NMI)",
+    "distance alignment",
+    "kNN neighbourhoods",
+    "shared space (a CCA space is fitted on these rows and applied to every row)",
+    "retrieval",
+    "distributions",
+    "subspaces",
+)
+
+
+class OnDask:
+    """How :func:`~sheaftopo.report.analyze` computes with :class:`DaskOptions`."""
+
+    def __init__(self, sets: Any, opts: DaskOptions, client: Any) -> None:
+        from ._analysis import _check_paired_rows
+
+        self.opts = opts
+        self.client = client
+        self.kw = opts.kwargs(client)
+        self.raw = lazy_sets(sets, opts)
+        _check_paired_rows(self.raw)
+        self.how = "none"
+        self.full: dict[str, Any] = {}
+
+    def rows(self, idx: np.ndarray | None, how: str) -> dict[str, np.ndarray]:
+        """Preprocess every row lazily; gather the analysed rows."""
+        self.how = how
+        self.full = {k: preprocess_lazy(v, how, self.client) for k, v in self.raw.items()}
+        return gather(self.full, idx, self.client)
+
+    def persistence(self, name: str, M: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+        from ..distributed import mst_dask
+        from ._analysis import _persistence_summary
+
+        X = self.full[name]
+        forest = mst_dask(X, **self.kw)
+        out, arr = _persistence_summary(forest, self._rms(X, M))
+        out["computed_on"] = f"all {X.shape[0]} rows, on Dask"
+        return out, arr
+
+    def fiber(
+        self, a: str, b: str, project: Any, ZA: np.ndarray, ZB: np.ndarray, cfg: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        import dask.array as da
+
+        from ..distributed import fiber_profile_dask
+        from ..distributed._fiber import true_distances_dask
+        from ..fiber._product import _order_statistic
+        from ._analysis import STAR_FRACTIONS, _eps_grid, _fiber_summary
+
+        FA, FB = project(self.full[a], self.full[b])
+        sd = np.sort(true_distances_dask(FA, FB, "diagonal", **self.kw))
+        stars = [_order_statistic(sd, f) for f in STAR_FRACTIONS]
+        top = stars[0]
+        if top <= 0:
+            top = 0.5 * self._rms(da.concatenate([FA, FB]), np.concatenate([ZA, ZB]))
+        grid = _eps_grid(top, stars, cfg)
+        prof = fiber_profile_dask(FA, FB, grid, true_pairs="diagonal", **self.kw)
+        out, arr = _fiber_summary(prof, *stars)
+        out["computed_on"] = f"all {FA.shape[0]} rows, on Dask"
+        return out, arr
+
+    def _rms(self, full: Any, analysed: np.ndarray) -> float:
+        """The RMS pairwise distance of every row; from memory when every row was analysed."""
+        if analysed.shape[0] == full.shape[0]:
+            from ._measures import rms_pairwise_distance
+
+            return rms_pairwise_distance(analysed)
+        return rms_pairwise_distance_lazy(full, self.client)
+
+    def meta(self, n: int) -> dict[str, Any]:
+        """``meta.distributed`` of report.json: the scheduler and what ran where."""
+        n_all = int(next(iter(self.raw.values())).shape[0])
+        stats = {
+            "none": "none",
+            "l2": "each row scaled to unit norm (row by row, on Dask)",
+            "center": "column means of all rows, computed on Dask",
+            "standardize": "column means and standard deviations of all rows, computed on Dask",
+        }
+        return {
+            "scheduler": self.opts.describe(self.client),
+            "block_rows": self.opts.block_rows,
+            "memory_budget": self.opts.memory_budget,
+            "preprocessing": stats[self.how],
+            "on_dask": {"n_points": n_all, "measures": list(ON_DASK)},
+            "on_subsample": {"n_points": int(n), "measures": list(ON_SUBSAMPLE)},
+        }
