@@ -11,10 +11,17 @@ does: a Python loop over edges appending each block's COO triplets, then
 ``--loop-edges`` edges and, if that is fewer than m, extrapolated linearly
 (said in the output). Both results are compared entry by entry on a subset.
 
-Memory note: on this project's VMs the first touch of freshly allocated
-memory is slow (about 1 s per GB in a fresh process). The "cold" time includes
-that; the "warm" time is a second assembly in the same process, after the
-memory has been faulted in once, which is what repeated use sees.
+There are two references: a per-entry loop (one Python iteration per matrix
+entry, as in Neural Sheaf Diffusion) and a per-edge loop (one Python iteration
+per edge, numpy for that edge's blocks). Issue 3's ">= 100x" is measured
+against the per-edge one, the faster of the two; both ratios are printed.
+
+Memory note: on this project's VMs the first touch of memory the hypervisor
+has not backed yet is slow (about 1-2.5 s per GB; memory freed for ~10 s goes
+cold again). The "cold" time is the first assembly in the process and
+includes that for the ~3 GB of output; the "warm" time is the best of three
+more, each after dropping the previous result, so its memory is reused: what
+repeated use sees.
 """
 
 from __future__ import annotations
@@ -89,7 +96,10 @@ def assembly(m: int, d: int, loop_edges: int) -> None:
     laplacian(small)
     F = CellularSheaf.random(E, d, d, seed=0, n_vertices=n)
     times = {}
-    for label in ("cold", "warm"):
+    delta = L = None
+    for label in ("cold", "warm", "warm", "warm"):
+        # drop the previous result first, so a warm run reuses its (already faulted-in) memory
+        delta = L = None
         F._cache.clear()
         t = time.perf_counter()
         delta = coboundary(F)
@@ -97,16 +107,19 @@ def assembly(m: int, d: int, loop_edges: int) -> None:
         t = time.perf_counter()
         L = laplacian(F)
         t2 = time.perf_counter() - t
-        times[label] = (t1, t2)
+        times.setdefault(label, []).append((t1, t2))
         print(f"  sheaftopo ({label:4s}): coboundary {t1:6.2f} s, Laplacian {t2:6.2f} s, "
               f"total {t1 + t2:6.2f} s", flush=True)
     print(f"  sizes: δ {delta.shape} nnz {delta.nnz:,}; L {L.shape} nnz {L.nnz:,}")
+    cold = sum(times["cold"][0])
+    warm = min(t1 + t2 for t1, t2 in times["warm"])
+    spread = max(t1 + t2 for t1, t2 in times["warm"]) - warm
 
     k = min(loop_edges, m)
     Fk = CellularSheaf.random(E[:k], d, d, seed=0, n_vertices=n)
     scale = m / k
     note = "" if k == m else f", timed on {k:,} edges and extrapolated x{scale:.0f}"
-    best = sum(min(v) for v in zip(*times.values(), strict=True))
+    refs = {}
     for name, build in (("per-entry loop (NSD-style)", loop_coboundary_entries),
                         ("per-edge loop, numpy blocks", loop_coboundary_blocks)):
         t = time.perf_counter()
@@ -115,12 +128,15 @@ def assembly(m: int, d: int, loop_edges: int) -> None:
         t = time.perf_counter()
         Lk = (dk.T @ dk).tocsr()
         t2 = time.perf_counter() - t
-        ref = (t1 + t2) * scale
+        refs[name] = ref = (t1 + t2) * scale
         err = max(abs(coboundary(Fk) - dk).max(), abs(laplacian(Fk) - Lk).max())
         print(f"  {name}: coboundary {t1 * scale:7.2f} s + scipy δᵀδ {t2 * scale:6.2f} s"
               f"{note}; max |difference| from ours {err:.1e}; ours is "
-              f"{ref / (times['cold'][0] + times['cold'][1]):6.1f}x (cold) / "
-              f"{ref / best:6.1f}x (best) faster", flush=True)
+              f"{ref / cold:6.1f}x (cold) / {ref / warm:6.1f}x (warm) faster", flush=True)
+    ref = refs["per-edge loop, numpy blocks"]
+    print(f"  issue 3 targets: δ + L in <= 3 s: cold {cold:.2f} s, warm {warm:.2f} s (min of "
+          f"{len(times['warm'])}, spread {spread:.2f} s); >= 100x faster than the per-edge loop "
+          f"(numpy blocks, the faster reference): {ref / cold:.0f}x cold, {ref / warm:.0f}x warm")
 
 
 def solves(n: int, m: int, d: int) -> None:
@@ -149,10 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--loop-edges", type=int, default=100_000,
                     help="edges given to the per-edge reference loop (extrapolated beyond)")
+    ap.add_argument("--assembly-only", action="store_true", help="skip the solves")
     args = ap.parse_args(argv)
     m = 100_000 if args.quick else 1_000_000
     print(f"assembly: random graph, {m:,} edges, {m // 10:,} vertices, 8-dim stalks")
     assembly(m, 8, args.loop_edges)
+    if args.assembly_only:
+        return 0
     n = 10_000 if args.quick else 100_000
     print(f"\nsolves: random graph, {n:,} vertices, {10 * n:,} edges, 8-dim stalks "
           "(no dense matrix)")

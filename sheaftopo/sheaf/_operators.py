@@ -55,8 +55,19 @@ def as_weights(sheaf: CellularSheaf, weights: Any) -> np.ndarray | None:
     return w
 
 
+def _incidence(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``sheaf._incidence()`` (per vertex, its edges sorted by neighbour), by a counting sort.
+
+    Fills the sheaf's cache entry with the same arrays its own argsort gives.
+    """
+    if "incidence" not in sheaf._cache:
+        e = sheaf.edges
+        sheaf._cache["incidence"] = _kernels().incidence(e[:, 0], e[:, 1], sheaf.n_vertices)
+    return sheaf._incidence()
+
+
 def _vertex_blocks_flat(sheaf: CellularSheaf, w: np.ndarray) -> np.ndarray:
-    ptr, _, eid, side = sheaf._incidence()
+    ptr, _, eid, side = _incidence(sheaf)
     off = _offsets(sheaf.vertex_dims**2)
     out = np.empty(int(off[-1]))
     _kernels().vertex_blocks(sheaf.vertex_offsets, ptr, eid, side, sheaf.edge_offsets,
@@ -195,7 +206,7 @@ def laplacian(
 def _assemble_laplacian(
     sheaf: CellularSheaf, w: np.ndarray | None, normalized: bool, pinv_rtol: float
 ) -> Any:
-    ptr, dst, eid, side = sheaf._incidence()
+    ptr, dst, eid, side = _incidence(sheaf)
     vd = sheaf.vertex_dims
     weights = np.ones(sheaf.n_edges) if w is None else w
     soff = _offsets(vd**2)

@@ -89,6 +89,24 @@ def test_constant_sheaf_is_the_graph_laplacian_exactly():
 
 
 @pytest.mark.parametrize("name", list(SHEAVES))
+def test_incidence_counting_sort_matches_argsort(name):
+    """The numba counting sort gives the arrays of CellularSheaf._incidence's argsort."""
+    from sheaftopo.sheaf._operators import _incidence
+
+    F = SHEAVES[name]
+
+    def copy():
+        return CellularSheaf(F.n_vertices, F.edges, F.vertex_dims, F.edge_dims, F._tail, F._head)
+
+    expected = copy()._incidence()  # the argsort in CellularSheaf
+    fresh = copy()
+    got = _incidence(fresh)
+    for a, b in zip(expected, got, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", list(SHEAVES))
 def test_normalized_laplacian(name):
     F = SHEAVES[name]
     L = laplacian(F).toarray()
