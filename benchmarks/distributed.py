@@ -15,11 +15,10 @@ For every N a fresh ``distributed.LocalCluster`` of ``--workers`` worker
 processes with one thread each runs :func:`sheaftopo.distributed.h0_diagram_dask`
 with ``memory_budget`` bytes per task (the block size follows). Reported:
 wall time, the passes it ran (all-pairs sweeps and targeted query passes, with
-their task counts and seconds), and each worker's peak resident memory (its
-``ru_maxrss``) above its resident memory at start (that includes importing
-numba, scipy and sheaftopo and loading the compiled kernels) and above its
-resident memory when idle after the run (about what the tasks used). The competitors run in this
-process on the same array, for N up to ``--compare-max``: the in-memory
+their task counts and seconds), and each worker's peak resident memory (sampled
+every 10 ms in the worker) above its resident memory at start (that includes importing
+numba, scipy and sheaftopo and loading the compiled kernels in the worker).
+The competitors run in this process on the same array, for N up to ``--compare-max``: the in-memory
 :func:`sheaftopo.persistence.h0_diagram` (all cores) and the usual recipe,
 the dense distance matrix from ``scipy.spatial.distance.pdist`` and
 ``scipy.sparse.csgraph.minimum_spanning_tree`` (N up to ``--scipy-max``);
@@ -36,7 +35,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -58,13 +56,32 @@ def write_shards(X: np.ndarray, where: Path) -> None:
         np.save(where / f"part-{s // SHARD_ROWS:05d}.npy", X[s : s + SHARD_ROWS])
 
 
-def _maxrss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+# a worker's peak resident memory, sampled every 10 ms by a thread in the worker
+# (ru_maxrss is no good here: a process started by fork inherits its parent's peak)
+_PEAK = {"rss": 0, "run": False}
+
+
+def _start_sampler() -> int:
+    import threading
+
+    def loop() -> None:
+        while _PEAK["run"]:
+            _PEAK["rss"] = max(_PEAK["rss"], _rss_bytes())
+            time.sleep(0.01)
+
+    _PEAK["rss"], _PEAK["run"] = _rss_bytes(), True
+    threading.Thread(target=loop, daemon=True).start()
+    return _PEAK["rss"]
+
+
+def _stop_sampler() -> int:
+    _PEAK["run"] = False
+    return max(_PEAK["rss"], _rss_bytes())
 
 
 class PassLog:
@@ -99,7 +116,7 @@ def run_dask(path: Path, n_workers: int, budget: int) -> tuple[np.ndarray, float
         n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
         memory_limit=None,
     ) as cluster, distributed.Client(cluster) as client:
-        start = client.run(_rss_bytes)
+        start = client.run(_start_sampler)
         log = PassLog()
         try:
             t = time.perf_counter()
@@ -107,10 +124,9 @@ def run_dask(path: Path, n_workers: int, budget: int) -> tuple[np.ndarray, float
             dt = time.perf_counter() - t
         finally:
             log.close()
-        peak = client.run(_maxrss_bytes)
-        idle = client.run(_rss_bytes)
-        # above start: imports (numba, scipy) + compiled kernels + tasks; above idle: the tasks
-        mem = [((peak[w] - start[w]) / 2**20, (peak[w] - idle[w]) / 2**20) for w in sorted(peak)]
+        peak = client.run(_stop_sampler)
+        # above start: the tasks, plus importing numba, scipy and sheaftopo in the worker
+        mem = [(start[w] / 2**20, (peak[w] - start[w]) / 2**20) for w in sorted(peak)]
     return dgm, dt, log.rows, mem
 
 
@@ -170,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         line = f"N={n:>7}: dask {dt:8.2f} s"
         for what, tasks, sec in passes:
             print(f"    pass: {what:<28} {tasks:>6} tasks {sec:8.2f} s")
-        print("    worker peak memory, MiB above start / above idle after the run: "
+        print("    worker resident memory at start / peak above start, MiB: "
               + ", ".join(f"{a:.0f} / {b:.0f}" for a, b in mem)
               + f"  (budget {args.memory_budget / 2**20:.0f} MiB per task)")
         if n <= args.compare_max:

@@ -61,34 +61,35 @@ def candidates(G, sqa, sqb, la, lb, k, tol, both):
     cthr = np.empty(cbuf.shape[0])
     for j in range(cbuf.shape[0]):
         cthr[j] = cbuf[j, last] + tol * (sqb[j] + amax)
-    nr = 0
-    nc = 0
-    for i in range(na):
-        for j in range(nb_):
-            if la[i] == lb[j]:
-                continue
-            v = sqa[i] + sqb[j] - 2.0 * G[i, j]
-            if v <= rthr[i]:
-                nr += 1
-            if both and v <= cthr[j]:
-                nc += 1
+    empty = np.empty(0, np.int64)
+    nr, nc = _scan(G, sqa, sqb, la, lb, rthr, cthr, both, empty, empty, empty, empty)
     ri = np.empty(nr, np.int64)
     rj = np.empty(nr, np.int64)
     cj = np.empty(nc, np.int64)
     ci = np.empty(nc, np.int64)
+    _scan(G, sqa, sqb, la, lb, rthr, cthr, both, ri, rj, cj, ci)
+    return ri, rj, cj, ci
+
+
+@nb.njit(cache=True, nogil=True)
+def _scan(G, sqa, sqb, la, lb, rthr, cthr, both, ri, rj, cj, ci):
+    """Count the entries under the row and column thresholds; store them where room is given."""
+    keep = ri.shape[0] > 0 or cj.shape[0] > 0
     nr = 0
     nc = 0
-    for i in range(na):
-        for j in range(nb_):
+    for i in range(G.shape[0]):
+        for j in range(G.shape[1]):
             if la[i] == lb[j]:
                 continue
             v = sqa[i] + sqb[j] - 2.0 * G[i, j]
             if v <= rthr[i]:
-                ri[nr] = i
-                rj[nr] = j
+                if keep:
+                    ri[nr] = i
+                    rj[nr] = j
                 nr += 1
             if both and v <= cthr[j]:
-                cj[nc] = j
-                ci[nc] = i
+                if keep:
+                    cj[nc] = j
+                    ci[nc] = i
                 nc += 1
-    return ri, rj, cj, ci
+    return nr, nc
