@@ -22,7 +22,8 @@ from llvmlite import ir
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-_AHEAD = 2  # incidences between a prefetch and the use of its maps
+_AHEAD = 2  # incidences between the prefetch of an edge's maps and their use
+_META_AHEAD = 6  # the same for the edge's offsets and weight (read to find its maps)
 
 
 @intrinsic
@@ -54,6 +55,25 @@ def _prefetch_range(arr, lo, hi):
         _prefetch(arr, b)
     if hi > lo:
         _prefetch(arr, hi - 1)
+
+
+@nb.njit(cache=True, inline="always")
+def _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w):
+    """Prefetch what incidence t + _AHEAD (its maps) and t + _META_AHEAD (its offsets) read.
+
+    The edges of a vertex lie at random places in the edge arrays; waiting
+    for them, not arithmetic, took most of the assembly time.
+    """
+    if t + _META_AHEAD < last:
+        f = adj_eid[t + _META_AHEAD]
+        _prefetch(toff, f)
+        _prefetch(hoff, f)
+        _prefetch(eoff, f + 1)
+        _prefetch(w, f)
+    if t + _AHEAD < last:
+        f = adj_eid[t + _AHEAD]
+        _prefetch_range(tail, toff[f], toff[f + 1])
+        _prefetch_range(head, hoff[f], hoff[f + 1])
 
 
 @nb.njit(cache=True, parallel=True)
@@ -154,12 +174,92 @@ def _max_dims(voff, eoff):
     return max(dmax, 1), max(emax, 1)
 
 
+_ONE = np.uint64(1)
+_TWO = np.uint64(2)
+_THREE = np.uint64(3)
+_FOUR = np.uint64(4)
+
+
 @nb.njit(cache=True, inline="always")
-def _map_at(tail, toff, head, hoff, e, side, size):
-    """F_{x<=e} (flat, row-major, ``size`` numbers), x the tail (side 0) or head (side 1) of e."""
+def _dot4(A, a0, lda, B, b0, ldb, n, w, s0, s1, s2, s3):
+    """Add sum_{k < n} (w A[a0 + k lda]) B[b0 + k ldb + c] to s_c, c = 0..3.
+
+    Offsets are uint64 (numba then indexes without the negative-index fix-up,
+    which blocks vectorisation) and the four sums stay in registers.
+    """
+    for k in range(n):
+        a = w * A[a0 + k * lda]
+        r = b0 + k * ldb
+        s0 += a * B[r]
+        s1 += a * B[r + _ONE]
+        s2 += a * B[r + _TWO]
+        s3 += a * B[r + _THREE]
+    return s0, s1, s2, s3
+
+
+@nb.njit(cache=True, inline="always")
+def _dot1(A, a0, lda, B, b0, ldb, n, w, s):
+    """Add sum_{k < n} (w A[a0 + k lda]) B[b0 + k ldb] to s."""
+    for k in range(n):
+        s += (w * A[a0 + k * lda]) * B[b0 + k * ldb]
+    return s
+
+
+@nb.njit(cache=True, inline="always")
+def _side_map(tail, toff, head, hoff, e, side):
+    """(array, uint64 offset) of F_{x<=e}, x the tail (side 0) or head (side 1) of e."""
     if side == 0:
-        return tail[toff[e] : toff[e] + size]
-    return head[hoff[e] : hoff[e] + size]
+        return tail, np.uint64(toff[e])
+    return head, np.uint64(hoff[e])
+
+
+@nb.njit(cache=True, inline="always")
+def _gram_row(out, base, i, dq, A, a0, lda, B, b0, ldb, de, w):
+    """Row i of w A^T B (A: de x lda at a0, B: de x ldb at b0) added to out[base + i dq:][:dq]."""
+    o = base + i * dq
+    j = np.uint64(0)
+    while j + _FOUR <= dq:
+        s0, s1, s2, s3 = _dot4(A, a0 + i, lda, B, b0 + j, ldb, de, w,
+                               out[o + j], out[o + j + _ONE], out[o + j + _TWO],
+                               out[o + j + _THREE])
+        out[o + j] = s0
+        out[o + j + _ONE] = s1
+        out[o + j + _TWO] = s2
+        out[o + j + _THREE] = s3
+        j += _FOUR
+    while j < dq:
+        out[o + j] = _dot1(A, a0 + i, lda, B, b0 + j, ldb, de, w, out[o + j])
+        j += _ONE
+
+
+@nb.njit(cache=True, inline="always")
+def _put_block(blk, dp, dq, sign, col0, indptr, r0, row_len, c0, indices, data):
+    """Write sign * blk (dp x dq) into rows r0 + i row_len, from column slot c0; column ids col0 + j."""
+    for i in range(dp):
+        base = r0 + i * row_len + c0
+        o = i * dq
+        for j in range(dq):
+            indices[base + j] = col0 + j
+            data[base + j] = sign * blk[o + j]
+
+
+@nb.njit(cache=True, inline="always")
+def _diag_block(p, dp, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff, w, out, o):
+    """D_p = sum_e w_e F_{p<=e}^T F_{p<=e} (dp x dp, row-major) into out[o:].
+
+    Each entry is summed over p's incidences in order, then over the rows k
+    of the maps: the order of the textbook loop.
+    """
+    for i in range(dp * dp):
+        out[o + i] = 0.0
+    last = adj_eid.shape[0]
+    for t in range(adj_ptr[p], adj_ptr[p + 1]):
+        _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w)
+        e = adj_eid[t]
+        A, a0 = _side_map(tail, toff, head, hoff, e, adj_side[t])
+        de = np.uint64(eoff[e + 1] - eoff[e])
+        for i in range(dp):
+            _gram_row(out, o, i, dp, A, a0, dp, A, a0, dp, de, w[e])
 
 
 @nb.njit(cache=True, parallel=True)
@@ -167,78 +267,55 @@ def vertex_blocks(voff, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff
     """Diagonal blocks D_v = sum_e w_e F_{v<=e}^T F_{v<=e}, row-major at ``out[boff[v]:]``."""
     n = voff.shape[0] - 1
     for p in nb.prange(n):
-        dp = voff[p + 1] - voff[p]
-        o = boff[p]
-        for i in range(dp * dp):
-            out[o + i] = 0.0
-        for t in range(adj_ptr[p], adj_ptr[p + 1]):
-            e = adj_eid[t]
-            de = eoff[e + 1] - eoff[e]
-            Fp = _map_at(tail, toff, head, hoff, e, adj_side[t], de * dp)
-            we = w[e]
-            for k in range(de):
-                for i in range(dp):
-                    fi = we * Fp[k * dp + i]
-                    for j in range(dp):
-                        out[o + i * dp + j] += fi * Fp[k * dp + j]
+        _diag_block(p, np.uint64(voff[p + 1] - voff[p]), adj_ptr, adj_eid, adj_side, eoff, tail,
+                    toff, head, hoff, w, out, np.uint64(boff[p]))
 
 
 @nb.njit(cache=True)
 def _laplacian_block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head,
                          hoff, w, S, soff, use_s, indptr, indices, data, blk, diag, tmp):
     """Block row p of :func:`laplacian_csr`."""
-    dp = voff[p + 1] - voff[p]
+    dp = np.uint64(voff[p + 1] - voff[p])
     if dp == 0:
         return
-    r0 = indptr[voff[p]]
-    row_len = indptr[voff[p] + 1] - r0
+    r0 = np.uint64(indptr[voff[p]])
+    row_len = np.uint64(indptr[voff[p] + 1]) - r0
+    zero = np.uint64(0)
+    col = zero
+    diag_col = zero
+    diag_seen = False
     for i in range(dp * dp):
         diag[i] = 0.0
-    col = 0
-    diag_col = -1
+    last = adj_eid.shape[0]
     for t in range(adj_ptr[p], adj_ptr[p + 1]):
-        if t + _AHEAD < adj_eid.shape[0]:
-            # the maps of a later incidence lie at a random place: ask for them now
-            nxt = adj_eid[t + _AHEAD]
-            _prefetch_range(tail, toff[nxt], toff[nxt + 1])
-            _prefetch_range(head, hoff[nxt], hoff[nxt + 1])
+        _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w)
         q = adj_dst[t]
         e = adj_eid[t]
-        dq = voff[q + 1] - voff[q]
-        de = eoff[e + 1] - eoff[e]
-        if diag_col < 0 and q > p:
+        dq = np.uint64(voff[q + 1] - voff[q])
+        de = np.uint64(eoff[e + 1] - eoff[e])
+        if not diag_seen and q > p:
             diag_col = col
+            diag_seen = True
             col += dp
-        # views: indices from fixed ranges are known non-negative (no wraparound code)
-        Fp = _map_at(tail, toff, head, hoff, e, adj_side[t], de * dp)
-        Fq = _map_at(tail, toff, head, hoff, e, 1 - adj_side[t], de * dq)
-        we = w[e]
+        A, a0 = _side_map(tail, toff, head, hoff, e, adj_side[t])
+        B, b0 = _side_map(tail, toff, head, hoff, e, 1 - adj_side[t])
         for i in range(dp * dq):
             blk[i] = 0.0
-        for k in range(de):
-            for i in range(dp):
-                fi = we * Fp[k * dp + i]
-                for j in range(dp):
-                    diag[i * dp + j] += fi * Fp[k * dp + j]
-                for j in range(dq):
-                    blk[i * dq + j] += fi * Fq[k * dq + j]
-        if use_s:
-            _sandwich(S, soff, p, dp, blk, q, dq, tmp)
         for i in range(dp):
-            base = r0 + i * row_len + col
-            for j in range(dq):
-                indices[base + j] = voff[q] + j
-                data[base + j] = -blk[i * dq + j]
+            _gram_row(blk, zero, i, dq, A, a0, dp, B, b0, dq, de, w[e])
+        # D_p accumulates over p's incidences in order, then over k (the textbook order)
+        for i in range(dp):
+            _gram_row(diag, zero, i, dp, A, a0, dp, A, a0, dp, de, w[e])
+        if use_s:
+            _sandwich(S, soff, p, np.int64(dp), blk, q, np.int64(dq), tmp)
+        _put_block(blk, dp, dq, -1.0, np.uint64(voff[q]), indptr, r0, row_len, col, indices, data)
         col += dq
-    if diag_col < 0:
+    if not diag_seen:
         diag_col = col
     if use_s:
-        _sandwich(S, soff, p, dp, diag, p, dp, tmp)
-    for i in range(dp):
-        base = r0 + i * row_len + diag_col
-        for j in range(dp):
-            indices[base + j] = voff[p] + j
-            data[base + j] = diag[i * dp + j]
+        _sandwich(S, soff, p, np.int64(dp), diag, p, np.int64(dp), tmp)
+    _put_block(diag, dp, dp, 1.0, np.uint64(voff[p]), indptr, r0, row_len, diag_col,
+               indices, data)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -254,12 +331,13 @@ def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
     Every row of block row p has the same column pattern; each block is
     computed once, reading the maps where they lie (those of the incidence
     ``_AHEAD`` places on are prefetched: they are scattered in memory and
-    waiting for them took half the time), and written straight to its final
-    place (the diagonal block goes between the neighbours below p and those
-    above). Each entry is summed in the order of the textbook loop (edges by
-    neighbour, then the rows k of the maps), whatever the thread count.
-    Block rows go to the threads in contiguous chunks, each chunk with
-    its own scratch; the output is first touched there, by all threads.
+    waiting for them took half the time), four entries of a row at a time in
+    registers, and written straight to its final place (the diagonal block
+    goes between the neighbours below p and those above). Each entry is
+    summed in the order of the textbook loop (edges by neighbour, then the
+    rows k of the maps), whatever the thread count. Block rows go to the
+    threads in contiguous chunks, each chunk with its own scratch; the output
+    is first touched there, by all threads.
     """
     n = voff.shape[0] - 1
     dmax, _ = _max_dims(voff, eoff)
