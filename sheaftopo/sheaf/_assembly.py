@@ -23,6 +23,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 _AHEAD = 2  # incidences between the prefetch of an edge's maps and their use
+_SEG = 256  # columns of a block row computed before they are written out
 _META_AHEAD = 6  # the same for the edge's offsets and weight (read to find its maps)
 
 
@@ -46,6 +47,72 @@ def _prefetch(typingctx, arr, i):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+# Small vector kernels. numba leaves LLVM's SLP vectoriser off, so sums kept in
+# scalar registers run one lane at a time; these two emit <W x double> IR for a
+# row of W sums held in a tuple (W = 4: measured faster here than 8). The
+# arithmetic is the scalar code's, lane by lane: a multiply, then an add.
+
+
+def _vector_ptr(context, builder, arrty, arr, idx, vt):
+    ary = context.make_array(arrty)(context, builder, arr)
+    ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [idx], wraparound=False)
+    return builder.bitcast(ptr, vt.as_pointer())
+
+
+def _tuple_to_vector(builder, tup, vt):
+    v = ir.Constant(vt, ir.Undefined)
+    for c in range(vt.count):
+        v = builder.insert_element(v, builder.extract_value(tup, c), ir.IntType(32)(c))
+    return v
+
+
+def _splat(builder, x, vt):
+    v = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.IntType(32)(0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
+    return builder.shuffle_vector(v, ir.Constant(vt, ir.Undefined), zeros)
+
+
+def _check_row_types(acc, arr):
+    ok = (isinstance(acc, nb.types.UniTuple) and acc.dtype == nb.types.float64
+          and isinstance(arr, nb.types.Array) and arr.dtype == nb.types.float64)
+    if not ok:
+        raise nb.core.errors.TypingError("expected a float64 tuple and a float64 array")
+
+
+@intrinsic
+def _row_axpy(typingctx, acc, a, B, b):
+    """acc + a * B[b : b + W] for a tuple acc of W float64 sums (lane by lane)."""
+    _check_row_types(acc, B)
+
+    def codegen(context, builder, signature, args):
+        tup, x, arr, idx = args
+        vt = ir.VectorType(ir.DoubleType(), signature.args[0].count)
+        row = builder.load(_vector_ptr(context, builder, signature.args[2], arr, idx, vt), align=8)
+        r = builder.fadd(_tuple_to_vector(builder, tup, vt), builder.fmul(_splat(builder, x, vt), row))
+        out = context.get_constant_undef(signature.return_type)
+        for c in range(vt.count):
+            out = builder.insert_value(out, builder.extract_element(r, ir.IntType(32)(c)), c)
+        return out
+
+    return acc(acc, a, B, b), codegen
+
+
+@intrinsic
+def _row_add(typingctx, out, o, w, acc):
+    """out[o : o + W] += w * acc for a tuple acc of W float64 sums."""
+    _check_row_types(acc, out)
+
+    def codegen(context, builder, signature, args):
+        arr, idx, x, tup = args
+        vt = ir.VectorType(ir.DoubleType(), signature.args[3].count)
+        ptr = _vector_ptr(context, builder, signature.args[0], arr, idx, vt)
+        scaled = builder.fmul(_splat(builder, x, vt), _tuple_to_vector(builder, tup, vt))
+        builder.store(builder.fadd(builder.load(ptr, align=8), scaled), ptr, align=8)
+        return context.get_dummy_value()
+
+    return nb.types.void(out, o, w, acc), codegen
 
 
 @nb.njit(cache=True, inline="always")
@@ -76,32 +143,39 @@ def _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w):
         _prefetch_range(head, hoff[f], hoff[f + 1])
 
 
+@nb.njit(cache=True, inline="always")
+def _put_map_row(M, m0, n, sign, col0, indices, data, pos):
+    """Write sign * M[m0 : m0 + n] to data[pos:], column ids col0 + j (uint64 offsets)."""
+    for j in range(n):
+        indices[pos + j] = col0 + j
+        data[pos + j] = sign * M[m0 + j]
+
+
 @nb.njit(cache=True, parallel=True)
 def coboundary_csr(u, v, voff, eoff, tail, toff, head, hoff, indptr, indices, data):
-    """Fill the CSR arrays of the coboundary (rows: edge stalks, columns: vertex stalks)."""
+    """Fill the CSR arrays of the coboundary (rows: edge stalks, columns: vertex stalks).
+
+    Row i of edge e = (a, b) is -F_{a<=e}[i] at a's columns and F_{b<=e}[i]
+    at b's, the lower-numbered vertex first (columns in increasing order).
+    """
     m = u.shape[0]
     for e in nb.prange(m):
         a = u[e]
         b = v[e]
-        da = voff[a + 1] - voff[a]
-        db = voff[b + 1] - voff[b]
-        de = eoff[e + 1] - eoff[e]
-        for i in range(de):
-            pos = indptr[eoff[e] + i]
-            # columns in increasing order: the lower-numbered endpoint first
-            for side in range(2):
-                first_is_tail = a < b
-                is_tail = first_is_tail if side == 0 else not first_is_tail
-                if is_tail:
-                    for j in range(da):
-                        indices[pos] = voff[a] + j
-                        data[pos] = -tail[toff[e] + i * da + j]
-                        pos += 1
-                else:
-                    for j in range(db):
-                        indices[pos] = voff[b] + j
-                        data[pos] = head[hoff[e] + i * db + j]
-                        pos += 1
+        da = np.uint64(voff[a + 1] - voff[a])
+        db = np.uint64(voff[b + 1] - voff[b])
+        ta = np.uint64(toff[e])
+        hb = np.uint64(hoff[e])
+        for i in range(np.uint64(eoff[e + 1] - eoff[e])):
+            pos = np.uint64(indptr[eoff[e] + i])
+            if a < b:
+                _put_map_row(tail, ta + i * da, da, -1.0, np.uint64(voff[a]), indices, data, pos)
+                _put_map_row(head, hb + i * db, db, 1.0, np.uint64(voff[b]), indices, data,
+                             pos + da)
+            else:
+                _put_map_row(head, hb + i * db, db, 1.0, np.uint64(voff[b]), indices, data, pos)
+                _put_map_row(tail, ta + i * da, da, -1.0, np.uint64(voff[a]), indices, data,
+                             pos + db)
 
 
 @nb.njit(cache=True)
@@ -147,20 +221,20 @@ def incidence(u, v, n):
 
 
 @nb.njit(cache=True, inline="always")
-def _sandwich(S, soff, a, da, B, b, db, tmp):
-    """B <- S_a @ B @ S_b, B (da x db) row-major in a flat array, S_x row-major at S[soff[x]:]."""
+def _sandwich(S, soff, a, da, B, base, ld, b, db, tmp):
+    """B <- S_a @ B @ S_b for the da x db block at B[base + i ld + j]; S_x row-major at S[soff[x]:]."""
     for i in range(da):
         for j in range(db):
             acc = 0.0
             for t in range(da):
-                acc += S[soff[a] + i * da + t] * B[t * db + j]
+                acc += S[soff[a] + i * da + t] * B[base + t * ld + j]
             tmp[i * db + j] = acc
     for i in range(da):
         for j in range(db):
             acc = 0.0
             for t in range(db):
                 acc += tmp[i * db + t] * S[soff[b] + t * db + j]
-            B[i * db + j] = acc
+            B[base + i * ld + j] = acc
 
 
 @nb.njit(cache=True)
@@ -181,107 +255,79 @@ _FOUR = np.uint64(4)
 
 
 @nb.njit(cache=True, inline="always")
-def _dot4(A, a0, lda, B, b0, ldb, n, w, s0, s1, s2, s3):
-    """Add sum_{k < n} (w A[a0 + k lda]) B[b0 + k ldb + c] to s_c, c = 0..3.
+def _gram_row(out, o, j, dq, A, a0, lda, B, b0, ldb, de, w):
+    """out[o + c] += w (A^T B)[i, c] for c = j .. dq - 1: row i of the Gram-type product
+    of A (de x lda, column i at a0) and B (de x ldb at b0).
 
-    Offsets are uint64 (numba then indexes without the negative-index fix-up,
-    which blocks vectorisation) and the four sums stay in registers.
+    Offsets are uint64 (numba then indexes without the negative-index
+    fix-up); four sums at a time stay in a vector register.
     """
-    for k in range(n):
-        a = w * A[a0 + k * lda]
-        r = b0 + k * ldb
-        s0 += a * B[r]
-        s1 += a * B[r + _ONE]
-        s2 += a * B[r + _TWO]
-        s3 += a * B[r + _THREE]
-    return s0, s1, s2, s3
-
-
-@nb.njit(cache=True, inline="always")
-def _dot1(A, a0, lda, B, b0, ldb, n, w, s):
-    """Add sum_{k < n} (w A[a0 + k lda]) B[b0 + k ldb] to s."""
-    for k in range(n):
-        s += (w * A[a0 + k * lda]) * B[b0 + k * ldb]
-    return s
-
-
-@nb.njit(cache=True, inline="always")
-def _side_map(tail, toff, head, hoff, e, side):
-    """(array, uint64 offset) of F_{x<=e}, x the tail (side 0) or head (side 1) of e."""
-    if side == 0:
-        return tail, np.uint64(toff[e])
-    return head, np.uint64(hoff[e])
-
-
-@nb.njit(cache=True, inline="always")
-def _gram_row(out, base, i, dq, A, a0, lda, B, b0, ldb, de, w):
-    """Row i of w A^T B (A: de x lda at a0, B: de x ldb at b0) added to out[base + i dq:][:dq]."""
-    o = base + i * dq
-    j = np.uint64(0)
     while j + _FOUR <= dq:
-        s0, s1, s2, s3 = _dot4(A, a0 + i, lda, B, b0 + j, ldb, de, w,
-                               out[o + j], out[o + j + _ONE], out[o + j + _TWO],
-                               out[o + j + _THREE])
-        out[o + j] = s0
-        out[o + j + _ONE] = s1
-        out[o + j + _TWO] = s2
-        out[o + j + _THREE] = s3
+        acc = (0.0, 0.0, 0.0, 0.0)
+        for k in range(de):
+            acc = _row_axpy(acc, A[a0 + k * lda], B, b0 + j + k * ldb)
+        _row_add(out, o + j, w, acc)
         j += _FOUR
     while j < dq:
-        out[o + j] = _dot1(A, a0 + i, lda, B, b0 + j, ldb, de, w, out[o + j])
+        s = 0.0
+        for k in range(de):
+            s += A[a0 + k * lda] * B[b0 + j + k * ldb]
+        out[o + j] += w * s
         j += _ONE
 
 
 @nb.njit(cache=True, inline="always")
-def _put_block(blk, dp, dq, sign, col0, indptr, r0, row_len, c0, indices, data):
-    """Write sign * blk (dp x dq) into rows r0 + i row_len, from column slot c0; column ids col0 + j."""
+def _incidence_blocks(A, a0, B, b0, dp, dq, de, w, buf, o, ld, diag):
+    """For one incidence (p, e, q), A = F_{p<=e} (de x dp), B = F_{q<=e} (de x dq):
+    buf[o + i ld + j] = w (A^T B)[i, j], and diag += w A^T A on and above its
+    diagonal (in tiles: a few entries below it too)."""
     for i in range(dp):
-        base = r0 + i * row_len + c0
-        o = i * dq
+        r = o + i * ld
         for j in range(dq):
-            indices[base + j] = col0 + j
-            data[base + j] = sign * blk[o + j]
+            buf[r + j] = 0.0
+        _gram_row(buf, r, np.uint64(0), dq, A, a0 + i, dp, B, b0, dq, de, w)
+    for i in range(dp):
+        _gram_row(diag, i * dp, i - i % _FOUR, dp, A, a0 + i, dp, A, a0, dp, de, w)
 
 
 @nb.njit(cache=True, inline="always")
-def _diag_block(p, dp, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff, w, out, o):
-    """D_p = sum_e w_e F_{p<=e}^T F_{p<=e} (dp x dp, row-major) into out[o:].
-
-    Each entry is summed over p's incidences in order, then over the rows k
-    of the maps: the order of the textbook loop.
-    """
-    for i in range(dp * dp):
-        out[o + i] = 0.0
-    last = adj_eid.shape[0]
-    for t in range(adj_ptr[p], adj_ptr[p + 1]):
-        _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w)
-        e = adj_eid[t]
-        A, a0 = _side_map(tail, toff, head, hoff, e, adj_side[t])
-        de = np.uint64(eoff[e + 1] - eoff[e])
-        for i in range(dp):
-            _gram_row(out, o, i, dp, A, a0, dp, A, a0, dp, de, w[e])
+def _mirror(D, o, d):
+    """Copy the upper triangle of the d x d block at D[o:] onto the lower one."""
+    for i in range(d):
+        for j in range(i):
+            D[o + i * d + j] = D[o + j * d + i]
 
 
-@nb.njit(cache=True, parallel=True)
-def vertex_blocks(voff, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff, w, boff, out):
-    """Diagonal blocks D_v = sum_e w_e F_{v<=e}^T F_{v<=e}, row-major at ``out[boff[v]:]``."""
-    n = voff.shape[0] - 1
-    for p in nb.prange(n):
-        _diag_block(p, np.uint64(voff[p + 1] - voff[p]), adj_ptr, adj_eid, adj_side, eoff, tail,
-                    toff, head, hoff, w, out, np.uint64(boff[p]))
+@nb.njit(cache=True, inline="always")
+def _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, indices, data):
+    """Write -buf[:, :fill] (dp rows of stride seg) and the column ids ibuf[:fill] to the
+    dp CSR rows r0 + i row_len, from column slot c0: dp contiguous runs."""
+    for i in range(dp):
+        pos = r0 + i * row_len + c0
+        o = i * seg
+        for j in range(fill):
+            indices[pos + j] = ibuf[j]
+            data[pos + j] = -buf[o + j]
 
 
 @nb.njit(cache=True)
-def _laplacian_block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head,
-                         hoff, w, S, soff, use_s, indptr, indices, data, blk, diag, tmp):
-    """Block row p of :func:`laplacian_csr`."""
+def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head, hoff, w,
+               S, soff, use_s, diag, buf, ibuf, tmp, r0, row_len, indices, data):
+    """Block row p of L: the off-diagonal blocks -w_e F_{p<=e}^T F_{q<=e} written to
+    the CSR arrays (each made S_p B S_q if ``use_s``), D_p summed into ``diag``
+    (dp x dp).
+
+    Off-diagonal blocks are computed side by side into ``buf`` (dp rows of
+    ``seg`` columns) and written out as dp contiguous runs whenever it is full
+    or the diagonal's slot comes (writing each block's dp short rows straight
+    to the output cost three times as much). Returns the diagonal's column slot.
+    """
     dp = np.uint64(voff[p + 1] - voff[p])
-    if dp == 0:
-        return
-    r0 = np.uint64(indptr[voff[p]])
-    row_len = np.uint64(indptr[voff[p] + 1]) - r0
     zero = np.uint64(0)
-    col = zero
+    seg = np.uint64(ibuf.shape[0])
+    col = zero  # the column slot (within the row) of the next block
+    c0 = zero  # the slot where buf's first column goes
+    fill = zero  # columns in buf
     diag_col = zero
     diag_seen = False
     for i in range(dp * dp):
@@ -293,29 +339,57 @@ def _laplacian_block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tai
         e = adj_eid[t]
         dq = np.uint64(voff[q + 1] - voff[q])
         de = np.uint64(eoff[e + 1] - eoff[e])
-        if not diag_seen and q > p:
-            diag_col = col
-            diag_seen = True
-            col += dp
-        A, a0 = _side_map(tail, toff, head, hoff, e, adj_side[t])
-        B, b0 = _side_map(tail, toff, head, hoff, e, 1 - adj_side[t])
-        for i in range(dp * dq):
-            blk[i] = 0.0
-        for i in range(dp):
-            _gram_row(blk, zero, i, dq, A, a0, dp, B, b0, dq, de, w[e])
-        # D_p accumulates over p's incidences in order, then over k (the textbook order)
-        for i in range(dp):
-            _gram_row(diag, zero, i, dp, A, a0, dp, A, a0, dp, de, w[e])
+        if (not diag_seen and q > p) or fill + dq > seg:
+            _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, indices, data)
+            if not diag_seen and q > p:
+                diag_col = col
+                diag_seen = True
+                col += dp
+            c0 = col
+            fill = zero
+        _add_incidence(adj_side[t], e, tail, toff, head, hoff, dp, dq, de, w[e], buf, fill,
+                       seg, diag)
         if use_s:
-            _sandwich(S, soff, p, np.int64(dp), blk, q, np.int64(dq), tmp)
-        _put_block(blk, dp, dq, -1.0, np.uint64(voff[q]), indptr, r0, row_len, col, indices, data)
+            _sandwich(S, soff, p, np.int64(dp), buf, fill, seg, q, np.int64(dq), tmp)
+        for j in range(dq):
+            ibuf[fill + j] = voff[q] + j
+        fill += dq
         col += dq
-    if not diag_seen:
-        diag_col = col
-    if use_s:
-        _sandwich(S, soff, p, np.int64(dp), diag, p, np.int64(dp), tmp)
-    _put_block(diag, dp, dp, 1.0, np.uint64(voff[p]), indptr, r0, row_len, diag_col,
-               indices, data)
+    _mirror(diag, zero, dp)
+    _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, indices, data)
+    return diag_col if diag_seen else col
+
+
+@nb.njit(cache=True, inline="always")
+def _add_incidence(side, e, tail, toff, head, hoff, dp, dq, de, w, buf, o, ld, diag):
+    """:func:`_incidence_blocks` for incidence (e, side): two calls rather than one on a
+    chosen array, so that each reads fixed arrays."""
+    if side == 0:
+        _incidence_blocks(tail, np.uint64(toff[e]), head, np.uint64(hoff[e]), dp, dq, de, w,
+                          buf, o, ld, diag)
+    else:
+        _incidence_blocks(head, np.uint64(hoff[e]), tail, np.uint64(toff[e]), dp, dq, de, w,
+                          buf, o, ld, diag)
+
+
+@nb.njit(cache=True, parallel=True)
+def vertex_blocks(voff, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff, w, boff, out):
+    """Diagonal blocks D_v = sum_e w_e F_{v<=e}^T F_{v<=e}, row-major at ``out[boff[v]:]``."""
+    n = voff.shape[0] - 1
+    last = adj_eid.shape[0]
+    none = np.empty(0)
+    zero = np.uint64(0)
+    for p in nb.prange(n):
+        dp = np.uint64(voff[p + 1] - voff[p])
+        o = np.uint64(boff[p])
+        D = out[o : o + dp * dp]
+        D[:] = 0.0
+        for t in range(adj_ptr[p], adj_ptr[p + 1]):
+            _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w)
+            e = adj_eid[t]
+            _add_incidence(adj_side[t], e, tail, toff, head, hoff, dp, zero,
+                           np.uint64(eoff[e + 1] - eoff[e]), w[e], none, zero, zero, D)
+        _mirror(D, zero, dp)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -341,15 +415,27 @@ def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
     """
     n = voff.shape[0] - 1
     dmax, _ = _max_dims(voff, eoff)
+    seg = max(_SEG, dmax)
     nchunks = min(n, 1024)
     for c in nb.prange(nchunks):
-        blk = np.empty(dmax * dmax)
+        buf = np.empty(dmax * seg)
+        ibuf = np.empty(seg, dtype=indices.dtype)
         diag = np.empty(dmax * dmax)
         tmp = np.empty(dmax * dmax)
         for p in range(n * c // nchunks, n * (c + 1) // nchunks):
-            _laplacian_block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff,
-                                 head, hoff, w, S, soff, use_s, indptr, indices, data,
-                                 blk, diag, tmp)
+            dp = np.uint64(voff[p + 1] - voff[p])
+            if dp == 0:
+                continue
+            r0 = np.uint64(indptr[voff[p]])
+            row_len = np.uint64(indptr[voff[p] + 1]) - r0
+            dc = _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff,
+                            head, hoff, w, S, soff, use_s, diag, buf, ibuf, tmp, r0, row_len,
+                            indices, data)
+            if use_s:
+                _sandwich(S, soff, p, np.int64(dp), diag, np.uint64(0), dp, p, np.int64(dp), tmp)
+            for i in range(dp):
+                _put_map_row(diag, i * dp, dp, 1.0, np.uint64(voff[p]), indices, data,
+                             r0 + i * row_len + dc)
 
 
 @nb.njit(cache=True, parallel=True)
