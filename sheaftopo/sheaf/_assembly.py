@@ -402,16 +402,15 @@ def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
     (p, q) becomes S_p B S_q (the normalised Laplacian, S = D^{+1/2}).
     ``adj_*`` list, for every vertex, its incident edges sorted by neighbour.
 
-    Every row of block row p has the same column pattern; each block is
-    computed once, reading the maps where they lie (those of the incidence
+    Every row of block row p has the same column pattern. Each block is
+    computed once from the maps where they lie (those of the incidence
     ``_AHEAD`` places on are prefetched: they are scattered in memory and
     waiting for them took half the time), four entries of a row at a time in
-    registers, and written straight to its final place (the diagonal block
-    goes between the neighbours below p and those above). Each entry is
-    summed in the order of the textbook loop (edges by neighbour, then the
-    rows k of the maps), whatever the thread count. Block rows go to the
-    threads in contiguous chunks, each chunk with its own scratch; the output
-    is first touched there, by all threads.
+    a vector register, and every entry is ``w_e * sum_k F[k, i] G[k, j]`` (so
+    L is exactly symmetric for any weights; D_p is summed on and above its
+    diagonal and mirrored). The results do not depend on the thread count.
+    Block rows go to the threads in contiguous chunks, each chunk with its
+    own scratch; the output is first touched there, by all threads.
     """
     n = voff.shape[0] - 1
     dmax, _ = _max_dims(voff, eoff)

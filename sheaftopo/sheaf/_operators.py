@@ -151,7 +151,9 @@ def laplacian(
     F_{v \trianglelefteq e}`; block (u, v) for an edge e joining them is
     :math:`-w_e F_{u \trianglelefteq e}^\top F_{v \trianglelefteq e}`. It is
     assembled block row by block row in one parallel pass (never as the
-    product δᵀδ) and the unweighted one is cached.
+    product δᵀδ) and the unweighted one is cached. Every entry is
+    :math:`w_e` times a sum of products of map entries, so the result is
+    exactly symmetric for any weights (the normalised one up to rounding).
 
     Parameters
     ----------
