@@ -68,10 +68,13 @@ def _tuple_to_vector(builder, tup, vt):
     return v
 
 
-def _splat(builder, x, vt):
-    v = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.IntType(32)(0))
+def _plus_scaled(builder, y, x, v):
+    """y + x * v, lane by lane, for vectors y, v and a scalar x (a multiply, then an add)."""
+    vt = v.type
+    s = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.IntType(32)(0))
     zeros = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
-    return builder.shuffle_vector(v, ir.Constant(vt, ir.Undefined), zeros)
+    s = builder.shuffle_vector(s, ir.Constant(vt, ir.Undefined), zeros)
+    return builder.fadd(y, builder.fmul(s, v))
 
 
 def _check_row_types(acc, arr):
@@ -90,7 +93,7 @@ def _row_axpy(typingctx, acc, a, B, b):
         tup, x, arr, idx = args
         vt = ir.VectorType(ir.DoubleType(), signature.args[0].count)
         row = builder.load(_vector_ptr(context, builder, signature.args[2], arr, idx, vt), align=8)
-        r = builder.fadd(_tuple_to_vector(builder, tup, vt), builder.fmul(_splat(builder, x, vt), row))
+        r = _plus_scaled(builder, _tuple_to_vector(builder, tup, vt), x, row)
         out = context.get_constant_undef(signature.return_type)
         for c in range(vt.count):
             out = builder.insert_value(out, builder.extract_element(r, ir.IntType(32)(c)), c)
@@ -108,8 +111,8 @@ def _row_add(typingctx, out, o, w, acc):
         arr, idx, x, tup = args
         vt = ir.VectorType(ir.DoubleType(), signature.args[3].count)
         ptr = _vector_ptr(context, builder, signature.args[0], arr, idx, vt)
-        scaled = builder.fmul(_splat(builder, x, vt), _tuple_to_vector(builder, tup, vt))
-        builder.store(builder.fadd(builder.load(ptr, align=8), scaled), ptr, align=8)
+        y = builder.load(ptr, align=8)
+        builder.store(_plus_scaled(builder, y, x, _tuple_to_vector(builder, tup, vt)), ptr, align=8)
         return context.get_dummy_value()
 
     return nb.types.void(out, o, w, acc), codegen
@@ -222,7 +225,9 @@ def incidence(u, v, n):
 
 @nb.njit(cache=True, inline="always")
 def _sandwich(S, soff, a, da, B, base, ld, b, db, tmp):
-    """B <- S_a @ B @ S_b for the da x db block at B[base + i ld + j]; S_x row-major at S[soff[x]:]."""
+    """B <- S_a @ B @ S_b for the da x db block at B[base + i ld + j].
+
+    S_x is row-major at S[soff[x]:]."""
     for i in range(da):
         for j in range(db):
             acc = 0.0
