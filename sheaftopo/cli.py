@@ -180,6 +180,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for --scheduler to answer (default 30)",
     )
+    an.add_argument(
+        "--block-rows",
+        type=int,
+        metavar="N",
+        help="with --dask/--scheduler: rows per block of the Dask tasks (default: from "
+        "--memory-budget)",
+    )
+    an.add_argument(
+        "--memory-budget",
+        type=_byte_size,
+        metavar="BYTES",
+        help="with --dask/--scheduler: memory one task may use, e.g. 256MiB or 2GB (default "
+        "2GiB)",
+    )
     an.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary table")
 
     ve = sub.add_parser(
@@ -277,6 +291,13 @@ def _config(args: argparse.Namespace) -> Any:
         raise _InputError(f"--shared-dim must be >= 1; got {args.shared_dim}")
     if not args.scheduler_timeout > 0:
         raise _InputError(f"--scheduler-timeout must be > 0; got {args.scheduler_timeout}")
+    for flag, given in (("--block-rows", args.block_rows), ("--memory-budget",
+                                                            args.memory_budget)):
+        if given is not None and not _uses_dask(args):
+            raise _InputError(f"{flag} sets the size of Dask tasks; use it with --dask or "
+                              "--scheduler ADDRESS")
+    if args.block_rows is not None and args.block_rows < 1:
+        raise _InputError(f"--block-rows must be >= 1; got {args.block_rows}")
     return AnalysisConfig(
         max_points=args.max_points,
         seed=args.seed,
@@ -291,6 +312,26 @@ def _config(args: argparse.Namespace) -> Any:
         shared_threshold=args.shared_threshold,
         n_permutations=args.permutations,
     )
+
+
+_BYTE_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6,
+               "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12,
+               "tib": 2**40}
+
+
+def _byte_size(text: str) -> int:
+    """argparse type: '256MiB', '2GB', '1.5g' or a plain number of bytes (at least 1 KiB)."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    unit = m.group(2).lower() if m else None
+    if m is None or unit not in _BYTE_UNITS:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 256MiB, 2GB or 1000000; got {text!r}")
+    size = int(float(m.group(1)) * _BYTE_UNITS[unit])
+    if size < 1024:
+        raise argparse.ArgumentTypeError(f"must be at least 1KiB; got {text!r} ({size} bytes)")
+    return size
 
 
 def _load_inputs(args: argparse.Namespace) -> tuple[dict, Any, dict[str, str]]:
@@ -462,10 +503,11 @@ def _dask_client(args: argparse.Namespace) -> Iterator[Any]:
     from .report import DaskOptions
 
     require_dask()
+    sizes = {"block_rows": args.block_rows, "memory_budget": args.memory_budget}
     if args.scheduler:
         with connect(args.scheduler, args.scheduler_timeout) as client:
             yield DaskOptions(client=client, timeout=args.scheduler_timeout,
-                              description=f"Dask scheduler at {args.scheduler}")
+                              description=f"Dask scheduler at {args.scheduler}", **sizes)
         return
     import logging
 
@@ -480,7 +522,7 @@ def _dask_client(args: argparse.Namespace) -> Iterator[Any]:
         what = f"local Dask cluster: {len(workers)} workers ({kind}), {threads} threads"
         if not args.quiet:
             print(f"{what}; dashboard: {client.dashboard_link}", file=sys.stderr)
-        yield DaskOptions(client=client, description=what)
+        yield DaskOptions(client=client, description=what, **sizes)
 
 
 @contextlib.contextmanager

@@ -159,3 +159,42 @@ def test_dask_flag_errors(tmp_path, paired, paired_files, capsys):
     with pytest.raises(SystemExit):
         main(["analyze", str(fa), str(fb), "--dask", "--scheduler", "tcp://h:1"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_block_rows_and_memory_budget_flags(tmp_path, paired, paired_files, small_cluster,
+                                            capsys):
+    A, B, _ = paired
+    fa, fb, _ = paired_files
+    mem, dsk = tmp_path / "mem", tmp_path / "dsk"
+    assert main(["analyze", str(fa), str(fb), "--out", str(mem), *FAST]) == 0
+    rc = main(["analyze", str(fa), str(fb), "--out", str(dsk), "--dask", "--block-rows", "32",
+               "--memory-budget", "64MiB", *FAST])
+    assert rc == 0, capsys.readouterr().err
+    ref, got = _report(mem), _report(dsk)
+    for key in PERSISTENCE_KEYS:
+        assert got["sets"]["image"]["persistence"][key] == ref["sets"]["image"]["persistence"][key]
+    dist = got["meta"]["distributed"]
+    assert dist["block_rows"] == 32 and dist["memory_budget"] == 64 * 2**20
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--block-rows", "32"], "--block-rows sets the size of Dask tasks; use it with --dask"),
+        (["--memory-budget", "1GB"], "--memory-budget sets the size of Dask tasks"),
+        (["--dask", "--block-rows", "0"], "--block-rows must be >= 1; got 0"),
+        (["--dask", "--memory-budget", "12XB"],
+         "argument --memory-budget: expected a size such as 256MiB, 2GB or 1000000; got '12XB'"),
+        (["--dask", "--memory-budget", "100"],
+         "argument --memory-budget: must be at least 1KiB; got '100' (100 bytes)"),
+    ],
+)
+def test_block_size_flag_errors(tmp_path, paired_files, flags, message, capsys):
+    fa, fb, _ = paired_files
+    try:
+        rc = main(["analyze", str(fa), str(fb), "--out", str(tmp_path / "r"), *flags, *FAST])
+    except SystemExit as e:  # argparse's own type errors
+        rc = e.code
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
