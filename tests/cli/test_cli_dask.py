@@ -161,9 +161,7 @@ def test_dask_flag_errors(tmp_path, paired, paired_files, capsys):
     assert "not allowed with argument" in capsys.readouterr().err
 
 
-def test_block_rows_and_memory_budget_flags(tmp_path, paired, paired_files, small_cluster,
-                                            capsys):
-    A, B, _ = paired
+def test_block_rows_and_memory_budget_flags(tmp_path, paired_files, small_cluster, capsys):
     fa, fb, _ = paired_files
     mem, dsk = tmp_path / "mem", tmp_path / "dsk"
     assert main(["analyze", str(fa), str(fb), "--out", str(mem), *FAST]) == 0
