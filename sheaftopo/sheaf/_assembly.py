@@ -181,7 +181,42 @@ def coboundary_csr(u, v, voff, eoff, tail, toff, head, hoff, indptr, indices, da
                              pos + db)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
+def _counting_order(keys, n):
+    """Stable counting sort of ``keys`` (values in [0, n)): ``(order, starts)`` with
+    ``keys[order]`` non-decreasing, equal keys in their input order, and key k's
+    run at ``starts[k]:starts[k + 1]``.
+
+    Contiguous chunks of the input are counted and scattered in parallel, each
+    into its own slots (the counts are prefix-summed key by key, chunk by chunk);
+    the result does not depend on the chunks.
+    """
+    N = keys.shape[0]
+    # at most 8 chunks, of 64k keys or more, and counts no larger than the input
+    nchunks = max(1, min(8, N // 65536, N // max(n, 1)))
+    cnt = np.zeros((nchunks, n), dtype=np.int64)
+    for c in nb.prange(nchunks):
+        for j in range(N * c // nchunks, N * (c + 1) // nchunks):
+            cnt[c, keys[j]] += 1
+    starts = np.empty(n + 1, dtype=np.int64)
+    total = 0
+    for k in range(n):
+        starts[k] = total
+        for c in range(nchunks):
+            here = cnt[c, k]
+            cnt[c, k] = total
+            total += here
+    starts[n] = total
+    order = np.empty(N, dtype=np.int64)
+    for c in nb.prange(nchunks):
+        for j in range(N * c // nchunks, N * (c + 1) // nchunks):
+            k = keys[j]
+            order[cnt[c, k]] = j
+            cnt[c, k] += 1
+    return order, starts
+
+
+@nb.njit(cache=True, parallel=True)
 def incidence(u, v, n):
     """Per vertex, its incident edges sorted by neighbour, by two counting sorts (O(n + m)).
 
@@ -193,33 +228,23 @@ def incidence(u, v, n):
     neighbour (the graph is simple: no ties).
     """
     m = u.shape[0]
-    cnt = np.zeros(n + 1, dtype=np.int64)
-    for e in range(m):
-        cnt[v[e] + 1] += 1
-        cnt[u[e] + 1] += 1
-    for p in range(n):
-        cnt[p + 1] += cnt[p]
-    ptr = cnt.copy()
-    by_dst = np.empty(2 * m, dtype=np.int64)
-    for i in range(2 * m):
-        d = v[i] if i < m else u[i - m]
-        by_dst[cnt[d]] = i
-        cnt[d] += 1
-    # the same counts by source: a vertex's degree is its count either way
-    cnt[:] = ptr
+    keys = np.empty(2 * m, dtype=np.int64)
+    for i in nb.prange(2 * m):
+        keys[i] = v[i] if i < m else u[i - m]
+    by_dst, _ = _counting_order(keys, n)
+    for j in nb.prange(2 * m):
+        i = by_dst[j]
+        keys[j] = u[i] if i < m else v[i - m]
+    by_src, ptr = _counting_order(keys, n)
     dst = np.empty(2 * m, dtype=np.int64)
     eid = np.empty(2 * m, dtype=np.int64)
     side = np.empty(2 * m, dtype=np.int64)
-    for i in by_dst:
+    for pos in nb.prange(2 * m):
+        i = by_dst[by_src[pos]]
         if i < m:
-            src, d, e, s = u[i], v[i], i, 0
+            dst[pos], eid[pos], side[pos] = v[i], i, 0
         else:
-            src, d, e, s = v[i - m], u[i - m], i - m, 1
-        pos = cnt[src]
-        cnt[src] += 1
-        dst[pos] = d
-        eid[pos] = e
-        side[pos] = s
+            dst[pos], eid[pos], side[pos] = u[i - m], i - m, 1
     return ptr, dst, eid, side
 
 
