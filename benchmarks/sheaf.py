@@ -2,6 +2,8 @@
 
     python -m benchmarks.sheaf            # 1,000,000 edges, 8-dim stalks; H^0 and spectrum at 100k
     python -m benchmarks.sheaf --quick    # 100,000 edges; solves at 10k vertices
+    python -m benchmarks.sheaf --assembly-only --reference per-edge --loop-edges 1000000
+                                          # the per-edge reference at full size (~100 s)
 
 Assembly: a random simple graph (n = m / 10 vertices) with random 8 x 8
 restriction maps. sheaftopo builds the coboundary δ (CSR) and the Laplacian
@@ -15,6 +17,9 @@ There are two references: a per-entry loop (one Python iteration per matrix
 entry, as in Neural Sheaf Diffusion) and a per-edge loop (one Python iteration
 per edge, numpy for that edge's blocks). Issue 3's ">= 100x" is measured
 against the per-edge one, the faster of the two; both ratios are printed.
+Linear extrapolation from 100,000 edges underestimates it: 56 + 11 s
+extrapolated against 60-63 s + 16-19 s measured at full size (scipy's δᵀδ
+and the COO conversion grow faster than linearly).
 
 Memory note: on this project's VMs the first touch of memory the hypervisor
 has not backed yet is slow (about 1-2.5 s per GB; memory freed for ~10 s goes
