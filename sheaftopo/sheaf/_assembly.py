@@ -155,13 +155,16 @@ def _put_map_row(M, m0, n, sign, col0, indices, data, pos):
 
 
 @nb.njit(cache=True, parallel=True)
-def coboundary_csr(u, v, voff, eoff, tail, toff, head, hoff, indptr, indices, data):
+def coboundary_csr(u, v, voff, eoff, tail, toff, head, hoff, estart, indptr, indices, data):
     """Fill the CSR arrays of the coboundary (rows: edge stalks, columns: vertex stalks).
 
     Row i of edge e = (a, b) is -F_{a<=e}[i] at a's columns and F_{b<=e}[i]
     at b's, the lower-numbered vertex first (columns in increasing order).
+    Edge e's entries start at ``estart[e]`` (``estart[m]`` = nnz); ``indptr``
+    is written here, in its own dtype.
     """
     m = u.shape[0]
+    indptr[eoff[m]] = estart[m]
     for e in nb.prange(m):
         a = u[e]
         b = v[e]
@@ -170,7 +173,8 @@ def coboundary_csr(u, v, voff, eoff, tail, toff, head, hoff, indptr, indices, da
         ta = np.uint64(toff[e])
         hb = np.uint64(hoff[e])
         for i in range(np.uint64(eoff[e + 1] - eoff[e])):
-            pos = np.uint64(indptr[eoff[e] + i])
+            pos = np.uint64(estart[e]) + i * (da + db)
+            indptr[np.uint64(eoff[e]) + i] = pos
             if a < b:
                 _put_map_row(tail, ta + i * da, da, -1.0, np.uint64(voff[a]), indices, data, pos)
                 _put_map_row(head, hb + i * db, db, 1.0, np.uint64(voff[b]), indices, data,

@@ -125,15 +125,15 @@ def coboundary(sheaf: CellularSheaf, *, format: str = "csr") -> Any:
 def _assemble_coboundary(sheaf: CellularSheaf) -> Any:
     u, v = sheaf.edges[:, 0], sheaf.edges[:, 1]
     vd, ed = sheaf.vertex_dims, sheaf.edge_dims
-    row_len = np.repeat(vd[u] + vd[v], ed)
-    indptr64 = _offsets(row_len)
-    nnz = int(indptr64[-1])
+    estart = _offsets(ed * (vd[u] + vd[v]))  # where each edge's entries start
+    nnz = int(estart[-1])
     it = _index_dtype(nnz, sheaf.dim_c0)
+    indptr = np.empty(sheaf.dim_c1 + 1, dtype=it)
     indices = np.empty(nnz, dtype=it)
     data = np.empty(nnz)
-    indptr = indptr64.astype(it)
     _kernels().coboundary_csr(u, v, sheaf.vertex_offsets, sheaf.edge_offsets, sheaf._tail,
-                              sheaf._toff, sheaf._head, sheaf._hoff, indptr64, indices, data)
+                              sheaf._toff, sheaf._head, sheaf._hoff, estart, indptr, indices,
+                              data)
     return _csr((sheaf.dim_c1, sheaf.dim_c0), indptr, indices, data)
 
 
