@@ -28,6 +28,7 @@ def test_mkdocs_build_strict(tmp_path):
         "tutorials/analyze/index.html",
         "tutorials/verify/index.html",
         "tutorials/training/index.html",
+        "tutorials/sheaves/index.html",
         "api/io/index.html",
         "api/cli/index.html",
     ):
