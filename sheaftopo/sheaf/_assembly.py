@@ -252,25 +252,6 @@ def incidence(u, v, n):
     return ptr, dst, eid, side
 
 
-@nb.njit(cache=True, inline="always")
-def _sandwich(S, soff, a, da, B, base, ld, b, db, tmp):
-    """B <- S_a @ B @ S_b for the da x db block at B[base + i ld + j].
-
-    S_x is row-major at S[soff[x]:]."""
-    for i in range(da):
-        for j in range(db):
-            acc = 0.0
-            for t in range(da):
-                acc += S[soff[a] + i * da + t] * B[base + t * ld + j]
-            tmp[i * db + j] = acc
-    for i in range(da):
-        for j in range(db):
-            acc = 0.0
-            for t in range(db):
-                acc += tmp[i * db + t] * S[soff[b] + t * db + j]
-            B[base + i * ld + j] = acc
-
-
 @nb.njit(cache=True)
 def _max_dims(voff, eoff):
     dmax = 0
@@ -308,6 +289,28 @@ def _gram_row(out, o, j, dq, A, a0, lda, B, b0, ldb, de, w):
             s += A[a0 + k * lda] * B[b0 + j + k * ldb]
         out[o + j] += w * s
         j += _ONE
+
+
+@nb.njit(cache=True, inline="always")
+def _sandwich(S, soff, a, da, B, base, ld, b, db, tmp):
+    """B <- S_a B S_b for the da x db block at B[base + i ld + j] (uint64 sizes and offsets).
+
+    S_x (symmetric, d_x x d_x) is row-major at S[soff[x]:]; ``tmp`` holds
+    S_a B. Both products run on :func:`_gram_row`'s vector rows.
+    """
+    zero = np.uint64(0)
+    sa = np.uint64(soff[a])
+    sb = np.uint64(soff[b])
+    for i in range(da):
+        o = i * db
+        for j in range(db):
+            tmp[o + j] = 0.0
+        _gram_row(tmp, o, zero, db, S, sa + i, da, B, base, ld, da, 1.0)  # S_a^T B = S_a B
+    for i in range(da):
+        o = base + i * ld
+        for j in range(db):
+            B[o + j] = 0.0
+        _gram_row(B, o, zero, db, tmp, i * db, np.uint64(1), S, sb, db, db, 1.0)
 
 
 @nb.njit(cache=True, inline="always")
@@ -384,7 +387,7 @@ def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
         _add_incidence(adj_side[t], e, tail, toff, head, hoff, dp, dq, de, w[e], buf, fill,
                        seg, diag)
         if use_s:
-            _sandwich(S, soff, p, np.int64(dp), buf, fill, seg, q, np.int64(dq), tmp)
+            _sandwich(S, soff, p, dp, buf, fill, seg, q, dq, tmp)
         for j in range(dq):
             ibuf[fill + j] = voff[q] + j
         fill += dq
@@ -465,7 +468,7 @@ def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
                             head, hoff, w, S, soff, use_s, diag, buf, ibuf, tmp, r0, row_len,
                             indices, data)
             if use_s:
-                _sandwich(S, soff, p, np.int64(dp), diag, np.uint64(0), dp, p, np.int64(dp), tmp)
+                _sandwich(S, soff, p, dp, diag, np.uint64(0), dp, p, dp, tmp)
             for i in range(dp):
                 _put_map_row(diag, i * dp, dp, 1.0, np.uint64(voff[p]), indices, data,
                              r0 + i * row_len + dc)

@@ -87,6 +87,7 @@ def _pinv_sqrt_blocks(D: np.ndarray, dims: np.ndarray, off: np.ndarray, rtol: fl
         keep = lam > rtol * top
         inv_sqrt = np.where(keep, 1.0 / np.sqrt(np.where(keep, lam, 1.0)), 0.0)
         S = (V * inv_sqrt[:, None, :]) @ V.transpose(0, 2, 1)
+        S = 0.5 * (S + S.transpose(0, 2, 1))  # exactly symmetric: the kernel reads S_v^T
         out[pos] = S.reshape(len(idx), -1)
     return out
 
