@@ -78,10 +78,13 @@ def _plus_scaled(builder, y, x, v):
 
 
 def _check_row_types(acc, arr):
+    """The intrinsics load W consecutive doubles: 1-D float64 arrays of unit stride only
+    (C-contiguous, or slices of such arrays with step 1: all the kernels here pass)."""
     ok = (isinstance(acc, nb.types.UniTuple) and acc.dtype == nb.types.float64
-          and isinstance(arr, nb.types.Array) and arr.dtype == nb.types.float64)
+          and isinstance(arr, nb.types.Array) and arr.dtype == nb.types.float64
+          and arr.ndim == 1)
     if not ok:
-        raise nb.core.errors.TypingError("expected a float64 tuple and a float64 array")
+        raise nb.core.errors.TypingError("expected a float64 tuple and a 1-D float64 array")
 
 
 @intrinsic
