@@ -25,6 +25,9 @@ from numba.extending import intrinsic
 _AHEAD = 2  # incidences between the prefetch of an edge's maps and their use
 _SEG = 256  # columns of a block row computed before they are written out
 _META_AHEAD = 6  # the same for the edge's offsets and weight (read to find its maps)
+_ONE = np.uint64(1)
+_FOUR = np.uint64(4)
+_EIGHT = np.uint64(8)
 
 
 @intrinsic
@@ -123,30 +126,55 @@ def _row_add(typingctx, out, o, w, acc):
 
 @nb.njit(cache=True, inline="always")
 def _prefetch_range(arr, lo, hi):
-    """Prefetch the cache lines of ``arr[lo:hi]``."""
-    for b in range(lo, hi, 8):
+    """Prefetch the cache lines of ``arr[lo:hi]`` (uint64 bounds)."""
+    for b in range(lo, hi, _EIGHT):
         _prefetch(arr, b)
     if hi > lo:
-        _prefetch(arr, hi - 1)
+        _prefetch(arr, hi - _ONE)
 
 
 @nb.njit(cache=True, inline="always")
-def _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w):
+def _dim_at(off, x, u):
+    """Size of cell x: ``u`` when every cell has that size (u > 0), else from the offsets."""
+    if u > 0:
+        return u
+    return np.uint64(off[x + 1] - off[x])
+
+
+@nb.njit(cache=True, inline="always")
+def _start_at(off, x, u):
+    """Start of cell x: ``u x`` when every cell has size u (u > 0), else ``off[x]``.
+
+    With uniform stalks the offsets are arithmetic: reading them at random
+    edges cost a third of the Laplacian kernel (each read a cache miss that
+    the map reads waited for).
+    """
+    if u > 0:
+        return u * np.uint64(x)
+    return np.uint64(off[x])
+
+
+@nb.njit(cache=True, inline="always")
+def _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w, usz):
     """Prefetch what incidence t + _AHEAD (its maps) and t + _META_AHEAD (its offsets) read.
 
     The edges of a vertex lie at random places in the edge arrays; waiting
-    for them, not arithmetic, took most of the assembly time.
+    for them, not arithmetic, took most of the assembly time. ``usz`` is the
+    size of every map when all are equal (their offsets are then not read), else 0.
     """
     if t + _META_AHEAD < last:
         f = adj_eid[t + _META_AHEAD]
-        _prefetch(toff, f)
-        _prefetch(hoff, f)
-        _prefetch(eoff, f + 1)
+        if usz == 0:
+            _prefetch(toff, f)
+            _prefetch(hoff, f)
+            _prefetch(eoff, f + 1)
         _prefetch(w, f)
     if t + _AHEAD < last:
         f = adj_eid[t + _AHEAD]
-        _prefetch_range(tail, toff[f], toff[f + 1])
-        _prefetch_range(head, hoff[f], hoff[f + 1])
+        a = _start_at(toff, f, usz)
+        _prefetch_range(tail, a, a + _dim_at(toff, f, usz))
+        b = _start_at(hoff, f, usz)
+        _prefetch_range(head, b, b + _dim_at(hoff, f, usz))
 
 
 @nb.njit(cache=True, inline="always")
@@ -266,10 +294,6 @@ def _max_dims(voff, eoff):
     return max(dmax, 1), max(emax, 1)
 
 
-_ONE = np.uint64(1)
-_TWO = np.uint64(2)
-_THREE = np.uint64(3)
-_FOUR = np.uint64(4)
 
 
 @nb.njit(cache=True, inline="always")
@@ -352,7 +376,7 @@ def _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, indices, data):
 
 @nb.njit(cache=True)
 def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head, hoff, w,
-               S, soff, use_s, diag, buf, ibuf, tmp, r0, row_len, indices, data):
+               udv, ude, S, soff, use_s, diag, buf, ibuf, tmp, r0, row_len, indices, data):
     """Block row p of L: the off-diagonal blocks -w_e F_{p<=e}^T F_{q<=e} written to
     the CSR arrays (each made S_p B S_q if ``use_s``), D_p summed into ``diag``
     (dp x dp).
@@ -362,7 +386,8 @@ def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
     or the diagonal's slot comes (writing each block's dp short rows straight
     to the output cost three times as much). Returns the diagonal's column slot.
     """
-    dp = np.uint64(voff[p + 1] - voff[p])
+    dp = _dim_at(voff, p, udv)
+    usz = udv * ude
     zero = np.uint64(0)
     seg = np.uint64(ibuf.shape[0])
     col = zero  # the column slot (within the row) of the next block
@@ -374,11 +399,11 @@ def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
         diag[i] = 0.0
     last = adj_eid.shape[0]
     for t in range(adj_ptr[p], adj_ptr[p + 1]):
-        _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w)
+        _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w, usz)
         q = adj_dst[t]
         e = adj_eid[t]
-        dq = np.uint64(voff[q + 1] - voff[q])
-        de = np.uint64(eoff[e + 1] - eoff[e])
+        dq = _dim_at(voff, q, udv)
+        de = _dim_at(eoff, e, ude)
         if (not diag_seen and q > p) or fill + dq > seg:
             _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, indices, data)
             if not diag_seen and q > p:
@@ -387,12 +412,13 @@ def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
                 col += dp
             c0 = col
             fill = zero
-        _add_incidence(adj_side[t], e, tail, toff, head, hoff, dp, dq, de, w[e], buf, fill,
-                       seg, diag)
+        _add_incidence(adj_side[t], _start_at(toff, e, usz), _start_at(hoff, e, usz), tail,
+                       head, dp, dq, de, w[e], buf, fill, seg, diag)
         if use_s:
             _sandwich(S, soff, p, dp, buf, fill, seg, q, dq, tmp)
+        q0 = _start_at(voff, q, udv)
         for j in range(dq):
-            ibuf[fill + j] = voff[q] + j
+            ibuf[fill + j] = q0 + j
         fill += dq
         col += dq
     _mirror(diag, zero, dp)
@@ -401,46 +427,52 @@ def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
 
 
 @nb.njit(cache=True, inline="always")
-def _add_incidence(side, e, tail, toff, head, hoff, dp, dq, de, w, buf, o, ld, diag):
-    """:func:`_incidence_blocks` for incidence (e, side): two calls rather than one on a
+def _add_incidence(side, ta, ha, tail, head, dp, dq, de, w, buf, o, ld, diag):
+    """:func:`_incidence_blocks` for an incidence on the tail (side 0) or head side of an
+    edge whose maps start at tail[ta] and head[ha]: two calls rather than one on a
     chosen array, so that each reads fixed arrays."""
     if side == 0:
-        _incidence_blocks(tail, np.uint64(toff[e]), head, np.uint64(hoff[e]), dp, dq, de, w,
-                          buf, o, ld, diag)
+        _incidence_blocks(tail, ta, head, ha, dp, dq, de, w, buf, o, ld, diag)
     else:
-        _incidence_blocks(head, np.uint64(hoff[e]), tail, np.uint64(toff[e]), dp, dq, de, w,
-                          buf, o, ld, diag)
+        _incidence_blocks(head, ha, tail, ta, dp, dq, de, w, buf, o, ld, diag)
 
 
 @nb.njit(cache=True, parallel=True)
-def vertex_blocks(voff, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff, w, boff, out):
-    """Diagonal blocks D_v = sum_e w_e F_{v<=e}^T F_{v<=e}, row-major at ``out[boff[v]:]``."""
+def vertex_blocks(voff, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff, w, udv, ude,
+                  boff, out):
+    """Diagonal blocks D_v = sum_e w_e F_{v<=e}^T F_{v<=e}, row-major at ``out[boff[v]:]``.
+
+    ``udv``, ``ude``: the vertex and edge stalk dimensions when all are equal, else 0.
+    """
     n = voff.shape[0] - 1
     last = adj_eid.shape[0]
     none = np.empty(0)
     zero = np.uint64(0)
+    usz = udv * ude
     for p in nb.prange(n):
-        dp = np.uint64(voff[p + 1] - voff[p])
+        dp = _dim_at(voff, p, udv)
         o = np.uint64(boff[p])
         D = out[o : o + dp * dp]
         D[:] = 0.0
         for t in range(adj_ptr[p], adj_ptr[p + 1]):
-            _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w)
+            _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w, usz)
             e = adj_eid[t]
-            _add_incidence(adj_side[t], e, tail, toff, head, hoff, dp, zero,
-                           np.uint64(eoff[e + 1] - eoff[e]), w[e], none, zero, zero, D)
+            _add_incidence(adj_side[t], _start_at(toff, e, usz), _start_at(hoff, e, usz), tail,
+                           head, dp, zero, _dim_at(eoff, e, ude), w[e], none, zero, zero, D)
         _mirror(D, zero, dp)
 
 
 @nb.njit(cache=True, parallel=True)
 def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head, hoff,
-                  w, S, soff, use_s, indptr, indices, data):
+                  w, udv, ude, S, soff, use_s, indptr, indices, data):
     """Fill the CSR arrays of L = delta^T W delta (or S L S), block row by block row.
 
     Block (p, p) is sum_e w_e F_{p<=e}^T F_{p<=e}; block (p, q) for the edge e
     joining them is -w_e F_{p<=e}^T F_{q<=e}. With ``use_s`` every block
     (p, q) becomes S_p B S_q (the normalised Laplacian, S = D^{+1/2}).
     ``adj_*`` list, for every vertex, its incident edges sorted by neighbour.
+    ``udv``, ``ude``: the vertex and edge stalk dimensions when all are equal
+    (then no offset is read), else 0.
 
     Every row of block row p has the same column pattern. Each block is
     computed once from the maps where they lie (those of the incidence
@@ -468,8 +500,8 @@ def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
             r0 = np.uint64(indptr[voff[p]])
             row_len = np.uint64(indptr[voff[p] + 1]) - r0
             dc = _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff,
-                            head, hoff, w, S, soff, use_s, diag, buf, ibuf, tmp, r0, row_len,
-                            indices, data)
+                            head, hoff, w, udv, ude, S, soff, use_s, diag, buf, ibuf, tmp, r0,
+                            row_len, indices, data)
             if use_s:
                 _sandwich(S, soff, p, dp, diag, np.uint64(0), dp, p, dp, tmp)
             for i in range(dp):

@@ -66,12 +66,22 @@ def _incidence(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return sheaf._incidence()
 
 
+def _uniform_dims(sheaf: CellularSheaf) -> tuple[np.uint64, np.uint64]:
+    """(d_v, d_e) when every vertex stalk has dimension d_v and every edge stalk d_e, else 0
+    for the one that varies: the kernels then compute offsets instead of reading them."""
+    vd, ed = sheaf.vertex_dims, sheaf.edge_dims
+    dv = int(vd[0]) if len(vd) and (vd == vd[0]).all() else 0
+    de = int(ed[0]) if len(ed) and (ed == ed[0]).all() else 0
+    return np.uint64(dv), np.uint64(de)
+
+
 def _vertex_blocks_flat(sheaf: CellularSheaf, w: np.ndarray) -> np.ndarray:
     ptr, _, eid, side = _incidence(sheaf)
     off = _offsets(sheaf.vertex_dims**2)
     out = np.empty(int(off[-1]))
     _kernels().vertex_blocks(sheaf.vertex_offsets, ptr, eid, side, sheaf.edge_offsets,
-                             sheaf._tail, sheaf._toff, sheaf._head, sheaf._hoff, w, off, out)
+                             sheaf._tail, sheaf._toff, sheaf._head, sheaf._hoff, w,
+                             *_uniform_dims(sheaf), off, out)
     return out
 
 
@@ -226,7 +236,8 @@ def _assemble_laplacian(
     indices = np.empty(nnz, dtype=it)
     data = np.empty(nnz)
     _kernels().laplacian_csr(sheaf.vertex_offsets, ptr, dst, eid, side, sheaf.edge_offsets,
-                             sheaf._tail, sheaf._toff, sheaf._head, sheaf._hoff, weights, S,
+                             sheaf._tail, sheaf._toff, sheaf._head, sheaf._hoff, weights,
+                             *_uniform_dims(sheaf), S,
                              soff, normalized, indptr64, indices, data)
     return _csr((sheaf.dim_c0, sheaf.dim_c0), indptr64.astype(it), indices, data)
 

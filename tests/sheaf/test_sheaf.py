@@ -88,11 +88,13 @@ def _hub_graph():
 
 @pytest.mark.parametrize(
     "vertex_dims, edge_dims",
-    [(4, 4), (8, 8), (8, 5), (9, 6), (6, 11), ("ragged", "ragged")],
+    [(4, 4), (8, 8), (8, 5), (9, 6), (6, 11), (8, "ragged"), ("ragged", 6),
+     ("ragged", "ragged")],
 )
 def test_assembly_vector_tiles_and_wide_rows(vertex_dims, edge_dims):
     """Stalks of 4 or more use the kernel's 4-wide vector tiles (plus a scalar remainder
-    for 5, 6, 9, 11); the hub's row takes the buffer-flush path."""
+    for 5, 6, 9, 11); the hub's row takes the buffer-flush path; uniform vertex and/or
+    edge dimensions take the kernel's computed offsets, ragged ones its offset arrays."""
     H = _hub_graph()
     rng = np.random.default_rng(3)
     m = H.number_of_edges()
