@@ -16,6 +16,8 @@ the arrays form a canonical CSR matrix without any sorting pass.
 
 from __future__ import annotations
 
+import functools
+
 import numba as nb
 import numpy as np
 from llvmlite import ir
@@ -462,51 +464,64 @@ def vertex_blocks(voff, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff
         _mirror(D, zero, dp)
 
 
-@nb.njit(cache=True, parallel=True)
-def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head, hoff,
-                  w, udv, ude, S, soff, use_s, indptr, indices, data):
-    """Fill the CSR arrays of L = delta^T W delta (or S L S), block row by block row.
+@functools.cache
+def laplacian_kernel(udv: int, ude: int):
+    """The kernel that fills the CSR arrays of L, with the stalk dimensions fixed.
 
-    Block (p, p) is sum_e w_e F_{p<=e}^T F_{p<=e}; block (p, q) for the edge e
-    joining them is -w_e F_{p<=e}^T F_{q<=e}. With ``use_s`` every block
-    (p, q) becomes S_p B S_q (the normalised Laplacian, S = D^{+1/2}).
-    ``adj_*`` list, for every vertex, its incident edges sorted by neighbour.
-    ``udv``, ``ude``: the vertex and edge stalk dimensions when all are equal
-    (then no offset is read), else 0.
-
-    Every row of block row p has the same column pattern. Each block is
-    computed once from the maps where they lie (those of the incidence
-    ``_AHEAD`` places on are prefetched: they are scattered in memory and
-    waiting for them took half the time), four entries of a row at a time in
-    a vector register, and every entry is ``w_e * sum_k F[k, i] G[k, j]`` (so
-    L is exactly symmetric for any weights; D_p is summed on and above its
-    diagonal and mirrored). The results do not depend on the thread count.
-    Block rows go to the threads in contiguous chunks, each chunk with its
-    own scratch; the output is first touched there, by all threads.
+    ``udv``, ``ude``: the vertex and edge stalk dimension when every stalk
+    has it, else 0 (then read from the offsets). They are compile-time
+    constants of the returned kernel: its offsets become arithmetic and its
+    loops of known length (0.21 s against 0.29 s at 1M edges, 8-dim stalks).
+    Each pair compiles once per machine (a few seconds; cached on disk).
     """
-    n = voff.shape[0] - 1
-    dmax, _ = _max_dims(voff, eoff)
-    seg = max(_SEG, dmax)
-    nchunks = min(n, 1024)
-    for c in nb.prange(nchunks):
-        buf = np.empty(dmax * seg)
-        ibuf = np.empty(seg, dtype=indices.dtype)
-        diag = np.empty(dmax * dmax)
-        tmp = np.empty(dmax * dmax)
-        for p in range(n * c // nchunks, n * (c + 1) // nchunks):
-            dp = np.uint64(voff[p + 1] - voff[p])
-            if dp == 0:
-                continue
-            r0 = np.uint64(indptr[voff[p]])
-            row_len = np.uint64(indptr[voff[p] + 1]) - r0
-            dc = _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff,
-                            head, hoff, w, udv, ude, S, soff, use_s, diag, buf, ibuf, tmp, r0,
-                            row_len, indices, data)
-            if use_s:
-                _sandwich(S, soff, p, dp, diag, np.uint64(0), dp, p, dp, tmp)
-            for i in range(dp):
-                _put_map_row(diag, i * dp, dp, 1.0, np.uint64(voff[p]), indices, data,
-                             r0 + i * row_len + dc)
+    dv = np.uint64(udv)
+    de = np.uint64(ude)
+
+    @nb.njit(cache=True, parallel=True)
+    def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head, hoff,
+                      w, S, soff, use_s, indptr, indices, data):
+        """Fill the CSR arrays of L = delta^T W delta (or S L S), block row by block row.
+
+        Block (p, p) is sum_e w_e F_{p<=e}^T F_{p<=e}; block (p, q) for the edge e
+        joining them is -w_e F_{p<=e}^T F_{q<=e}. With ``use_s`` every block
+        (p, q) becomes S_p B S_q (the normalised Laplacian, S = D^{+1/2}).
+        ``adj_*`` list, for every vertex, its incident edges sorted by neighbour.
+
+        Every row of block row p has the same column pattern. Each block is
+        computed once from the maps where they lie (those of the incidence
+        ``_AHEAD`` places on are prefetched: they are scattered in memory and
+        waiting for them took half the time), four entries of a row at a time in
+        a vector register, and every entry is ``w_e * sum_k F[k, i] G[k, j]`` (so
+        L is exactly symmetric for any weights; D_p is summed on and above its
+        diagonal and mirrored). The results do not depend on the thread count.
+        Block rows go to the threads in contiguous chunks, each chunk with its
+        own scratch; the output is first touched there, by all threads.
+        """
+        n = voff.shape[0] - 1
+        dmax, _ = _max_dims(voff, eoff)
+        seg = max(_SEG, dmax)
+        nchunks = min(n, 1024)
+        for c in nb.prange(nchunks):
+            buf = np.empty(dmax * seg)
+            ibuf = np.empty(seg, dtype=indices.dtype)
+            diag = np.empty(dmax * dmax)
+            tmp = np.empty(dmax * dmax)
+            for p in range(n * c // nchunks, n * (c + 1) // nchunks):
+                dp = _dim_at(voff, p, dv)
+                if dp == 0:
+                    continue
+                p0 = _start_at(voff, p, dv)
+                r0 = np.uint64(indptr[p0])
+                row_len = np.uint64(indptr[p0 + _ONE]) - r0
+                dc = _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff,
+                                head, hoff, w, dv, de, S, soff, use_s, diag, buf, ibuf, tmp, r0,
+                                row_len, indices, data)
+                if use_s:
+                    _sandwich(S, soff, p, dp, diag, np.uint64(0), dp, p, dp, tmp)
+                for i in range(dp):
+                    _put_map_row(diag, i * dp, dp, 1.0, p0, indices, data, r0 + i * row_len + dc)
+
+    return laplacian_csr
 
 
 @nb.njit(cache=True, parallel=True)

@@ -66,6 +66,11 @@ def _incidence(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return sheaf._incidence()
 
 
+#: Laplacians with at least this many nonzeros get a kernel compiled for their stalk
+#: dimensions (see ``_assembly.laplacian_kernel``); smaller ones share the generic kernel.
+SPECIALIZE_NNZ = 1 << 22
+
+
 def _uniform_dims(sheaf: CellularSheaf) -> tuple[np.uint64, np.uint64]:
     """(d_v, d_e) when every vertex stalk has dimension d_v and every edge stalk d_e, else 0
     for the one that varies: the kernels then compute offsets instead of reading them."""
@@ -235,10 +240,12 @@ def _assemble_laplacian(
     it = _index_dtype(nnz, sheaf.dim_c0)
     indices = np.empty(nnz, dtype=it)
     data = np.empty(nnz)
-    _kernels().laplacian_csr(sheaf.vertex_offsets, ptr, dst, eid, side, sheaf.edge_offsets,
-                             sheaf._tail, sheaf._toff, sheaf._head, sheaf._hoff, weights,
-                             *_uniform_dims(sheaf), S,
-                             soff, normalized, indptr64, indices, data)
+    # stalk dimensions fixed at compile time for large sheaves only: each pair compiles once
+    dims = _uniform_dims(sheaf) if nnz >= SPECIALIZE_NNZ else (0, 0)
+    kernel = _kernels().laplacian_kernel(*(int(d) for d in dims))
+    kernel(sheaf.vertex_offsets, ptr, dst, eid, side, sheaf.edge_offsets, sheaf._tail,
+           sheaf._toff, sheaf._head, sheaf._hoff, weights, S, soff, normalized, indptr64,
+           indices, data)
     return _csr((sheaf.dim_c0, sheaf.dim_c0), indptr64.astype(it), indices, data)
 
 
