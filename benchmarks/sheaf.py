@@ -104,6 +104,13 @@ def assembly(m: int, d: int, loop_edges: int, references: tuple[str, ...]) -> No
     small = CellularSheaf.random(E[:50], d, d, seed=0, n_vertices=n)
     coboundary(small)
     laplacian(small)
+    # compile (or load from numba's cache) the kernel for these stalk dimensions now, so
+    # that "cold" below measures memory, not compilation
+    from sheaftopo.sheaf import _operators
+
+    threshold, _operators.SPECIALIZE_NNZ = _operators.SPECIALIZE_NNZ, 0
+    laplacian(CellularSheaf.random(E[:50], d, d, seed=1, n_vertices=n))
+    _operators.SPECIALIZE_NNZ = threshold
     F = CellularSheaf.random(E, d, d, seed=0, n_vertices=n)
     times = {}
     delta = L = None
