@@ -86,6 +86,17 @@ def _hub_graph():
     return H
 
 
+def _hub_sheaf(vertex_dims, edge_dims, seed):
+    """A random sheaf on :func:`_hub_graph` ("ragged": dimensions drawn in 1..12) and
+    edge weights."""
+    H = _hub_graph()
+    rng = np.random.default_rng(seed)
+    m = H.number_of_edges()
+    vd = rng.integers(1, 13, 80) if vertex_dims == "ragged" else vertex_dims
+    ed = rng.integers(1, 13, m) if edge_dims == "ragged" else edge_dims
+    return CellularSheaf.random(H, vd, ed, seed=seed + 1), rng.uniform(0.1, 3.0, m)
+
+
 @pytest.mark.parametrize(
     "vertex_dims, edge_dims",
     [(4, 4), (8, 8), (8, 5), (9, 6), (6, 11), (8, "ragged"), ("ragged", 6),
@@ -95,15 +106,9 @@ def test_assembly_vector_tiles_and_wide_rows(vertex_dims, edge_dims):
     """Stalks of 4 or more use the kernel's 4-wide vector tiles (plus a scalar remainder
     for 5, 6, 9, 11); the hub's row takes the buffer-flush path; uniform vertex and/or
     edge dimensions take the kernel's computed offsets, ragged ones its offset arrays."""
-    H = _hub_graph()
-    rng = np.random.default_rng(3)
-    m = H.number_of_edges()
-    vd = rng.integers(1, 13, 80) if vertex_dims == "ragged" else vertex_dims
-    ed = rng.integers(1, 13, m) if edge_dims == "ragged" else edge_dims
-    F = CellularSheaf.random(H, vd, ed, seed=4)
+    F, w = _hub_sheaf(vertex_dims, edge_dims, seed=3)
     D = _dense_delta(F)
     np.testing.assert_array_equal(coboundary(F).toarray(), D)
-    w = rng.uniform(0.1, 3.0, m)
     W = np.diag(np.repeat(w, F.edge_dims))
     for weights, ref in ((None, D.T @ D), (w, D.T @ W @ D)):
         L = laplacian(F, weights=weights)
@@ -422,13 +427,7 @@ def test_kernel_specialised_to_stalk_dimensions(monkeypatch, vertex_dims, edge_d
     the generic kernel's arrays bit for bit (forced here on a small sheaf)."""
     from sheaftopo.sheaf import _operators
 
-    H = _hub_graph()
-    rng = np.random.default_rng(7)
-    m = H.number_of_edges()
-    vd = rng.integers(1, 10, 80) if vertex_dims == "ragged" else vertex_dims
-    ed = rng.integers(1, 10, m) if edge_dims == "ragged" else edge_dims
-    F = CellularSheaf.random(H, vd, ed, seed=8)
-    w = rng.uniform(0.1, 3.0, m)
+    F, w = _hub_sheaf(vertex_dims, edge_dims, seed=7)
     generic = [laplacian(F, weights=w), laplacian(F, weights=w, normalized=True)]
     monkeypatch.setattr(_operators, "SPECIALIZE_NNZ", 0)
     special = [laplacian(F, weights=w), laplacian(F, weights=w, normalized=True)]
