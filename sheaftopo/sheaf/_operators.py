@@ -71,22 +71,13 @@ def _incidence(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, np.ndarray
 SPECIALIZE_NNZ = 1 << 22
 
 
-def _uniform_dims(sheaf: CellularSheaf) -> tuple[np.uint64, np.uint64]:
-    """(d_v, d_e) when every vertex stalk has dimension d_v and every edge stalk d_e, else 0
-    for the one that varies: the kernels then compute offsets instead of reading them."""
-    vd, ed = sheaf.vertex_dims, sheaf.edge_dims
-    dv = int(vd[0]) if len(vd) and (vd == vd[0]).all() else 0
-    de = int(ed[0]) if len(ed) and (ed == ed[0]).all() else 0
-    return np.uint64(dv), np.uint64(de)
-
-
 def _vertex_blocks_flat(sheaf: CellularSheaf, w: np.ndarray) -> np.ndarray:
     ptr, _, eid, side = _incidence(sheaf)
     off = _offsets(sheaf.vertex_dims**2)
     out = np.empty(int(off[-1]))
     _kernels().vertex_blocks(sheaf.vertex_offsets, ptr, eid, side, sheaf.edge_offsets,
                              sheaf._tail, sheaf._toff, sheaf._head, sheaf._hoff, w,
-                             *_uniform_dims(sheaf), off, out)
+                             *(np.uint64(d) for d in sheaf._common_dims()), off, out)
     return out
 
 
@@ -241,8 +232,8 @@ def _assemble_laplacian(
     indices = np.empty(nnz, dtype=it)
     data = np.empty(nnz)
     # stalk dimensions fixed at compile time for large sheaves only: each pair compiles once
-    dims = _uniform_dims(sheaf) if nnz >= SPECIALIZE_NNZ else (0, 0)
-    kernel = _kernels().laplacian_kernel(*(int(d) for d in dims))
+    dims = sheaf._common_dims() if nnz >= SPECIALIZE_NNZ else (0, 0)
+    kernel = _kernels().laplacian_kernel(*dims)
     kernel(sheaf.vertex_offsets, ptr, dst, eid, side, sheaf.edge_offsets, sheaf._tail,
            sheaf._toff, sheaf._head, sheaf._hoff, weights, S, soff, normalized, indptr64,
            indices, data)

@@ -221,10 +221,17 @@ class CellularSheaf:
     @property
     def is_uniform(self) -> bool:
         """True when all vertex stalks share one dimension and all edge stalks another."""
-        return bool(
-            (self._n == 0 or (self._vdims == self._vdims[0]).all())
-            and (self.n_edges == 0 or (self._edims == self._edims[0]).all())
-        )
+        dv, de = self._common_dims()
+        return (self._n == 0 or dv > 0) and (self.n_edges == 0 or de > 0)
+
+    def _common_dims(self) -> tuple[int, int]:
+        """(d_v, d_e): the dimension every vertex (edge) stalk has, 0 where they differ or
+        there are none."""
+
+        def common(dims: np.ndarray) -> int:
+            return int(dims[0]) if len(dims) and (dims == dims[0]).all() else 0
+
+        return common(self._vdims), common(self._edims)
 
     def _uniform_shape(self, what: str) -> tuple[int, int]:
         if not self.is_uniform:
