@@ -33,6 +33,8 @@ __all__ = [
     "check_int",
     "check_random_state",
     "check_real",
+    "kernel_layout",
+    "power_of_two_scale",
 ]
 
 _FLOAT_DTYPES = (np.float32, np.float64)
@@ -73,10 +75,47 @@ def as_float_array(x: Any, name: str, *, dtype: Any = None) -> np.ndarray:
             f"{name} must hold real numbers; got {_describe(arr)} (dtype kind {kind!r})"
         )
     if dtype is not None:
-        return arr.astype(dtype, copy=False)
-    if kind != "f" or arr.dtype not in _FLOAT_DTYPES:
+        arr = arr.astype(dtype, copy=False)
+    elif kind != "f" or arr.dtype not in _FLOAT_DTYPES:
         arr = arr.astype(np.float64)
-    return arr
+    return kernel_layout(arr)
+
+
+def kernel_layout(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself when it is C-contiguous, writeable and native-endian; else a C copy.
+
+    numba compiles one specialisation per array *type*, and read-only,
+    non-contiguous and byte-swapped arrays are distinct types: without this
+    normalisation a read-only view costs a fresh compilation (seconds) on
+    every kernel it reaches. The copy is never written through to the caller.
+    """
+    if (
+        arr.flags.c_contiguous
+        and arr.flags.writeable
+        and arr.dtype.isnative
+    ):
+        return arr
+    return np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)
+
+
+def power_of_two_scale(arr: np.ndarray) -> float:
+    """A power of two ``s`` with ``max|arr| / s`` in [0.5, 1) (1.0 for an all-zero array).
+
+    Quantities homogeneous in the coordinates (distances, costs, deaths) are
+    computed on ``arr / s`` and multiplied back by ``s``: dividing by a power
+    of two is exact (barring subnormals), so squares neither overflow near
+    1e154 nor underflow near 1e-160, and the result is the one exact
+    arithmetic would give at the original scale.
+    """
+    if arr.size == 0:
+        return 1.0
+    top = float(np.max(np.abs(arr)))
+    if not np.isfinite(top):
+        raise ValueError("power_of_two_scale needs finite input")
+    if top == 0.0:
+        return 1.0
+    _, exponent = np.frexp(top)
+    return float(np.ldexp(1.0, int(exponent)))
 
 
 def _check_finite(arr: np.ndarray, name: str, *, allow_posinf: bool = False) -> None:
