@@ -15,3 +15,31 @@ from hypothesis import settings
 settings.register_profile("default", derandomize=True, deadline=None)
 settings.register_profile("explore", derandomize=False, deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--adversarial",
+        choices=("quick", "thorough"),
+        default=None,
+        help="profile of the bad-input suite (tests/*/test_*_adversarial.py): 'quick' "
+        "(default, CI) or 'thorough' (many more examples per function); the environment "
+        "variable SHEAFTOPO_ADVERSARIAL does the same",
+    )
+
+
+def pytest_configure(config):
+    chosen = config.getoption("--adversarial", default=None)
+    if chosen:
+        os.environ["SHEAFTOPO_ADVERSARIAL"] = chosen
+
+
+def pytest_terminal_summary(terminalreporter):
+    from _adversarial import CASES, profile
+
+    if not CASES:
+        return
+    total = sum(CASES.values())
+    terminalreporter.write_sep("-", f"bad-input cases tried ({profile()} profile): {total}")
+    for sub, count in sorted(CASES.items()):
+        terminalreporter.write_line(f"  {sub:<12} {count:>7}")
