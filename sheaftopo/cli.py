@@ -8,9 +8,13 @@ installed with the package).
 
 Exit status: 0 on success, 1 when ``verify`` finds a violated theorem, 2 for
 bad input (a missing or malformed file, mismatched rows, labels of the wrong
-length, an output directory that cannot be written), with a one-line message
-on stderr naming the file and the problem. Everything heavy (NumPy kernels,
-matplotlib, POT, GUDHI) is imported inside the commands.
+length, an output directory that cannot be written, an unknown option or a bad
+option value), with a one-line message on stderr naming the file (or option)
+and the problem; 130 when interrupted (Ctrl-C), with the one line
+``sheaftopo COMMAND: interrupted`` and no partial report left behind. The
+commands that pass their arguments on (``verify``, ``bench``, ``sheafalign``)
+report usage errors of the programs they run the same way. Everything heavy
+(NumPy kernels, matplotlib, POT, GUDHI) is imported inside the commands.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["DEMO_VIEWS", "build_parser", "main"]
 
@@ -37,6 +41,43 @@ class _InputError(Exception):
     """Bad input found by the CLI itself (reported on one line, exit 2)."""
 
 
+#: exit status of a command interrupted by SIGINT (Ctrl-C): 128 + signal number, as shells do
+EXIT_INTERRUPTED = 130
+
+
+def _usage_error(command: str, message: Any) -> NoReturn:
+    """A usage error on one line (no usage block), exit status 2."""
+    where = f"{_PROG} {command}".strip()
+    _error(command, f"{message} (see '{where} --help')")
+    raise SystemExit(2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr, like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        _usage_error(self.prog.removeprefix(_PROG).strip(), message)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors(command: str) -> Iterator[None]:
+    """The programs ``verify``, ``bench`` and ``sheafalign`` run report usage errors on one line.
+
+    Their parsers are plain ``argparse.ArgumentParser`` objects of other
+    packages; while they run, their ``error`` method is the one of this command.
+    """
+    original = argparse.ArgumentParser.error
+
+    def error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+        _usage_error(command, message)
+
+    argparse.ArgumentParser.error = error  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        argparse.ArgumentParser.error = original  # type: ignore[method-assign]
+
+
 def _version() -> str:
     from . import __version__
 
@@ -45,7 +86,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``sheaftopo`` command (all subcommands)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=_PROG,
         description="Topology and algebra for multimodal embedding alignment.",
     )
@@ -227,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _error(command: str, message: Any) -> int:
     text = " ".join(str(message).split())
-    print(f"{_PROG} {command}: error: {text}", file=sys.stderr)
+    print(f"{_PROG} {command}".strip() + f": error: {text}", file=sys.stderr)
     return 2
 
 
@@ -239,13 +280,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv : sequence of str, optional
         Arguments without the program name (default: ``sys.argv[1:]``).
 
+    Returns
+    -------
+    int
+        0 on success (``--help`` and ``--version`` included), 1 when ``verify``
+        finds a violated theorem, 2 for bad input or a usage error (one line
+        on stderr), 130 when interrupted by Ctrl-C (one line on stderr).
+
     Examples
     --------
     >>> from sheaftopo.cli import main
     >>> main(["analyze", "missing.npy", "other.npy"])
     2
     """
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    args_list = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+    command = next((a for a in args_list if not a.startswith("-")), "")
+    try:
+        return _dispatch(args_list)
+    except KeyboardInterrupt:
+        print(f"{_PROG} {command}".strip() + ": interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit as e:  # argparse's --help, --version and usage errors
+        if e.code is None or isinstance(e.code, int):
+            return int(e.code or 0)
+        print(e.code, file=sys.stderr)
+        return 1
+
+
+def _dispatch(args_list: list[str]) -> int:
+    """Run the command ``args_list`` names."""
     parser = build_parser()
     if args_list and args_list[0] == "verify":  # pass everything on, --help included
         return _verify(args_list[1:])
@@ -265,7 +328,8 @@ def _sheafalign(argv: list[str]) -> int:
         from .torch.sheafalign import main as sheafalign_main
     except ImportError as exc:
         return _error("sheafalign", exc)
-    return int(sheafalign_main(argv))
+    with _one_line_usage_errors("sheafalign"):
+        return int(sheafalign_main(argv) or 0)
 
 
 # ----------------------------------------------------------------------
@@ -571,7 +635,8 @@ def _verify(argv: list[str]) -> int:
         mod = _import_from_checkout("verification.__main__", "verify")
     except _InputError as e:
         return _error("verify", e)
-    return int(mod.main(argv) or 0)
+    with _one_line_usage_errors("verify"):
+        return int(mod.main(argv) or 0)
 
 
 def _benchmark_names(pkg: Any) -> list[str]:
@@ -613,11 +678,14 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
         argv = (["--quick"] if args.quick else []) + list(extra)
         print(f"\n== benchmarks.{name} {' '.join(argv)}".rstrip(), flush=True)
         mod = importlib.import_module(f"benchmarks.{name}")
-        with _cwd(root):  # some benchmarks start sub-processes with python -m benchmarks.X
+        # some benchmarks start sub-processes with python -m benchmarks.X
+        with _cwd(root), _one_line_usage_errors("bench"):
             try:
                 rc = mod.main(argv)
-            except SystemExit as e:  # argparse inside a benchmark
-                rc = e.code if isinstance(e.code, int) else 2
+            except SystemExit as e:  # a usage error (exit 2) ends the whole command
+                if e.code == 2:
+                    raise
+                rc = e.code if isinstance(e.code, int) else 1
         status = max(status, int(rc or 0))
     return status
 

@@ -15,6 +15,7 @@ views) need torch only for training, and live in
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -54,6 +55,23 @@ class MultiViewData:
     labels: np.ndarray
     description: str = field(repr=False, default="")
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.views, Mapping) or not self.views:
+            raise TypeError(
+                f"views must be a non-empty dict of view name to array; got "
+                f"{type(self.views).__name__}"
+            )
+        labels = np.asarray(self.labels)
+        if labels.ndim != 1:
+            raise ValueError(f"labels must be 1-D, one per item; got shape {labels.shape}")
+        for name, X in self.views.items():
+            shape = getattr(X, "shape", None)
+            if shape is None or len(shape) != 2 or shape[0] != labels.shape[0]:
+                raise ValueError(
+                    f"views[{name!r}] must be a 2-D array with one row per label "
+                    f"({labels.shape[0]}); got shape {shape}"
+                )
+
     @property
     def n_samples(self) -> int:
         return int(self.labels.shape[0])
@@ -62,6 +80,27 @@ class MultiViewData:
         if name not in self.views:
             raise KeyError(f"no view named {name!r}; the views are {sorted(self.views)}")
         return self.views[name]
+
+
+def _view_names(views: Any) -> list[str]:
+    """The requested mfeat views, in order, each once."""
+    choices = tuple(MFEAT_VIEWS)
+    if views is None:
+        return list(choices)
+    if isinstance(views, str):
+        return [check_choice(views, "views", choices)]
+    if not isinstance(views, Iterable) or isinstance(views, (bytes, Mapping)):
+        raise TypeError(
+            f"views must be a view name or a list of view names ({', '.join(choices)}); got "
+            f"{views!r} of type {type(views).__name__}"
+        )
+    names = [check_choice(v, "views", choices) for v in views]
+    if not names:
+        raise ValueError("views must name at least one view; got an empty sequence")
+    if len(set(names)) != len(names):
+        dup = next(v for v in names if names.count(v) > 1)
+        raise ValueError(f"views must name each view once; {dup!r} is given twice")
+    return names
 
 
 def load_mfeat(views: Any = None, *, standardize: bool = False) -> MultiViewData:
@@ -75,7 +114,7 @@ def load_mfeat(views: Any = None, *, standardize: bool = False) -> MultiViewData
     Parameters
     ----------
     views : str or sequence of str, optional
-        The views to return (default: all six).
+        The views to return (default: all six), each named once.
     standardize : bool, default False
         Centre each feature and scale it to unit variance (features with zero
         variance are only centred). The views' raw scales differ by orders of
@@ -102,14 +141,12 @@ def load_mfeat(views: Any = None, *, standardize: bool = False) -> MultiViewData
     >>> sorted(set(data.labels.tolist())) == list(range(10))
     True
     """
-    if views is None:
-        names = list(MFEAT_VIEWS)
-    elif isinstance(views, str):
-        names = [check_choice(views, "views", tuple(MFEAT_VIEWS))]
-    else:
-        names = [check_choice(v, "views", tuple(MFEAT_VIEWS)) for v in views]
-        if not names:
-            raise ValueError("views must name at least one view; got an empty sequence")
+    names = _view_names(views)
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise TypeError(
+            f"standardize must be True or False; got {standardize!r} of type "
+            f"{type(standardize).__name__}"
+        )
     with resources.files("sheaftopo").joinpath("data/mfeat.npz").open("rb") as fh:
         with np.load(fh) as npz:
             out = {name: np.array(npz[name], dtype=np.float64) for name in names}

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._validation import check_int
 
 __all__ = [
     "EMBEDDING_SUFFIXES",
@@ -103,7 +105,9 @@ def split_spec(spec: Any) -> tuple[Path, str | None]:
     if isinstance(spec, os.PathLike):
         return Path(spec), None
     if not isinstance(spec, str):
-        raise TypeError(f"a file spec must be a string or a path; got {type(spec).__name__}")
+        raise TypeError(
+            f"spec must be a file name (a string) or a path; got {type(spec).__name__}"
+        )
     p = Path(spec)
     if p.exists() or ":" not in spec:
         return p, None
@@ -137,26 +141,36 @@ _TORCH_EXTRA = "install PyTorch (e.g. pip install torch==2.13.0 for the CPU buil
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"  # end of central directory first: an archive of no members
 
 
 def _read_numpy(path: Path, spec: str) -> dict[str, np.ndarray]:
+    """The arrays of a .npy or .npz, never unpickling; every failure names the file."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(6)
     except OSError as e:
         raise EmbeddingFileError(spec, f"cannot be read ({e.strerror or e})") from e
+    if head.startswith(_EMPTY_ZIP_MAGIC):
+        raise EmbeddingFileError(spec, "is an .npz archive that holds no arrays")
     if not (head.startswith(_NPY_MAGIC) or head.startswith(_ZIP_MAGIC)):
         raise EmbeddingFileError(spec, "is not a readable NumPy file (no .npy or .npz header)")
+    # a damaged file raises any of zipfile.BadZipFile, zlib.error, EOFError, OSError,
+    # ValueError, tokenize.TokenError (a mangled header), ...: all mean "unreadable"
+    damaged = Exception
     try:
         obj = np.load(path, allow_pickle=False)
-    except ValueError as e:
-        if "pickle" in str(e).lower():
+    except MemoryError:
+        raise
+    except damaged as e:
+        if isinstance(e, ValueError) and "pickle" in str(e).lower():
             raise EmbeddingFileError(
                 spec, "holds Python objects (pickled), not a numeric array; refusing to unpickle"
             ) from e
-        raise EmbeddingFileError(spec, f"is not a readable NumPy file ({e})") from e
-    except (OSError, EOFError) as e:
-        raise EmbeddingFileError(spec, f"is not a readable NumPy file ({e})") from e
+        kind = "NumPy archive (.npz)" if head.startswith(_ZIP_MAGIC) else "NumPy file"
+        raise EmbeddingFileError(
+            spec, f"is not a readable {kind}: damaged or truncated ({type(e).__name__}: {e})"
+        ) from e
     if isinstance(obj, np.ndarray):
         return {path.stem: np.array(obj)}
     with obj as npz:
@@ -164,10 +178,20 @@ def _read_numpy(path: Path, spec: str) -> dict[str, np.ndarray]:
         for name in npz.files:
             try:
                 out[name] = np.array(npz[name])
-            except ValueError as e:
+            except MemoryError:
+                raise
+            except damaged as e:
+                if isinstance(e, ValueError) and "pickle" in str(e).lower():
+                    raise EmbeddingFileError(
+                        f"{spec}:{name}", "holds Python objects (pickled), not a numeric array"
+                    ) from e
                 raise EmbeddingFileError(
-                    f"{spec}:{name}", "holds Python objects (pickled), not a numeric array"
+                    f"{spec}:{name}",
+                    f"cannot be read: the archive member is damaged or truncated "
+                    f"({type(e).__name__}: {e})",
                 ) from e
+        if not out:
+            raise EmbeddingFileError(spec, "is an .npz archive that holds no arrays")
         return out
 
 
@@ -336,6 +360,10 @@ def _table_matrix(df: Any, spec: str) -> np.ndarray:
 
     if df.shape[1] == 0:
         raise EmbeddingFileError(spec, "has no columns")
+    if df.shape[0] == 0:
+        raise EmbeddingFileError(
+            spec, f"has no rows (only the columns {_short_list([str(c) for c in df.columns])})"
+        )
     numeric = [
         c
         for c in df.columns
@@ -558,9 +586,20 @@ def check_paired(sets: Mapping[str, np.ndarray]) -> None:
     sheaftopo.io.EmbeddingFileError: b.npy: has 4 rows but a.npy has 3; the sets must
     have paired rows (row i of every set describes the same item)
     """
+    if not isinstance(sets, Mapping):
+        raise TypeError(
+            f"sets must be a mapping of name to array (e.g. {{'a.npy': A, 'b.npy': B}}); got "
+            f"{type(sets).__name__}"
+        )
     items = list(sets.items())
     if not items:
         return
+    for name, X in items:
+        if not hasattr(X, "shape") or len(getattr(X, "shape", ())) < 1:
+            raise TypeError(
+                f"sets[{name!r}] must be an array with one row per item; got "
+                f"{type(X).__name__}"
+            )
     first, A = items[0]
     for name, X in items[1:]:
         if X.shape[0] != A.shape[0]:
@@ -572,7 +611,7 @@ def check_paired(sets: Mapping[str, np.ndarray]) -> None:
 
 
 def load_embedding_sets(
-    specs: Sequence[Any], *, exclude: Sequence[str] = ()
+    specs: Sequence[Any], *, exclude: str | Sequence[str] = ()
 ) -> dict[str, np.ndarray]:
     """Load several embedding sets with paired rows.
 
@@ -580,10 +619,12 @@ def load_embedding_sets(
     ----------
     specs : sequence of str or path-like
         Two or more files (or ``path:key`` specs), one set each; or a single
-        container (.npz, .safetensors, .pt dict) whose arrays are the sets.
-    exclude : sequence of str
+        container (.npz, .safetensors, .pt dict) whose arrays are the sets. A
+        lone string or path is refused (a ``TypeError``): wrap it in a list.
+    exclude : str or sequence of str
         Array names to leave out of a single container (e.g. the labels
-        stored next to the embeddings).
+        stored next to the embeddings). A name matches only the whole array
+        name; a string is one name.
 
     Returns
     -------
@@ -608,9 +649,21 @@ def load_embedding_sets(
     {'image': (5, 8), 'text': (5, 3)}
     >>> tmp.cleanup()
     """
+    if isinstance(specs, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"specs must be a list of files; got the single {type(specs).__name__} {specs!r} "
+            f"(write [{str(specs)!r}] for one container holding several sets)"
+        )
+    if not isinstance(specs, (Sequence, Iterable)) or isinstance(specs, Mapping):
+        raise TypeError(
+            f"specs must be a list of file names or paths; got {type(specs).__name__}"
+        )
     specs = list(specs)
     if not specs:
-        raise ValueError("no embedding files given; pass two or more (or one .npz with several)")
+        raise ValueError(
+            "specs is empty: no embedding files given; pass two or more (or one .npz with several)"
+        )
+    excluded = _names(exclude, "exclude")
     out: dict[str, np.ndarray] = {}
     if len(specs) == 1:
         path, key, label = _resolve(specs[0])
@@ -618,7 +671,7 @@ def load_embedding_sets(
             raise EmbeddingFileError(
                 label, "is one set; give at least two files (or one container of several sets)"
             )
-        arrays = {k: v for k, v in read_arrays(specs[0]).items() if k not in set(exclude)}
+        arrays = {k: v for k, v in read_arrays(specs[0]).items() if k not in excluded}
         if len(arrays) < 2:
             raise EmbeddingFileError(
                 label,
@@ -634,6 +687,22 @@ def load_embedding_sets(
             out[name] = load_embeddings(spec)
     check_paired({_display(specs, name, i): X for i, (name, X) in enumerate(out.items())})
     return out
+
+
+def _names(names: Any, what: str) -> frozenset[str]:
+    """A set of whole names from one name (a str) or a sequence of names."""
+    if isinstance(names, str):
+        return frozenset([names])
+    if not isinstance(names, Iterable) or isinstance(names, (bytes, Mapping)):
+        raise TypeError(f"{what} must be a name or a list of names; got {type(names).__name__}")
+    out = list(names)
+    bad = [n for n in out if not isinstance(n, str)]
+    if bad:
+        raise TypeError(
+            f"{what} must hold array names (strings); got {bad[0]!r} of type "
+            f"{type(bad[0]).__name__}"
+        )
+    return frozenset(out)
 
 
 def _unique_name(name: str, taken: Any) -> str:
@@ -689,6 +758,8 @@ def load_labels(spec: Any, *, n_rows: int | None = None) -> np.ndarray:
     sheaftopo.io.EmbeddingFileError: ...y.txt: has 3 labels but the embedding sets have 4 rows
     >>> tmp.cleanup()
     """
+    if n_rows is not None:
+        n_rows = check_int(n_rows, "n_rows", minimum=0)
     path, key, label = _resolve(spec)
     if _suffix(path) == ".txt":
         if key is not None:
@@ -714,6 +785,11 @@ def load_labels(spec: Any, *, n_rows: int | None = None) -> np.ndarray:
                 label,
                 f"has {df.shape[1]} columns {_short_list([str(c) for c in df.columns])}; name the "
                 f"label column as {path}:COLUMN",
+            )
+        missing = np.flatnonzero(col.isna().to_numpy())
+        if len(missing):
+            raise EmbeddingFileError(
+                label, f"label {int(missing[0])} is missing ({len(missing)} missing in all)"
             )
         arr = col.to_numpy()
         if arr.dtype == object:

@@ -470,25 +470,60 @@ def staged_directory(out_dir: Any) -> Iterator[Path]:
 
     Yields the staging directory. On normal exit every file in it replaces the
     file of the same name in ``out_dir`` (created if needed, parents too) and
-    the staging directory is removed; if the body raises, the staging
-    directory is removed and ``out_dir`` is left as it was. Raises
-    ``OSError`` up front when ``out_dir`` cannot be written (before any work).
+    the staging directory is removed; if the body raises (``KeyboardInterrupt``
+    included), the staging directory is removed and ``out_dir`` is left as it
+    was. Raises ``OSError`` up front when ``out_dir`` cannot be written (before
+    any work). An ``OSError`` about a file of the staging directory (from the
+    body or from the final move) is raised again naming that file's place in
+    ``out_dir``: the staging directory is an implementation detail.
     """
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a path; got {type(out_dir).__name__}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a directory")
     parent = out.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(
-        tempfile.mkdtemp(prefix=f".{out.name or 'report'}.", suffix=".partial", dir=parent)
-    )
+    try:
+        stage = Path(
+            tempfile.mkdtemp(prefix=f".{out.name or 'report'}.", suffix=".partial", dir=parent)
+        )
+    except OSError as e:
+        raise _naming(e, out, f"cannot create files in {parent}") from e
     try:
         if out.exists() and not os.access(out, os.W_OK | os.X_OK):
             raise PermissionError(f"{out}: directory is not writable")
-        yield stage
-        _publish(stage, out)
+        try:
+            yield stage
+            _publish(stage, out)
+        except OSError as e:
+            for name in (e.filename, e.filename2):
+                inside = _relative_to(name, stage)
+                if inside is not None:
+                    raise _naming(e, out / inside) from e
+            raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _relative_to(name: Any, stage: Path) -> Path | None:
+    """``name`` relative to ``stage`` when it lies there, else None."""
+    if name is None:
+        return None
+    try:
+        return Path(os.fsdecode(name)).relative_to(stage)
+    except (TypeError, ValueError):
+        return None
+
+
+def _naming(e: OSError, where: Path, strerror: str | None = None) -> OSError:
+    """The error ``e`` (same errno, same subclass) about the user's path ``where``."""
+    text = e.strerror or str(e)
+    if strerror:
+        text = f"{strerror}: {text}"
+    if e.errno is None:
+        return type(e)(f"{where}: {text}")
+    return OSError(e.errno, text, str(where))  # OSError(errno, ...) picks the subclass
 
 
 def _publish(stage: Path, out: Path) -> None:
