@@ -19,6 +19,14 @@ from .._validation import as_float_array, as_points, check_int, check_real
 #: ``100 * eps(float32)`` (about 1.2e-5) instead.
 SYMMETRY_RTOL = 1e-7
 
+#: A symmetric matrix counts as singular (and is refused wherever a positive definite
+#: one is required) when its smallest eigenvalue is at most ``n * eps * largest``, with
+#: ``n`` the matrix size and ``eps`` the float64 machine epsilon (about 2.2e-16): below
+#: that relative level the smallest eigenvalue is indistinguishable from rounding of
+#: the largest one, so neither its sign nor its size carries information (the relative
+#: eigenvalue test of LAPACK's rank decisions and ``numpy.linalg.matrix_rank``).
+SINGULAR_RTOL_PER_N = float(np.finfo(np.float64).eps)
+
 #: Weights must sum to one within this absolute tolerance; they are then
 #: divided by their sum (so that, for example, float32 weights summing to one
 #: in float32 arithmetic are accepted).
@@ -69,7 +77,29 @@ def as_symmetric(P: Any, name: str) -> np.ndarray:
             f"{name} must be symmetric{_index_text(idx)}: max |{name} - {name}^T| / "
             f"max |{name}| = {rel:.3g} exceeds the tolerance {rtol:.3g}"
         )
-    return 0.5 * (arr + swapped)
+    return 0.5 * arr + 0.5 * swapped  # (not 0.5 * (arr + swapped): no overflow near 1e308)
+
+
+def matrix_scale_exponents(P: np.ndarray, *, even: bool = False) -> np.ndarray:
+    """Integer exponents ``e`` (batch shape) with ``max|P_b| / 2**e_b`` in [1/4, 1).
+
+    Dividing by powers of two is exact, so ``ldexp(P, -e)`` is the batch brought
+    to unit scale without rounding (0 for all-zero matrices). ``even=True``
+    rounds the exponents up to even integers, so that square roots of the
+    scale factors are exact powers of two as well.
+    """
+    top = np.abs(P).max(axis=(-1, -2))
+    _, e = np.frexp(top)
+    e = e.astype(np.int64)
+    if even:
+        e = e + (e % 2)
+    return e
+
+
+def unit_scaled(P: np.ndarray, *, even: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(ldexp(P, -e), e)``: the batch at unit scale and the exponents that undo it."""
+    e = matrix_scale_exponents(P, even=even)
+    return np.ldexp(P, -e[..., None, None]), e
 
 
 def not_positive_definite(P: np.ndarray, name: str) -> ValueError:
@@ -94,14 +124,33 @@ def not_positive_definite(P: np.ndarray, name: str) -> ValueError:
 
 
 def as_spd(P: Any, name: str) -> np.ndarray:
-    """A batch of symmetric matrices, shape (..., n, n), float64; definiteness is checked later.
+    """A batch of symmetric positive definite matrices, shape (..., n, n), float64.
 
-    Positive definiteness is established where it costs nothing extra, by the
-    Cholesky factorisations or eigendecompositions the kernels compute anyway
-    (:func:`cholesky` and :func:`spd_eigh`), which raise the error of
-    :func:`not_positive_definite`.
+    Every matrix must be symmetric (see :func:`as_symmetric`) and numerically
+    positive definite: its eigenvalues (``eigvalsh`` of the matrix brought to
+    unit scale by a power of two, so that any finite scale from 1e-308 to
+    1e308 works) must satisfy ``smallest > n * eps * largest``
+    (:data:`SINGULAR_RTOL_PER_N`); singular, indefinite and numerically
+    singular matrices are refused with a ``ValueError`` naming ``name``, the
+    batch index and both eigenvalues.
     """
-    return as_symmetric(P, name)
+    arr = as_symmetric(P, name)
+    scaled, e = unit_scaled(arr)
+    lam = np.linalg.eigvalsh(scaled)
+    lo, hi = lam[..., 0], lam[..., -1]
+    n = arr.shape[-1]
+    bad = ~(lo > n * SINGULAR_RTOL_PER_N * hi)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+        lo_v = float(np.ldexp(lo[idx], e[idx]))
+        hi_v = float(np.ldexp(hi[idx], e[idx]))
+        what = "indefinite" if lo[idx] < 0 else "singular"
+        raise ValueError(
+            f"{name} must be symmetric positive definite{_index_text(idx)}; its smallest "
+            f"eigenvalue is {lo_v:.6g} (largest {hi_v:.6g}), so it is {what} (a matrix counts "
+            f"as singular when smallest <= n * eps * largest = {n} * 2.2e-16 * largest)"
+        )
+    return arr
 
 
 def cholesky(P: np.ndarray, name: str) -> np.ndarray:

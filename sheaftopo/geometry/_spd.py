@@ -57,9 +57,23 @@ With these normalisations :math:`\|\operatorname{Log}_P(Q)\|_P = d(P, Q)`
 for every metric. All functions take batches of shape ``(..., n, n)`` (batch
 dimensions broadcast against each other), compute in float64, check
 symmetry (relative tolerance 1e-7, see
-:data:`sheaftopo.geometry._checks.SYMMETRY_RTOL`) and positive definiteness
-(a Cholesky factorisation or eigendecomposition that the computation needs
-anyway), and use only the symmetric part ``(P + P.T) / 2`` of their input.
+:data:`sheaftopo.geometry._checks.SYMMETRY_RTOL`) and positive definiteness,
+and use only the symmetric part ``(P + P.T) / 2`` of their input.
+
+**Singular matrices.** A matrix counts as singular, and is refused with a
+``ValueError`` naming the argument, when its smallest eigenvalue is at most
+:math:`n \varepsilon` times its largest (:math:`n` the size,
+:math:`\varepsilon \approx 2.2 \cdot 10^{-16}`; see
+:data:`sheaftopo.geometry._checks.SINGULAR_RTOL_PER_N`): below that level
+the smallest eigenvalue is rounding noise of the largest, and every
+quantity here (logarithms, inverses) would be noise too.
+
+**Scale.** Every matrix is brought to unit scale by a power of two (exact)
+before it is factorised, and the scale is put back in closed form
+(logarithms add :math:`k \log 2`, Bures quantities scale by square roots),
+so any finite scale from about 1e-300 to 1e300 works, also for pairs at
+very different scales; results that do not fit in float64 raise a
+``ValueError`` instead of returning inf.
 """
 
 from __future__ import annotations
@@ -78,8 +92,10 @@ from ._checks import (
     as_weights,
     broadcast_batch,
     cholesky,
+    matrix_scale_exponents,
     not_positive_definite,
     spd_eigh,
+    unit_scaled,
 )
 
 __all__ = [
@@ -94,6 +110,13 @@ __all__ = [
 ]
 
 METRICS = ("affine", "log_euclidean", "bures")
+
+_LN2 = math.log(2.0)
+#: spd_mean refuses stacks whose matrices differ in scale by more than 2^_SCALE_SPAN
+#: (at a common scale the smallest would fall below the float64 range)
+_SCALE_SPAN = 900
+#: exp(x) overflows float64 above this, and is below the smallest normal number under -this
+_EXP_LIMIT = 708.0
 
 
 # ---------------------------------------------------------------------------
@@ -154,11 +177,6 @@ def _result(x: np.ndarray) -> Any:
     return x[()] if x.ndim == 0 else x
 
 
-def _check_finite_output(M: np.ndarray, what: str, hint: str) -> None:
-    if not np.isfinite(M).all():
-        raise ValueError(f"{what} overflowed to inf: {hint}")
-
-
 def _chol_inv(P: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Cholesky factor ``L`` of ``P`` and its inverse."""
     L = cholesky(P, name)
@@ -175,6 +193,18 @@ def _whiten(Linv: np.ndarray, X: np.ndarray) -> np.ndarray:
 #: 20 % faster at n = 64 than the batched NumPy route, equal at n = 16 and
 #: slower below, where the per-call overhead dominates).
 _LAPACK_MIN_N = 24
+
+
+def _general_log_eigvals(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> np.ndarray:
+    """Logarithms of the eigenvalues of ``P^{-1} Q`` (SPD P, Q), batched, ascending.
+
+    Each matrix is first brought to unit scale by a power of two (exact), and
+    the scales are added back as logarithms, so P and Q may lie anywhere in the
+    float64 range, even at very different scales.
+    """
+    P, eP = unit_scaled(P)
+    Q, eQ = unit_scaled(Q)
+    return np.log(_general_eigvals(P, Q, names)) + ((eQ - eP) * _LN2)[..., None]
 
 
 def _general_eigvals(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> np.ndarray:
@@ -204,25 +234,46 @@ def _general_eigvals(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> np
 
 
 def _spd_log(P: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``log P`` and the eigendecomposition of ``P``."""
-    lam, U = spd_eigh(P, name)
-    return _from_eig(np.log(lam), U), lam, U
+    """``log P``, the logarithms of the eigenvalues of ``P`` and its eigenvectors.
+
+    The eigendecomposition is of ``P`` brought to unit scale by a power of two
+    (exact), whose logarithm is added back, so no scale overflows.
+    """
+    Ps, e = unit_scaled(P)
+    lam, U = spd_eigh(Ps, name)
+    loglam = np.log(lam) + (e * _LN2)[..., None]
+    return _from_eig(loglam, U), loglam, U
 
 
-def _spd_exp_sym(S: np.ndarray) -> np.ndarray:
-    """``exp S`` for symmetric ``S``, refusing overflow and underflow to singularity."""
+_TANGENT_TOO_LARGE = "the tangent vector V is too large"
+
+
+def _spd_exp_sym(S: np.ndarray, cause: str = _TANGENT_TOO_LARGE) -> np.ndarray:
+    """``exp S`` for symmetric ``S``, refusing overflow and underflow to singularity.
+
+    ``cause`` completes the error message (which argument is to blame).
+    """
+    if not np.isfinite(S).all():
+        raise ValueError(f"the matrix exponential overflows: {cause} (its exponent overflows)")
     z, W = np.linalg.eigh(S)
     if z[..., -1].max(initial=-np.inf) > 709.0:
         raise ValueError(
-            "the matrix exponential overflows: the tangent vector is too large "
+            f"the matrix exponential overflows: {cause} "
             f"(an eigenvalue of the exponent is {float(z[..., -1].max()):.6g} > 709)"
         )
-    if z[..., 0].min(initial=np.inf) < -708.0:
+    if z[..., 0].min(initial=np.inf) < -_EXP_LIMIT:
         raise ValueError(
-            "the matrix exponential underflows to a singular matrix: the tangent vector "
-            f"is too large (an eigenvalue of the exponent is {float(z[..., 0].min()):.6g})"
+            f"the matrix exponential underflows to a singular matrix: {cause} "
+            f"(an eigenvalue of the exponent is {float(z[..., 0].min()):.6g} < -708)"
         )
     return _from_eig(np.exp(z), W)
+
+
+def _finite_output(M: np.ndarray, what: str, cause: str) -> np.ndarray:
+    """``M`` when finite; else a ``ValueError`` saying that ``what`` overflows float64."""
+    if not np.isfinite(M).all():
+        raise ValueError(f"{what} overflows float64: {cause}")
+    return M
 
 
 # ---------------------------------------------------------------------------
@@ -233,16 +284,29 @@ def _spd_exp_sym(S: np.ndarray) -> np.ndarray:
 def _bures_distance(
     P: np.ndarray, Q: np.ndarray, names: tuple[str, str] = ("P", "Q")
 ) -> np.ndarray:
-    """``min_O ||L_P - L_Q O||_F`` over orthogonal ``O``, batched (no cancellation)."""
-    A = cholesky(P, names[0])
-    B = cholesky(Q, names[1])
+    """``min_O ||L_P - L_Q O||_F`` over orthogonal ``O``, batched (no cancellation).
+
+    The Cholesky factors are of the matrices brought to unit scale by powers of
+    four (exact), scaled back by the square roots (powers of two), and the norm
+    is taken at unit scale too, so every scale in the float64 range works.
+    """
+    Ps, eP = unit_scaled(P, even=True)
+    Qs, eQ = unit_scaled(Q, even=True)
+    A = np.ldexp(cholesky(Ps, names[0]), (eP // 2)[..., None, None])
+    B = np.ldexp(cholesky(Qs, names[1]), (eQ // 2)[..., None, None])
     W, _, Vt = np.linalg.svd(_t(B) @ A)
-    diff = A - B @ (W @ Vt)
-    return np.sqrt(np.einsum("...ij,...ij->...", diff, diff))
+    diff, e = unit_scaled(A - B @ (W @ Vt))
+    return np.ldexp(np.sqrt(np.einsum("...ij,...ij->...", diff, diff)), e)
 
 
 def _bures_map_times_base(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> np.ndarray:
-    """``T P`` with ``T`` the Bures map from ``P`` to ``Q`` (``T P T = Q``)."""
+    """``T P`` with ``T`` the Bures map from ``P`` to ``Q`` (``T P T = Q``).
+
+    Computed on ``P`` and ``Q`` at unit scale (powers of four, exact):
+    ``T P = 2^((e_P + e_Q) / 2) T' P'``. The product is checked to be finite.
+    """
+    P, eP = unit_scaled(P, even=True)
+    Q, eQ = unit_scaled(Q, even=True)
     L, Linv = _chol_inv(P, names[0])
     S = _t(L) @ Q @ L
     lam, U = np.linalg.eigh(S)
@@ -250,7 +314,9 @@ def _bures_map_times_base(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) 
         raise not_positive_definite(np.broadcast_to(Q, S.shape), names[1])
     root = _from_eig(np.sqrt(lam), U)  # (L^T Q L)^{1/2}
     # T = L^{-T} root L^{-1}, so T P = L^{-T} root L^T.
-    return _t(Linv) @ root @ _t(L)
+    with np.errstate(over="ignore"):
+        TP = np.ldexp(_t(Linv) @ root @ _t(L), ((eP + eQ) // 2)[..., None, None])
+    return _finite_output(TP, "the Bures map", f"{names[0]} and {names[1]} are too large")
 
 
 # ---------------------------------------------------------------------------
@@ -324,8 +390,7 @@ def spd_distance(P: Any, Q: Any, *, metric: str = "affine") -> Any:
     Q = as_spd(Q, "Q")
     broadcast_batch(P, Q, ("P", "Q"))
     if metric == "affine":
-        lam = _general_eigvals(P, Q, ("P", "Q"))
-        logs = np.log(lam)
+        logs = _general_log_eigvals(P, Q, ("P", "Q"))
         return _result(np.sqrt(np.einsum("...i,...i->...", logs, logs)))
     if metric == "log_euclidean":
         diff = _spd_log(P, "P")[0] - _spd_log(Q, "Q")[0]
@@ -389,23 +454,33 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
     P = as_spd(P, "P")
     B = as_spd(base, "base")
     broadcast_batch(P, B, ("P", "base"))
+    too_far = "P is too far from base"
     if metric == "affine":
-        L, Linv = _chol_inv(B, "base")
-        W = _whiten(Linv, P)
+        # Log_B(P) = 2^e_B L' (log W' + (e_P - e_B) log 2 I) L'^T with B, P at unit scale
+        Bs, eB = unit_scaled(B)
+        Ps, eP = unit_scaled(P)
+        L, Linv = _chol_inv(Bs, "base")
+        W = _whiten(Linv, Ps)
         lam, U = np.linalg.eigh(W)
         if not (lam[..., 0] > 0).all():
             raise not_positive_definite(np.broadcast_to(P, W.shape), "P")
         LU = L @ U
-        return _sym((LU * np.log(lam)[..., None, :]) @ _t(LU))
+        logs = np.log(lam) + ((eP - eB) * _LN2)[..., None]
+        with np.errstate(over="ignore"):
+            out = np.ldexp(_sym((LU * logs[..., None, :]) @ _t(LU)), eB[..., None, None])
+        return _finite_output(out, "the logarithm", too_far)
     if metric == "log_euclidean":
         logP = _spd_log(P, "P")[0]
-        mu, U = spd_eigh(B, "base")
-        m = np.log(mu)
+        _, m, U = _spd_log(B, "base")
         H = _t(U) @ logP @ U
         H = H - np.eye(H.shape[-1]) * m[..., None, :]
-        return _sym(U @ (H * _exp_divided_difference(m)) @ _t(U))
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = _sym(U @ (H * _exp_divided_difference(m)) @ _t(U))
+        return _finite_output(out, "the logarithm", too_far)
     X = _bures_map_times_base(B, P, ("base", "P"))  # T B
-    return _sym(X + _t(X) - 2.0 * B)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _sym(X + _t(X) - 2.0 * B)
+    return _finite_output(out, "the logarithm", too_far)
 
 
 def spd_exp(V: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
@@ -461,21 +536,33 @@ def spd_exp(V: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
     V = as_symmetric(V, "V")
     B = as_spd(base, "base")
     broadcast_batch(V, B, ("V", "base"))
-    if metric == "affine":
-        L, Linv = _chol_inv(B, "base")
-        E = _spd_exp_sym(_whiten(Linv, V))
-        return _sym(L @ E @ _t(L))
-    mu, U = spd_eigh(B, "base")
-    H = _t(U) @ V @ U
     if metric == "log_euclidean":
-        m = np.log(mu)
-        Z = H / _exp_divided_difference(m) + np.eye(H.shape[-1]) * m[..., None, :]
+        _, m, U = _spd_log(B, "base")
+        H = _t(U) @ V @ U
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = H / _exp_divided_difference(m) + np.eye(H.shape[-1]) * m[..., None, :]
         return _sym(U @ _spd_exp_sym(_sym(Z)) @ _t(U))
-    X = H / (mu[..., :, None] + mu[..., None, :])  # the Lyapunov solution in U's basis
-    inner = np.eye(H.shape[-1]) * mu[..., None, :] + H + (X * mu[..., None, :]) @ X
-    out = _sym(U @ inner @ _t(U))
-    _check_finite_output(out, "the Bures exponential", "the tangent vector is too large")
-    return out
+    # affine and Bures: Exp_{cB}(cV) = c Exp_B(V); work with base at unit scale
+    Bs, eB = unit_scaled(B)
+    with np.errstate(over="ignore"):
+        Vs = np.ldexp(V, -eB[..., None, None])
+    if metric == "affine":
+        L, Linv = _chol_inv(Bs, "base")
+        with np.errstate(over="ignore", invalid="ignore"):
+            E = _spd_exp_sym(_whiten(Linv, Vs))
+        out = _sym(L @ E @ _t(L))
+    else:
+        mu, U = spd_eigh(Bs, "base")
+        if not np.isfinite(Vs).all():
+            raise ValueError(f"the Bures exponential overflows float64: {_TANGENT_TOO_LARGE}")
+        H = _t(U) @ Vs @ U
+        X = H / (mu[..., :, None] + mu[..., None, :])  # the Lyapunov solution in U's basis
+        with np.errstate(over="ignore", invalid="ignore"):
+            inner = np.eye(H.shape[-1]) * mu[..., None, :] + H + (X * mu[..., None, :]) @ X
+            out = _sym(U @ inner @ _t(U))
+    with np.errstate(over="ignore"):
+        out = np.ldexp(out, eB[..., None, None])
+    return _finite_output(out, "the exponential", _TANGENT_TOO_LARGE)
 
 
 def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarray:
@@ -508,9 +595,13 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
 
     Raises
     ------
+    TypeError
+        If ``t`` is a boolean (or boolean array) or not real.
     ValueError
-        On invalid matrices or shapes, non-finite ``t``, or ``t`` outside
-        ``[0, 1]`` for ``metric="bures"``.
+        On invalid matrices or shapes, non-finite ``t``, ``t`` outside
+        ``[0, 1]`` for ``metric="bures"``, or a ``t`` so far along the
+        (extended) geodesic that the point's eigenvalues leave the float64
+        range (about :math:`e^{\pm 708}`).
 
     Examples
     --------
@@ -532,9 +623,7 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
     P = as_spd(P, "P")
     Q = as_spd(Q, "Q")
     batch = broadcast_batch(P, Q, ("P", "Q"))
-    tt = as_float_array(t, "t", dtype=np.float64)
-    if not np.isfinite(tt).all():
-        raise ValueError(f"t must be finite; got {t!r}")
+    tt = _as_parameter(t)
     if metric == "bures" and ((tt < 0).any() or (tt > 1).any()):
         raise ValueError(
             f"t must lie in [0, 1] for metric='bures' (the curve is a geodesic only there); "
@@ -548,23 +637,57 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
         ) from None
     tt = np.broadcast_to(tt, shape)
     full = shape + P.shape[-2:]
+    far = (
+        f"t (values in [{float(tt.min()) if tt.size else 0.0:g}, "
+        f"{float(tt.max()) if tt.size else 0.0:g}]) reaches points of the geodesic outside "
+        "the float64 range; use a smaller |t|"
+    )
     if metric == "affine":
-        L, Linv = _chol_inv(P, "P")
-        W = _whiten(Linv, Q)
+        # gamma(t) = 2^e_P L' exp(t log W) L'^T, log W = log W' + (e_Q - e_P) log 2,
+        # with P = 2^e_P L' L'^T and W' = L'^{-1} Q' L'^{-T} at unit scale
+        Ps, eP = unit_scaled(P)
+        Qs, eQ = unit_scaled(Q)
+        L, Linv = _chol_inv(Ps, "P")
+        W = _whiten(Linv, Qs)
         lam, U = np.linalg.eigh(W)
         if not (lam[..., 0] > 0).all():
             raise not_positive_definite(np.broadcast_to(Q, W.shape), "Q")
         LU = np.broadcast_to(L @ U, full)
-        powers = np.exp(np.log(lam) * tt[..., None])
-        return _sym((LU * powers[..., None, :]) @ _t(LU))
+        with np.errstate(over="ignore", invalid="ignore"):
+            ell = (np.log(lam) + ((eQ - eP) * _LN2)[..., None]) * tt[..., None]
+            top = ell + (np.broadcast_to(eP, shape) * _LN2)[..., None]
+        if tt.size and not (np.abs(top) < _EXP_LIMIT).all():
+            raise ValueError(far)
+        out = _sym((LU * np.exp(ell)[..., None, :]) @ _t(LU))
+        with np.errstate(over="ignore"):
+            out = np.ldexp(out, np.broadcast_to(eP, shape)[..., None, None])
+        return _finite_output(out, "the geodesic point", far)
     if metric == "log_euclidean":
         logP = _spd_log(P, "P")[0]
         logQ = _spd_log(Q, "Q")[0]
         w = tt[..., None, None]
-        return _spd_exp_sym((1.0 - w) * logP + w * logQ)
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = (1.0 - w) * logP + w * logQ
+        return _spd_exp_sym(S, far)
     X = _bures_map_times_base(P, Q, ("P", "Q"))  # T P
     w = tt[..., None, None]
-    return _sym((1.0 - w) ** 2 * P + w * (1.0 - w) * (X + _t(X)) + w**2 * Q)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _sym((1.0 - w) ** 2 * P + w * (1.0 - w) * (X + _t(X)) + w**2 * Q)
+    return _finite_output(out, "the geodesic point", "P and Q are too large")
+
+
+def _as_parameter(t: Any) -> np.ndarray:
+    """The geodesic parameter(s): finite real numbers (not booleans), as float64."""
+    try:
+        kind = np.asarray(t).dtype.kind
+    except (ValueError, TypeError):  # ragged nested sequences
+        raise TypeError(f"t must be a real number or an array of them; got {t!r}") from None
+    if kind == "b":
+        raise TypeError(f"t must be a real number or an array of them, not a boolean; got {t!r}")
+    tt = as_float_array(t, "t", dtype=np.float64)
+    if not np.isfinite(tt).all():
+        raise ValueError(f"t must be finite; got {t!r}")
+    return tt
 
 
 @dataclass(frozen=True)
@@ -745,24 +868,42 @@ def spd_mean(
     """
     metric = check_choice(metric, "metric", METRICS)
     P = as_spd_batch(P, "P")
-    cholesky(P, "P")  # every matrix positive definite, before any iteration
     w = as_weights(weights, P.shape[0], "weights")
     tol = check_real(tol, "tol", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
+    M0 = None
     if init is not None:
         M0 = as_spd(init, "init")
         if M0.shape != P.shape[1:]:
             raise ValueError(f"init must have shape {P.shape[1:]}; got shape {M0.shape}")
+    # Every mean is scale-equivariant (mean(cP) = c mean(P)): compute at the common
+    # unit scale 4^-k (exact) and scale back.
+    e_each = matrix_scale_exponents(P, even=True)
+    e = int(e_each.max())
+    if e - int(e_each.min()) > _SCALE_SPAN:
+        i, j = int(np.argmax(e_each)), int(np.argmin(e_each))
+        raise ValueError(
+            f"P holds matrices of too different scales for a mean in float64: P[{i}] is "
+            f"about 2^{e_each[i]} and P[{j}] about 2^{e_each[j]} (ratio above 2^{_SCALE_SPAN})"
+        )
+    P = np.ldexp(P, -e)
+    if M0 is not None:
+        M0 = np.ldexp(M0, -e)
         cholesky(M0, "init")
     if metric == "log_euclidean":
         target = np.tensordot(w, _spd_log(P, "P")[0], axes=1)
         M = _spd_exp_sym(target)
         gnorm = float(np.linalg.norm(target - _spd_log(M, "the mean")[0]))
-        return SPDMean(M, 0, True, gnorm, "log_euclidean")
-    start = _sym(np.tensordot(w, P, axes=1)) if init is None else M0
+        return SPDMean(np.ldexp(M, e), 0, True, gnorm, "log_euclidean")
+    start = _sym(np.tensordot(w, P, axes=1)) if M0 is None else M0
     if metric == "bures":
-        return _bures_mean(P, w, start, tol, max_iter)
-    return _affine_mean(P, w, start, tol, max_iter)
+        res = _bures_mean(P, w, start, tol, max_iter)
+        return SPDMean(
+            np.ldexp(res.mean, e), res.n_iter, res.converged,
+            math.ldexp(res.gradient_norm, e // 2), "bures",
+        )
+    res = _affine_mean(P, w, start, tol, max_iter)
+    return SPDMean(np.ldexp(res.mean, e), res.n_iter, res.converged, res.gradient_norm, "affine")
 
 
 def stein_divergence(P: Any, Q: Any) -> Any:
@@ -816,8 +957,7 @@ def stein_divergence(P: Any, Q: Any) -> Any:
     P = as_spd(P, "P")
     Q = as_spd(Q, "Q")
     broadcast_batch(P, Q, ("P", "Q"))
-    lam = _general_eigvals(P, Q, ("P", "Q"))
-    return _result(_logcosh(0.5 * np.log(lam)).sum(axis=-1))
+    return _result(_logcosh(0.5 * _general_log_eigvals(P, Q, ("P", "Q"))).sum(axis=-1))
 
 
 def _scalar_bregman(lam: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -834,7 +974,9 @@ def _scalar_bregman(lam: np.ndarray, mu: np.ndarray) -> np.ndarray:
         power = power * xs
     out[small] = series
     big = ~small
-    out[big] = (1.0 + x[big]) * np.log1p(x[big]) - x[big]
+    xb = x[big]
+    # (1 + x) log(1 + x) -> 0 as x -> -1 (lam underflowed to 0 against mu)
+    out[big] = np.where(xb == -1.0, 0.0, (1.0 + xb) * np.log1p(np.maximum(xb, -1.0))) - xb
     return mu * out
 
 
@@ -884,8 +1026,16 @@ def von_neumann_divergence(P: Any, Q: Any) -> Any:
     P = as_spd(P, "P")
     Q = as_spd(Q, "Q")
     broadcast_batch(P, Q, ("P", "Q"))
-    lam, U = spd_eigh(P, "P")
-    mu, V = spd_eigh(Q, "Q")
+    # D(cP || cQ) = c D(P || Q): compute at the common unit scale, scale back
+    Ps, eP = unit_scaled(P)
+    Qs, eQ = unit_scaled(Q)
+    e = np.maximum(eP, eQ)
+    lam, U = spd_eigh(Ps, "P")
+    mu, V = spd_eigh(Qs, "Q")
     C = (_t(U) @ V) ** 2
-    terms = _scalar_bregman(lam[..., :, None], mu[..., None, :])
-    return _result(np.einsum("...ij,...ij->...", C, terms))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        lam = np.ldexp(lam, (eP - e)[..., None])
+        mu = np.ldexp(mu, (eQ - e)[..., None])
+        terms = _scalar_bregman(lam[..., :, None], mu[..., None, :])
+        out = np.ldexp(np.einsum("...ij,...ij->...", C, terms), e)
+    return _result(_finite_output(out, "the von Neumann divergence", "P is too large against Q"))

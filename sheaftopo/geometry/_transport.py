@@ -30,7 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_int, check_random_state, check_real
+from .._validation import (
+    as_float_array,
+    check_int,
+    check_random_state,
+    check_real,
+    power_of_two_scale,
+)
 from ._checks import (
     as_pair,
     as_spd,
@@ -832,5 +838,13 @@ def gaussian_wasserstein(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
             f"the batch shapes of mean1 {m1.shape[:-1]}, mean2 {m2.shape[:-1]} and the "
             f"covariances {batch} do not broadcast"
         ) from None
-    dm = np.linalg.norm(m1 - m2, axis=-1)
-    return _result(np.hypot(dm, _bures_distance(S1, S2, ("cov1", "cov2"))))
+    # ||m1 - m2|| at the common unit scale of the means (powers of two: exact), scaled back
+    s = max(power_of_two_scale(m1), power_of_two_scale(m2))
+    with np.errstate(over="ignore"):
+        dm = np.linalg.norm(m1 / s - m2 / s, axis=-1) * s
+        out = np.hypot(dm, _bures_distance(S1, S2, ("cov1", "cov2")))
+    if not np.isfinite(out).all():
+        raise ValueError(
+            "the 2-Wasserstein distance overflows float64: mean1 and mean2 are too far apart"
+        )
+    return _result(out)
