@@ -18,8 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_points, check_choice, check_int, check_real
-from ._measures import distance_alignment, retrieval_recall, rms_pairwise_distance
+from .._validation import (
+    as_points,
+    check_choice,
+    check_int,
+    check_random_state,
+    check_real,
+)
+from ._measures import _scale_of, distance_alignment, retrieval_recall, rms_pairwise_distance
 from ._progress import Progress
 
 __all__ = [
@@ -159,6 +165,16 @@ class AnalysisResult:
         raise KeyError(f"no pair ({a!r}, {b!r}); the pairs are {self.pair_keys}")
 
 
+def check_result(result: Any, name: str = "result") -> AnalysisResult:
+    """``result`` itself when it is an :class:`AnalysisResult` (a ``TypeError`` otherwise)."""
+    if not isinstance(result, AnalysisResult):
+        raise TypeError(
+            f"{name} must be an AnalysisResult (what sheaftopo.report.analyze returns); got "
+            f"{type(result).__name__}"
+        )
+    return result
+
+
 def q(value: Any, unit: str, **extra: Any) -> dict[str, Any]:
     """One reported number with its unit (and optional notes)."""
     if isinstance(value, (np.floating, float)):
@@ -176,8 +192,17 @@ def curve(values: Any, unit: str, **extra: Any) -> dict[str, Any]:
     return {"values": [float(v) for v in arr.astype(np.float64)], "unit": unit, **extra}
 
 
-def paired_subsample(n: int, max_points: int, rng: np.random.Generator) -> np.ndarray | None:
+def paired_subsample(n: int, max_points: int, rng: Any) -> np.ndarray | None:
     """Sorted indices of ``max_points`` rows drawn without replacement, or None (all rows).
+
+    Parameters
+    ----------
+    n : int
+        Number of rows, >= 0.
+    max_points : int
+        Rows to keep, >= 0; 0 (or ``max_points >= n``) keeps every row.
+    rng : numpy.random.Generator, int or None
+        The generator (an int or None seeds a new one).
 
     Examples
     --------
@@ -188,16 +213,30 @@ def paired_subsample(n: int, max_points: int, rng: np.random.Generator) -> np.nd
     >>> paired_subsample(10, 0, np.random.default_rng(0)) is None
     True
     """
-    if max_points <= 0 or n <= max_points:
+    n = check_int(n, "n", minimum=0)
+    max_points = check_int(max_points, "max_points", minimum=0)
+    rng = check_random_state(rng, "rng")
+    if max_points == 0 or n <= max_points:
         return None
     return np.sort(rng.choice(n, size=max_points, replace=False)).astype(np.int64)
 
 
-def preprocess(X: np.ndarray, how: str) -> np.ndarray:
-    """Apply one of :data:`PREPROCESSING` to X.
+def preprocess(X: Any, how: str) -> np.ndarray:
+    """Apply one of :data:`PREPROCESSING` to the points X.
 
-    ``"none"`` returns X itself (float32 stays float32; nothing downstream
-    writes to it); every other choice returns a new float64 array.
+    ``"none"`` returns a copy of X (float32 stays float32); every other choice
+    returns a new float64 array. Any magnitude: ``"l2"`` divides each row by
+    its largest entry before its norm, ``"center"`` and ``"standardize"`` work
+    on X divided by a power of two (exact) so that sums cannot overflow.
+    ``"standardize"`` leaves a column that is constant up to rounding (standard
+    deviation at most 64 machine epsilons of its mean) centred but unscaled,
+    as it does an exactly constant one.
+
+    Raises
+    ------
+    ValueError
+        X is not a finite 2-D array of at least one point, ``how`` is unknown,
+        a row is zero (``"l2"``) or centring leaves the float64 range.
 
     Examples
     --------
@@ -207,35 +246,85 @@ def preprocess(X: np.ndarray, how: str) -> np.ndarray:
     array([[0.6, 0.8],
            [0. , 1. ]])
     """
-    how = check_choice(how, "preprocess", PREPROCESSING)
+    how = check_choice(how, "how", PREPROCESSING)
+    Xv = as_points(X, "X")
     if how == "none":
-        return X
+        return np.array(Xv)
+    return _preprocessed(Xv, how)
+
+
+def _preprocessed(X: np.ndarray, how: str) -> np.ndarray:
+    """:func:`preprocess` of a checked X, ``how`` other than "none" (a new float64 array)."""
     Y = np.array(X, dtype=np.float64)
     if how == "l2":
         return unit_rows(Y)
+    scale = _scale_of(Y)
+    Y /= scale
     mean = Y.mean(axis=0)
-    return standardized(Y, mean, (Y - mean).std(axis=0) if how == "standardize" else None)
+    Z = standardized(Y, mean, (Y - mean).std(axis=0) if how == "standardize" else None)
+    if how == "center":
+        Z *= scale
+        if not np.isfinite(Z).all():
+            raise ValueError(
+                "X: centring leaves the float64 range (coordinates of opposite signs near "
+                "1e308); rescale X first"
+            )
+    return Z
 
 
 def unit_rows(Y: np.ndarray, start: int = 0) -> np.ndarray:
     """``Y`` (a float64 array of the caller's own) with every row scaled to unit norm, in place.
 
-    ``start`` is the global index of ``Y``'s first row, for the error on a zero row.
+    Each row is divided by its largest entry first, so norms neither overflow
+    nor underflow. ``start`` is the global index of ``Y``'s first row, for the
+    error on a zero row.
     """
-    norms = np.linalg.norm(Y, axis=1)
-    if (norms == 0).any():
-        i = int(np.flatnonzero(norms == 0)[0])
+    top = np.max(np.abs(Y), axis=1) if Y.shape[1] else np.zeros(Y.shape[0])
+    if (top == 0).any():
+        i = int(np.flatnonzero(top == 0)[0])
         raise ValueError(f"row {start + i} is zero and cannot be scaled to unit norm ('l2')")
-    Y /= norms[:, None]
+    Y /= top[:, None]
+    Y /= np.linalg.norm(Y, axis=1)[:, None]
     return Y
 
 
 def standardized(Y: Any, mean: np.ndarray, sd: np.ndarray | None) -> Any:
-    """``(Y - mean) / sd`` (NumPy or Dask); ``sd`` None: centred only; a zero sd: left at 0."""
+    """``(Y - mean) / sd`` (NumPy or Dask); ``sd`` None: centred only.
+
+    A column whose ``sd`` is 0, or at most 64 machine epsilons of its mean (a
+    constant column, up to the rounding of the mean), is left centred.
+    """
     Z = Y - mean
     if sd is not None:
-        Z = Z / np.where(sd == 0, 1.0, sd)
+        sd = np.asarray(sd, dtype=np.float64)
+        flat = sd <= 64.0 * np.finfo(np.float64).eps * np.abs(np.asarray(mean))
+        Z = Z / np.where(flat, 1.0, sd)
     return Z
+
+
+def _check_labels(labels: Any, n_rows: int) -> np.ndarray:
+    """One class per row: integers, booleans, strings or finite floats, as a new 1-D array."""
+    if hasattr(labels, "detach") and not isinstance(labels, np.ndarray):
+        raise TypeError("labels must be a NumPy array or a list; got a torch tensor")
+    y = np.array(labels)
+    if y.dtype.kind == "O":
+        kinds = {type(v).__name__ for v in y.ravel()}
+        if not all(isinstance(v, str) for v in y.ravel()):
+            raise TypeError(
+                "labels must be integers or strings (one type); got an object array holding "
+                f"{', '.join(sorted(kinds))}"
+            )
+        y = y.astype(str)
+    if y.dtype.kind not in "iubfUS":
+        raise TypeError(f"labels must be integers or strings; got dtype {y.dtype}")
+    if y.ndim != 1 or y.shape[0] != n_rows:
+        raise ValueError(
+            f"labels must be 1-D with one label per row ({n_rows}); got shape {y.shape}"
+        )
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        i = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise ValueError(f"labels must be finite; label {i} is {y[i]!r}")
+    return y
 
 
 def _pair_key(a: str, b: str) -> str:
@@ -275,7 +364,10 @@ class _InMemory:
         self.raw = _check_sets(sets)
 
     def rows(self, idx: np.ndarray | None, how: str) -> dict[str, np.ndarray]:
-        return {k: preprocess(M if idx is None else M[idx], how) for k, M in self.raw.items()}
+        out = {k: M if idx is None else M[idx] for k, M in self.raw.items()}
+        if how == "none":  # the checked sets themselves: nothing downstream writes to them
+            return out
+        return {k: _preprocessed(M, how) for k, M in out.items()}
 
     def persistence(self, name: str, M: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         return _persistence(M)
@@ -439,7 +531,15 @@ def _retrieval(ZA: np.ndarray, ZB: np.ndarray, cfg: AnalysisConfig) -> tuple[dic
 
 
 def _distance_alignment(A: np.ndarray, B: np.ndarray) -> dict[str, Any]:
-    r = distance_alignment(A, B)
+    try:
+        r = distance_alignment(A, B)
+    except ValueError as e:  # a set whose distances are all equal: no correlation to report
+        why = f"undefined: {e}"
+        return {
+            "correlation": q(None, "dimensionless", note=why),
+            "rms_error": q(None, "dimensionless", note=why),
+            "n_pairs": q(A.shape[0] * (A.shape[0] - 1) // 2, "count"),
+        }
     return {
         "correlation": q(
             r.correlation,
@@ -712,6 +812,9 @@ def _label_scores(M: np.ndarray, y: np.ndarray, cfg: AnalysisConfig) -> dict[str
 
 def count_steps(n_sets: int, has_labels: bool) -> int:
     """Number of progress steps :func:`analyze` takes for ``n_sets`` sets."""
+    n_sets = check_int(n_sets, "n_sets", minimum=0)
+    if not isinstance(has_labels, (bool, np.bool_)):
+        raise TypeError(f"has_labels must be True or False; got {has_labels!r}")
     per_set = 2 + (1 if has_labels else 0)
     return n_sets * per_set + n_sets * (n_sets - 1) // 2 * len(PAIR_STEPS)
 
@@ -791,6 +894,15 @@ def analyze(
     >>> p["persistence"]["bottleneck"]["value"], p["retrieval"]["recall_a_to_b"]["@1"]["value"]
     (0.0, 1.0)
     """
+    for arg, value, kind in (
+        ("config", config, AnalysisConfig),
+        ("progress", progress, Progress),
+        ("sources", sources, Mapping),
+    ):
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(
+                f"{arg} must be a {kind.__name__} or None; got {type(value).__name__}"
+            )
     cfg = (config or AnalysisConfig()).validated()
     if dask is None:
         return _analyze(_InMemory(sets), labels, cfg, sources, progress)
@@ -816,13 +928,7 @@ def _analyze(
     raw = engine.raw
     names = list(raw)
     n_total = raw[names[0]].shape[0]
-    y = None
-    if labels is not None:
-        y = np.asarray(labels)
-        if y.ndim != 1 or y.shape[0] != n_total:
-            raise ValueError(
-                f"labels must be 1-D with one label per row ({n_total}); got shape {y.shape}"
-            )
+    y = None if labels is None else _check_labels(labels, n_total)
     rng = np.random.default_rng(cfg.seed)
     idx = paired_subsample(n_total, cfg.max_points, rng)
     X = engine.rows(idx, cfg.preprocess)
@@ -834,6 +940,11 @@ def _analyze(
     for name, M in X.items():
         _check_spread(M, name)
     y_an = None if y is None else (y if idx is None else y[idx])
+    if y_an is not None and not 2 <= len(np.unique(y_an)) <= n - 1:
+        raise ValueError(
+            f"labels must take between 2 and n - 1 = {n - 1} distinct values on the {n} "
+            f"analysed rows (silhouette and NMI); got {len(np.unique(y_an))}"
+        )
     dense = paired_subsample(n, cfg.dense_max_points, rng)
     pairs = list(combinations(names, 2))
     own_progress = progress is None

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ._analysis import check_result
+
 __all__ = ["FIGURES", "render_figures"]
 
 
@@ -175,4 +177,5 @@ FIGURES: dict[str, tuple[Callable[[Any], bytes], str]] = {
 
 def render_figures(result: Any) -> dict[str, bytes]:
     """Every figure of :data:`FIGURES` as PNG bytes, by file name."""
+    check_result(result)
     return {name: draw(result) for name, (draw, _) in FIGURES.items()}

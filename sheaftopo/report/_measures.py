@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_points, check_choice, check_int
+from .._validation import as_points, check_choice, check_int, power_of_two_scale
 
 __all__ = [
     "DistanceAlignment",
@@ -70,11 +70,19 @@ def rms_pairwise_distance(X: Any) -> float:
     Parameters
     ----------
     X : array_like, shape (n, d)
-        Points, n >= 2.
+        Points, n >= 2. Any magnitude: the sum is formed on X divided by a
+        power of two (exact) and the result scaled back, so squares neither
+        overflow nor underflow.
 
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 rows, or a result beyond the float64 range (coordinates
+        near 1e308).
 
     Examples
     --------
@@ -87,8 +95,41 @@ def rms_pairwise_distance(X: Any) -> float:
     n = Xv.shape[0]
     if n < 2:
         raise ValueError(f"X needs at least 2 rows to have pairwise distances; got {n}")
-    C = Xv - Xv.mean(axis=0)
-    return float(np.sqrt(2.0 * n / (n - 1) * np.einsum("ij,ij->", C, C) / n))
+    scale = _scale_of(Xv)
+    return _times(_rms_unscaled(Xv / scale), scale, "X")
+
+
+def _scale_of(X: np.ndarray) -> float:
+    """:func:`~sheaftopo._validation.power_of_two_scale`, capped at 2**1023 (2**1024 is inf).
+
+    With the cap, ``max|X| / scale`` lies in [0.5, 2): still far from overflow.
+    """
+    if X.size and float(np.max(np.abs(X))) >= 2.0**1023:
+        return 2.0**1023
+    return power_of_two_scale(X)
+
+
+def _divided(X: np.ndarray, scale: float) -> np.ndarray:
+    """``X / scale`` in X's dtype (formed in float64: 2**128 is not a float32)."""
+    return (X.astype(np.float64, copy=False) / scale).astype(X.dtype, copy=False)
+
+
+def _rms_unscaled(Y: np.ndarray) -> float:
+    """The RMS pairwise distance of rows of magnitude at most 1 (no overflow possible)."""
+    n = Y.shape[0]
+    C = Y - Y.mean(axis=0, dtype=np.float64)
+    return float(np.sqrt(2.0 * n / (n - 1) * np.einsum("ij,ij->", C, C, dtype=np.float64) / n))
+
+
+def _times(value: float, scale: float, name: str) -> float:
+    """``value * scale``, refused when it leaves the float64 range."""
+    out = value * scale
+    if not np.isfinite(out):
+        raise ValueError(
+            f"{name}: the RMS pairwise distance ({value!r} x {scale!r}) exceeds the float64 "
+            "range; rescale the coordinates"
+        )
+    return float(out)
 
 
 @dataclass(frozen=True)
@@ -99,8 +140,8 @@ class DistanceAlignment:
     ----------
     correlation : float
         Pearson correlation of :math:`d^A_{ij}` and :math:`d^B_{ij}` over the
-        pairs i < j (scale-free); NaN only when one set's distances are all
-        equal.
+        pairs i < j (scale-free). Never NaN: :func:`distance_alignment`
+        refuses sets whose distances are all equal.
     rms_error : float
         :math:`\big(\operatorname{mean}_{i<j} (d^A_{ij}/s_A -
         d^B_{ij}/s_B)^2\big)^{1/2}`, s the RMS pairwise distance: 0 when the
@@ -156,13 +197,23 @@ def distance_alignment(A: Any, B: Any) -> DistanceAlignment:
     ----------
     A : array_like, shape (n, d_A)
     B : array_like, shape (n, d_B)
-        Paired points, n >= 2. When both are float32 the Gram products are
-        float32 (twice as fast; squared distances then carry a relative error
-        of about d·1e-7 of the squared norms), everything else float64.
+        Paired points, n >= 3, of any magnitude (each set is divided by a
+        power of two first, which is exact and changes neither number). When
+        both are float32 the Gram products are float32 (twice as fast; squared
+        distances then carry a relative error of about d·1e-7 of the squared
+        norms), everything else float64.
 
     Returns
     -------
     DistanceAlignment
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 rows, rows not paired, or a set whose pairwise distances
+        are all equal (all zero: identical rows; or equal up to a relative
+        spread of 1e-9, e.g. a regular simplex): the correlation is then
+        undefined.
 
     Examples
     --------
@@ -175,9 +226,21 @@ def distance_alignment(A: Any, B: Any) -> DistanceAlignment:
     """
     Av, Bv = _paired(A, B, same_dim=False, dtype=None)
     n = Av.shape[0]
-    if n < 2:
-        raise ValueError(f"A and B need at least 2 rows to have pairwise distances; got {n}")
-    sa, sb = rms_pairwise_distance(Av), rms_pairwise_distance(Bv)
+    if n < 3:
+        raise ValueError(
+            f"A and B need at least 3 rows (a correlation over at least 3 pairs of distances); "
+            f"got {n}"
+        )
+    # both numbers are scale-free: work on each set divided by a power of two (exact)
+    pa, pb = _scale_of(Av), _scale_of(Bv)
+    Av, Bv = _divided(Av, pa), _divided(Bv, pb)
+    sa, sb = _rms_unscaled(Av), _rms_unscaled(Bv)
+    for name, s_ in (("A", sa), ("B", sb)):
+        if s_ == 0:
+            raise ValueError(
+                f"{name}: every row is the same point (all pairwise distances are 0); "
+                "the distance alignment is undefined"
+            )
     work = np.float32 if Av.dtype == Bv.dtype == np.float32 else np.float64
     CA, qa = _center(Av, work)
     CB, qb = _center(Bv, work)
@@ -210,17 +273,27 @@ def distance_alignment(A: Any, B: Any) -> DistanceAlignment:
     var_x = s_xx / m - (s_x / m) ** 2
     var_y = s_yy / m - (s_y / m) ** 2
     cov = s_xy / m - (s_x / m) * (s_y / m)
-    if var_x <= 0 or var_y <= 0:
-        corr = float("nan")
-    else:
-        corr = float(np.clip(cov / np.sqrt(var_x * var_y), -1.0, 1.0))
+    for name, var in (("A", var_x), ("B", var_y)):
+        # normalised distances have RMS 1; a spread below ~1e-9 is rounding, not geometry
+        if not var > _EQUAL_DISTANCES**2:
+            raise ValueError(
+                f"{name}: all pairwise distances are equal (relative spread "
+                f"{np.sqrt(max(var, 0.0)):.1e} <= {_EQUAL_DISTANCES:.0e}, e.g. the vertices of "
+                "a regular simplex); their correlation with the other set's distances is "
+                "undefined"
+            )
+    corr = float(np.clip(cov / np.sqrt(var_x * var_y), -1.0, 1.0))
     return DistanceAlignment(
         correlation=corr,
         rms_error=float(np.sqrt(max(s_dd, 0.0) / m)),
-        scale_a=sa,
-        scale_b=sb,
+        scale_a=_times(sa, pa, "A"),
+        scale_b=_times(sb, pb, "B"),
         n_pairs=m,
     )
+
+
+#: standard deviation of the normalised distances below which they count as all equal
+_EQUAL_DISTANCES = 1e-9
 
 
 @dataclass(frozen=True)
@@ -252,15 +325,18 @@ class Retrieval:
 
 
 def _scores_prep(X: np.ndarray, metric: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ready for the Gram products, and their squared norms (euclidean) or zeros."""
     if metric == "cosine":
-        norms = np.linalg.norm(X, axis=1)
-        if (norms == 0).any():
-            i = int(np.flatnonzero(norms == 0)[0])
+        # each row divided by its largest entry first: norms neither overflow nor underflow
+        top = np.max(np.abs(X), axis=1)
+        if (top == 0).any():
+            i = int(np.flatnonzero(top == 0)[0])
             raise ValueError(
                 f"{name} has a zero row ({i}); cosine similarity is undefined there "
                 "(use metric='euclidean')"
             )
-        return X / norms[:, None], np.zeros(X.shape[0])
+        Y = X / top[:, None]
+        return Y / np.linalg.norm(Y, axis=1)[:, None], np.zeros(X.shape[0])
     return X, np.einsum("ij,ij->i", X, X)
 
 
@@ -283,7 +359,10 @@ def retrieval_recall(A: Any, B: Any, *, ks: Any = (1, 5, 10), metric: str = "cos
     ----------
     A, B : array_like, shape (n, d)
         Paired rows in one space (map modalities of different dimensions into
-        a shared space first).
+        a shared space first), of any magnitude: cosine scores normalise each
+        row after dividing it by its largest entry, Euclidean ranks are
+        computed on both sets divided by one power of two (ranks do not
+        change).
     ks : sequence of int, default (1, 5, 10)
         Cut-offs, each >= 1 (values above n give recall 1).
     metric : {"cosine", "euclidean"}
@@ -307,6 +386,9 @@ def retrieval_recall(A: Any, B: Any, *, ks: Any = (1, 5, 10), metric: str = "cos
     if not ks_t:
         raise ValueError("ks must hold at least one cut-off")
     n, d = Av.shape
+    if metric == "euclidean":  # ranks are unchanged by one common scale: a power of two
+        scale = max(_scale_of(Av), _scale_of(Bv))
+        Av, Bv = Av / scale, Bv / scale
     Pa, qa = _scores_prep(Av, metric, "A")
     Pb, qb = _scores_prep(Bv, metric, "B")
     # score(i, j) = 2 <a_i, b_j> - |b_j|^2 - |a_i|^2 for euclidean (negative squared distance);

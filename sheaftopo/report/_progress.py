@@ -58,8 +58,10 @@ class Progress:
         stream: TextIO | None = None,
         backend: str = "auto",
     ) -> None:
-        self.total = max(int(total), 1)
-        self.enabled = enabled
+        from .._validation import check_int
+
+        self.total = max(check_int(total, "total", minimum=0), 1)
+        self.enabled = bool(enabled)
         self.stream = sys.stderr if stream is None else stream
         self.done = 0
         self.timings: dict[str, float] = {}

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._analysis import check_result
+
 __all__ = [
     "SECTIONS",
     "print_summary",
@@ -74,7 +76,7 @@ def render_json(result: Any, *, files: dict[str, str] | None = None) -> str:
 
     NaN and infinities are written as ``null``.
     """
-    data = dict(result.data)
+    data = dict(check_result(result).data)
     if files is not None:
         data["files"] = files
     return json.dumps(_clean(data), indent=2, allow_nan=False) + "\n"
@@ -212,6 +214,7 @@ def _get(d: Any, path: tuple[str, ...]) -> Any:
 
 def summary_rows(result: Any) -> tuple[list[str], list[list[str]]]:
     """Header and rows (strings) of the short per-pair summary table."""
+    check_result(result)
     header = ["pair", *[label for label, _ in SUMMARY]]
     rows = []
     for p in result.data["pairs"]:
@@ -403,7 +406,11 @@ def render_html(result: Any, figures: dict[str, bytes]) -> str:
     """The self-contained HTML report: every section, every figure inline (base64 PNG)."""
     from ._figures import FIGURES
 
-    data = result.data
+    data = check_result(result).data
+    if not isinstance(figures, dict) or not all(
+        isinstance(k, str) and isinstance(v, bytes) for k, v in figures.items()
+    ):
+        raise TypeError("figures must be a dict of file name to PNG bytes (render_figures)")
 
     def fig(name: str) -> str:
         return _figure(name, figures.get(name), FIGURES[name][1])
@@ -563,6 +570,9 @@ def write_report(result: Any, directory: Any) -> dict[str, str]:
     """
     from ._figures import FIGURES, render_figures
 
+    check_result(result)
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a path; got {type(directory).__name__}")
     d = Path(directory)
     figures = render_figures(result)
     files = {name: FIGURES[name][1] for name in figures}
