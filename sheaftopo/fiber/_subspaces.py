@@ -31,13 +31,15 @@ and when they recover a planted decomposition exactly, is on
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_points, check_int, check_random_state, check_real
+from .._validation import as_float_array, as_points, check_int, check_random_state, check_real
+from ._numeric import check_allocation, exponent_of
 
 __all__ = [
     "ModalitySubspaces",
@@ -49,6 +51,8 @@ __all__ = [
 ]
 
 RULES = ("permutation", "threshold")
+#: the most permutations the permutation rule draws (p-values in steps of 1e-6)
+MAX_PERMUTATIONS = 10**6
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -116,7 +120,24 @@ class ModalitySubspaces:
                 f"X must have {self.mean.shape[0]} columns like the data this was fitted on; "
                 f"got shape {Xv.shape}"
             )
-        return (Xv - self.mean) @ self.weights
+        X64 = np.asarray(Xv, dtype=np.float64)
+        # (X - mean) @ weights on X and mean divided by a common power of two,
+        # the weights multiplied by it: no overflow of X - mean near 1e308
+        e = exponent_of(X64, self.mean)
+        with np.errstate(over="ignore"):
+            W = np.ldexp(self.weights, e)
+        if not np.isfinite(W).all():
+            raise ValueError(
+                f"X (largest entry about 2**{e}) is too far outside the scale of the data this "
+                "was fitted on: its canonical variates overflow float64"
+            )
+        out = (np.ldexp(X64, -e) - np.ldexp(self.mean, -e)) @ W
+        if not np.isfinite(out).all():
+            raise ValueError(
+                "X is too far outside the scale of the data this was fitted on: its canonical "
+                "variates overflow float64"
+            )
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,8 +150,11 @@ class SubspaceDecomposition:
         All canonical correlations, descending, in [0, 1];
         r = min(rank X, rank Y) (after centring and regularisation).
     angles : ndarray, shape (r,)
-        :math:`\arccos\rho_i`: principal angles (radians) between the centred
-        column spaces of X and Y in :math:`\mathbb{R}^N`.
+        :math:`\arccos\rho_i`: principal angles (radians, ascending) between
+        the centred column spaces of X and Y in :math:`\mathbb{R}^N`,
+        computed from sines below π/4 (as :func:`principal_angles`), so that
+        they are accurate to about 1e-15 radians everywhere: about 1e-15, not
+        :math:`\arccos(1 - 2^{-53}) \approx 10^{-8}`, for identical spaces.
     n_shared : int
         k, the shared dimension.
     rule : str
@@ -173,10 +197,15 @@ class SubspaceDecomposition:
 def principal_angles(A: Any, B: Any) -> np.ndarray:
     r"""Principal angles between the column spaces of A and B, ascending, in radians.
 
-    Both bases are orthonormalised (rank-revealing SVD); angles whose cosine
-    exceeds 1/√2 are computed from sines, the others from cosines, so small
-    angles are accurate (Knyazev–Argentati; the algorithm of
-    :func:`scipy.linalg.subspace_angles`).
+    Both bases are orthonormalised (rank-revealing SVD, after an exact
+    power-of-two rescaling of each, so any finite magnitude works). The
+    cosines are the singular values of :math:`Q_A^\top Q_B`, the sines those
+    of :math:`(I - Q_A Q_A^\top) Q_B`; angles below π/4 are taken from their
+    sines (arcsin) and the others from their cosines (arccos), so every angle
+    is accurate to about 1e-15 radians, tiny ones included (Björck–Golub,
+    Knyazev–Argentati; the algorithm of :func:`scipy.linalg.subspace_angles`).
+    Identical column spaces give angles of about 1e-16, not the
+    :math:`\sqrt{2 \cdot 2^{-53}} \approx 10^{-8}` of an arccos.
 
     Parameters
     ----------
@@ -210,13 +239,23 @@ def principal_angles(A: Any, B: Any) -> np.ndarray:
             f"A and B must have the same number of rows (the ambient dimension); got shapes "
             f"{Av.shape} and {Bv.shape}"
         )
+    A64 = np.asarray(Av, np.float64)
+    B64 = np.asarray(Bv, np.float64)
+    # the column space does not depend on the scale: normalise it away (exactly)
     return _angles(
-        _orth_columns(np.asarray(Av, np.float64)), _orth_columns(np.asarray(Bv, np.float64))
+        _orth_columns(np.ldexp(A64, -exponent_of(A64))),
+        _orth_columns(np.ldexp(B64, -exponent_of(B64))),
     )
 
 
 def _angles(Qa: np.ndarray, Qb: np.ndarray) -> np.ndarray:
-    """Principal angles between orthonormal bases, ascending (Knyazev–Argentati)."""
+    """Principal angles between orthonormal bases, ascending (Knyazev–Argentati).
+
+    Cosines from the SVD of ``Qa^T Qb``, sines from the SVD of the residual
+    ``Qb - Qa (Qa^T Qb)`` of the narrower basis; an angle whose cosine is at
+    least 1/√2 (below π/4) is the arcsin of its sine, the others the arccos of
+    their cosine: each formula is used where it is well conditioned.
+    """
     if Qa.shape[1] == 0 or Qb.shape[1] == 0:
         return np.empty(0)
     if Qa.shape[1] < Qb.shape[1]:
@@ -229,25 +268,42 @@ def _angles(Qa: np.ndarray, Qb: np.ndarray) -> np.ndarray:
     return np.sort(theta)
 
 
+def _correlation_angles(Ux: np.ndarray, Uy: np.ndarray, n: int) -> np.ndarray:
+    """The principal angles whose cosines are the canonical correlations, ascending.
+
+    ``Ux`` (n + a rows) and ``Uy`` (n + b rows) are orthonormal; only their
+    first n rows meet in the cross product (the other a, b rows are the ridge
+    augmentation, absent when reg = 0). Placing them in one space of
+    dimension n + a + b as ``[top; bottom; 0]`` and ``[top; 0; bottom]``
+    keeps them orthonormal with cross product ``Ux[:n]^T Uy[:n]``, so their
+    principal angles are exactly the arccos of the (ridge) canonical
+    correlations, computed stably by :func:`_angles`.
+    """
+    a, b = Ux.shape[0] - n, Uy.shape[0] - n
+    Qa = np.vstack([Ux, np.zeros((b, Ux.shape[1]))])
+    Qb = np.vstack([Uy[:n], np.zeros((a, Uy.shape[1])), Uy[n:]])
+    return _angles(Qa, Qb)
+
+
 # --------------------------------------------------------------------------
 # estimation
 # --------------------------------------------------------------------------
 
 
-def _column_space(Xc: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(U_top, s, Vt) for the (ridge-augmented) centred data, rank-truncated.
+def _column_space(Xc: np.ndarray, aug: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(U, s, Vt) for the (ridge-augmented) centred data, rank-truncated.
 
-    U_top holds the first N rows of the left singular vectors: its columns
-    span the column space of Xc when lam = 0; with lam > 0 the augmentation
-    rows ``sqrt(N lam) I`` are placed so that the cross products between the
-    two modalities only see the first N rows.
+    The first N rows of U span the column space of Xc when ``aug = 0``; with
+    ``aug > 0`` the rows ``aug * I`` (``aug = sqrt(N lam)``) are appended, and
+    the cross products between the two modalities only see the first N rows
+    of U (the whole of U is orthonormal, which the angles use).
     """
     n, d = Xc.shape
-    Xa = np.vstack([Xc, np.sqrt(n * lam) * np.eye(d)]) if lam > 0 else Xc
+    Xa = np.vstack([Xc, aug * np.eye(d)]) if aug > 0 else Xc
     U, s, Vt = np.linalg.svd(Xa, full_matrices=False)
     tol = max(Xa.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
     r = int((s > tol).sum())
-    return U[:n, :r], s[:r], Vt[:r]
+    return U[:, :r], s[:r], Vt[:r]
 
 
 def _complement(Q: np.ndarray, d: int) -> np.ndarray:
@@ -280,7 +336,9 @@ def _modality(
     k: int,
     n_spec: int | None,
     name: str,
+    scale_exp: int,
 ) -> ModalitySubspaces:
+    """The decomposition of one modality; ``Xc`` is the centred data divided by 2**scale_exp."""
     n, d = Xc.shape
     rootn = np.sqrt(n)
     Pk = P[:, :k]
@@ -306,6 +364,16 @@ def _modality(
         return float(np.einsum("ij,ij->", B, C @ B)) / total if B.shape[1] else 0.0
 
     vs, vi, vr = frac(shared), frac(specific), frac(residual)
+    # back to the original scale: loadings scale as X, weights as 1/X
+    with np.errstate(over="ignore"):
+        loadings = np.ldexp(loadings, scale_exp)
+        weights = np.ldexp(weights, -scale_exp)
+    if not (np.isfinite(loadings).all() and np.isfinite(weights).all()):
+        raise ValueError(
+            f"{name}'s spread (about 2**{scale_exp}) is outside what float64 can handle here: "
+            "its canonical loadings (which scale as X) or weights (which scale as 1/X) "
+            f"overflow; rescale {name}"
+        )
     return ModalitySubspaces(
         shared_basis=_ro(shared),
         specific_basis=_ro(specific),
@@ -365,7 +433,7 @@ def subspace_decomposition(
         Level of the permutation rule.
     n_permutations : int
         B, permutations of the permutation rule (p-values are multiples of
-        1/(B + 1)).
+        1/(B + 1)); at most 10**6.
     n_specific : None, int or (int, int)
         Dimensions of the specific subspaces of X and Y. None: all of the
         orthogonal complement of the shared subspace (no residual); an int:
@@ -386,7 +454,16 @@ def subspace_decomposition(
     ValueError
         X and Y with different numbers of rows, fewer than 3 rows, NaN/inf, a
         constant modality, a fixed n_shared larger than the number of
-        correlations, or n_specific too large.
+        correlations, or n_specific too large; a modality whose spread is so
+        small (subnormal) or so large (beyond about 1e308) that its canonical
+        weights or loadings, which scale as 1/X and X, do not fit in float64.
+
+    Notes
+    -----
+    Each modality is centred and divided by a power of two (exact) before the
+    decomposition, and loadings and weights are scaled back: correlations,
+    angles, bases and variance fractions do not depend on the magnitude of
+    the data, and no square overflows or underflows, from 1e-300 to 1e300.
 
     References
     ----------
@@ -453,7 +530,7 @@ def subspace_decomposition(
         rule = "fixed"
     thr = check_real(threshold, "threshold", low=0.0, high=1.0)
     lvl = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    B = check_int(n_permutations, "n_permutations", minimum=1)
+    B = check_int(n_permutations, "n_permutations", minimum=1, maximum=MAX_PERMUTATIONS)
     lam = check_real(reg, "reg", low=0.0)
     spec_x, spec_y = _n_specific(n_specific)
     rng = check_random_state(seed)
@@ -461,16 +538,23 @@ def subspace_decomposition(
     parts = []
     for M, name in ((Xv, "X"), (Yv, "Y")):
         M64 = np.asarray(M, dtype=np.float64)
-        mean = M64.mean(axis=0)
-        Mc = M64 - mean
-        total = float(np.einsum("ij,ij->", Mc, Mc))
-        if total == 0.0:
+        # divide by powers of two (exact) so that neither the mean nor the
+        # squares over- or underflow: first the data, then the centred data
+        e0 = exponent_of(M64)
+        Ms = np.ldexp(M64, -e0)
+        mean_s = Ms.mean(axis=0)
+        Mc = Ms - mean_s
+        e1 = exponent_of(Mc)
+        if e1 == 0 and not Mc.any():
             raise ValueError(f"{name} has zero variance (every row is the same)")
-        lam_m = lam * total / n / M64.shape[1]
-        Ut, s, Vt = _column_space(Mc, lam_m)
-        parts.append((Mc, mean, Ut, s, Vt))
-    (Xc, mx, Ux, sx, Vx), (Yc, my, Uy, sy, Vy) = parts
-    P, rho, Rt = np.linalg.svd(Ux.T @ Uy, full_matrices=False)
+        Mc = np.ldexp(Mc, -e1)
+        total = float(np.einsum("ij,ij->", Mc, Mc))
+        # ridge rows sqrt(N lam_m) I with lam_m = reg tr(Sigma) / d, without overflow
+        aug = math.sqrt(lam) * math.sqrt(total / M64.shape[1])
+        U, s, Vt = _column_space(Mc, aug)
+        parts.append((Mc, np.ldexp(mean_s, e0), U, s, Vt, e0 + e1))
+    (Xc, mx, Ux, sx, Vx, ex), (Yc, my, Uy, sy, Vy, ey) = parts
+    P, rho, Rt = np.linalg.svd(Ux[:n].T @ Uy[:n], full_matrices=False)
     rho = np.clip(rho, 0.0, 1.0)
     r = len(rho)
     p_values = None
@@ -487,19 +571,19 @@ def subspace_decomposition(
         null = np.empty(B)
         for b in range(B):
             perm = rng.permutation(n)
-            null[b] = np.linalg.svd(Ux.T @ Uy[perm], compute_uv=False)[0]
+            null[b] = np.linalg.svd(Ux[:n].T @ Uy[:n][perm], compute_uv=False)[0]
         p_values = (1.0 + (null[None, :] >= rho[:, None]).sum(axis=1)) / (B + 1.0)
         fails = np.flatnonzero(p_values > lvl)
         k = int(fails[0]) if len(fails) else r
-    xs = _modality(Xc, mx, Ux, sx, Vx, P, k, spec_x, "X")
-    ys = _modality(Yc, my, Uy, sy, Vy, Rt.T, k, spec_y, "Y")
+    xs = _modality(Xc, mx, Ux[:n], sx, Vx, P, k, spec_x, "X", ex)
+    ys = _modality(Yc, my, Uy[:n], sy, Vy, Rt.T, k, spec_y, "Y", ey)
     common_s = common_t = None
     if Xv.shape[1] == Yv.shape[1]:
         common_s = _angles(xs.shared_basis, ys.shared_basis)
         common_t = _angles(xs.specific_basis, ys.specific_basis)
     return SubspaceDecomposition(
         correlations=_ro(rho),
-        angles=_ro(np.arccos(rho)),
+        angles=_ro(_correlation_angles(Ux, Uy, n)),
         n_shared=k,
         rule=rule,
         p_values=None if p_values is None else _ro(p_values),
@@ -555,6 +639,36 @@ def _random_orthonormal(rng: np.random.Generator, d: int, k: int) -> np.ndarray:
     return Q * np.sign(np.diag(R))
 
 
+def _correlations(correlation: Any, k: int) -> np.ndarray:
+    """The k correlations rho_i in (0, 1]: a real scalar or a real array of shape (k,)."""
+    if isinstance(correlation, (bool, np.bool_, str, bytes)):
+        raise TypeError(
+            f"correlation must be a real number or a real array of shape ({k},); got "
+            f"{correlation!r} of type {type(correlation).__name__}"
+        )
+    arr = as_float_array(correlation, "correlation", dtype=np.float64)
+    if arr.dtype.kind == "b" or np.asarray(correlation).dtype.kind == "b":
+        raise TypeError("correlation must hold real numbers, not booleans")
+    if arr.ndim == 0:
+        arr = np.full(k, float(arr))
+    elif arr.shape != (k,):
+        raise ValueError(
+            f"correlation must be a scalar or have shape ({k},) (one per shared latent, "
+            f"n_shared = {k}); got shape {arr.shape}"
+        )
+    else:
+        arr = arr.copy()
+    if k and (not np.isfinite(arr).all() or (arr <= 0).any() or (arr > 1).any()):
+        raise ValueError(f"correlation must be in (0, 1]; got {correlation!r}")
+    return arr
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
 def make_planted_subspaces(
     n_samples: int,
     *,
@@ -593,9 +707,10 @@ def make_planted_subspaces(
         k, r_x, r_y (k + r_x <= d_x, k + r_y <= d_y; in a common space
         k + r_x + r_y <= d).
     correlation : float or array_like, shape (k,)
-        :math:`\rho_i \in (0, 1]`, the correlation strength of each shared latent.
+        :math:`\rho_i \in (0, 1]`, the correlation strength of each shared
+        latent (real numbers: strings and booleans raise ``TypeError``).
     noise : float
-        σ >= 0, isotropic noise level.
+        σ >= 0, isotropic noise level (``ValueError`` if the data overflow).
     common_space : bool
         Embed both modalities in one space (see above).
     exact_moments : bool
@@ -608,6 +723,15 @@ def make_planted_subspaces(
     Returns
     -------
     PlantedSubspaces
+
+    Raises
+    ------
+    ValueError
+        Sizes out of range or inconsistent, correlations outside (0, 1], or a
+        working set larger than the machine's physical memory (refused before
+        anything is drawn).
+    TypeError
+        Non-integer sizes, non-real correlations, non-boolean flags.
 
     Examples
     --------
@@ -625,10 +749,15 @@ def make_planted_subspaces(
     rx = check_int(n_specific_x, "n_specific_x", minimum=0)
     ry = check_int(n_specific_y, "n_specific_y", minimum=0)
     sigma = check_real(noise, "noise", low=0.0)
-    rho = np.broadcast_to(np.asarray(correlation, dtype=np.float64), (k,)).copy()
-    if k and (not np.isfinite(rho).all() or (rho <= 0).any() or (rho > 1).any()):
-        raise ValueError(f"correlation must be in (0, 1]; got {correlation!r}")
+    rho = _correlations(correlation, k)
+    common_space = _check_flag(common_space, "common_space")
+    exact_moments = _check_flag(exact_moments, "exact_moments")
     rng = check_random_state(seed)
+    # the latents, X, Y and their temporaries, all float64
+    check_allocation(
+        8 * n * (2 * (2 * k + rx + ry + dx + dy) + 2 * (dx + dy)),
+        f"n_samples={n}, dim_x={dx}, dim_y={dy}",
+    )
     if common_space:
         if dx != dy:
             raise ValueError(
@@ -666,8 +795,13 @@ def make_planted_subspaces(
         Lat = Qm * np.sign(np.diag(Rm)) * np.sqrt(n)
     s, w, u, v, ex, ey = np.split(Lat, np.cumsum(widths)[:-1], axis=1)
     s2 = s * rho + w * np.sqrt(1.0 - rho**2)
-    X = s @ As.T + u @ Ai.T + sigma * ex + rng.normal(0.0, 3.0, dx)
-    Y = s2 @ Bs.T + v @ Bt.T + sigma * ey + rng.normal(0.0, 3.0, dy)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = s @ As.T + u @ Ai.T + sigma * ex + rng.normal(0.0, 3.0, dx)
+        Y = s2 @ Bs.T + v @ Bt.T + sigma * ey + rng.normal(0.0, 3.0, dy)
+    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+        raise ValueError(f"noise = {sigma!r} is so large that the data overflow float64")
+    # rho / (1 + sigma^2) without overflowing sigma^2 (it is 0 to float64 precision there)
+    canonical = rho / (1.0 + sigma**2) if sigma < 1e150 else np.zeros_like(rho)
     return PlantedSubspaces(
         X=X,
         Y=Y,
@@ -676,7 +810,7 @@ def make_planted_subspaces(
         shared_y=_ro(Bs),
         specific_y=_ro(Bt),
         correlations=_ro(rho),
-        canonical_correlations=_ro(rho / (1.0 + sigma**2)),
+        canonical_correlations=_ro(canonical),
         noise=sigma,
         common_space=bool(common_space),
     )

@@ -227,3 +227,117 @@ def test_bad_inputs():
         make_planted_subspaces(20, exact_moments=True)
     with pytest.raises(ValueError, match="n_shared \\+ n_specific_x <= dim_x"):
         make_planted_subspaces(50, dim_x=3, n_shared=2, n_specific_x=2)
+
+
+# ----------------------------------------------------------------------
+# regressions (issue 14)
+# ----------------------------------------------------------------------
+
+
+def _exact_angle(a, b):
+    """The angle between two vectors, in 50-digit arithmetic from their float64 entries."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    va = [mpmath.mpf(float(x)) for x in a]
+    vb = [mpmath.mpf(float(x)) for x in b]
+    dot = mpmath.fsum(x * y for x, y in zip(va, vb, strict=True))
+    na = mpmath.sqrt(mpmath.fsum(x * x for x in va))
+    nb = mpmath.sqrt(mpmath.fsum(x * x for x in vb))
+    cross = mpmath.sqrt(max(na**2 * nb**2 - dot**2, mpmath.mpf(0)))
+    return float(mpmath.atan2(cross, dot))
+
+
+@pytest.mark.parametrize("t", [1e-10, 1e-13, 3e-8, 0.3, np.pi / 4, 1.2, np.pi / 2 - 1e-9])
+def test_regression_principal_angles_are_accurate_for_tiny_angles(t):
+    # one tilted direction at an exactly known angle (mpmath from the float64 entries),
+    # plus two common directions whose angle is exactly 0
+    a = np.zeros(5)
+    a[0] = 1.0
+    b = np.zeros(5)
+    b[0], b[1] = np.cos(t), np.sin(t)
+    A = np.column_stack([a, np.eye(5)[:, 2], np.eye(5)[:, 3]])
+    B = np.column_stack([b, np.eye(5)[:, 2], np.eye(5)[:, 3]])
+    exact = _exact_angle(a, b)
+    ang = principal_angles(A, B)
+    assert ang[:2].max() <= 1e-15
+    assert ang[2] == pytest.approx(exact, rel=1e-14, abs=1e-16)
+    # rotated into a random orientation, and at extreme magnitudes
+    Q = np.linalg.qr(np.random.default_rng(1).standard_normal((5, 5)))[0]
+    for scale in (1e-300, 1.0, 1e300):
+        ang = principal_angles(Q @ A * scale, Q @ B)
+        assert ang[2] == pytest.approx(exact, rel=1e-12, abs=2e-15)
+        assert ang[:2].max() < 2e-15
+    # scipy agrees where its formulas are well conditioned (near pi/2 it loses ~1e-8
+    # after a rotation, while the angle above matches mpmath to 1e-12)
+    if t <= 1.2:
+        ref = np.sort(subspace_angles(Q @ A, Q @ B))
+        assert np.allclose(principal_angles(Q @ A, Q @ B), ref, rtol=1e-12, atol=2e-15)
+
+
+def test_regression_correlation_angles_of_identical_spaces_are_rounding_errors():
+    # issue 14: arccos of correlations 1 - 2**-52 gave ~2e-8 rad for a rotated copy
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 12)) @ rng.standard_normal((12, 12))
+    Q = np.linalg.qr(rng.standard_normal((12, 12)))[0]
+    for reg in (0.0, 0.1):
+        dec = subspace_decomposition(X, X @ Q, n_shared="threshold", reg=reg)
+        if reg == 0.0:
+            assert dec.angles.max() < 1e-13, dec.angles
+        # the angles are the arccos of the correlations, computed stably
+        assert np.allclose(np.cos(dec.angles), dec.correlations, atol=1e-14)
+        assert np.all(np.diff(dec.angles) >= 0)
+    dec = subspace_decomposition(X, X.copy(), n_shared="threshold")
+    assert dec.angles.max() < 1e-14
+
+
+@pytest.mark.parametrize("sx,sy", [(1e300, 1e-300), (1e-300, 1.0), (1e200, 1e200)])
+def test_regression_subspace_decomposition_at_extreme_magnitudes(sx, sy):
+    data = make_planted_subspaces(400, dim_x=6, dim_y=5, n_shared=2, seed=2)
+    ref = subspace_decomposition(data.X, data.Y, n_specific=(2, 2), seed=0)
+    dec = subspace_decomposition(data.X * sx, data.Y * sy, n_specific=(2, 2), seed=0)
+    assert dec.n_shared == ref.n_shared
+    assert np.allclose(dec.correlations, ref.correlations, atol=1e-12)
+    assert np.allclose(dec.angles, ref.angles, atol=1e-12)
+    assert dec.x.variance_shared == pytest.approx(ref.x.variance_shared, rel=1e-10)
+    assert np.allclose(dec.x.loadings / sx, ref.x.loadings, rtol=1e-9, atol=1e-12)
+    assert np.allclose(dec.y.weights * sy, ref.y.weights, rtol=1e-9, atol=1e-12)
+    assert np.allclose(dec.x.mean / sx, ref.x.mean, rtol=1e-12)
+    U = dec.x.shared_coordinates(data.X * sx)
+    assert np.allclose(U, ref.x.shared_coordinates(data.X), atol=1e-9)
+    assert _max_angle(dec.x.shared_basis, ref.x.shared_basis) < 1e-9
+
+
+def test_regression_subspace_decomposition_refuses_what_float64_cannot_hold():
+    data = make_planted_subspaces(60, dim_x=4, dim_y=3, n_shared=1, seed=0)
+    with pytest.raises(ValueError, match="X's spread .* overflow; rescale X"):
+        subspace_decomposition(data.X * 1e-320, data.Y)
+    with pytest.raises(ValueError, match="n_permutations must be <= 1000000"):
+        subspace_decomposition(data.X, data.Y, n_permutations=10**12)
+    # far outside the fitted scale, the variates are still right (no overflow of X - mean)
+    dec = subspace_decomposition(data.X, data.Y, seed=0)
+    D = np.random.default_rng(0).standard_normal((5, 4))
+    for t in (1e300, -1e300, 1e250):
+        got = dec.x.shared_coordinates(dec.x.mean + t * D)
+        assert np.allclose(got / t, D @ dec.x.weights, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["0.5", True, np.array([True, True, True]), [0.5, "a", 1]])
+def test_regression_planted_correlation_must_be_real(bad):
+    with pytest.raises(TypeError, match="correlation"):
+        make_planted_subspaces(50, correlation=bad)
+
+
+def test_regression_planted_generator_validates_shapes_flags_and_sizes():
+    with pytest.raises(ValueError, match=r"correlation must be a scalar or have shape \(3,\)"):
+        make_planted_subspaces(50, correlation=[0.5, 0.5])
+    with pytest.raises(TypeError, match="common_space must be True or False"):
+        make_planted_subspaces(50, common_space="False")
+    with pytest.raises(TypeError, match="exact_moments must be True or False"):
+        make_planted_subspaces(50, exact_moments=1)
+    with pytest.raises(ValueError, match="n_samples=1000000000000.* GiB"):
+        make_planted_subspaces(10**12)
+    with pytest.raises(ValueError, match="noise"):
+        make_planted_subspaces(50, noise=1e308)
+    data = make_planted_subspaces(50, noise=1e300, seed=0)
+    assert np.isfinite(data.X).all() and (data.canonical_correlations == 0).all()
