@@ -4,6 +4,7 @@ numba assembly kernels compile (and cache on disk) on first use, not at import.
 """
 
 from ._cohomology import (
+    CohomologyDimensions,
     cohomology_dimensions,
     global_sections,
     harmonic_extension,
@@ -18,6 +19,7 @@ from ._spectrum import SheafSpectrum, spectrum
 
 __all__ = [
     "CellularSheaf",
+    "CohomologyDimensions",
     "NotConvergedError",
     "RestrictionFit",
     "SheafSpectrum",

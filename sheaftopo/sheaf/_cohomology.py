@@ -6,20 +6,18 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_int, check_random_state, check_real
-from ._operators import _check_sheaf, as_cochain, laplacian
+from .._validation import as_float_array, check_choice, check_int, check_random_state, check_real
+from ._operators import _check_sheaf, _exponent, as_cochain, laplacian_scaled, unscale
 from ._sheaf import CellularSheaf
-from ._solvers import DENSE_MAX, block_jacobi, cg
+from ._solvers import DENSE_MAX, KERNEL_TOL, cg, kernel_basis
 
 __all__ = [
+    "CohomologyDimensions",
     "cohomology_dimensions",
     "global_sections",
     "harmonic_extension",
     "project_to_sections",
 ]
-
-#: singular values of projected random Gaussian blocks above this count as sections
-_RANK_CUT = 1e-4
 
 
 def _method(sheaf: CellularSheaf, method: str) -> str:
@@ -29,36 +27,57 @@ def _method(sheaf: CellularSheaf, method: str) -> str:
     return method
 
 
+def _kernel(
+    sheaf: Any, tol: Any, method: Any, seed: Any, rtol: Any, maxiter: Any
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, int, str]:
+    """Validated arguments of global_sections / cohomology_dimensions -> kernel_basis."""
+    sheaf = _check_sheaf(sheaf)
+    tol = check_real(tol, "tol", low=0.0, high=1.0)
+    rtol = check_real(rtol, "rtol", low=0.0, high=1.0, low_inclusive=False)
+    if maxiter is not None:
+        maxiter = check_int(maxiter, "maxiter", minimum=1)
+    rng = check_random_state(seed)
+    how = _method(sheaf, method)
+    return (*kernel_basis(sheaf, tol=tol, method=how, rng=rng, maxiter=maxiter, rtol=rtol), how)
+
+
 def global_sections(
     sheaf: CellularSheaf,
     *,
-    tol: float = 1e-10,
+    tol: float = KERNEL_TOL,
     method: str = "auto",
     seed: Any = 0,
-    rtol: float = 1e-12,
+    rtol: float = 1e-9,
     maxiter: int | None = None,
 ) -> np.ndarray:
     r"""An orthonormal basis of :math:`H^0 = \ker\delta = \ker L`, the global sections.
+
+    **The kernel rule** (one tolerance, whatever the method): an eigenvector of
+    the Laplacian L is a global section iff its eigenvalue is at most
+    ``tol * lambda_max(L)`` (equivalently, singular values of δ at most
+    ``sqrt(tol)`` times the largest). The same rule decides
+    :func:`cohomology_dimensions` and :attr:`SheafSpectrum.zero_count`; use
+    :func:`cohomology_dimensions` to see the eigenvalues on both sides of the
+    cut (the spectral gap) and judge a borderline case. The kernel is scale-free:
+    it is computed on the maps rescaled by a power of two.
 
     Parameters
     ----------
     sheaf : CellularSheaf
     tol : float
-        ``method="dense"``: eigenvectors of L with eigenvalue at most
-        ``tol * lambda_max(L)`` span H^0 (equivalently, singular values of δ
-        below ``sqrt(tol)`` times the largest).
+        The relative kernel tolerance above (default 1e-10).
     method : {"auto", "dense", "iterative"}
         ``"dense"`` diagonalises L (dim C^0 <= 3000 under "auto").
-        ``"iterative"`` never forms a dense matrix: it projects blocks of
-        random Gaussian cochains onto ker L by block-Jacobi preconditioned
-        conjugate gradients (x - z with L z = L x; L(x - z) = 0 up to
-        ``rtol``), doubling the block until some of its projections vanish,
-        and orthonormalises them; directions whose projected singular value is
-        below 1e-4 (noise, for N(0, 1) cochains) are discarded.
+        ``"iterative"`` never forms a dense matrix: it computes the lowest
+        eigenpairs by LOBPCG (block-Jacobi preconditioner, seeded random
+        start), doubling the block until an eigenvalue above the cut appears.
     seed : int or Generator
-        Random cochains of the iterative method.
+        Random start of the iterative method.
     rtol, maxiter
-        Conjugate-gradient tolerance and iteration cap (iterative method).
+        LOBPCG's residual tolerance (relative to lambda_max) and iteration cap
+        (iterative method). A :class:`NotConvergedError` is raised when the
+        eigenpairs that decide the dimension end with residuals above
+        1e-6 lambda_max.
 
     Returns
     -------
@@ -73,44 +92,131 @@ def global_sections(
     >>> global_sections(CellularSheaf.constant(G, 2)).shape   # 2 components x R^2
     (14, 4)
     """
-    sheaf = _check_sheaf(sheaf)
-    tol = check_real(tol, "tol", low=0.0, high=1.0)
-    rtol = check_real(rtol, "rtol", low=0.0, high=1.0, low_inclusive=False)
-    if maxiter is not None:
-        maxiter = check_int(maxiter, "maxiter", minimum=1)
-    rng = check_random_state(seed)
-    L = laplacian(sheaf)
-    if _method(sheaf, method) == "dense":
-        lam, V = np.linalg.eigh(L.toarray())
-        top = max(float(lam[-1]), 0.0) if len(lam) else 0.0
-        return np.ascontiguousarray(V[:, lam <= tol * top]) if top > 0 else np.eye(sheaf.dim_c0)
-    M = block_jacobi(sheaf)
-    r = 16
-    while True:
-        X = rng.standard_normal((sheaf.dim_c0, r))
-        Z, _, _ = cg(L, L @ X, M=M, rtol=rtol, maxiter=maxiter)
-        U, s, _ = np.linalg.svd(X - Z, full_matrices=False)
-        rank = int((s > _RANK_CUT * np.sqrt(r)).sum())
-        if rank < r or r >= sheaf.dim_c0:
-            return np.ascontiguousarray(U[:, :rank])
-        r = min(2 * r, sheaf.dim_c0)
+    return _kernel(sheaf, tol, method, seed, rtol, maxiter)[0]
 
 
-def cohomology_dimensions(sheaf: CellularSheaf, **kwargs: Any) -> tuple[int, int]:
+class CohomologyDimensions(tuple):
+    r"""``(dim H^0, dim H^1)`` with the spectral evidence behind dim H^0.
+
+    A tuple of two ints (it unpacks, indexes and compares like one), with
+    attributes:
+
+    Attributes
+    ----------
+    h0, h1 : int
+        :math:`\dim H^0` and :math:`\dim H^1 = \dim C^1 - \dim C^0 + \dim H^0`.
+    zero_max : float or None
+        The largest Laplacian eigenvalue counted as zero (None when h0 = 0).
+    nonzero_min : float or None
+        The smallest eigenvalue counted as nonzero, the spectral gap (None when
+        every eigenvalue is zero).
+    lambda_max : float
+        The largest eigenvalue; the cut is ``tol * lambda_max``.
+    tol : float
+        The kernel tolerance used (see :func:`global_sections`).
+    method : str
+        "dense" or "iterative".
+
+    ``str()`` (and so ``print``) gives the plain pair ``(h0, h1)``; ``repr()``
+    shows the evidence. A clear-cut answer has ``zero_max`` near rounding (about 1e-16 lambda_max)
+    and ``nonzero_min`` far above the cut; when either is close to the cut,
+    the dimension depends on the tolerance.
+    """
+
+    h0: int
+    h1: int
+    zero_max: float | None
+    nonzero_min: float | None
+    lambda_max: float
+    tol: float
+    method: str
+
+    def __new__(
+        cls,
+        h0: int,
+        h1: int,
+        *,
+        zero_max: float | None,
+        nonzero_min: float | None,
+        lambda_max: float,
+        tol: float,
+        method: str,
+    ) -> CohomologyDimensions:
+        self = super().__new__(cls, (int(h0), int(h1)))
+        self.h0, self.h1 = int(h0), int(h1)
+        self.zero_max, self.nonzero_min = zero_max, nonzero_min
+        self.lambda_max, self.tol, self.method = lambda_max, tol, method
+        return self
+
+    def __repr__(self) -> str:
+        def f(v: float | None) -> str:
+            return "None" if v is None else f"{v:.3g}"
+
+        return (
+            f"CohomologyDimensions(h0={self.h0}, h1={self.h1}, zero_max={f(self.zero_max)}, "
+            f"nonzero_min={f(self.nonzero_min)}, lambda_max={f(self.lambda_max)}, "
+            f"tol={self.tol:g}, method={self.method!r})"
+        )
+
+    def __str__(self) -> str:  # print() shows the plain pair, repr() the evidence
+        return f"({self.h0}, {self.h1})"
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (self.h0, self.h1, self.zero_max, self.nonzero_min,
+                           self.lambda_max, self.tol, self.method))
+
+
+def _rebuild(*args: Any) -> CohomologyDimensions:
+    h0, h1, zmax, nzmin, lmax, tol, method = args
+    return CohomologyDimensions(h0, h1, zero_max=zmax, nonzero_min=nzmin, lambda_max=lmax,
+                                tol=tol, method=method)
+
+
+def cohomology_dimensions(
+    sheaf: CellularSheaf,
+    *,
+    tol: float = KERNEL_TOL,
+    method: str = "auto",
+    seed: Any = 0,
+    rtol: float = 1e-9,
+    maxiter: int | None = None,
+) -> CohomologyDimensions:
     r"""``(dim H^0, dim H^1)``, with :math:`\dim H^1 = \dim C^1 - \operatorname{rank}\delta
-    = \dim C^1 - \dim C^0 + \dim H^0`.
+    = \dim C^1 - \dim C^0 + \dim H^0`, and the eigenvalues either side of the kernel cut.
 
-    Keyword arguments go to :func:`global_sections`.
+    dim H^0 follows the kernel rule of :func:`global_sections` (eigenvalues of
+    L at most ``tol * lambda_max`` count as zero, for both methods); the
+    result also reports the largest eigenvalue counted as zero and the
+    smallest counted as nonzero, so a near-degenerate case (a connection with
+    tiny holonomy, say) can be recognised. Arguments as in
+    :func:`global_sections`.
+
+    Returns
+    -------
+    CohomologyDimensions
+        A tuple ``(h0, h1)`` carrying ``zero_max``, ``nonzero_min``,
+        ``lambda_max``, ``tol`` and ``method``.
 
     Examples
     --------
     >>> import networkx as nx
     >>> from sheaftopo.sheaf import CellularSheaf, cohomology_dimensions
-    >>> cohomology_dimensions(CellularSheaf.constant(nx.cycle_graph(5), 1))   # a circle
-    (1, 1)
+    >>> c = cohomology_dimensions(CellularSheaf.constant(nx.cycle_graph(5), 1))  # a circle
+    >>> c == (1, 1), round(c.nonzero_min, 6)
+    (True, 1.381966)
     """
-    h0 = global_sections(sheaf, **kwargs).shape[1]
-    return h0, sheaf.dim_c1 - sheaf.dim_c0 + h0
+    Q, lam, lmax, _, e, how = _kernel(sheaf, tol, method, seed, rtol, maxiter)
+    h0 = Q.shape[1]
+    w = None
+    zero_max = float(unscale(np.array([max(lam[:h0].max(), 0.0)]), e, "the spectrum",
+                             sheaf, w)[0]) if h0 else None
+    nonzero_min = (float(unscale(lam[h0 : h0 + 1], e, "the spectrum", sheaf, w)[0])
+                   if len(lam) > h0 else None)
+    return CohomologyDimensions(
+        h0, sheaf.dim_c1 - sheaf.dim_c0 + h0, zero_max=zero_max, nonzero_min=nonzero_min,
+        lambda_max=float(unscale(np.array([lmax]), e, "the spectrum", sheaf, w)[0]),
+        tol=float(tol), method=how,
+    )
 
 
 def project_to_sections(
@@ -121,13 +227,15 @@ def project_to_sections(
     Solves :math:`L z = L x` by conjugate gradients from z = 0 (no
     preconditioner, so z stays in range(L) = (ker L)^⊥ and is the
     minimum-norm solution) and returns :math:`x - z`. Only sparse products:
-    no dense factorisation, whatever the size.
+    no dense factorisation, whatever the size. The projection is linear in x
+    and scale-free in the maps: it is computed on both rescaled by powers of
+    two, so magnitudes near 1e±300 are handled exactly.
 
     Parameters
     ----------
     x : array_like, shape (dim_c0,), (dim_c0, k) or (n_vertices, d)
         One or several cochains (vectorised over columns); the result has
-        the same shape.
+        the same shape (a new array).
     rtol, maxiter
         Conjugate-gradient tolerance on ``|L(x - z)| / |L x|`` and cap.
 
@@ -144,9 +252,11 @@ def project_to_sections(
     rtol = check_real(rtol, "rtol", low=0.0, high=1.0, low_inclusive=False)
     if maxiter is not None:
         maxiter = check_int(maxiter, "maxiter", minimum=1)
-    L = laplacian(sheaf)
-    Z, _, _ = cg(L, L @ X, rtol=rtol, maxiter=maxiter)
-    return restore(X - Z)
+    ex = _exponent(X)
+    Xs = np.ldexp(X, -ex)
+    L, _ = laplacian_scaled(sheaf, None)
+    Z, _, _ = cg(L, L @ Xs, rtol=rtol, maxiter=maxiter)
+    return restore(unscale(Xs - Z, ex, "the projection", sheaf, None, " and in x"))
 
 
 def _as_boundary(sheaf: CellularSheaf, boundary: Any) -> np.ndarray:
@@ -179,16 +289,28 @@ def harmonic_extension(
     *,
     rtol: float = 1e-10,
     maxiter: int | None = None,
-    tol: float = 1e-10,
+    tol: float = KERNEL_TOL,
 ) -> np.ndarray:
     r"""The 0-cochain of least Dirichlet energy that takes the given values on a boundary.
 
-    Minimises :math:`x^\top L x` over x with :math:`x_B` fixed: the interior
-    solves :math:`L_{II} x_I = -L_{IB} x_B` (sparse conjugate gradients). The
-    minimiser is unique iff no nonzero global section vanishes on B (then
+    Minimises :math:`x^\top L x` over x with :math:`x_B` fixed. The minimiser
+    is unique iff no nonzero global section vanishes on B (then
     :math:`L_{II}` is positive definite); otherwise a ``ValueError`` says how
-    many independent sections vanish there (checked with
-    :func:`global_sections`, tolerance ``tol``).
+    many independent sections vanish there.
+
+    **Method.** With Q an orthonormal basis of the global sections
+    (:func:`global_sections`, tolerance ``tol``), a section vanishes on B when
+    a singular value of :math:`Q_B` is below the accuracy of Q itself,
+    :math:`\max(\|LQ\|, n\,\epsilon\,\lambda_{\max}) / \lambda_{gap}`
+    (a relative cut, Davis–Kahan): sections that are merely small on B, like
+    :math:`(1, 10, \dots, 10^k)` on a path whose maps multiply by 10, are
+    kept. The part of the boundary values that a section matches,
+    :math:`x_B = Q_B c + r_B` (least squares), extends exactly as the section
+    :math:`Q c`; only the rest :math:`r_B` goes through conjugate gradients on
+    :math:`L_{II} x_I = -L_{IB} r_B`, so the well-posed but ill-conditioned
+    extensions along sections stay accurate. Everything is computed on the
+    maps and values rescaled by powers of two (the extension is scale-free in
+    the maps and linear in the values).
 
     Parameters
     ----------
@@ -196,6 +318,13 @@ def harmonic_extension(
         Distinct vertices B.
     values : array_like, shape (sum_{v in B} d_v,) or (b, d)
         The boundary values, in the order of ``boundary``.
+    rtol : float
+        Conjugate-gradient tolerance: the interior residual at most ``rtol``
+        times :math:`\|L_{IB} x_B\|`.
+    maxiter : int, optional
+        Conjugate-gradient iteration cap (a positive int; default 10 * dim).
+    tol : float
+        Kernel tolerance of the global sections (see :func:`global_sections`).
 
     Returns
     -------
@@ -213,10 +342,7 @@ def harmonic_extension(
     sheaf = _check_sheaf(sheaf)
     B = _as_boundary(sheaf, boundary)
     bc = _coords(sheaf, B)
-    vals = np.asarray(values, dtype=float) if not isinstance(values, np.ndarray) else values
-    if vals.dtype.kind not in "fiu":
-        raise TypeError(f"values must be real numbers; got dtype {vals.dtype}")
-    vals = vals.astype(np.float64).reshape(-1)
+    vals = as_float_array(values, "values", dtype=np.float64).reshape(-1)
     if vals.shape[0] != len(bc):
         raise ValueError(
             f"values must hold {len(bc)} numbers (the stalks of the {len(B)} boundary "
@@ -225,10 +351,23 @@ def harmonic_extension(
     if not np.isfinite(vals).all():
         raise ValueError("values must be finite (no NaN or inf)")
     rtol = check_real(rtol, "rtol", low=0.0, high=1.0, low_inclusive=False)
-    Q = global_sections(sheaf, tol=tol)
-    if Q.shape[1]:
-        s = np.linalg.svd(Q[bc], compute_uv=False) if len(bc) else np.zeros(0)
-        vanishing = Q.shape[1] - int((s > 1e-8).sum())
+    if maxiter is not None:
+        maxiter = check_int(maxiter, "maxiter", minimum=1)
+    tol = check_real(tol, "tol", low=0.0, high=1.0)
+    Q, lam, lmax, res, _ = kernel_basis(sheaf, tol=tol, method=_method(sheaf, "auto"),
+                                        rng=np.random.default_rng(0), maxiter=None, rtol=1e-9)
+    n, h = sheaf.dim_c0, Q.shape[1]
+    ev = _exponent(vals)
+    v = np.ldexp(vals, -ev)
+    x = np.zeros(n)
+    r = v
+    if h:
+        U, s, Vt = np.linalg.svd(Q[bc], full_matrices=False) if len(bc) else (
+            np.zeros((0, 0)), np.zeros(0), np.zeros((0, h)))
+        gap = float(lam[h]) if len(lam) > h else lmax
+        noise = max(float(np.max(res[:h], initial=0.0)), n * np.finfo(float).eps * lmax)
+        cut = noise / gap if gap > 0 else n * np.finfo(float).eps
+        vanishing = h - int((s > cut).sum())
         if vanishing:
             raise ValueError(
                 f"the harmonic extension from this boundary is not unique: {vanishing} "
@@ -236,13 +375,19 @@ def harmonic_extension(
                 "adding them changes the interior without changing the energy; enlarge the "
                 "boundary"
             )
-    interior = np.setdiff1d(np.arange(sheaf.dim_c0), bc)
-    x = np.zeros(sheaf.dim_c0)
-    x[bc] = vals
-    if len(interior):
-        L = laplacian(sheaf, format="csr")
-        L_II = L[interior][:, interior]
-        rhs = -(L[interior][:, bc] @ vals)
-        xi, _, _ = cg(L_II, rhs[:, None], rtol=rtol, maxiter=maxiter)
-        x[interior] = xi[:, 0]
-    return x
+        c = Vt.T @ ((U.T @ v) / s)  # least squares: Q_B c nearest to v
+        x = Q @ c
+        r = v - Q[bc] @ c
+    interior = np.setdiff1d(np.arange(n), bc)
+    if len(interior) and np.any(r):
+        L = laplacian_scaled(sheaf, None)[0].tocsr()
+        L_IB = L[interior][:, bc]
+        rhs = -(L_IB @ r)
+        scale = max(float(np.linalg.norm(L_IB @ v)), float(np.linalg.norm(rhs)))
+        bnorm = float(np.linalg.norm(rhs))
+        if bnorm > 0:
+            xi, _, _ = cg(L[interior][:, interior], rhs[:, None],
+                          rtol=min(1.0, rtol * scale / bnorm), maxiter=maxiter)
+            x[interior] += xi[:, 0]
+    x[bc] = v
+    return unscale(x, ev, "the harmonic extension", sheaf, None, " and in values")

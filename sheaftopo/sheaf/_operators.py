@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_choice, check_real
-from ._sheaf import CellularSheaf, _offsets
+from .._validation import as_float_array, check_choice, check_real, power_of_two_scale
+from ._sheaf import CellularSheaf, _offsets, _readonly
 
 __all__ = [
     "coboundary",
@@ -55,6 +55,71 @@ def as_weights(sheaf: CellularSheaf, weights: Any) -> np.ndarray | None:
     return w
 
 
+#: restriction maps (weights) whose largest magnitude is 2**e with |e| above this are
+#: rescaled by 2**-e before any product is formed (exact: a power of two)
+_SAFE_EXPONENT = 60
+
+
+def _exponent(arr: np.ndarray) -> int:
+    """e with ``max|arr| / 2**e`` in [0.5, 1); 0 for an empty or all-zero array."""
+    return int(np.frexp(power_of_two_scale(arr))[1]) - 1
+
+
+def scaled_maps(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(tail / 2**e, head / 2**e, e)``: the maps brought near magnitude 1 (cached).
+
+    Every operator is homogeneous in the maps (δ of degree 1, L of degree 2),
+    so the kernels work on these and the callers multiply back by the exact
+    power of two, or use the scale-free quantity (kernels, projections). Maps
+    already within ``2**±60`` are used as they are (e = 0, no copy).
+    """
+    if "scaled_maps" not in sheaf._cache:
+        both = np.concatenate([sheaf._tail[:1], sheaf._head[:1]])  # dtype, possibly empty
+        top = max(float(np.abs(sheaf._tail).max(initial=0.0)),
+                  float(np.abs(sheaf._head).max(initial=0.0)))
+        e = _exponent(np.array([top], dtype=both.dtype))
+        if abs(e) <= _SAFE_EXPONENT:
+            sheaf._cache["scaled_maps"] = (sheaf._tail, sheaf._head, 0)
+        else:  # read-only like the originals: the numba kernels see one array type
+            sheaf._cache["scaled_maps"] = (_readonly(np.ldexp(sheaf._tail, -e)),
+                                           _readonly(np.ldexp(sheaf._head, -e)), e)
+    return sheaf._cache["scaled_maps"]
+
+
+def scaled_weights(sheaf: CellularSheaf, w: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """``(w / 2**e, e)`` for validated weights (ones and 0 for None); see :func:`scaled_maps`."""
+    if w is None:
+        return np.ones(sheaf.n_edges), 0
+    e = _exponent(w)
+    if abs(e) <= _SAFE_EXPONENT:
+        return w, 0
+    return np.ldexp(w, -e), e
+
+
+def _map_top(sheaf: CellularSheaf) -> float:
+    return max(float(np.abs(sheaf._tail).max(initial=0.0)),
+               float(np.abs(sheaf._head).max(initial=0.0)))
+
+
+def unscale(
+    data: Any, e: Any, what: str, sheaf: CellularSheaf, w: np.ndarray | None, extra: str = ""
+) -> Any:
+    """``data * 2**e`` (exact, underflow rounds to 0), or a ValueError naming the inputs
+    when the value at the original scale overflows float64. ``e`` may be an array
+    (broadcast against ``data``)."""
+    if np.all(np.asarray(e) == 0):
+        return data
+    out = np.ldexp(data, e)
+    if not np.isfinite(out).all():
+        wtop = float(w.max(initial=0.0)) if w is not None else 1.0
+        raise ValueError(
+            f"{what} overflows float64 (its entries would exceed 1.8e308): it is homogeneous "
+            f"in the sheaf's restriction maps (largest |entry| {_map_top(sheaf):.3g}) and the "
+            f"weights (largest {wtop:.3g}){extra}; rescale the sheaf's maps or the weights"
+        )
+    return out
+
+
 def _incidence(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``sheaf._incidence()`` (per vertex, its edges sorted by neighbour), by a counting sort.
 
@@ -71,14 +136,18 @@ def _incidence(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, np.ndarray
 SPECIALIZE_NNZ = 1 << 22
 
 
-def _vertex_blocks_flat(sheaf: CellularSheaf, w: np.ndarray) -> np.ndarray:
+def _vertex_blocks_scaled(sheaf: CellularSheaf, w: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """The Laplacian's diagonal blocks, flat, of the rescaled maps and weights, and the
+    exponent e with ``D_v = 2**e * blocks``."""
     ptr, _, eid, side = _incidence(sheaf)
+    tail, head, ef = scaled_maps(sheaf)
+    ws, ew = scaled_weights(sheaf, w)
     off = _offsets(sheaf.vertex_dims**2)
     out = np.empty(int(off[-1]))
     _kernels().vertex_blocks(sheaf.vertex_offsets, ptr, eid, side, sheaf.edge_offsets,
-                             sheaf._tail, sheaf._toff, sheaf._head, sheaf._hoff, w,
+                             tail, sheaf._toff, head, sheaf._hoff, ws,
                              *(np.uint64(d) for d in sheaf._common_dims()), off, out)
-    return out
+    return out, 2 * ef + ew
 
 
 def _pinv_sqrt_blocks(D: np.ndarray, dims: np.ndarray, off: np.ndarray, rtol: float) -> np.ndarray:
@@ -125,11 +194,21 @@ def coboundary(sheaf: CellularSheaf, *, format: str = "csr") -> Any:
     sheaf = _check_sheaf(sheaf)
     format = check_choice(format, "format", FORMATS)
     if "delta" not in sheaf._cache:
-        sheaf._cache["delta"] = _assemble_coboundary(sheaf)
+        sheaf._cache["delta"] = _assemble_coboundary(sheaf, sheaf._tail, sheaf._head)
     return sheaf._cache["delta"].asformat(format)
 
 
-def _assemble_coboundary(sheaf: CellularSheaf) -> Any:
+def coboundary_scaled(sheaf: CellularSheaf) -> tuple[Any, int]:
+    """``(delta_s, e)`` with ``delta = 2**e * delta_s``, assembled from :func:`scaled_maps`."""
+    tail, head, e = scaled_maps(sheaf)
+    if e == 0:
+        return coboundary(sheaf), 0
+    if "delta_scaled" not in sheaf._cache:
+        sheaf._cache["delta_scaled"] = _assemble_coboundary(sheaf, tail, head)
+    return sheaf._cache["delta_scaled"], e
+
+
+def _assemble_coboundary(sheaf: CellularSheaf, tail: np.ndarray, head: np.ndarray) -> Any:
     u, v = sheaf.edges[:, 0], sheaf.edges[:, 1]
     vd, ed = sheaf.vertex_dims, sheaf.edge_dims
     estart = _offsets(ed * (vd[u] + vd[v]))  # where each edge's entries start
@@ -138,9 +217,8 @@ def _assemble_coboundary(sheaf: CellularSheaf) -> Any:
     indptr = np.empty(sheaf.dim_c1 + 1, dtype=it)
     indices = np.empty(nnz, dtype=it)
     data = np.empty(nnz)
-    _kernels().coboundary_csr(u, v, sheaf.vertex_offsets, sheaf.edge_offsets, sheaf._tail,
-                              sheaf._toff, sheaf._head, sheaf._hoff, estart, indptr, indices,
-                              data)
+    _kernels().coboundary_csr(u, v, sheaf.vertex_offsets, sheaf.edge_offsets, tail,
+                              sheaf._toff, head, sheaf._hoff, estart, indptr, indices, data)
     return _csr((sheaf.dim_c1, sheaf.dim_c0), indptr, indices, data)
 
 
@@ -203,24 +281,34 @@ def laplacian(
     pinv_rtol = check_real(pinv_rtol, "pinv_rtol", low=0.0, high=1.0)
     if not isinstance(normalized, (bool, np.bool_)):
         raise TypeError(f"normalized must be a bool; got {type(normalized).__name__}")
-    cacheable = w is None and not normalized
-    if cacheable and "laplacian" in sheaf._cache:
-        return sheaf._cache["laplacian"].asformat(format)
-    L = _assemble_laplacian(sheaf, w, bool(normalized), pinv_rtol)
-    if cacheable:
-        sheaf._cache["laplacian"] = L
-    return L.asformat(format)
+    key = ("laplacian", bool(normalized), pinv_rtol)
+    if w is None and key in sheaf._cache:
+        return sheaf._cache[key].asformat(format)
+    Ls, e = laplacian_scaled(sheaf, w, bool(normalized), pinv_rtol)
+    if e:
+        Ls = _csr(Ls.shape, Ls.indptr, Ls.indices,
+                  unscale(Ls.data, e, "the Laplacian", sheaf, w))
+    if w is None:
+        sheaf._cache[key] = Ls
+    return Ls.asformat(format)
 
 
-def _assemble_laplacian(
-    sheaf: CellularSheaf, w: np.ndarray | None, normalized: bool, pinv_rtol: float
-) -> Any:
+def laplacian_scaled(
+    sheaf: CellularSheaf, w: np.ndarray | None, normalized: bool = False,
+    pinv_rtol: float = 1e-12,
+) -> tuple[Any, int]:
+    """``(L_s, e)`` with ``L = 2**e * L_s``, assembled from the rescaled maps and weights
+    (e = 0 for the normalised Laplacian, which is scale-free). Unweighted ones are cached."""
+    key = ("laplacian_scaled", normalized, pinv_rtol)
+    if w is None and key in sheaf._cache:
+        return sheaf._cache[key]
     ptr, dst, eid, side = _incidence(sheaf)
+    tail, head, ef = scaled_maps(sheaf)
+    weights, ew = scaled_weights(sheaf, w)
     vd = sheaf.vertex_dims
-    weights = np.ones(sheaf.n_edges) if w is None else w
     soff = _offsets(vd**2)
     if normalized:
-        S = _pinv_sqrt_blocks(_vertex_blocks_flat(sheaf, weights), vd, soff, pinv_rtol)
+        S = _pinv_sqrt_blocks(_vertex_blocks_scaled(sheaf, w)[0], vd, soff, pinv_rtol)
     else:
         S = np.zeros(0)
     src_sorted = np.repeat(np.arange(sheaf.n_vertices), np.diff(ptr))
@@ -234,10 +322,14 @@ def _assemble_laplacian(
     # stalk dimensions fixed at compile time for large sheaves only: each pair compiles once
     dims = sheaf._common_dims() if nnz >= SPECIALIZE_NNZ else (0, 0)
     kernel = _kernels().laplacian_kernel(*dims)
-    kernel(sheaf.vertex_offsets, ptr, dst, eid, side, sheaf.edge_offsets, sheaf._tail,
-           sheaf._toff, sheaf._head, sheaf._hoff, weights, S, soff, normalized, indptr64,
+    kernel(sheaf.vertex_offsets, ptr, dst, eid, side, sheaf.edge_offsets, tail,
+           sheaf._toff, head, sheaf._hoff, weights, S, soff, normalized, indptr64,
            indices, data)
-    return _csr((sheaf.dim_c0, sheaf.dim_c0), indptr64.astype(it), indices, data)
+    out = (_csr((sheaf.dim_c0, sheaf.dim_c0), indptr64.astype(it), indices, data),
+           0 if normalized else 2 * ef + ew)
+    if w is None:
+        sheaf._cache[key] = out
+    return out
 
 
 def vertex_blocks(sheaf: CellularSheaf, *, weights: Any = None) -> list[np.ndarray] | np.ndarray:
@@ -246,11 +338,14 @@ def vertex_blocks(sheaf: CellularSheaf, *, weights: Any = None) -> list[np.ndarr
     :math:`D_v = \sum_e w_e F_{v \trianglelefteq e}^\top F_{v \trianglelefteq e}`.
 
     Returns an (n, d, d) array for uniform vertex dimensions, else a list.
-    (The degree matrix of the normalised Laplacian.)
+    (The degree matrix of the normalised Laplacian.) Computed on maps and
+    weights rescaled by powers of two and scaled back exactly; a
+    ``ValueError`` says so when the blocks overflow float64.
     """
     sheaf = _check_sheaf(sheaf)
     w = as_weights(sheaf, weights)
-    flat = _vertex_blocks_flat(sheaf, np.ones(sheaf.n_edges) if w is None else w)
+    flat, e = _vertex_blocks_scaled(sheaf, w)
+    flat = unscale(flat, e, "the vertex blocks", sheaf, w)
     vd = sheaf.vertex_dims
     if sheaf.n_vertices and (vd == vd[0]).all():
         d = int(vd[0])
@@ -269,12 +364,17 @@ def edge_laplacian(sheaf: CellularSheaf, *, weights: Any = None, format: str = "
     sheaf = _check_sheaf(sheaf)
     w = as_weights(sheaf, weights)
     format = check_choice(format, "format", FORMATS)
-    d = coboundary(sheaf)
-    if w is not None:
-        import scipy.sparse as sp
+    import scipy.sparse as sp
 
-        d = sp.diags_array(np.repeat(np.sqrt(w), sheaf.edge_dims)) @ d
-    return (d @ d.T).asformat(format)
+    d, ef = coboundary_scaled(sheaf)
+    ws, ew = scaled_weights(sheaf, w)
+    if w is not None:
+        d = sp.diags_array(np.repeat(np.sqrt(ws), sheaf.edge_dims)) @ d
+    A = (d @ d.T).tocsr()
+    if 2 * ef + ew:
+        A = sp.csr_array((unscale(A.data, 2 * ef + ew, "the edge Laplacian", sheaf, w),
+                          A.indices, A.indptr), shape=A.shape)
+    return A.asformat(format)
 
 
 def as_cochain(sheaf: CellularSheaf, x: Any, name: str = "x") -> tuple[np.ndarray, Any]:
@@ -327,10 +427,19 @@ def dirichlet_energy(sheaf: CellularSheaf, x: Any, *, weights: Any = None) -> An
     sheaf = _check_sheaf(sheaf)
     w = as_weights(sheaf, weights)
     X, _ = as_cochain(sheaf, x)
-    Y = coboundary(sheaf) @ X
+    # x^T L x is homogeneous of degree 2 in the maps and in x, 1 in the weights: computed
+    # at magnitude ~1 and scaled back by an exact power of two
+    ex = _exponent(X)
+    d, ef = coboundary_scaled(sheaf)
+    ws, ew = scaled_weights(sheaf, w)
+    Y = d @ np.ldexp(X, -ex)
     if w is not None:
-        Y = Y * np.sqrt(np.repeat(w, sheaf.edge_dims))[:, None]
-    energy = np.einsum("ij,ij->j", Y, Y)
+        Y = Y * np.sqrt(np.repeat(ws, sheaf.edge_dims))[:, None]
+    top = np.abs(Y).max(axis=0, initial=0.0) if Y.shape[0] else np.zeros(Y.shape[1])
+    ey = np.frexp(np.where(top > 0, top, 1.0))[1]
+    Y = np.ldexp(Y, -ey[None, :])  # every column at magnitude ~1: its sum of squares is exact
+    energy = unscale(np.einsum("ij,ij->j", Y, Y), 2 * (ey + ef + ex) + ew,
+                     "the Dirichlet energy", sheaf, w, extra=" and in x (degree 2)")
     arr = np.asarray(x)
     if arr.ndim == 2 and arr.shape[0] == sheaf.dim_c0 and not (
         sheaf.is_uniform and arr.shape == (sheaf.n_vertices, int(sheaf.vertex_dims[0]))

@@ -518,13 +518,16 @@ class CellularSheaf:
         ----------
         edge_index : array_like of int, shape (2, 2m)
             Directed edges, every undirected edge present in both directions
-            (PyTorch Geometric's convention).
-        maps : array_like, shape (2m, d, d) or (2m, d)
+            (PyTorch Geometric's convention). Self-loops and repeated directed
+            edges raise ``ValueError`` (drop NSD's self-loops first: they are
+            not part of the sheaf).
+        maps : array_like, shape (2m, d_e, d_v) or (2m, d)
             ``maps[k]`` is :math:`F_{s \\trianglelefteq e}` for the directed edge
             ``k = (s, t)`` (general or orthogonal maps), or its diagonal
             (NSD's diagonal sheaves). Torch tensors: pass ``.detach().cpu().numpy()``.
         n_vertices : int, optional
-            Default: largest index + 1.
+            Default: largest index + 1 (required when ``edge_index`` is empty).
+            Every vertex gets stalk dimension d_v.
 
         Returns
         -------
@@ -537,40 +540,75 @@ class CellularSheaf:
         (s, t) is then ours, :math:`-F_s^\top F_t`.
         """
         ei = np.asarray(edge_index)
-        if ei.dtype.kind not in "iu" or ei.ndim != 2 or ei.shape[0] != 2:
-            raise ValueError(f"edge_index must be an integer array of shape (2, E); got {ei.shape}")
+        if ei.dtype.kind not in "iu" and not (ei.size == 0 and ei.dtype.kind == "f"):
+            raise TypeError(
+                f"edge_index must be an integer array of shape (2, E); got an array of "
+                f"dtype {ei.dtype} and shape {ei.shape}"
+            )
+        if ei.ndim != 2 or ei.shape[0] != 2:
+            raise ValueError(f"edge_index must have shape (2, E); got shape {ei.shape}")
+        ei = ei.astype(np.int64)
         M = as_float_array(maps, "maps", dtype=np.float64)
         E = ei.shape[1]
-        if M.shape[0] != E or M.ndim not in (2, 3):
+        if M.ndim not in (2, 3) or M.shape[0] != E:
             raise ValueError(
-                f"maps must have shape ({E}, d, d) or ({E}, d), one per directed edge; "
-                f"got {M.shape}"
+                f"maps must have shape ({E}, d_e, d_v) or ({E}, d), one per directed edge "
+                f"(column of edge_index); got shape {M.shape}"
             )
+        if not np.isfinite(M).all():
+            k = int(np.argwhere(~np.isfinite(M))[0, 0])
+            raise ValueError(f"maps must be finite; maps[{k}] (directed edge {k}) holds NaN or inf")
         if M.ndim == 2:
             d = M.shape[1]
             full = np.zeros((E, d, d))
             full[:, np.arange(d), np.arange(d)] = M
             M = full
-        s, t = ei[0].astype(np.int64), ei[1].astype(np.int64)
-        n = int(max(s.max(initial=-1), t.max(initial=-1))) + 1 if n_vertices is None else int(
-            check_int(n_vertices, "n_vertices", minimum=1)
-        )
+        if M.shape[1] < 1 or M.shape[2] < 1:
+            raise ValueError(f"maps must have non-empty stalks; got shape {M.shape}")
+        s, t = ei[0], ei[1]
+        if n_vertices is None:
+            if E == 0:
+                raise ValueError("n_vertices must be given when edge_index has no edges")
+            n = int(max(s.max(), t.max())) + 1
+        else:
+            n = check_int(n_vertices, "n_vertices", minimum=1)
+        if E and (int(ei.min()) < 0 or int(ei.max()) >= n):
+            k = int(np.flatnonzero((ei < 0).any(0) | (ei >= n).any(0))[0])
+            raise ValueError(
+                f"edge_index must index vertices in [0, {n}) (n_vertices); column {k} is "
+                f"({s[k]}, {t[k]})"
+            )
+        loops = s == t
+        if loops.any():
+            k = int(np.flatnonzero(loops)[0])
+            raise ValueError(
+                f"edge_index has a self-loop ({s[k]}, {t[k]}) in column {k}; a cellular sheaf "
+                "on a graph has no self-loops (NSD's self-loops belong to its residual "
+                "term, not to the sheaf): drop them before calling from_nsd"
+            )
         key = s * n + t
-        rkey = t * n + s
         order = np.argsort(key, kind="stable")
-        pos = np.searchsorted(key[order], rkey)
-        pos = np.minimum(pos, E - 1)
-        found = key[order][pos] == rkey
+        dup = np.flatnonzero(key[order][1:] == key[order][:-1])
+        if len(dup):
+            i, j = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
+            raise ValueError(
+                f"edge_index repeats the directed edge ({s[i]}, {t[i]}) in columns {i} and {j}; "
+                "multigraphs are not supported"
+            )
+        rkey = t * n + s
+        pos = np.minimum(np.searchsorted(key[order], rkey), max(E - 1, 0))
+        found = key[order][pos] == rkey if E else np.zeros(0, dtype=bool)
         if not found.all():
             k = int(np.flatnonzero(~found)[0])
             raise ValueError(
-                f"edge_index must list every edge in both directions; ({s[k]}, {t[k]}) has no "
-                f"reverse ({t[k]}, {s[k]})"
+                f"edge_index must list every edge in both directions; ({s[k]}, {t[k]}) "
+                f"(column {k}) has no reverse ({t[k]}, {s[k]})"
             )
         rev = order[pos]
         fwd = np.flatnonzero(s < t)
-        edges = np.stack([s[fwd], t[fwd]], axis=1)
-        return cls.from_maps(edges, M[fwd], M[rev[fwd]], n_vertices=n)
+        de, dv = M.shape[1], M.shape[2]
+        return cls(n, np.stack([s[fwd], t[fwd]], axis=1).reshape(-1, 2), dv, de,
+                   M[fwd].reshape(-1), M[rev[fwd]].reshape(-1))
 
     def to_nsd(self) -> tuple[np.ndarray, np.ndarray]:
         """``(edge_index (2, 2m), maps (2m, d_e, d_v))`` in Neural Sheaf Diffusion's layout.

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ._operators import _vertex_blocks_flat, laplacian
+from ._operators import _vertex_blocks_scaled, laplacian_scaled
 from ._sheaf import CellularSheaf, _offsets
 
 #: sheaves with at most this many 0-cochain coordinates are handled with dense eigh
 DENSE_MAX = 3000
+
+#: THE kernel tolerance of the package: an eigenvalue of a sheaf Laplacian counts as zero
+#: (its eigenvector as a global section) iff it is at most ``KERNEL_TOL * lambda_max``.
+#: Used, with the same meaning, by ``spectrum``, ``global_sections``,
+#: ``cohomology_dimensions`` and ``harmonic_extension``, whichever method computes the
+#: eigenvalues (dense ``eigh`` or LOBPCG).
+KERNEL_TOL = 1e-10
 
 
 class NotConvergedError(RuntimeError):
@@ -18,7 +26,8 @@ class NotConvergedError(RuntimeError):
 
 
 def block_jacobi(sheaf: CellularSheaf, weights: np.ndarray | None = None) -> Any:
-    """Sparse block-diagonal preconditioner ``(D_v + mu_v I)^{-1}``, D_v the Laplacian's blocks.
+    """Sparse block-diagonal preconditioner ``(D_v + mu_v I)^{-1}``, D_v the blocks of the
+    rescaled Laplacian (:func:`laplacian_scaled`; a preconditioner's scale is irrelevant).
 
     The shift mu_v = 1e-2 trace(D_v)/d_v (plus a tiny floor) keeps every block
     well conditioned, so the preconditioner is symmetric positive definite and
@@ -29,8 +38,7 @@ def block_jacobi(sheaf: CellularSheaf, weights: np.ndarray | None = None) -> Any
 
     vd = sheaf.vertex_dims
     off = _offsets(vd**2)
-    w = np.ones(sheaf.n_edges) if weights is None else weights
-    D = _vertex_blocks_flat(sheaf, w)
+    D = _vertex_blocks_scaled(sheaf, weights)[0]
     inv = np.empty_like(D)
     for d in np.unique(vd):
         idx = np.flatnonzero(vd == d)
@@ -146,8 +154,90 @@ def lambda_max(L: Any) -> float:
     return float(val[0])
 
 
-def operator(sheaf: CellularSheaf, weights: Any, normalized: bool) -> Any:
-    return laplacian(sheaf, weights=weights, normalized=normalized)
+def low_spectrum(
+    L: Any,
+    k: int,
+    *,
+    method: str,
+    M: Any = None,
+    rng: np.random.Generator | None = None,
+    maxiter: int = 2000,
+    rtol: float = 1e-9,
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """The k smallest eigenpairs of a symmetric PSD sparse matrix.
+
+    ``method`` "dense" (``eigh``) or "lobpcg" (preconditioner M, residual tolerance
+    ``rtol * lambda_max``). Returns ``(eigenvalues >= 0 ascending, eigenvectors,
+    lambda_max, residuals |L v - lambda v|)``.
+    """
+    n = L.shape[0]
+    if method == "dense":
+        lam, V = np.linalg.eigh(L.toarray())
+        lmax = max(float(lam[-1]), 0.0) if n else 0.0
+        lam, V = lam[:k], V[:, :k]
+    else:
+        from scipy.sparse.linalg import lobpcg
+
+        lmax = lambda_max(L)
+        if lmax == 0.0:  # L = 0: every vector is an eigenvector of 0
+            lam, V = np.zeros(k), np.eye(n, k)
+        else:
+            rng = np.random.default_rng(0) if rng is None else rng
+            X0 = rng.standard_normal((n, k))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                lam, V = lobpcg(BlockOperator(L).linear_operator(), X0, M=M, largest=False,
+                                tol=rtol * lmax, maxiter=maxiter)
+            order = np.argsort(lam)
+            lam, V = lam[order], V[:, order]
+    lam = np.maximum(lam, 0.0)
+    res = np.linalg.norm(L @ V - V * lam, axis=0) if V.size else np.zeros(len(lam))
+    return lam, np.ascontiguousarray(V), lmax, res
+
+
+def kernel_basis(
+    sheaf: CellularSheaf,
+    *,
+    tol: float,
+    method: str,
+    rng: np.random.Generator,
+    maxiter: int | None,
+    rtol: float,
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, int]:
+    """Global sections of the unweighted Laplacian by the one kernel rule (``KERNEL_TOL``).
+
+    Works on the rescaled Laplacian (the kernel is scale-free). Returns
+    ``(Q, eigenvalues, lambda_max, residuals, e)``: Q the orthonormal eigenvectors
+    whose eigenvalue is at most ``tol * lambda_max``; ``eigenvalues`` the computed
+    low eigenvalues (Q's first, then, when known, the smallest nonzero one), of the
+    rescaled Laplacian L_s with L = 2**e L_s.
+    """
+    L, e = laplacian_scaled(sheaf, None)
+    n = sheaf.dim_c0
+    if n == 0:
+        return np.zeros((0, 0)), np.zeros(0), 0.0, np.zeros(0), e
+    if method == "dense":
+        lam, V, lmax, res = low_spectrum(L, n, method="dense")
+        h = int((lam <= tol * lmax).sum())
+        return V[:, :h], lam[: h + 1], lmax, res[: h + 1], e
+    M = block_jacobi(sheaf)
+    k = min(16, n)
+    while True:
+        lam, V, lmax, res = low_spectrum(L, k, method="lobpcg", M=M, rng=rng,
+                                         maxiter=2000 if maxiter is None else maxiter,
+                                         rtol=rtol)
+        h = int((lam <= tol * lmax).sum())
+        if h < k or k == n:
+            break
+        k = min(2 * k, n)
+    used = res[: h + 1]
+    if lmax > 0 and (used > 1e-6 * lmax).any():
+        raise NotConvergedError(
+            f"LOBPCG stopped with residuals up to {used.max():.3g} (lambda_max {lmax:.3g}) on "
+            "the eigenpairs that decide the kernel dimension; raise maxiter or use "
+            "method='dense'"
+        )
+    return np.ascontiguousarray(V[:, :h]), lam[: h + 1], lmax, used, e
 
 
 __all__ = [
@@ -155,7 +245,9 @@ __all__ = [
     "BlockOperator",
     "NotConvergedError",
     "block_jacobi",
+    "KERNEL_TOL",
     "cg",
+    "kernel_basis",
     "lambda_max",
-    "operator",
+    "low_spectrum",
 ]
