@@ -8,11 +8,13 @@ and what was expected.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 
 __all__ = [
+    "FLOATS",
     "as_embeddings",
     "as_matrix_batch",
     "as_tensor",
@@ -20,19 +22,36 @@ __all__ = [
     "check_pair",
     "check_same_device",
     "check_same_dtype",
+    "check_value",
+    "guard_grad",
+    "power_of_two",
+    "row_powers_of_two",
 ]
 
-_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+#: the dtypes the adapter computes in
+FLOATS = (torch.float32, torch.float64)
 
 
 def as_tensor(x: Any, name: str, *, min_ndim: int = 0, ndim: int | None = None) -> torch.Tensor:
-    """A floating-point tensor (no conversion: numpy input is refused, to keep device explicit)."""
+    """A float32 or float64 tensor (no conversion: numpy input is refused, to keep device explicit).
+
+    Half precision (float16, bfloat16) is refused too, for every function of
+    the adapter alike: squared distances, Gram matrices and eigendecompositions
+    overflow or lose every digit in its range (float16 overflows at 65504) and
+    ``torch.linalg`` does not implement it. Cast with ``.float()`` (e.g. after
+    an autocast region) and back if needed.
+    """
     if not isinstance(x, torch.Tensor):
         raise TypeError(
             f"{name} must be a torch.Tensor; got an object of type {type(x).__name__} "
             "(convert with torch.as_tensor and move it to the device you want)"
         )
-    if x.dtype not in _FLOATS:
+    if x.dtype in (torch.float16, torch.bfloat16):
+        raise TypeError(
+            f"{name} must be float32 or float64; got half precision {x.dtype}, which "
+            f"sheaftopo.torch does not compute in (cast with {name}.float())"
+        )
+    if x.dtype not in FLOATS:
         raise TypeError(
             f"{name} must have a floating-point dtype (float32 or float64); got {x.dtype}"
         )
@@ -113,3 +132,64 @@ def check_pair(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str]) -> None
             f"{names[0]} and {names[1]} must have the same number of rows (paired samples); "
             f"got shapes {tuple(a.shape)} and {tuple(b.shape)}"
         )
+
+
+def power_of_two(*tensors: torch.Tensor) -> float:
+    """A power of two ``c`` with ``max|t| / c`` in [1, 2) over all ``tensors`` (1.0 if all zero).
+
+    Quantities homogeneous in the coordinates (distances, costs, deaths) are
+    computed on ``t / c`` and scaled back: division by a power of two is exact,
+    so squares neither overflow near 1e154 nor underflow near 1e-160. ``c``
+    is finite for every finite float32 or float64 input.
+    """
+    top = max((float(t.detach().abs().max()) for t in tensors if t.numel()), default=0.0)
+    if top == 0.0 or not math.isfinite(top):
+        return 1.0
+    _, e = math.frexp(top)
+    return math.ldexp(1.0, e - 1)
+
+
+def row_powers_of_two(z: torch.Tensor) -> torch.Tensor:
+    """Per row, a power of two ``c_i`` with ``max_j |z_ij| / c_i`` in [1, 2) (1 for zero rows).
+
+    Shape (n, 1): ``z / row_powers_of_two(z)`` has rows of norm between 1 and
+    ``2 sqrt(d)`` and the same directions, exactly.
+    """
+    top = z.detach().abs().amax(dim=1, keepdim=True)
+    _, e = torch.frexp(torch.where(top > 0, top, torch.ones_like(top)))
+    return torch.ldexp(torch.ones_like(top), e - 1)
+
+
+def check_value(value: torch.Tensor, what: str, names: tuple[str, ...]) -> torch.Tensor:
+    """``value`` itself if finite; else a ``ValueError`` naming the arguments it overflowed for."""
+    if not bool(torch.isfinite(value).all()):
+        args = " and ".join(names)
+        raise ValueError(
+            f"{what} does not fit in {value.dtype} (it overflows at the magnitude of {args}); "
+            f"rescale {args}"
+        )
+    return value
+
+
+class _GuardGrad(torch.autograd.Function):
+    """Identity whose backward raises (naming the argument) instead of passing on inf or NaN."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, name: str) -> torch.Tensor:  # type: ignore[override]
+        ctx.name = name
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        if not bool(torch.isfinite(g).all()):
+            raise ValueError(
+                f"the gradient with respect to {ctx.name} is not finite: it overflows "
+                f"{g.dtype} at the magnitude of {ctx.name} (or of the loss built on it); "
+                f"rescale {ctx.name}"
+            )
+        return g, None
+
+
+def guard_grad(x: torch.Tensor, name: str) -> torch.Tensor:
+    """``x``; its backward raises ``ValueError`` naming ``name`` on a non-finite gradient."""
+    return _GuardGrad.apply(x, name) if x.requires_grad else x

@@ -22,7 +22,16 @@ import numpy as np
 import torch
 
 from .._validation import check_choice
-from ._checks import as_tensor, check_finite, check_same_device, check_same_dtype
+from ._checks import (
+    FLOATS,
+    as_tensor,
+    check_finite,
+    check_same_device,
+    check_same_dtype,
+    check_value,
+    guard_grad,
+    power_of_two,
+)
 
 __all__ = [
     "laplacian_tensor",
@@ -177,7 +186,10 @@ def laplacian_tensor(
     weights, normalized
         As in :func:`sheaftopo.sheaf.laplacian`.
     device, dtype
-        Of the result (default: CPU, float64).
+        Of the result (default: CPU, float64). ``dtype`` must be
+        ``torch.float32`` or ``torch.float64`` (a Laplacian's entries are real
+        numbers: an integer dtype would truncate them, so it raises
+        ``TypeError``).
 
     Returns
     -------
@@ -194,6 +206,11 @@ def laplacian_tensor(
     """
     from ..sheaf import laplacian
 
+    if dtype not in FLOATS:
+        raise TypeError(
+            f"dtype must be torch.float32 or torch.float64 (the Laplacian has real entries); "
+            f"got {dtype!r}"
+        )
     L = laplacian(sheaf, weights=weights, normalized=normalized).tocoo()
     idx = torch.as_tensor(np.vstack([L.row, L.col]).astype(np.int64))
     vals = torch.as_tensor(L.data)
@@ -220,7 +237,13 @@ def sheaf_energy(x: torch.Tensor, L: Any) -> torch.Tensor:
     -------
     Tensor, shape ()
         :math:`\sum_e \|F_{v\trianglelefteq e}x_v - F_{u\trianglelefteq e}x_u\|^2`
-        (summed over columns); its gradient is :math:`2Lx`.
+        (summed over columns); its gradient is :math:`(L + L^\top)x` (:math:`2Lx`).
+
+    Notes
+    -----
+    The energy is computed for ``x`` divided by a power of two and scaled
+    back (exactly), so cochains of any magnitude work; an energy or a
+    gradient that does not fit the dtype raises ``ValueError`` naming ``x``.
 
     Examples
     --------
@@ -251,6 +274,45 @@ def sheaf_energy(x: torch.Tensor, L: Any) -> torch.Tensor:
         )
     check_same_device({"x": x, "L": L})
     check_same_dtype({"x": x, "L": L})
-    X = x if x.ndim == 2 else x[:, None]
-    LX = torch.sparse.mm(L, X) if L.is_sparse else L @ X
-    return (X * LX).sum()
+    if not L.is_sparse:
+        check_finite(L, "L")
+    elif not bool(torch.isfinite(L.coalesce().values()).all()):
+        raise ValueError("L must be finite; its values contain NaN or inf")
+    X = guard_grad(x if x.ndim == 2 else x[:, None], "x")
+    return _Energy.apply(X, L)
+
+
+def _matmul(L: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    return torch.sparse.mm(L, X) if L.is_sparse else L @ X
+
+
+class _Energy(torch.autograd.Function):
+    """``sum(X * (L @ X))`` at unit scale: X / c with c a power of two, scaled back exactly.
+
+    Written as a Function so that the backward never forms ``c**2`` (which
+    overflows for |x| > 1e154 even where the energy and its gradient
+    :math:`(L + L^\top)x` do not, e.g. near the kernel of L).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, X: torch.Tensor, L: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        c = power_of_two(X)
+        Xs = X / c
+        e = (Xs * _matmul(L, Xs)).sum()
+        ctx.save_for_backward(Xs, L)
+        ctx.c = c
+        return check_value(e * c * c, "the energy x^T L x", ("x",))
+
+    @staticmethod
+    def backward(ctx: Any, G: torch.Tensor) -> tuple[Any, Any]:  # type: ignore[override]
+        Xs, L = ctx.saved_tensors
+        c = ctx.c
+        grad_x = grad_L = None
+        if ctx.needs_input_grad[0]:
+            LtX = _matmul(L.t(), Xs) if L.is_sparse else L.mT @ Xs
+            grad_x = G * ((_matmul(L, Xs) + LtX) * c)
+        if ctx.needs_input_grad[1]:
+            X = Xs * c
+            outer = G * (X @ X.T)
+            grad_L = outer.sparse_mask(L.coalesce()) if L.is_sparse else outer
+        return grad_x, grad_L

@@ -25,13 +25,22 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from scipy.special import logsumexp
 
 from .._validation import check_choice, check_int, check_real
 from ..persistence._diagram_distances import _angles, _quantile_plan
 from ..persistence._mst import _mst_matrix, mst
 from ..persistence._sparsify import CONVENTIONS, _pairs_below, _threshold
-from ._checks import as_embeddings, as_tensor, check_pair, check_same_device
+from ._checks import (
+    as_embeddings,
+    as_tensor,
+    check_pair,
+    check_same_device,
+    check_value,
+    guard_grad,
+    power_of_two,
+    row_powers_of_two,
+)
 
 __all__ = [
     "ToMCLIPTerms",
@@ -55,32 +64,49 @@ KINDS = ("diagram", "point_cloud")
 
 
 def _unit_rows(z: torch.Tensor, name: str) -> torch.Tensor:
-    norms = torch.linalg.vector_norm(z, dim=1, keepdim=True)
+    """Rows divided by their norms, each row first scaled by a power of two (exact).
+
+    The cosine dissimilarity is scale-free, so no row magnitude (1e-300 or
+    1e300) may overflow or underflow its norm.
+    """
+    zs = z / row_powers_of_two(z)
+    norms = torch.linalg.vector_norm(zs, dim=1, keepdim=True)
     if bool((norms == 0).any()):
         i = int((norms[:, 0] == 0).nonzero()[0])
         raise ValueError(
             f"{name} must not contain zero rows with metric='cosine' (the cosine "
             f"dissimilarity is undefined there); row {i} is zero"
         )
-    return z / norms
+    return zs / norms
 
 
-def _pairwise(z: torch.Tensor, metric: str) -> torch.Tensor:
-    """(n, n) distances with an exactly zero diagonal; finite gradients everywhere."""
+def _pairwise(z: torch.Tensor, metric: str, name: str = "z") -> torch.Tensor:
+    """(n, n) distances with an exactly zero diagonal; finite gradients everywhere.
+
+    Euclidean distances are computed on ``z / c`` (``c`` a power of two) and
+    multiplied back, exactly; a distance beyond the dtype's range raises.
+    """
     if metric == "cosine":
-        u = _unit_rows(z, "z")
+        u = _unit_rows(z, name)
         D = (1.0 - u @ u.T).clamp_min(0.0)
     else:
-        D = torch.cdist(z, z)
+        c = power_of_two(z)
+        zs = z / c
+        D = torch.cdist(zs, zs, compute_mode="donot_use_mm_for_euclid_dist")
+        D = check_value(D * c, "a pairwise distance", (name,))
     return D - torch.diag_embed(torch.diagonal(D))
 
 
-def _edge_lengths(z: torch.Tensor, u: torch.Tensor, v: torch.Tensor, metric: str) -> torch.Tensor:
-    """Exact lengths of the edges (u[k], v[k]), differentiable in ``z``."""
+def _edge_lengths(z: torch.Tensor, u: torch.Tensor, v: torch.Tensor, metric: str,
+                  name: str = "z") -> torch.Tensor:
+    """Exact lengths of the edges (u[k], v[k]), differentiable in ``z`` (rescaled as _pairwise)."""
     if metric == "cosine":
-        w = _unit_rows(z, "z")
+        w = _unit_rows(z, name)
         return 0.5 * (w[u] - w[v]).square().sum(dim=1)
-    return torch.linalg.vector_norm(z[u] - z[v], dim=1)
+    c = power_of_two(z)
+    zs = z / c
+    lengths = torch.linalg.vector_norm(zs[u] - zs[v], dim=1) * c
+    return check_value(lengths, "an edge length", (name,))
 
 
 def pairwise_distances(z: torch.Tensor, *, metric: str = "euclidean") -> torch.Tensor:
@@ -108,7 +134,7 @@ def pairwise_distances(z: torch.Tensor, *, metric: str = "euclidean") -> torch.T
     tensor([[0., 5.],
             [5., 0.]])
     """
-    z = as_embeddings(z, "z", min_points=1)
+    z = guard_grad(as_embeddings(z, "z", min_points=1), "z")
     metric = check_choice(metric, "metric", METRICS)
     return _pairwise(z, metric)
 
@@ -143,9 +169,12 @@ def _select(
     and, for the "tomclip" convention, the scale pair, all from one copy of D.
     """
     if D is None:
-        forest = mst(_numpy64(z), metric=metric)
+        # the tree of z / c is the tree of z (c a power of two, per row for cosine)
+        scaled = z / (row_powers_of_two(z) if metric == "cosine" else power_of_two(z))
+        forest = mst(_numpy64(scaled), metric=metric)
         return _Selection(forest.edges, np.zeros((0, 2), np.int64), None, float("inf"), None)
-    Dn = _numpy64(D)
+    c = power_of_two(D)
+    Dn = _numpy64(D) / c  # exact; mean and spread of D / c cannot overflow
     Dn = 0.5 * (Dn + Dn.T)  # selection on an exactly symmetric copy
     eps = float("inf") if lam is None else _threshold(Dn, lam, convention)
     tree = _mst_matrix(Dn).edges
@@ -160,11 +189,11 @@ def _select(
         k = int(np.argmax(Dn[lo, hi]))
         if Dn[lo[k], hi[k]] > 0:
             scale_pair = np.array([lo[k], hi[k]])
-    return _Selection(tree, cycles, scale_pair, float(eps), D)
+    return _Selection(tree, cycles, scale_pair, float(eps) * c, D)
 
 
 def _lengths_at(
-    z: torch.Tensor, pairs: np.ndarray, sel: _Selection, metric: str
+    z: torch.Tensor, pairs: np.ndarray, sel: _Selection, metric: str, name: str = "z"
 ) -> torch.Tensor:
     """Lengths at ``pairs`` (divided by the scale pair's length, if any), sorted ascending.
 
@@ -176,7 +205,7 @@ def _lengths_at(
     if sel.D is not None:
         w = sel.D[idx[:, 0], idx[:, 1]]
     else:
-        w = _edge_lengths(z, idx[:, 0], idx[:, 1], metric)
+        w = _edge_lengths(z, idx[:, 0], idx[:, 1], metric, name)
     if sel.scale_pair is not None:
         assert sel.D is not None
         w = w / sel.D[int(sel.scale_pair[0]), int(sel.scale_pair[1])]
@@ -253,7 +282,7 @@ def h0_diagram(
             [ 0.],
             [ 1.]])
     """
-    z = as_embeddings(z, "z")
+    z = guard_grad(as_embeddings(z, "z"), "z")
     lam = _check_lam(lam)
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(z, metric, "z")
@@ -304,7 +333,7 @@ def h1_births(
     >>> h1_births(z, lam=0.0)
     tensor([1.4142])
     """
-    z = as_embeddings(z, "z")
+    z = guard_grad(as_embeddings(z, "z"), "z")
     lam = _check_lam(lam)
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(z, metric, "z")
@@ -338,6 +367,17 @@ def _root(s: torch.Tensor, p: float) -> torch.Tensor:
     pos = s > 0
     safe = torch.where(pos, s, torch.ones_like(s))
     return torch.where(pos, safe ** (1.0 / p), torch.zeros_like(s))
+
+
+def _weighted_lp(diff: torch.Tensor, weights: Any, p: float) -> torch.Tensor:
+    r""":math:`(\sum w |\mathrm{diff}|^p)^{1/p}`, the p-th powers taken of ``diff / m``.
+
+    ``m`` is a power of two with ``max|diff| / m`` in [1, 2): no p-th power
+    overflows or underflows (large ``p`` included) and ``m * (...)^{1/p}`` is
+    the exact rescaling. ``weights`` broadcasts against ``diff``.
+    """
+    m = power_of_two(diff)
+    return m * _root((weights * (diff / m).abs().pow(p)).sum(), p)
 
 
 def sliced_wasserstein(
@@ -399,6 +439,16 @@ def sliced_wasserstein(
         raise ValueError(f"dgm1 and dgm2 must have the same dtype; got {d1.dtype} and {d2.dtype}")
     n_directions = check_int(n_directions, "n_directions", minimum=1)
     kind = check_choice(kind, "kind", KINDS)
+    if kind == "diagram":
+        for name, d in (("dgm1", d1), ("dgm2", d2)):
+            below = d[:, 1] < d[:, 0]
+            if bool(below.any()):
+                i = int(below.nonzero()[0])
+                raise ValueError(
+                    f"{name} must be a persistence diagram (death >= birth in every row); row "
+                    f"{i} is {d[i].tolist()}. Planar point sets (e.g. ToMCLIP's (birth, 0) "
+                    "rows) take kind='point_cloud'"
+                )
     if p is None:
         p = 1.0 if kind == "diagram" else 2.0
     p = check_real(p, "p", low=1.0)
@@ -407,6 +457,10 @@ def sliced_wasserstein(
     U = torch.stack([torch.cos(theta), torch.sin(theta)], dim=1)  # (M, 2)
     n1, n2 = len(d1), len(d2)
     zero = (d1.sum() + d2.sum()) * 0.0  # keeps the graph (and device/dtype) for empty input
+    # homogeneous of degree 1: computed on the diagrams divided by a power of two, exactly
+    c = power_of_two(d1, d2)
+    d1, d2 = d1 / c, d2 / c
+    M = len(theta)
     if kind == "diagram":
         if n1 + n2 == 0:
             return zero
@@ -414,27 +468,24 @@ def sliced_wasserstein(
         diag2 = (0.5 * d2.sum(dim=1, keepdim=True)).expand(-1, 2)
         a = torch.sort(torch.cat([d1, diag2]) @ U.T, dim=0).values
         b = torch.sort(torch.cat([d2, diag1]) @ U.T, dim=0).values
-        per_direction = (a - b).abs().pow(p).sum(dim=0)
-    else:
-        if n1 == 0 and n2 == 0:
-            return zero
-        if n1 == 0 or n2 == 0:
-            which = "dgm1" if n1 == 0 else "dgm2"
-            raise ValueError(
-                f"kind='point_cloud' compares uniform probability measures and {which} has "
-                "no points, so its measure is undefined; use kind='diagram'"
-            )
-        a = torch.sort(d1 @ U.T, dim=0).values
-        b = torch.sort(d2 @ U.T, dim=0).values
-        if n1 == n2:
-            per_direction = (a - b).abs().pow(p).mean(dim=0)
-        else:
-            i1, i2, w = _quantile_plan(n1, n2)
-            wt = torch.as_tensor(w, dtype=d1.dtype, device=d1.device)
-            i1t = torch.as_tensor(i1, device=d1.device)
-            i2t = torch.as_tensor(i2, device=d1.device)
-            per_direction = (wt[:, None] * (a[i1t] - b[i2t]).abs().pow(p)).sum(dim=0)
-    return _root(per_direction.mean(), p)
+        return c * _weighted_lp(a - b, 1.0 / M, p)
+    if n1 == 0 and n2 == 0:
+        return zero
+    if n1 == 0 or n2 == 0:
+        which = "dgm1" if n1 == 0 else "dgm2"
+        raise ValueError(
+            f"kind='point_cloud' compares uniform probability measures and {which} has "
+            "no points, so its measure is undefined; use kind='diagram'"
+        )
+    a = torch.sort(d1 @ U.T, dim=0).values
+    b = torch.sort(d2 @ U.T, dim=0).values
+    if n1 == n2:
+        return c * _weighted_lp(a - b, 1.0 / (M * n1), p)
+    i1, i2, w = _quantile_plan(n1, n2)
+    wt = torch.as_tensor(w, dtype=d1.dtype, device=d1.device)
+    i1t = torch.as_tensor(i1, device=d1.device)
+    i2t = torch.as_tensor(i2, device=d1.device)
+    return c * _weighted_lp(a[i1t] - b[i2t], wt[:, None] / M, p)
 
 
 # ---------------------------------------------------------------------------
@@ -442,15 +493,15 @@ def sliced_wasserstein(
 # ---------------------------------------------------------------------------
 
 
-def _wpp_sorted(a: torch.Tensor, b: torch.Tensor, p: float) -> torch.Tensor:
-    """W_p^p between the uniform measures on sorted 1-D values a (n1,) and b (n2,)."""
+def _wp_sorted(a: torch.Tensor, b: torch.Tensor, p: float) -> torch.Tensor:
+    """W_p between the uniform measures on sorted 1-D values a (n1,) and b (n2,)."""
     if len(a) == len(b):
-        return (a - b).abs().pow(p).mean()
+        return _weighted_lp(a - b, 1.0 / len(a), p)
     i1, i2, w = _quantile_plan(len(a), len(b))
     wt = torch.as_tensor(w, dtype=a.dtype, device=a.device)
     i1t = torch.as_tensor(i1, device=a.device)
     i2t = torch.as_tensor(i2, device=a.device)
-    return (wt * (a[i1t] - b[i2t]).abs().pow(p)).sum()
+    return _weighted_lp(a[i1t] - b[i2t], wt, p)
 
 
 def _compare(
@@ -481,13 +532,15 @@ def _compare(
     n_directions = check_int(n_directions, "n_directions", minimum=1)
     p = 2.0 if p is None else check_real(p, "p", low=1.0)
     theta = _angles(n_directions, seed, directions)
-    axis = np.sin(theta) if dim == 0 else np.cos(theta)
-    factor = float(np.mean(np.abs(axis) ** p))
+    axis = np.abs(np.sin(theta) if dim == 0 else np.cos(theta))
+    # (mean_k |<e, u_k>|^p)^(1/p), in logarithms: no underflow for large p
+    with np.errstate(divide="ignore"):
+        factor = float(np.exp((logsumexp(p * np.log(axis)) - np.log(len(axis))) / p))
     if len(values_s) == 0:
         values_s = values_s.new_zeros(1)
     if len(values_t) == 0:
         values_t = values_t.new_zeros(1)
-    return _root(factor * _wpp_sorted(values_s, values_t, p), p)
+    return factor * _wp_sorted(values_s, values_t, p)
 
 
 def _pair_inputs(z_student: Any, z_teacher: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -496,7 +549,20 @@ def _pair_inputs(z_student: Any, z_teacher: Any) -> tuple[torch.Tensor, torch.Te
     zs = as_embeddings(z_student, "z_student")
     zt = as_embeddings(z_teacher, "z_teacher")
     check_pair(zs, zt, ("z_student", "z_teacher"))
-    return zs, zt
+    return guard_grad(zs, "z_student"), guard_grad(zt, "z_teacher")
+
+
+def _mse(a: torch.Tensor, b: torch.Tensor, what: str) -> torch.Tensor:
+    """Mean squared difference, computed on ``(a - b) / m`` (``m`` a power of two), scaled back.
+
+    No square overflows or underflows on the way; a value that genuinely does
+    not fit the dtype raises, naming the embeddings.
+    """
+    c = power_of_two(a, b)
+    diff = a / c - b / c  # a - b itself may overflow near the largest float
+    m = power_of_two(diff)
+    value = (diff / m).square().mean() * (m * c) * (m * c)
+    return check_value(value, what, ("z_student", "z_teacher"))
 
 
 def topological_alignment_loss(
@@ -576,22 +642,22 @@ def topological_alignment_loss(
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(zs, metric, "z_student")
     _check_metric(zt, metric, "z_teacher")
-    a = _persistence_values(zs, dim, lam, convention, metric)
-    b = _persistence_values(zt, dim, lam, convention, metric)
+    a = _persistence_values(zs, dim, lam, convention, metric, "z_student")
+    b = _persistence_values(zt, dim, lam, convention, metric, "z_teacher")
     return _compare(a, b, dim, n_directions=n_directions, seed=seed, directions=directions,
                     kind=kind, p=p)
 
 
 def _persistence_values(
-    z: torch.Tensor, dim: int, lam: float | None, convention: str, metric: str
+    z: torch.Tensor, dim: int, lam: float | None, convention: str, metric: str, name: str
 ) -> torch.Tensor:
     """Sorted H0 deaths (dim 0) or H1 births (dim 1), differentiable."""
     if dim == 0:
-        D = None if lam is None else _pairwise(z, metric)
+        D = None if lam is None else _pairwise(z, metric, name)
         sel = _select(z, D, lam, convention, metric)
-        return _lengths_at(z, sel.h0, sel, metric)
-    sel = _select(z, _pairwise(z, metric), lam, convention, metric)
-    return _lengths_at(z, sel.h1, sel, metric)
+        return _lengths_at(z, sel.h0, sel, metric, name)
+    sel = _select(z, _pairwise(z, metric, name), lam, convention, metric)
+    return _lengths_at(z, sel.h1, sel, metric, name)
 
 
 def _sparsified_matrix(D: torch.Tensor, sel: _Selection | None) -> torch.Tensor:
@@ -603,7 +669,7 @@ def _sparsified_matrix(D: torch.Tensor, sel: _Selection | None) -> torch.Tensor:
     if sel is None:
         return D
     Dd = D.detach()
-    keep = 0.5 * (Dd + Dd.T) <= sel.eps
+    keep = 0.5 * Dd + 0.5 * Dd.T <= sel.eps  # = 0.5 * (D + D^T) of _select, without overflow
     keep.fill_diagonal_(False)
     S = torch.where(keep, D, torch.zeros_like(D))
     if sel.scale_pair is not None:
@@ -653,12 +719,12 @@ def distance_matrix_loss(
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(zs, metric, "z_student")
     _check_metric(zt, metric, "z_teacher")
-    Ds, Dt = _pairwise(zs, metric), _pairwise(zt, metric)
+    Ds, Dt = _pairwise(zs, metric, "z_student"), _pairwise(zt, metric, "z_teacher")
     if lam is None:
-        return F.mse_loss(Ds, Dt)
+        return _mse(Ds, Dt, "the distance-matrix loss")
     Ss = _sparsified_matrix(Ds, _select(zs, Ds, lam, convention, metric))
     St = _sparsified_matrix(Dt, _select(zt, Dt, lam, convention, metric))
-    return F.mse_loss(Ss, St)
+    return _mse(Ss, St, "the distance-matrix loss")
 
 
 @dataclass(frozen=True)
@@ -770,28 +836,31 @@ def tomclip_loss_terms(
     metric = _check_metric(zs, metric, "z_student")
     _check_metric(zt, metric, "z_teacher")
     zero = (zs.sum() + zt.sum()) * 0.0
-    mse = F.mse_loss(zs, zt) if weights["mse_weight"] > 0 else zero
+    mse = _mse(zs, zt, "the MSE term") if weights["mse_weight"] > 0 else zero
     dist = h0 = h1 = zero
     needs_topology = weights["h0_weight"] > 0 or weights["h1_weight"] > 0
     if weights["distance_weight"] > 0 or needs_topology:
-        Ds, Dt = _pairwise(zs, metric), _pairwise(zt, metric)
+        Ds, Dt = _pairwise(zs, metric, "z_student"), _pairwise(zt, metric, "z_teacher")
         sel_s = _select(zs, Ds, lam, convention, metric)  # one selection per batch,
         sel_t = _select(zt, Dt, lam, convention, metric)  # shared by all terms
         if weights["distance_weight"] > 0:
             sparsified = lam is not None
-            dist = F.mse_loss(_sparsified_matrix(Ds, sel_s if sparsified else None),
-                              _sparsified_matrix(Dt, sel_t if sparsified else None))
+            dist = _mse(_sparsified_matrix(Ds, sel_s if sparsified else None),
+                        _sparsified_matrix(Dt, sel_t if sparsified else None),
+                        "the distance-matrix term")
         if needs_topology:
             sw = {"n_directions": n_directions, "seed": seed, "directions": None,
                   "kind": kind, "p": None}
             if weights["h0_weight"] > 0:
-                h0 = _compare(_lengths_at(zs, sel_s.h0, sel_s, metric),
-                              _lengths_at(zt, sel_t.h0, sel_t, metric), 0, **sw)
+                h0 = _compare(_lengths_at(zs, sel_s.h0, sel_s, metric, "z_student"),
+                              _lengths_at(zt, sel_t.h0, sel_t, metric, "z_teacher"), 0, **sw)
             if weights["h1_weight"] > 0:
-                h1 = _compare(_lengths_at(zs, sel_s.h1, sel_s, metric),
-                              _lengths_at(zt, sel_t.h1, sel_t, metric), 1, **sw)
-    total = (weights["mse_weight"] * mse + weights["distance_weight"] * dist
-             + weights["h0_weight"] * h0 + weights["h1_weight"] * h1)
+                h1 = _compare(_lengths_at(zs, sel_s.h1, sel_s, metric, "z_student"),
+                              _lengths_at(zt, sel_t.h1, sel_t, metric, "z_teacher"), 1, **sw)
+    total = check_value(
+        weights["mse_weight"] * mse + weights["distance_weight"] * dist
+        + weights["h0_weight"] * h0 + weights["h1_weight"] * h1,
+        "the weighted total of the ToMCLIP loss", ("z_student", "z_teacher"))
     return ToMCLIPTerms(total=total, mse=mse, distance=dist, h0=h0, h1=h1)
 
 

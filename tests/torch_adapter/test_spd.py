@@ -175,7 +175,7 @@ def test_bad_input():
         spd_distance(P_.expand(2, 3, 3), P_.expand(3, 3, 3))
     with pytest.raises(ValueError, match="square matrices"):
         logm(torch.ones(2, 3, dtype=F64))
-    with pytest.raises(ValueError, match="positive definite input"):
+    with pytest.raises(ValueError, match="positive definite A"):
         logm(-torch.eye(2, dtype=F64))
     with pytest.raises(ValueError, match="finite"):
         sqrtm(torch.full((2, 2), float("nan"), dtype=F64))
