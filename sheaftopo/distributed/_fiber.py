@@ -124,47 +124,41 @@ class FiberProductFiles:
 # --------------------------------------------------------------------------
 
 
-def _block_check(A: Any, cosine: bool) -> tuple[Any, float, int, int]:
-    """``(first non-finite (row, col, value) or None, max |entry|, first zero row, zero rows)``."""
-    from ..fiber._fiber_kernels import row_norms
-
+def _block_check(A: Any, cosine: bool) -> tuple[Any, int, int]:
+    """``(first non-finite (row, col, value) or None, first zero row, zero rows)``."""
     A = np.asarray(A)
     bad = ~np.isfinite(A)
     if bad.any():
         r, c = (int(i) for i in np.argwhere(bad)[0])
-        return (r, c, float(A[r, c])), 0.0, -1, 0
-    top = float(np.abs(A).max()) if A.size else 0.0
+        return (r, c, float(A[r, c])), -1, 0
     first, zeros = -1, 0
     if cosine:
-        zero = row_norms(np.ascontiguousarray(A, dtype=np.float64)) == 0
+        zero = ~A.any(axis=1)
         zeros = int(zero.sum())
         if zeros:
             first = int(np.flatnonzero(zero)[0])
-    return None, top, first, zeros
+    return None, first, zeros
 
 
 def _check_blocks(stats: list[Any], offsets: np.ndarray, name: str, cosine: bool) -> None:
-    """Clear errors, with global row indices, for what the in-memory code would refuse."""
-    from ..fiber._product import _MAX_ABS
+    """Clear errors, with global row indices, for what the in-memory code would refuse.
 
-    for b, (bad, _, _, _) in enumerate(stats):
+    Any finite magnitude is accepted, as in memory: every block pair is
+    rescaled by the in-memory functions, and canonical distances depend on
+    the two rows of a pair only.
+    """
+    for b, (bad, _, _) in enumerate(stats):
         if bad is not None:
             r, c, value = bad
             raise ValueError(
                 f"{name} must not contain NaN or inf; found {value!r} at index "
                 f"({int(offsets[b]) + r}, {c}) (row block {b})"
             )
-    top = max(s[1] for s in stats)
-    if top > _MAX_ABS:
-        raise ValueError(
-            f"{name} has an entry of magnitude {top:.3g}; squared distances of entries "
-            f"beyond {_MAX_ABS:.0e} overflow float64: rescale F and G together"
-        )
     if cosine:
-        zeros = sum(s[3] for s in stats)
+        zeros = sum(s[2] for s in stats)
         if zeros:
-            b = next(k for k, s in enumerate(stats) if s[2] >= 0)
-            i = int(offsets[b]) + stats[b][2]
+            b = next(k for k, s in enumerate(stats) if s[1] >= 0)
+            i = int(offsets[b]) + stats[b][1]
             raise ValueError(
                 f"the cosine distance is undefined for zero vectors; {name}[{i}] is zero "
                 f"({zeros} zero rows in {name})"
@@ -279,7 +273,7 @@ def _pair_counts(A: Any, B: Any, grid: np.ndarray, metric: str) -> np.ndarray:
 
 
 def _pair_true(A: Any, B: Any, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
-    """Canonical distances of the pairs ``(A[i], B[j])`` (local indices)."""
+    """Canonical distances of the pairs ``(A[i], B[j])`` (local indices; may be inf)."""
     from ..fiber._product import _pair_inputs, _true_distances
 
     Av, Bv = _pair_inputs(A, B)
@@ -351,7 +345,8 @@ def fiber_product_dask(
     ------
     ValueError
         F or G not 2-D, empty, holding NaN or inf (the message gives the
-        global row), entries beyond 1e150, zero rows with the cosine metric;
+        global row), zero rows with the cosine metric (any finite magnitude
+        is accepted, as in memory);
         shards or chunks of different widths; F and G of different widths;
         ``eps`` negative or not finite; ``block_rows`` below 1 or above what
         ``memory_budget`` allows.
@@ -533,11 +528,20 @@ def _true_distance_tasks(s: _Setup, i: np.ndarray, j: np.ndarray) -> tuple[list,
     return groups, todo
 
 
-def _gather_distances(n_pairs: int, groups: list[np.ndarray], found: list[Any]) -> np.ndarray:
-    """The true distances, in the order of the pairs, from the tasks' results."""
-    true_d = np.empty(n_pairs, np.float64)
+def _gather_distances(
+    pairs: tuple[np.ndarray, np.ndarray], groups: list[np.ndarray], found: list[Any]
+) -> np.ndarray:
+    """The true distances, in the order of the pairs, from the tasks' results.
+
+    A pair farther apart than the largest float64 raises ``ValueError`` (with
+    its global indices), as in :func:`sheaftopo.fiber.epsilon_star`.
+    """
+    from ..fiber._product import check_true_distances
+
+    true_d = np.empty(len(pairs[0]), np.float64)
     for idx, d in zip(groups, found, strict=True):
         true_d[idx] = d
+    check_true_distances(true_d, *pairs)
     return true_d
 
 
@@ -588,7 +592,8 @@ def fiber_profile_dask(
     ------
     ValueError, TypeError, FileNotFoundError, ConnectionError, ImportError
         As in :func:`fiber_product_dask` and :func:`sheaftopo.fiber.fiber_profile`
-        (bad grid, bad or repeated true pairs, fraction outside (0, 1]).
+        (bad grid, bad or repeated true pairs, fraction outside (0, 1], a true
+        pair farther apart than the largest float64).
 
     Examples
     --------
@@ -629,7 +634,7 @@ def fiber_profile_dask(
         counts += c
     recall = true_d = star = None
     if pairs is not None:
-        true_d = _gather_distances(len(pairs[0]), groups, found[s.n_pairs :])
+        true_d = _gather_distances(pairs, groups, found[s.n_pairs :])
         sd = np.sort(true_d)
         recall = np.searchsorted(sd, grid, side="right") / len(sd)
         star = _order_statistic(sd, q)
@@ -698,4 +703,4 @@ def true_distances_dask(
         return todo
 
     found = _run_join(s, tasks, client, timeout, progress, "true_distances_dask")
-    return _gather_distances(len(i), groups, found)
+    return _gather_distances((i, j), groups, found)

@@ -12,10 +12,18 @@ Two kinds of distance appear here:
   original coordinates, the value ``scipy.spatial.distance.cdist`` gives,
   except that a sum of squares below ``SMALL`` (where squares of tiny
   differences lose precision or underflow) is recomputed with the differences
-  divided by their largest magnitude; so the distance is within a relative
-  ``(d + 2) 2**-53`` of the exact one, and 0 only for equal vectors.
-  ``metric`` 1, cosine: ``1 - sum_k u_k v_k`` clipped to [0, 2], where F and G
-  hold the rows already divided by their norms (:func:`row_norms`);
+  divided by their largest magnitude, and a sum that overflows (differences
+  beyond about 1e154) is recomputed from the halved differences divided by
+  their largest magnitude; so the distance is within a relative
+  ``(d + 2) 2**-53`` of the exact one, 0 only for equal vectors, and ``inf``
+  only where the exact distance exceeds the float64 range.
+  ``metric`` 1, cosine: ``sum_k (u_k - v_k)**2 / 2`` (the squared chord over
+  two, which is ``1 - u . v`` for unit vectors) clipped to [0, 2], where F and
+  G hold the rows already scaled to unit norm (:func:`unit_rows`), with the
+  same rescaling of tiny sums. It is exactly 0 for equal unit rows (duplicate
+  rows, rows differing by a power-of-two factor; ``1 - sum_k u_k u_k`` is not:
+  it leaves about 1e-16), positive for other pairs unless it underflows
+  (below about 5e-324), and accurate to about 1e-16 in absolute terms;
 * the *screening* value ``q = nA_i + nB_j - 2 S_ij`` of a block ``S`` of inner
   products computed by BLAS (possibly in float32), whose error is at most
   ``coef * (nA_i + nB_j) + tau``. A pair is a candidate when ``q`` minus that
@@ -29,6 +37,8 @@ has one.
 
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
 
@@ -36,66 +46,88 @@ _SEG = 128
 #: below this sum of squares, squares of small differences may have lost
 #: precision (subnormal or underflowed): recompute with scaling
 SMALL = 2.0**-968
+#: the largest finite float64: a larger sum of squares has overflowed
+MAX_FLOAT = np.finfo(np.float64).max
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _rescaled_sum(F, i, G, j, half):
+    """``(m, t)``: ``m`` the largest |difference| and ``t`` the sum of (difference / m)**2.
+
+    With ``half`` the differences are those of the halved rows (they cannot
+    overflow, and halving is exact for the magnitudes where it is used).
+    """
+    d = F.shape[1]
+    c = 0.5 if half else 1.0
+    m = 0.0
+    for k in range(d):
+        t = abs(c * F[i, k] - c * G[j, k])
+        if t > m:
+            m = t
+    if m == 0.0:
+        return 0.0, 0.0
+    s = 0.0
+    for k in range(d):
+        t = (c * F[i, k] - c * G[j, k]) / m
+        s += t * t
+    return m, s
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def canonical(F, i, G, j, metric):
     """The canonical distance between F[i] and G[j] (see the module docstring)."""
     d = F.shape[1]
-    if metric == 0:
-        s = 0.0
-        for k in range(d):
-            t = F[i, k] - G[j, k]
-            s += t * t
-        if s >= SMALL:
-            return np.sqrt(s)
-        m = 0.0
-        for k in range(d):
-            t = abs(F[i, k] - G[j, k])
-            if t > m:
-                m = t
-        if m == 0.0:
-            return 0.0
-        s = 0.0
-        for k in range(d):
-            t = (F[i, k] - G[j, k]) / m
-            s += t * t
-        return m * np.sqrt(s)
-    dot = 0.0
+    s = 0.0
     for k in range(d):
-        dot += F[i, k] * G[j, k]
-    r = 1.0 - dot
-    if r < 0.0:
-        r = 0.0
-    elif r > 2.0:
+        t = F[i, k] - G[j, k]
+        s += t * t
+    if metric == 0:
+        if s >= SMALL and s <= MAX_FLOAT:
+            return np.sqrt(s)
+        if s > MAX_FLOAT:  # overflowed: the halved differences, rescaled
+            m, t = _rescaled_sum(F, i, G, j, True)
+            return 2.0 * (m * np.sqrt(t))
+        m, t = _rescaled_sum(F, i, G, j, False)
+        return m * np.sqrt(t)
+    if s < SMALL:
+        m, t = _rescaled_sum(F, i, G, j, False)
+        s = m * (m * t)
+    r = 0.5 * s
+    if r > 2.0:
         r = 2.0
     return r
 
 
 @nb.njit(cache=True, nogil=True)
-def row_norms(X):
-    """Euclidean norms of the rows: squares summed in feature order, rescaled when tiny."""
+def unit_rows(X):
+    """The rows of X scaled to unit Euclidean norm (rows of zeros stay zero).
+
+    Each row is first divided by the power of two ``2**e`` with its largest
+    magnitude in [1/2, 1) (exact), then by the norm of the result (squares
+    summed in feature order, which can neither overflow nor underflow there).
+    So rows that differ by a positive power-of-two factor, whatever their
+    magnitude, give the same unit row.
+    """
     n, d = X.shape
-    out = np.empty(n)
+    out = np.empty((n, d))
     for i in range(n):
-        s = 0.0
-        for k in range(d):
-            s += X[i, k] * X[i, k]
-        if s >= SMALL:
-            out[i] = np.sqrt(s)
-            continue
         m = 0.0
         for k in range(d):
             if abs(X[i, k]) > m:
                 m = abs(X[i, k])
         if m == 0.0:
-            out[i] = 0.0
+            for k in range(d):
+                out[i, k] = 0.0
             continue
+        e = math.frexp(m)[1]
         s = 0.0
         for k in range(d):
-            t = X[i, k] / m
+            t = math.ldexp(X[i, k], -e)
+            out[i, k] = t
             s += t * t
-        out[i] = m * np.sqrt(s)
+        r = np.sqrt(s)
+        for k in range(d):
+            out[i, k] = out[i, k] / r
     return out
 
 

@@ -23,8 +23,11 @@ distance with ε) without forming the N × M distance matrix:
 
 The distance that decides membership and that the results report is the
 *canonical* one of :mod:`._fiber_kernels`: float64, features summed in order
-(for the Euclidean metric, the value ``scipy.spatial.distance.cdist`` computes),
-with distance 0 reserved for equal vectors.
+(for the Euclidean metric, the value ``scipy.spatial.distance.cdist`` computes
+wherever its sum of squares neither underflows nor overflows), with distance 0
+reserved for equal vectors (cosine: equal unit rows). Every finite magnitude
+works: the screening runs on rows divided by a power of two (exact), and the
+canonical distance rescales tiny and overflowing sums.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_float_array, as_points, check_choice, check_int, check_real
+from ._numeric import exponent_of, ldexp_scalar
 
 __all__ = [
     "FiberProduct",
@@ -209,10 +213,6 @@ def _kernels() -> Any:
     return _fiber_kernels
 
 
-#: coordinates beyond this overflow squared distances in float64
-_MAX_ABS = 1e150
-
-
 def _pair_inputs(F: Any, G: Any) -> tuple[np.ndarray, np.ndarray]:
     Fv = as_points(F, "F")
     Gv = as_points(G, "G")
@@ -221,13 +221,6 @@ def _pair_inputs(F: Any, G: Any) -> tuple[np.ndarray, np.ndarray]:
             "F and G must live in the same space (the same number of columns d); got F of "
             f"shape {Fv.shape} and G of shape {Gv.shape}"
         )
-    for X, name in ((Fv, "F"), (Gv, "G")):
-        top = max(float(X.max()), -float(X.min()))
-        if top > _MAX_ABS:
-            raise ValueError(
-                f"{name} has an entry of magnitude {top:.3g}; squared distances of entries "
-                f"beyond {_MAX_ABS:.0e} overflow float64: rescale F and G together"
-            )
     return (
         np.ascontiguousarray(Fv, dtype=np.float64),
         np.ascontiguousarray(Gv, dtype=np.float64),
@@ -243,16 +236,16 @@ def _n_jobs(n_jobs: Any) -> int:
     return check_int(n_jobs, "n_jobs", minimum=1)
 
 
-def _cosine_norms(X: np.ndarray, name: str) -> np.ndarray:
-    norms = _kernels().row_norms(X)
-    zero = norms == 0
+def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
+    """The rows scaled to unit norm (:func:`._fiber_kernels.unit_rows`); zero rows refused."""
+    zero = ~X.any(axis=1)
     if zero.any():
         i = int(np.flatnonzero(zero)[0])
         raise ValueError(
             f"the cosine distance is undefined for zero vectors; {name}[{i}] is zero "
             f"({int(zero.sum())} zero rows in {name})"
         )
-    return norms
+    return _kernels().unit_rows(X)
 
 
 #: stands for screening rows that were freed once the blocked engine was built
@@ -263,10 +256,12 @@ _RELEASED = np.empty((0, 0))
 class _Prepared:
     """Both sets in canonical form (cF, cG) and in screening form (a, b).
 
-    Euclidean: cF, cG are the original rows and a, b the rows centred on the
-    common mean and scaled by a power of two (``scale``) so that every entry
-    is at most 1 in magnitude. Cosine: cF = a, cG = b are the rows divided by
-    their norms.
+    Euclidean: cF, cG are the original rows and a, b the rows divided by a
+    power of two, centred on the common mean and divided by another power of
+    two, so that every entry is below 1 in magnitude: a screening distance is
+    the distance times ``2**shift`` (kept as an exponent: the factor itself
+    need not be a finite float). Cosine: cF = a, cG = b are the unit rows and
+    ``shift`` is 0.
     """
 
     cF: np.ndarray
@@ -276,41 +271,61 @@ class _Prepared:
     b: np.ndarray
     nA: np.ndarray  # squared norms of a, b
     nB: np.ndarray
-    scale: float  # Euclidean: screening distance = scale * distance
+    shift: int  # screening distance = distance * 2**shift
 
     @property
     def d(self) -> int:
         return int(self.cF.shape[1])
 
+    @property
+    def reach_cap(self) -> float:
+        """A screening distance beyond every pair's (entries of a, b are below 1)."""
+        return 2.0 * math.sqrt(self.d) + 1.0 if self.metric == 0 else 3.0
 
-def _normalized(X: np.ndarray, name: str) -> np.ndarray:
-    return X / _cosine_norms(X, name)[:, None]
+    def screen_eps(self, eps: Any) -> Any:
+        """ε (scalar or array) in screening units of distance, capped at :attr:`reach_cap`.
+
+        Euclidean: ``eps * 2**shift``; cosine: ``sqrt(2 eps)``, the chord of a
+        pair at cosine distance ε. A tolerance beyond every distance of the
+        data is capped (the pairs it selects do not change), so no square
+        overflows whatever ε.
+        """
+        cap = self.reach_cap
+        if self.metric == 1:
+            return np.sqrt(2.0 * np.minimum(np.asarray(eps, np.float64), cap * cap / 2.0))
+        if np.ndim(eps) == 0:
+            return min(ldexp_scalar(float(eps), self.shift), cap)
+        with np.errstate(over="ignore"):
+            return np.minimum(np.ldexp(np.asarray(eps, np.float64), self.shift), cap)
 
 
 def _prepare(F: np.ndarray, G: np.ndarray, metric: str) -> _Prepared:
     if metric == "cosine":
-        a = _normalized(F, "F")
-        b = _normalized(G, "G")
-        return _Prepared(a, b, 1, a, b, np.ones(len(a)), np.ones(len(b)), 1.0)
-    mu = (F.sum(axis=0) + G.sum(axis=0)) / (len(F) + len(G))
-    a = F - mu
-    b = G - mu
-    top = max(float(a.max()), -float(a.min()), float(b.max()), -float(b.min()))
-    scale = 1.0
-    if top > 0:
-        scale = 2.0 ** -math.ceil(math.log2(top))
-        a *= scale
-        b *= scale
+        a = _unit_rows(F, "F")
+        b = _unit_rows(G, "G")
+        nA = np.einsum("ij,ij->i", a, a)
+        nB = np.einsum("ij,ij->i", b, b)
+        return _Prepared(a, b, 1, a, b, nA, nB, 0)
+    # powers of two (exact): first so that the mean cannot overflow, then so
+    # that the centred entries are below 1
+    e0 = exponent_of(F, G)
+    a = np.ldexp(F, -e0)
+    b = np.ldexp(G, -e0)
+    mu = (a.sum(axis=0) + b.sum(axis=0)) / (len(a) + len(b))
+    a -= mu
+    b -= mu
+    e1 = exponent_of(a, b)
+    np.ldexp(a, -e1, out=a)
+    np.ldexp(b, -e1, out=b)
     nA = np.einsum("ij,ij->i", a, a)
     nB = np.einsum("ij,ij->i", b, b)
-    return _Prepared(F, G, 0, a, b, nA, nB, scale)
+    return _Prepared(F, G, 0, a, b, nA, nB, -(e0 + e1))
 
 
 def _screen_threshold(p: _Prepared, eps: float) -> float:
-    """ε in screening units: squared scaled distance, or 2ε (squared chord) for cosine."""
-    if p.metric == 1:
-        return 2.0 * eps
-    return (eps * p.scale) ** 2
+    """ε in screening units: the squared screening distance (cosine: squared chord 2ε)."""
+    r = float(p.screen_eps(eps))
+    return r * r
 
 
 def _coef(d: int, precision: str) -> tuple[float, float]:
@@ -652,10 +667,7 @@ def _blocked_hist(
     import threading
 
     k = _kernels()
-    if p.metric == 1:
-        grid_q = 2.0 * grid
-    else:
-        grid_q = (grid * p.scale) ** 2
+    grid_q = np.ascontiguousarray(p.screen_eps(grid) ** 2)
     e_q = float(grid_q[-1])
     eng = _Blocked(p, e_q, precision, budget, n_jobs)
     local = threading.local()
@@ -709,13 +721,14 @@ def _kdtree_candidates(p: _Prepared, eps: float, budget: int, n_jobs: int, densi
 
     d = p.d
     X, Y = p.a, p.b
+    es = float(p.screen_eps(eps))
     if p.metric == 1:
-        # squared chord = 2 (1 - cos); the canonical cosine may undershoot it by rounding
-        r = math.sqrt(2.0 * eps * (1.0 + 16 * _f64_slack(d)) + 64 * _f64_slack(d))
+        # the chord sqrt(2 eps); the canonical cosine may undershoot it by rounding
+        r = math.sqrt(es * es * (1.0 + 16 * _f64_slack(d)) + 64 * _f64_slack(d))
     else:
         # scaled, centred coordinates (entries <= 1): centring moves a distance by
         # at most 2 sqrt(d) 2**-52 there
-        r = eps * p.scale * (1.0 + 16 * _f64_slack(d)) + 8.0 * math.sqrt(d) * 2.0**-52
+        r = es * (1.0 + 16 * _f64_slack(d)) + 8.0 * math.sqrt(d) * 2.0**-52
     tree = cKDTree(Y)
     per_row = max(1.0, density * len(Y))
     chunk = int(max(1, min(len(X), budget // (48 * per_row))))
@@ -816,11 +829,15 @@ def approximate_fiber_product(
         Euclidean: :math:`\|F_i - G_j\|_2` in float64, squared differences
         summed in feature order: the value ``scipy.spatial.distance.cdist``
         computes (a sum of squares below :math:`2^{-968}`, where squares of
-        tiny differences lose precision, is recomputed with the differences
-        rescaled); distance 0 means equal vectors. Cosine:
-        :math:`1 - \sum_k u_k v_k` with :math:`u = F_i / \|F_i\|`,
-        :math:`v = G_j / \|G_j\|` (norms and sums in feature order), clipped
-        to [0, 2]; zero vectors raise ``ValueError``.
+        tiny differences lose precision, or one that overflows, is recomputed
+        with the differences rescaled; a distance beyond the float64 range is
+        ``inf`` and in no product); distance 0 means equal vectors. Cosine:
+        :math:`\tfrac12 \sum_k (u_k - v_k)^2 = 1 - u \cdot v` with
+        :math:`u = F_i / \|F_i\|`, :math:`v = G_j / \|G_j\|` (each row first
+        divided by a power of two near its largest entry, which is exact, then
+        by its norm; sums in feature order), clipped to [0, 2]: exactly 0 for
+        duplicate rows (and rows differing by a power-of-two factor), so ε = 0
+        finds them; zero vectors raise ``ValueError``.
     method : {"auto", "blocked", "kdtree"}
         ``"kdtree"``: scipy's cKDTree (good in low dimension). ``"blocked"``:
         ball-pruned blocks of BLAS inner products screened by a numba kernel
@@ -855,7 +872,9 @@ def approximate_fiber_product(
     ValueError
         For non-finite or empty input, F and G of different widths, ε < 0 or
         not finite, zero vectors with the cosine metric, or more than
-        ``max_pairs`` pairs.
+        ``max_pairs`` pairs. Any finite magnitude of F, G and ε is accepted:
+        the screening works on rows divided by powers of two (exact), and an
+        ε beyond every distance of the data selects every pair.
 
     See Also
     --------
@@ -1021,6 +1040,13 @@ def epsilon_star(
     -------
     float
 
+    Raises
+    ------
+    ValueError
+        Bad input as in :func:`approximate_fiber_product`; bad or repeated
+        true pairs; a true pair farther apart than the largest float64 (no
+        finite ε holds it).
+
     Examples
     --------
     >>> import numpy as np
@@ -1035,6 +1061,7 @@ def epsilon_star(
     q = check_real(fraction, "fraction", low=0.0, high=1.0, low_inclusive=False)
     i, j = _true_pairs(true_pairs, len(Fv), len(Gv))
     d = _true_distances(Fv, Gv, i, j, metric)
+    check_true_distances(d, i, j)
     return _order_statistic(np.sort(d), q)
 
 
@@ -1043,8 +1070,20 @@ def _true_distances(
 ) -> np.ndarray:
     k = _kernels()
     if metric == "cosine":
-        return k.pair_distances(_normalized(F, "F"), _normalized(G, "G"), i, j, 1)
+        return k.pair_distances(_unit_rows(F, "F"), _unit_rows(G, "G"), i, j, 1)
     return k.pair_distances(F, G, i, j, 0)
+
+
+def check_true_distances(d: np.ndarray, i: np.ndarray, j: np.ndarray) -> None:
+    """Refuse true pairs whose distance exceeds the float64 range (no finite ε holds them)."""
+    bad = ~np.isfinite(d)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"true_pairs[{k}] = ({int(i[k])}, {int(j[k])}): F[{int(i[k])}] and G[{int(j[k])}] "
+            "are farther apart than the largest float64 (1.8e308), so no finite eps holds "
+            "the pair: rescale F and G together"
+        )
 
 
 def _as_grid(eps_grid: Any) -> np.ndarray:
@@ -1109,6 +1148,13 @@ def fiber_profile(
     -------
     FiberProfile
 
+    Raises
+    ------
+    ValueError
+        As :func:`approximate_fiber_product` and :func:`epsilon_star`, and for
+        a grid that is empty, not 1-D, negative, not finite or decreasing.
+        Tolerances beyond every distance of the data count every pair.
+
     References
     ----------
     .. [1] Zhao, arXiv:2412.00373 (behaviour of the product as ε grows).
@@ -1154,6 +1200,7 @@ def fiber_profile(
     recall = true_d = star = None
     if pairs is not None:
         true_d = _true_distances(Fv, Gv, pairs[0], pairs[1], metric)
+        check_true_distances(true_d, *pairs)
         sd = np.sort(true_d)
         recall = np.searchsorted(sd, grid, side="right") / len(sd)
         star = _order_statistic(sd, q)

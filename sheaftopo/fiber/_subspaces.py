@@ -298,7 +298,7 @@ def _column_space(Xc: np.ndarray, aug: float) -> tuple[np.ndarray, np.ndarray, n
     the cross products between the two modalities only see the first N rows
     of U (the whole of U is orthonormal, which the angles use).
     """
-    n, d = Xc.shape
+    d = Xc.shape[1]
     Xa = np.vstack([Xc, aug * np.eye(d)]) if aug > 0 else Xc
     U, s, Vt = np.linalg.svd(Xa, full_matrices=False)
     tol = max(Xa.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
@@ -665,7 +665,9 @@ def _correlations(correlation: Any, k: int) -> np.ndarray:
 
 def _check_flag(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be True or False; got {value!r} of type {type(value).__name__}"
+        )
     return bool(value)
 
 

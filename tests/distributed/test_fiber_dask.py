@@ -278,3 +278,55 @@ def test_import_does_not_import_dask():
         "'pyarrow' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# ----------------------------------------------------------------------
+# regressions (issue 14)
+# ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-160, 1e200, 1e300])
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_regression_extreme_magnitudes_equal_in_memory(scale, metric, tmp_path):
+    # issue 14: entries beyond 1e150 were refused, tiny ones overflowed the screening
+    F, G = _random(3, n=40, m=35, d=3)
+    F, G = F * scale, G * scale
+    eps = 1.0 if metric == "cosine" else 2.0 * scale
+    ref = approximate_fiber_product(F, G, eps, metric=metric)
+    assert ref.n_pairs > 0
+    _same_product(fiber_product_dask(F, G, eps, metric=metric, block_rows=16), ref)
+    files = write_fiber_product_dask(F, G, eps, tmp_path / "p", metric=metric, block_rows=16)
+    assert files.n_pairs == ref.n_pairs
+    grid = [0.0, eps / 2, eps, 1e308]
+    pgot = fiber_profile_dask(F, G, grid, metric=metric, block_rows=16)
+    assert pgot.counts[-1] == 40 * 35
+    _same_profile(pgot, fiber_profile(F, G, grid, metric=metric))
+    Fd = F[:35]
+    _same_profile(
+        fiber_profile_dask(Fd, G, grid, true_pairs="diagonal", metric=metric, block_rows=16),
+        fiber_profile(Fd, G, grid, true_pairs="diagonal", metric=metric),
+    )
+
+
+def test_regression_tiny_inputs_huge_eps_and_cosine_duplicates():
+    # issue 14: OverflowError for [[1e-300, 0]] x [[2e-300, 0]] at eps 1e-10, and eps 1e300
+    prod = fiber_product_dask([[1e-300, 0.0]], [[2e-300, 0.0]], 1e-10)
+    assert prod.n_pairs == 1 and prod.distances[0] == 1e-300
+    F, G = _random(4, n=30, m=20, d=4)
+    assert fiber_product_dask(F, G, 1e300, block_rows=7).n_pairs == 600
+    assert fiber_profile_dask(F, G, [1.0, 1.7e308], block_rows=7).counts[-1] == 600
+    # issue 14: cosine self-distance 1 - sum u^2 ~ 1e-16 missed duplicates at eps = 0
+    prod = fiber_product_dask(F, F, 0.0, metric="cosine", block_rows=7)
+    pairs = set(zip(prod.rows.tolist(), prod.cols.tolist(), strict=True))
+    assert {(i, i) for i in range(30)} <= pairs
+    prof = fiber_profile_dask(F, F, [0.0], metric="cosine", true_pairs="diagonal", block_rows=7)
+    assert prof.recall[0] == 1.0 and prof.epsilon_star == 0.0
+
+
+def test_regression_true_pairs_beyond_the_float64_range_are_refused():
+    F = np.array([[1.5e308, 0.0], [0.0, 1.0], [2.0, 2.0]])
+    G = np.array([[-1.5e308, 0.0], [0.0, 1.0], [2.0, 2.0]])
+    with pytest.raises(ValueError, match=r"true_pairs\[0\] = \(0, 0\).*largest float64"):
+        fiber_profile_dask(F, G, [1.0], true_pairs="diagonal", block_rows=2)
+    prof = fiber_profile_dask(F, G, [0.0, 1e308], true_pairs=[[1, 1], [2, 2]], block_rows=2)
+    assert prof.counts.tolist() == [2, 4] and prof.epsilon_star == 0.0  # 1.5e308 > 1e308

@@ -10,43 +10,53 @@ import scipy.sparse as sp
 from scipy.spatial.distance import cdist
 
 from sheaftopo.fiber import approximate_fiber_product, epsilon_star, fiber_profile
-from sheaftopo.fiber._product import _ball_leaves, _Blocked, _prepare
+from sheaftopo.fiber._product import _ball_leaves, _Blocked, _prepare, _screen_threshold
 
 METHODS = [("auto", "auto"), ("blocked", "float32"), ("blocked", "float64"), ("kdtree", "auto")]
 
 
-def _norms(X):
-    s = np.zeros(len(X))
-    for k in range(X.shape[1]):
-        s = s + X[:, k] * X[:, k]
-    out = np.sqrt(s)
-    for i in np.flatnonzero(s < 2.0**-968):
-        m = np.abs(X[i]).max()
-        out[i] = m * np.sqrt(sum((x / m) ** 2 for x in X[i])) if m > 0 else 0.0
-    return out
+def _unit_rows(X):
+    """The documented unit rows: divided by 2**e (max in [1/2, 1)), then by the norm."""
+    U = np.empty_like(X)
+    for i, x in enumerate(X):
+        y = np.ldexp(x, -np.frexp(np.abs(x).max())[1])
+        s = 0.0
+        for v in y:
+            s = s + v * v
+        U[i] = y / np.sqrt(s)
+    return U
+
+
+def _rescaled(t):
+    m = np.abs(t).max()
+    return (m, sum((x / m) ** 2 for x in t)) if m > 0 else (0.0, 0.0)
 
 
 def canonical(F, G, metric="euclidean"):
     """Brute force with the documented canonical distance (sums in feature order)."""
     F = np.asarray(F, np.float64)
     G = np.asarray(G, np.float64)
-    if metric == "euclidean":
-        s = np.zeros((len(F), len(G)))
+    if metric == "cosine":
+        F, G = _unit_rows(F), _unit_rows(G)
+    s = np.zeros((len(F), len(G)))
+    with np.errstate(over="ignore"):
         for k in range(F.shape[1]):
             t = F[:, None, k] - G[None, :, k]
             s = s + t * t
+    if metric == "euclidean":
         D = np.sqrt(s)
         for i, j in zip(*np.nonzero(s < 2.0**-968), strict=True):
-            t = F[i] - G[j]
-            m = np.abs(t).max()
-            D[i, j] = m * np.sqrt(sum((x / m) ** 2 for x in t)) if m > 0 else 0.0
+            m, t = _rescaled(F[i] - G[j])
+            D[i, j] = m * np.sqrt(t)
+        for i, j in zip(*np.nonzero(np.isinf(s)), strict=True):
+            m, t = _rescaled(0.5 * F[i] - 0.5 * G[j])
+            with np.errstate(over="ignore"):
+                D[i, j] = 2.0 * (m * np.sqrt(t))
         return D
-    U = F / _norms(F)[:, None]
-    V = G / _norms(G)[:, None]
-    dot = np.zeros((len(F), len(G)))
-    for k in range(F.shape[1]):
-        dot = dot + U[:, None, k] * V[None, :, k]
-    return np.clip(1.0 - dot, 0.0, 2.0)
+    for i, j in zip(*np.nonzero(s < 2.0**-968), strict=True):
+        m, t = _rescaled(F[i] - G[j])
+        s[i, j] = m * (m * t)
+    return np.minimum(0.5 * s, 2.0)
 
 
 def assert_brute_force(F, G, eps, metric="euclidean", **kw):
@@ -147,7 +157,7 @@ def test_pruned_blocks_on_clustered_data_still_give_every_pair():
     G = centers[np.repeat(np.arange(40), 60)] + RNG.standard_normal((2400, 16))
     eps = 3.0
     p = _prepare(F, G, "euclidean")
-    eng = _Blocked(p, (eps * p.scale) ** 2, "float32", 1 << 24, 1)
+    eng = _Blocked(p, _screen_threshold(p, eps), "float32", 1 << 24, 1)
     assert eng.alive.mean() < 0.5  # most pairs of blocks are skipped
     assert assert_brute_force(F, G, eps, n_jobs=2) > 300
 
@@ -304,8 +314,6 @@ def test_bad_inputs_raise_clear_errors():
         approximate_fiber_product(F, G, 1.0, method="balltree")
     with pytest.raises(ValueError, match="n_jobs must be >= 1"):
         approximate_fiber_product(F, G, 1.0, n_jobs=0)
-    with pytest.raises(ValueError, match="overflow float64"):
-        approximate_fiber_product(F + 1e200, G, 1.0)
 
 
 def test_bad_grids_and_true_pairs():
@@ -333,3 +341,92 @@ def test_bad_grids_and_true_pairs():
         epsilon_star(F, F, fraction=0.0)
     with pytest.raises(ValueError, match="true_pairs must be one of 'diagonal'"):
         epsilon_star(F, F, "identity")
+
+
+# ----------------------------------------------------------------------
+# regressions (issue 14)
+# ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d", [2, 3, 9])
+def test_regression_cosine_eps_zero_finds_exact_duplicates(d):
+    # issue 14: 1 - sum u^2 left ~1e-16 for a row against itself, so eps = 0 missed it
+    X = np.random.default_rng(d).standard_normal((40, d))
+    X = np.vstack([X, X[:7] * 4.0])  # power-of-two multiples: the same unit rows
+    for method, precision in METHODS:
+        prod = approximate_fiber_product(
+            X, X, 0.0, metric="cosine", method=method, precision=precision
+        )
+        pairs = set(zip(prod.rows.tolist(), prod.cols.tolist(), strict=True))
+        assert {(i, i) for i in range(len(X))} <= pairs, method
+        assert {(i, 40 + i) for i in range(7)} <= pairs
+        assert (prod.distances == 0).all()
+    prof = fiber_profile(X, X, [0.0, 1e-300], metric="cosine", true_pairs="diagonal")
+    assert prof.counts[0] == len(X) + 2 * 7 and prof.recall[0] == 1.0
+    assert prof.epsilon_star == 0.0
+    assert epsilon_star(X, X, metric="cosine") == 0.0
+    assert_brute_force(X, X, 0.0, metric="cosine")
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-170, 1e-160, 1e154, 1e200, 1e300])
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_regression_extreme_magnitudes_give_the_rescaled_answer(scale, metric):
+    # issue 14: OverflowError for tiny inputs; entries beyond 1e150 were refused
+    rng = np.random.default_rng(4)
+    F = rng.standard_normal((60, 3))
+    G = np.vstack([F[:20] + 1e-3 * rng.standard_normal((20, 3)), rng.standard_normal((30, 3))])
+    F2, G2 = np.ldexp(F, round(np.log2(scale))), np.ldexp(G, round(np.log2(scale)))
+    s = 2.0 ** round(np.log2(scale))  # a power of two: the scaled problem is exact
+    eps = 0.5 if metric == "cosine" else 0.5 * s
+    n = assert_brute_force(F2, G2, eps, metric=metric)
+    ref = approximate_fiber_product(F, G, 0.5, metric=metric)
+    got = approximate_fiber_product(F2, G2, eps, metric=metric)
+    assert n == ref.n_pairs
+    assert np.array_equal(got.rows, ref.rows) and np.array_equal(got.cols, ref.cols)
+    unit = 1.0 if metric == "cosine" else s
+    assert np.allclose(got.distances / unit, ref.distances, rtol=1e-14, atol=0)
+    grid = np.array([0.0, 0.1, 0.5, 1.0, 1e300 if metric == "euclidean" else 2.0])
+    grid2 = grid if metric == "cosine" else np.minimum(grid, 1e308 / s) * s
+    p_ref = fiber_profile(F[:20], G[:20], grid, true_pairs="diagonal", metric=metric)
+    p_got = fiber_profile(F2[:20], G2[:20], grid2, true_pairs="diagonal", metric=metric)
+    assert np.array_equal(p_got.counts, p_ref.counts)
+    assert p_got.counts[-1] == 400
+    assert p_got.epsilon_star == pytest.approx(p_ref.epsilon_star * unit, rel=1e-14)
+    assert epsilon_star(F2, F2 + 0.0, metric=metric) == 0.0
+
+
+def test_regression_tiny_and_huge_tolerances():
+    # issue 14: approximate_fiber_product([[1e-300, 0]], [[2e-300, 0]], 1e-10) overflowed
+    prod = approximate_fiber_product([[1e-300, 0.0]], [[2e-300, 0.0]], 1e-10)
+    assert prod.n_pairs == 1 and prod.distances[0] == 1e-300
+    assert approximate_fiber_product([[1e-300, 0.0]], [[2e-300, 0.0]], 9e-301).n_pairs == 0
+    assert approximate_fiber_product([[5e-324]], [[1e-323]], 5e-324).distances[0] == 5e-324
+    for metric in ("euclidean", "cosine"):
+        F = RNG.standard_normal((30, 5))
+        G = RNG.standard_normal((20, 5))
+        for eps in (1e300, 1.7e308):
+            assert approximate_fiber_product(F, G, eps, metric=metric).n_pairs == 600
+            prof = fiber_profile(F, G, [0.0, 1.0, eps], metric=metric)
+            assert prof.counts[-1] == 600
+        assert_brute_force(F * 1e-300, G * 1e-300, 1e-299, metric=metric)
+
+
+def test_regression_distances_beyond_the_float64_range():
+    F = np.array([[1.5e308, 0.0], [1e308, 1e308]])
+    G = np.array([[-1.5e308, 0.0], [1e308, 1e308 - 2.0**971]])
+    D = canonical(F, G)
+    assert np.isinf(D[0, 0]) and np.isinf(D[1, 0]) and D[1, 1] == 2.0**971
+    assert D[0, 1] == pytest.approx(np.hypot(0.5, 1.0) * 1e308, rel=1e-15)
+    for method, precision in METHODS:
+        prod = approximate_fiber_product(F, G, 1.2e308, method=method, precision=precision)
+        assert list(zip(prod.rows.tolist(), prod.cols.tolist(), strict=True)) == [(0, 1), (1, 1)]
+        assert np.array_equal(prod.distances, D[prod.rows, prod.cols])
+    assert epsilon_star(F, G, [[1, 1], [0, 1]]) == D[0, 1]
+    with pytest.raises(ValueError, match=r"true_pairs\[0\] = \(0, 0\).*largest float64"):
+        epsilon_star(F, G)
+    with pytest.raises(ValueError, match="largest float64"):
+        fiber_profile(F, G, [1.0], true_pairs="diagonal")
+    # cosine is scale-free: huge rows are just directions
+    prod = approximate_fiber_product(F, G, 0.0, metric="cosine")
+    assert prod.n_pairs == 0 or (prod.distances == 0).all()
+    assert approximate_fiber_product(F, -F, 2.0, metric="cosine").n_pairs == 4

@@ -310,7 +310,7 @@ def test_regression_subspace_decomposition_at_extreme_magnitudes(sx, sy):
 
 def test_regression_subspace_decomposition_refuses_what_float64_cannot_hold():
     data = make_planted_subspaces(60, dim_x=4, dim_y=3, n_shared=1, seed=0)
-    with pytest.raises(ValueError, match="X's spread .* overflow; rescale X"):
+    with pytest.raises(ValueError, match=r"X's spread .* overflow; rescale X"):
         subspace_decomposition(data.X * 1e-320, data.Y)
     with pytest.raises(ValueError, match="n_permutations must be <= 1000000"):
         subspace_decomposition(data.X, data.Y, n_permutations=10**12)
@@ -335,7 +335,7 @@ def test_regression_planted_generator_validates_shapes_flags_and_sizes():
         make_planted_subspaces(50, common_space="False")
     with pytest.raises(TypeError, match="exact_moments must be True or False"):
         make_planted_subspaces(50, exact_moments=1)
-    with pytest.raises(ValueError, match="n_samples=1000000000000.* GiB"):
+    with pytest.raises(ValueError, match=r"n_samples=1000000000000.* GiB"):
         make_planted_subspaces(10**12)
     with pytest.raises(ValueError, match="noise"):
         make_planted_subspaces(50, noise=1e308)
