@@ -195,6 +195,19 @@ def _whiten(Linv: np.ndarray, X: np.ndarray) -> np.ndarray:
 _LAPACK_MIN_N = 24
 
 
+def _log_times_pow2(lam: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``log(lam * 2^d)`` for positive ``lam`` and integer exponents ``d`` (broadcast).
+
+    ``lam * 2^d`` itself (exact) where it is a normal float64, so that ordinary
+    scales give bit-for-bit the unscaled result; ``log(lam) + d log 2`` where it
+    would overflow or underflow.
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        z = np.ldexp(lam, d)
+        ok = np.isfinite(z) & (z >= np.finfo(np.float64).tiny)
+        return np.where(ok, np.log(np.where(ok, z, 1.0)), np.log(lam) + d * _LN2)
+
+
 def _general_log_eigvals(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> np.ndarray:
     """Logarithms of the eigenvalues of ``P^{-1} Q`` (SPD P, Q), batched, ascending.
 
@@ -202,9 +215,9 @@ def _general_log_eigvals(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -
     the scales are added back as logarithms, so P and Q may lie anywhere in the
     float64 range, even at very different scales.
     """
-    P, eP = unit_scaled(P)
+    P, eP = unit_scaled(P, even=True)  # powers of four: exact Cholesky factors of 4^k I
     Q, eQ = unit_scaled(Q)
-    return np.log(_general_eigvals(P, Q, names)) + ((eQ - eP) * _LN2)[..., None]
+    return _log_times_pow2(_general_eigvals(P, Q, names), (eQ - eP)[..., None])
 
 
 def _general_eigvals(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> np.ndarray:
@@ -241,7 +254,7 @@ def _spd_log(P: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """
     Ps, e = unit_scaled(P)
     lam, U = spd_eigh(Ps, name)
-    loglam = np.log(lam) + (e * _LN2)[..., None]
+    loglam = _log_times_pow2(lam, e[..., None])
     return _from_eig(loglam, U), loglam, U
 
 
@@ -457,7 +470,7 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
     too_far = "P is too far from base"
     if metric == "affine":
         # Log_B(P) = 2^e_B L' (log W' + (e_P - e_B) log 2 I) L'^T with B, P at unit scale
-        Bs, eB = unit_scaled(B)
+        Bs, eB = unit_scaled(B, even=True)
         Ps, eP = unit_scaled(P)
         L, Linv = _chol_inv(Bs, "base")
         W = _whiten(Linv, Ps)
@@ -465,7 +478,7 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
         if not (lam[..., 0] > 0).all():
             raise not_positive_definite(np.broadcast_to(P, W.shape), "P")
         LU = L @ U
-        logs = np.log(lam) + ((eP - eB) * _LN2)[..., None]
+        logs = _log_times_pow2(lam, (eP - eB)[..., None])
         with np.errstate(over="ignore"):
             out = np.ldexp(_sym((LU * logs[..., None, :]) @ _t(LU)), eB[..., None, None])
         return _finite_output(out, "the logarithm", too_far)
@@ -543,7 +556,7 @@ def spd_exp(V: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
             Z = H / _exp_divided_difference(m) + np.eye(H.shape[-1]) * m[..., None, :]
         return _sym(U @ _spd_exp_sym(_sym(Z)) @ _t(U))
     # affine and Bures: Exp_{cB}(cV) = c Exp_B(V); work with base at unit scale
-    Bs, eB = unit_scaled(B)
+    Bs, eB = unit_scaled(B, even=True)
     with np.errstate(over="ignore"):
         Vs = np.ldexp(V, -eB[..., None, None])
     if metric == "affine":
@@ -645,7 +658,7 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
     if metric == "affine":
         # gamma(t) = 2^e_P L' exp(t log W) L'^T, log W = log W' + (e_Q - e_P) log 2,
         # with P = 2^e_P L' L'^T and W' = L'^{-1} Q' L'^{-T} at unit scale
-        Ps, eP = unit_scaled(P)
+        Ps, eP = unit_scaled(P, even=True)
         Qs, eQ = unit_scaled(Q)
         L, Linv = _chol_inv(Ps, "P")
         W = _whiten(Linv, Qs)
@@ -654,7 +667,7 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
             raise not_positive_definite(np.broadcast_to(Q, W.shape), "Q")
         LU = np.broadcast_to(L @ U, full)
         with np.errstate(over="ignore", invalid="ignore"):
-            ell = (np.log(lam) + ((eQ - eP) * _LN2)[..., None]) * tt[..., None]
+            ell = _log_times_pow2(lam, (eQ - eP)[..., None]) * tt[..., None]
             top = ell + (np.broadcast_to(eP, shape) * _LN2)[..., None]
         if tt.size and not (np.abs(top) < _EXP_LIMIT).all():
             raise ValueError(far)

@@ -23,6 +23,7 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -109,28 +110,59 @@ class TransportResult:
     message: str
 
 
-def _cost(X: np.ndarray, Y: np.ndarray, p: float) -> np.ndarray:
-    """``||x_i - y_j||_2 ** p`` as a new C-contiguous float64 array."""
+def _log2(s: float) -> int:
+    """``log2(s)`` for a power of two ``s``."""
+    return math.frexp(s)[1] - 1
+
+
+def _common_scale(*clouds: np.ndarray) -> float:
+    """The power of two that brings the largest coordinate of all ``clouds`` into [1/2, 1)."""
+    return max(power_of_two_scale(Z) for Z in clouds)
+
+
+def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float, s: float) -> tuple[np.ndarray, float]:
+    """``(U, k)`` with ``||x_i - y_j||_2 ** p = U_ij * 2 ** k`` and ``max U`` in [2^-p, 1].
+
+    The clouds are divided by the power of two ``s`` (exact), the squared
+    distances computed there (Gram identity after centring on the pooled
+    mean), divided by a power of two bringing their maximum into [1/2, 1)
+    and raised to the power ``p / 2``; ``k`` collects the scales. Nothing
+    overflows, whatever the magnitude of the coordinates or ``p``.
+    """
+    Xs, Ys = X / s, Y / s
     # Centring on the pooled mean reduces cancellation in |x|^2 + |y|^2 - 2 x.y.
-    c = (X.sum(axis=0) + Y.sum(axis=0)) / (X.shape[0] + Y.shape[0])
-    Xc = X - c
-    Yc = Y - c
+    c = (Xs.sum(axis=0) + Ys.sum(axis=0)) / (X.shape[0] + Y.shape[0])
+    Xc = Xs - c
+    Yc = Ys - c
     C = Xc @ Yc.T
     C *= -2.0
     C += np.einsum("ij,ij->i", Xc, Xc)[:, None]
     C += np.einsum("ij,ij->i", Yc, Yc)[None, :]
     np.maximum(C, 0.0, out=C)
+    t = power_of_two_scale(C)
+    C /= t
     if p != 2.0:
-        np.sqrt(C, out=C)
-        if p != 1.0:
-            with np.errstate(over="ignore"):
-                C **= p
-            if not np.isfinite(C).all():
-                raise ValueError(
-                    f"the ground cost ||x - y||^p overflows for p = {p}: the points are too far "
-                    "apart; rescale the data"
-                )
-    return C
+        with np.errstate(under="ignore"):
+            np.power(C, 0.5 * p, out=C)
+    return C, p * _log2(s) + 0.5 * p * _log2(t)
+
+
+def _times_pow2(x: Any, k: float) -> Any:
+    """``x * 2 ** k`` (exact for integer ``k``); inf or 0 where float64 overflows or underflows."""
+    k = min(max(float(k), -4000.0), 4000.0)
+    with np.errstate(over="ignore", under="ignore"):
+        if k.is_integer():
+            return np.ldexp(x, int(k))
+        half = np.exp2(0.5 * k)
+        return x * half * half
+
+
+def _overflow_error(what: str, k: float, p: float) -> ValueError:
+    return ValueError(
+        f"{what} overflows float64: the points of X and Y are too far apart for the ground "
+        f"cost ||x - y||^p with p = {p:g} (its largest value is about 2^{k:.0f}); rescale X "
+        "and Y (the plan does not change under a common scaling) or lower p"
+    )
 
 
 def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
@@ -138,7 +170,11 @@ def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
 
     Computed as :math:`\|x\|^2 + \|y\|^2 - 2 x^T y` after centring both clouds
     on their pooled mean, clipped at 0, then raised to the power
-    :math:`p/2`.
+    :math:`p/2`, all at unit scale (the coordinates and the squared distances
+    are divided by powers of two, which is exact, and the scale is put back
+    at the end): any finite coordinates work. Costs too large for float64
+    raise a ``ValueError`` (never inf); costs below the smallest float64
+    underflow to 0, as the correctly rounded value does.
 
     Parameters
     ----------
@@ -151,6 +187,12 @@ def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
     -------
     ndarray, shape (n, m)
 
+    Raises
+    ------
+    ValueError
+        On NaN or inf, different dimensions, ``p < 1``, or a cost above the
+        float64 range (naming ``X`` and ``Y``).
+
     Examples
     --------
     >>> from sheaftopo.geometry import cost_matrix
@@ -160,7 +202,12 @@ def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
     array([[5.]])
     """
     X, Y = as_pair(X, Y, paired=False, same_dim=True)
-    return _cost(X, Y, check_order(p))
+    p = check_order(p)
+    U, k = _unit_cost(X, Y, p, _common_scale(X, Y))
+    C = _times_pow2(U, k)
+    if not np.isfinite(C).all():
+        raise _overflow_error("the cost matrix", k, p)
+    return C
 
 
 def _support(w: np.ndarray) -> np.ndarray | None:
@@ -319,7 +366,59 @@ def exact_transport(
     p = check_order(p)
     if max_iter is not None:
         max_iter = check_int(max_iter, "max_iter", minimum=1)
-    return _exact(_cost(X, Y, p), a, b, bool(return_plan), max_iter)
+    U, k = _unit_cost(X, Y, p, _common_scale(X, Y))
+    return _scaled_result(_exact(U, a, b, bool(return_plan), max_iter), k, p)
+
+
+def _softmin(C: np.ndarray, g: np.ndarray, w: np.ndarray, reg: float) -> np.ndarray:
+    """``f_i = -reg log sum_j w_j exp((g_j - C_ij) / reg)``, in cost units, for every ``reg``.
+
+    The weights ``w`` are taken to sum to one exactly: after subtracting the
+    row maximum ``m_i`` of the exponents, ``log sum_j w_j e^{z_ij}`` is
+    evaluated as ``log1p(sum_j w_j expm1(z_ij))`` whenever that sum is above
+    -1/2, which keeps full relative accuracy when ``reg`` dwarfs the costs
+    (the exponents are then all tiny) instead of losing it in ``log(1 + tiny)``.
+    """
+    Z = (g[None, :] - C) / reg
+    m = Z.max(axis=1)
+    Z -= m[:, None]
+    with np.errstate(under="ignore"):
+        s1 = np.expm1(Z) @ w
+        s0 = np.exp(Z) @ w
+    lse = np.where(s1 > -0.5, np.log1p(np.maximum(s1, -0.5)), np.log(s0))
+    return -reg * (m + lse)
+
+
+def _finish(
+    C: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    reg: float,
+    g: np.ndarray,
+    dims: tuple[int, int, np.ndarray | None, np.ndarray | None],
+    return_plan: bool,
+) -> tuple[float, float, np.ndarray | None, float]:
+    """Cost, linear cost, plan and marginal error after a last row update from ``g``.
+
+    With ``f`` the softmin of ``g`` (cost units), the plan
+    ``P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg)`` has row sums ``a``, and
+    its primal value ``<P, C> + reg KL(P | a x b)`` equals
+    ``<a, f> + <P^T 1, g>`` exactly; evaluated that way it has no
+    cancellation, whatever ``reg`` (the form ``reg * (...)`` through
+    dimensionless potentials loses everything once ``reg`` dwarfs the costs).
+    """
+    g = g - float(b @ g)  # the potentials are defined up to f + K, g - K: centre them
+    f = _softmin(C, g, b, reg)
+    with np.errstate(under="ignore", over="ignore"):
+        P = np.exp((f[:, None] + g[None, :] - C) / reg) * a[:, None] * b[None, :]
+    if not np.isfinite(P).all():  # pragma: no cover - rows are normalised by f
+        raise ValueError(f"the entropic plan is not representable in float64 for reg = {reg:g}")
+    err, _ = _marginal_error(P, a, b)
+    c = P.sum(axis=0)
+    cost = float(a @ f + c @ g)
+    linear = float(np.vdot(P, C))
+    n, m, ia, ib = dims
+    return cost, linear, (_embed(P, ia, ib, n, m) if return_plan else None), err
 
 
 def _sinkhorn(
@@ -331,39 +430,52 @@ def _sinkhorn(
     tol: float,
     return_plan: bool,
 ) -> TransportResult:
+    """Entropic OT at unit cost scale: POT's log-domain Sinkhorn while ``reg < max C``.
+
+    When ``reg`` is at least the largest cost, POT's dimensionless potentials
+    cannot resolve the costs (they are ``log a_i + O(C / reg)``), and the
+    alternating iterations run here in cost units instead (:func:`_softmin`);
+    they then contract by at least ``tanh(1/4)`` per step.
+    """
     from ot.bregman import sinkhorn_log
 
     n, m = C.shape
     C, a, b, ia, ib = _restrict(C, a, b)
-    # POT also returns the scalings exp(log_u), exp(log_v), which overflow harmlessly for
-    # small reg (only the log-domain potentials are used here).
-    with np.errstate(over="ignore", under="ignore"):
-        P, log = sinkhorn_log(a, b, C, reg, numItermax=max_iter, stopThr=tol, log=True, warn=False)
-    err, r = _marginal_error(P, a, b)
-    c = P.sum(axis=0)
-    linear = float(np.vdot(P, C))
-    # log P_ij = -C_ij / reg + u_i + v_j, hence
-    # <P, C> + reg KL(P | a x b) = reg (<r, u - log a> + <c, v - log b> - sum P + 1)
-    # with the generalised KL(P | Q) = sum P log(P / Q) - sum P + sum Q.
-    u, v = log["log_u"], log["log_v"]
-    cost = reg * (float(r @ (u - np.log(a)) + c @ (v - np.log(b))) - float(r.sum()) + 1.0)
-    if not (math.isfinite(cost) and math.isfinite(linear)):
-        raise RuntimeError(  # pragma: no cover - log-domain iterations stay finite
-            f"POT's log-domain Sinkhorn returned a non-finite cost ({cost}) for reg = {reg}"
-        )
-    converged = bool(float(log["err"][-1]) < tol)
+    if reg < float(C.max()):
+        # POT also returns the scalings exp(log_u), exp(log_v), which overflow harmlessly
+        # for small reg (only the log-domain potentials are used here).
+        with np.errstate(over="ignore", under="ignore"):
+            _, log = sinkhorn_log(
+                a, b, C, reg, numItermax=max_iter, stopThr=tol, log=True, warn=False
+            )
+        g = reg * (log["log_v"] - np.log(b))
+        n_iter, last = int(log["niter"]) + 1, float(log["err"][-1])
+    else:
+        g = np.zeros(len(b))
+        n_iter, last = 0, math.inf
+        while True:
+            f = _softmin(C, g, b, reg)
+            with np.errstate(under="ignore"):
+                c = np.exp((f[:, None] + g[None, :] - C) / reg).T @ a * b
+            last = float(np.linalg.norm(c - b))
+            if last < tol or n_iter == max_iter:
+                break
+            g = _softmin(C.T, f, a, reg)
+            n_iter += 1
+    cost, linear, plan, err = _finish(C, a, b, reg, g, (n, m, ia, ib), return_plan)
+    converged = last < tol
     return TransportResult(
         cost=cost,
         linear_cost=linear,
-        plan=_embed(P, ia, ib, n, m) if return_plan else None,
-        n_iter=int(log["niter"]) + 1,
+        plan=plan,
+        n_iter=n_iter,
         converged=converged,
         marginal_error=err,
         message="converged"
         if converged
         else (
             f"max_iter = {max_iter} iterations reached with a marginal error "
-            f"{float(log['err'][-1]):.3g} > tol = {tol:g}; increase max_iter or reg"
+            f"{last:.3g} > tol = {tol:g}; increase max_iter or reg"
         ),
     )
 
@@ -379,43 +491,37 @@ def _symmetric_sinkhorn(
 ) -> TransportResult:
     """OT_reg(a, a) for a symmetric cost, by the averaged symmetric Sinkhorn iteration.
 
-    The optimal plan is P_ij = a_i a_j exp(g_i + g_j - C_ij / reg) for the fixed
-    point g = T(g), T(g)_i = -logsumexp_j(log a_j + g_j - C_ij / reg). Alternating
-    Sinkhorn (POT) converges very slowly on this problem when the kernel is close
-    to diagonal (reg small against the distances between points: the half-step
+    The optimal plan is P_ij = a_i a_j exp((g_i + g_j - C_ij) / reg) for the
+    fixed point g = T(g), T(g)_i = -reg log sum_j a_j exp((g_j - C_ij) / reg)
+    (potentials in cost units, :func:`_softmin`). Alternating Sinkhorn (POT)
+    converges very slowly on this problem when the kernel is close to
+    diagonal (reg small against the distances between points: the half-step
     Jacobian then has eigenvalues near -1); the averaged update
-    g <- (g + T(g)) / 2 of Feydy et al. (2019) has eigenvalues near 0 there and
-    converges in a few dozen iterations. The stopping rule is POT's: the L2 norm
-    of the marginal error, which for this plan is ||a (exp(g - T(g)) - 1)||_2.
+    g <- (g + T(g)) / 2 of Feydy et al. (2019) has eigenvalues near 0 there
+    and converges in a few dozen iterations. The stopping rule is POT's: the
+    L2 norm of the marginal error, which for this plan is
+    ||a (exp((g - T(g)) / reg) - 1)||_2.
     """
-    from scipy.special import logsumexp
-
     n = len(a)
     C, a, _, ia, ib = _restrict(C, a, a)  # drop zero weights (rows and columns)
-    loga = np.log(a)
-    Mr = C * (-1.0 / reg)
     g = np.zeros(len(a))
-    err = math.inf
     it = 0
     while True:
-        Tg = -logsumexp(Mr + (loga + g)[None, :], axis=1)
-        err = float(np.linalg.norm(a * np.expm1(g - Tg)))
+        Tg = _softmin(C, g, a, reg)
+        err = float(np.linalg.norm(a * np.expm1((g - Tg) / reg)))
         if err < tol or it == max_iter:
             break
         g = 0.5 * (g + Tg)
         it += 1
-    h = loga + g
-    P = np.exp(Mr + h[:, None] + h[None, :])
-    r = P.sum(axis=1)
-    cost = reg * (2.0 * float(r @ g) - float(r.sum()) + 1.0)
+    cost, linear, plan, marginal = _finish(C, a, a, reg, g, (n, n, ia, ib), return_plan)
     converged = err < tol
     return TransportResult(
         cost=cost,
-        linear_cost=float(np.vdot(P, C)),
-        plan=_embed(P, ia, ib, n, n) if return_plan else None,
+        linear_cost=linear,
+        plan=plan,
         n_iter=it,
         converged=converged,
-        marginal_error=2.0 * float(np.abs(r - a).sum()),
+        marginal_error=marginal,
         message="converged"
         if converged
         else (
@@ -423,6 +529,40 @@ def _symmetric_sinkhorn(
             f"{err:.3g} > tol = {tol:g}"
         ),
     )
+
+
+#: entropic solvers refuse ``reg`` below this multiple of the largest cost (see _unit_reg)
+MIN_RELATIVE_REG = 1e-14
+
+
+def _unit_reg(reg: float, k: float, U: np.ndarray) -> float:
+    """``reg`` in the units of the unit-scale cost ``U`` (``C = U * 2^k``).
+
+    Refused below :data:`MIN_RELATIVE_REG` times the largest cost: there the
+    rounding of the costs alone (relative 1.1e-16) moves the exponents
+    ``C / reg`` of the kernel by more than 1 %, so no plan can be computed
+    in float64. Capped at 1e300 when it dwarfs the costs (the plan is then
+    ``a b^T`` to float64 precision, and the cost unchanged to that precision).
+    """
+    r = float(_times_pow2(reg, -k))
+    top = float(U.max())
+    if top > 0 and not r >= MIN_RELATIVE_REG * top:
+        raise ValueError(
+            f"reg = {reg!r} is too small against the costs (the largest is about "
+            f"2^{k + math.log2(top):.1f}): below {MIN_RELATIVE_REG:g} times the largest cost, "
+            "float64 rounding of the costs alone changes exp(-cost / reg) by more than 1 %; "
+            "use exact_transport, or a larger reg"
+        )
+    return min(r, 1e300)
+
+
+def _scaled_result(res: TransportResult, k: float, p: float) -> TransportResult:
+    """``res`` for the cost ``U * 2^k`` (plans and marginal errors do not change)."""
+    cost = float(_times_pow2(res.cost, k))
+    linear = float(_times_pow2(res.linear_cost, k))
+    if not (math.isfinite(cost) and math.isfinite(linear)):
+        raise _overflow_error("the transport cost", k, p)
+    return dataclasses.replace(res, cost=cost, linear_cost=linear)
 
 
 def _entropic_args(
@@ -482,7 +622,13 @@ def entropic_transport(
     reg : float
         Regularisation :math:`\varepsilon > 0`, in the units of the cost.
         The log-domain iterations are stable for small values, but the number
-        of iterations grows roughly like :math:`1/\varepsilon`.
+        of iterations grows roughly like :math:`1/\varepsilon`. Values below
+        ``1e-14`` times the largest cost are refused (float64 rounding of
+        the costs alone would then change the kernel by more than 1 %).
+        Values at least the largest cost are solved by the same alternating
+        iterations run here with potentials in cost units, which stay
+        accurate however large ``reg`` is (the cost tends to
+        :math:`\langle a b^T, C\rangle`).
     a, b : array_like, optional
         Weights, as for :func:`exact_transport` (refused unless they sum to one).
     p : float, default 2.0
@@ -505,8 +651,11 @@ def entropic_transport(
     Raises
     ------
     ValueError
-        On NaN or inf, different dimensions, bad weights, ``reg <= 0``,
-        ``p < 1``, ``tol <= 0`` or ``max_iter < 1``.
+        On NaN or inf, different dimensions, bad weights, ``reg <= 0`` or
+        ``reg`` below 1e-14 times the largest cost, ``p < 1``, ``tol <= 0``,
+        ``max_iter < 1``, or a cost above the float64 range. The problem is
+        solved at unit scale (``OT_reg(C) = 2^k OT_{reg/2^k}(C / 2^k)``,
+        exact), so any finite coordinates work.
 
     References
     ----------
@@ -532,11 +681,34 @@ def entropic_transport(
     True
     """
     X, Y, a, b, reg, p, max_iter, tol = _entropic_args(X, Y, a, b, reg, p, max_iter, tol)
+    return _entropic(
+        X, Y, a, b, reg, p, max_iter, tol, bool(return_plan), _common_scale(X, Y)
+    )
+
+
+def _entropic(
+    X: np.ndarray,
+    Y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    reg: float,
+    p: float,
+    max_iter: int,
+    tol: float,
+    return_plan: bool,
+    s: float,
+) -> TransportResult:
+    """OT_reg between the weighted clouds, solved at unit cost scale and scaled back.
+
+    ``OT_reg(C) = 2^k OT_{reg / 2^k}(C / 2^k)`` (plan unchanged), exactly.
+    """
+    U, k = _unit_cost(X, Y, p, s)
+    r = _unit_reg(reg, k, U)
     if _same_measure(X, Y, a, b):
-        return _symmetric_sinkhorn(
-            _cost(X, X, p), a, reg, max_iter, tol, return_plan=bool(return_plan)
-        )
-    return _sinkhorn(_cost(X, Y, p), a, b, reg, max_iter, tol, bool(return_plan))
+        res = _symmetric_sinkhorn(U, a, r, max_iter, tol, return_plan=return_plan)
+    else:
+        res = _sinkhorn(U, a, b, r, max_iter, tol, return_plan)
+    return _scaled_result(res, k, p)
 
 
 def _same_measure(X: np.ndarray, Y: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
@@ -624,12 +796,13 @@ def sinkhorn_divergence(
     X, Y, a, b, reg, p, max_iter, tol = _entropic_args(X, Y, a, b, reg, p, max_iter, tol)
     return_plan = bool(return_plan)
     if _same_measure(X, Y, a, b):  # the cross problem is the symmetric one: S = 0 exactly
-        xx = _symmetric_sinkhorn(_cost(X, X, p), a, reg, max_iter, tol, return_plan=return_plan)
+        xx = _entropic(X, X, a, a, reg, p, max_iter, tol, return_plan, _common_scale(X))
         xy = yy = xx
     else:
-        xx = _symmetric_sinkhorn(_cost(X, X, p), a, reg, max_iter, tol)
-        xy = _sinkhorn(_cost(X, Y, p), a, b, reg, max_iter, tol, bool(return_plan))
-        yy = _symmetric_sinkhorn(_cost(Y, Y, p), b, reg, max_iter, tol)
+        s = _common_scale(X, Y)
+        xx = _entropic(X, X, a, a, reg, p, max_iter, tol, False, s)
+        xy = _entropic(X, Y, a, b, reg, p, max_iter, tol, return_plan, s)
+        yy = _entropic(Y, Y, b, b, reg, p, max_iter, tol, False, s)
     parts = (xy, xx, yy)
     converged = all(r.converged for r in parts)
     failed = [
@@ -638,8 +811,8 @@ def sinkhorn_divergence(
         if not r.converged
     ]
     return TransportResult(
-        cost=xy.cost - 0.5 * (xx.cost + yy.cost),
-        linear_cost=xy.linear_cost - 0.5 * (xx.linear_cost + yy.linear_cost),
+        cost=xy.cost - (0.5 * xx.cost + 0.5 * yy.cost),
+        linear_cost=xy.linear_cost - (0.5 * xx.linear_cost + 0.5 * yy.linear_cost),
         plan=xy.plan,
         n_iter=sum(int(r.n_iter or 0) for r in {id(r): r for r in parts}.values()),
         converged=converged,
@@ -757,8 +930,16 @@ def sliced_wasserstein(
         if (norms == 0).any():
             raise ValueError(f"directions has a zero row (row {int(np.argmin(norms))})")
         theta = (D / norms[:, None]).T.copy()
-    _, log = ot.sliced_wasserstein_distance(X, Y, a, b, p=p, projections=theta, log=True)
-    cost = float(np.mean(log["projected_emds"]))
+    # SW_p^p is homogeneous of degree p: project the clouds at unit scale (powers of
+    # two, exact) and scale back; each 1-D cost is at most 2^p there
+    s = _common_scale(X, Y)
+    with np.errstate(under="ignore"):
+        _, log = ot.sliced_wasserstein_distance(
+            X / s, Y / s, a, b, p=p, projections=theta, log=True
+        )
+        cost = float(_times_pow2(float(np.mean(log["projected_emds"])), p * _log2(s)))
+    if not math.isfinite(cost):
+        raise _overflow_error("the sliced Wasserstein cost", p * (_log2(s) + 1), p)
     return TransportResult(
         cost=cost,
         linear_cost=cost,

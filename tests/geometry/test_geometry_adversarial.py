@@ -157,3 +157,69 @@ def test_regression_spd_mixed_scales():
               math.sqrt(2.0) * 1e150, 1e-12)
     with pytest.raises(ValueError, match="von Neumann divergence overflows"):
         von_neumann_divergence(1e300 * np.eye(2), 1e-300 * np.eye(2))
+
+
+# ---------------------------------------------------------------------------
+# regressions: transport
+# ---------------------------------------------------------------------------
+
+XT = RNG.normal(size=(6, 2))
+YT = RNG.normal(size=(7, 2)) + 1.0
+
+
+@pytest.mark.parametrize("s", [1e-300, 1e-170, 1e160, 1e200, 1e300])
+@pytest.mark.parametrize("p", [1.0, 1.5, 2.0])
+def test_regression_cost_and_transport_rescale(s, p):
+    log_factor = p * math.log(s)
+    ref = cost_matrix(XT, YT, p=p)
+    ref_exact = exact_transport(XT, YT, p=p).cost
+    ref_sw = sliced_wasserstein(XT, YT, p=p).cost
+    if log_factor < -700:  # the costs underflow: computed as the correctly rounded 0
+        assert cost_matrix(XT * s, YT * s, p=p).max() < 1e-290
+        assert exact_transport(XT * s, YT * s, p=p).cost < 1e-290
+    elif log_factor + math.log(ref.max()) < math.log(1e308):
+        factor = math.exp(log_factor)
+        rel_close(cost_matrix(XT * s, YT * s, p=p), ref * factor, 1e-9)
+        rel_close(exact_transport(XT * s, YT * s, p=p).cost, ref_exact * factor, 1e-9)
+        rel_close(sliced_wasserstein(XT * s, YT * s, p=p).cost, ref_sw * factor, 1e-9)
+        ent = entropic_transport(XT * s, YT * s, reg=0.5 * factor, p=p)
+        rel_close(ent.cost, entropic_transport(XT, YT, reg=0.5, p=p).cost * factor, 1e-7)
+    else:
+        for call in (
+            lambda: cost_matrix(XT * s, YT * s, p=p),
+            lambda: exact_transport(XT * s, YT * s, p=p),
+            lambda: sliced_wasserstein(XT * s, YT * s, p=p),
+        ):
+            with pytest.raises(ValueError, match=r"overflows float64: the points of X and Y"):
+                call()
+
+
+def test_regression_entropic_cost_with_huge_reg():
+    # reg dwarfing the costs: OT_reg -> <a b^T, C> (was -2.2e284)
+    C = cost_matrix(XT, YT)
+    independent = float(C.mean())
+    for reg in (1e10, 1e100, 1e300):
+        res = entropic_transport(XT, YT, reg=reg)
+        rel_close(res.cost, independent, 1e-8)
+        rel_close(res.linear_cost, independent, 1e-8)
+        sym = entropic_transport(XT, XT, reg=reg)
+        rel_close(sym.cost, float(cost_matrix(XT, XT).mean()), 1e-8)
+        div = sinkhorn_divergence(XT, YT, reg=reg)
+        expected = independent - 0.5 * (cost_matrix(XT, XT).mean() + cost_matrix(YT, YT).mean())
+        rel_close(div.cost, expected, 1e-7)
+
+
+def test_regression_entropic_tiny_reg_is_flagged_or_refused():
+    exact = exact_transport(XT, YT).cost
+    for reg in (1e-3, 1e-8, 1e-12):
+        res = entropic_transport(XT, YT, reg=reg, max_iter=300)
+        assert math.isfinite(res.cost) and math.isfinite(res.linear_cost)
+        if res.converged:
+            assert exact - 1e-9 <= res.cost <= exact + reg * math.log(6) + 1e-9
+        else:
+            assert "max_iter" in res.message
+    for reg in (1e-300, 1e-200, 1e-14):
+        with pytest.raises(ValueError, match=rf"^reg = {reg!r} is too small"):
+            entropic_transport(XT, YT, reg=reg)
+    with pytest.raises(ValueError, match=r"^reg = 1e-300 is too small"):
+        sinkhorn_divergence(XT, YT, reg=1e-300)
