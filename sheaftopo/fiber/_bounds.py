@@ -31,6 +31,11 @@ from .._validation import as_float_array, check_choice, check_int, check_real
 
 __all__ = ["RandomPairFraction", "fraction_deviation", "random_pair_fraction"]
 
+#: the largest dimension accepted (every integer up to it is a float64)
+MAX_DIM = 2**53
+#: t = (eps / sigma)**2 / 2 is capped here: the fraction is 1 beyond it for every dim <= MAX_DIM
+_T_CAP = 1e300
+
 
 @dataclass(frozen=True, eq=False)
 class RandomPairFraction:
@@ -72,12 +77,14 @@ def random_pair_fraction(
     Parameters
     ----------
     eps : float or array_like, shape (K,)
-        Tolerances >= 0.
+        Tolerances >= 0 (any finite size: a tolerance beyond every possible
+        distance gives a fraction of 1).
     dim : int
-        d, the embedding dimension (>= 2 for the cosine metric).
+        d, the embedding dimension (>= 2 for the cosine metric; at most 2**53).
     sigma : float
         Euclidean: the standard deviation of every coordinate of both sets
-        (rows i.i.d. :math:`N(\mu, \sigma^2 I_d)`, the same μ for both sets).
+        (rows i.i.d. :math:`N(\mu, \sigma^2 I_d)`, the same μ for both sets);
+        ``ValueError`` when :math:`\sigma\sqrt{2d}` exceeds the float64 range.
     metric : {"euclidean", "cosine"}
         Cosine: rows with rotation-invariant distributions (e.g. any centred
         isotropic Gaussian, or uniform on the sphere); σ is ignored.
@@ -112,22 +119,32 @@ def random_pair_fraction(
         raise ValueError(f"eps must be finite tolerances >= 0 (a scalar or 1-D); got {eps!r}")
     metric = check_choice(metric, "metric", ("euclidean", "cosine"))
     if metric == "cosine":
-        d = check_int(dim, "dim", minimum=2)
+        d = check_int(dim, "dim", minimum=2, maximum=MAX_DIM)
         a = (d - 1) / 2.0
-        s = 1.0 - e  # the inner product must be >= s
+        s = 1.0 - np.minimum(e, 2.0)  # the inner product must be >= s (cosine distances <= 2)
         x = np.clip((1.0 + s) / 2.0, 0.0, 1.0)
         expected = special.betainc(a, a, 1.0 - x)  # P(Beta >= x) by symmetry
         upper = np.where(s > 0, np.exp(-d * np.maximum(s, 0.0) ** 2 / 2.0), 1.0)
         lower = np.where(s < 0, -np.expm1(-d * np.minimum(s, 0.0) ** 2 / 2.0), 0.0)
         return RandomPairFraction(e, expected, upper, lower, d, metric, 1.0, 1.0)
-    d = check_int(dim, "dim", minimum=1)
+    d = check_int(dim, "dim", minimum=1, maximum=MAX_DIM)
     sg = check_real(sigma, "sigma", low=0.0, low_inclusive=False)
-    t = e**2 / (2.0 * sg**2)
+    typical = sg * math.sqrt(2 * d)
+    if not math.isfinite(typical):
+        raise ValueError(
+            f"sigma * sqrt(2 dim) = {sg!r} * sqrt(2 * {d}) exceeds the float64 range; "
+            "rescale sigma (and eps) together"
+        )
+    # t = (eps / sigma)**2 / 2, capped where the fraction is 1 anyway (no overflow)
+    with np.errstate(over="ignore"):
+        ratio = e / sg
+    t = np.minimum(ratio, math.sqrt(2.0 * _T_CAP)) ** 2 / 2.0
     expected = special.gammainc(d / 2.0, t / 2.0)
-    upper = np.where(t < d, np.exp(-((d - t) ** 2) / (4.0 * d)), 1.0)
-    y = (np.sqrt(np.maximum(2.0 * t - d, 0.0)) - math.sqrt(d)) / 2.0
+    gap = np.maximum(d - t, 0.0)
+    upper = np.where(t < d, np.exp(-gap * (gap / (4.0 * d))), 1.0)
+    y = (np.sqrt(2.0 * np.maximum(t - d / 2.0, 0.0)) - math.sqrt(d)) / 2.0
     lower = np.where(t > d, -np.expm1(-(np.maximum(y, 0.0) ** 2)), 0.0)
-    return RandomPairFraction(e, expected, upper, lower, d, metric, sg, sg * math.sqrt(2 * d))
+    return RandomPairFraction(e, expected, upper, lower, d, metric, sg, typical)
 
 
 def fraction_deviation(n_rows: int, m_rows: int, *, delta: float = 1e-6) -> float:
@@ -136,7 +153,8 @@ def fraction_deviation(n_rows: int, m_rows: int, *, delta: float = 1e-6) -> floa
     For N × M pairs of independent rows (i.i.d. within each set), the
     observed fraction of pairs within ε is a two-sample U-statistic with a
     {0, 1} kernel, and Hoeffding's inequality gives
-    :math:`r = \sqrt{\log(2/\delta) / (2\min(N, M))}`.
+    :math:`r = \sqrt{\log(2/\delta) / (2\min(N, M))}`, for any δ in (0, 1]
+    (subnormal ones included) and any N, M >= 1.
 
     References
     ----------
@@ -152,4 +170,10 @@ def fraction_deviation(n_rows: int, m_rows: int, *, delta: float = 1e-6) -> floa
     n = check_int(n_rows, "n_rows", minimum=1)
     m = check_int(m_rows, "m_rows", minimum=1)
     dl = check_real(delta, "delta", low=0.0, high=1.0, low_inclusive=False)
-    return math.sqrt(math.log(2.0 / dl) / (2.0 * min(n, m)))
+    # log(2/δ) without overflowing 2/δ for a subnormal δ
+    log_term = math.log(2.0 / dl) if dl >= 1e-300 else math.log(2.0) - math.log(dl)
+    rows = min(n, m)
+    if rows <= 2**1000:
+        return math.sqrt(log_term / (2.0 * rows))
+    # more rows than a float64 holds: in logarithms (math.log takes any int)
+    return math.exp(0.5 * (math.log(log_term) - math.log(2.0) - math.log(rows)))

@@ -72,3 +72,40 @@ def test_fraction_deviation_formula_and_errors():
         random_pair_fraction([0.5], 1, metric="cosine")
     with pytest.raises(ValueError, match="sigma must be > 0"):
         random_pair_fraction([0.5], 3, sigma=0.0)
+
+
+# ----------------------------------------------------------------------
+# regressions (issue 14)
+# ----------------------------------------------------------------------
+
+
+def test_regression_random_pair_fraction_at_extreme_magnitudes():
+    # issue 14: sigma=1e300 raised OverflowError; eps=1e300 or sigma=1e-300 warned inf
+    ref = random_pair_fraction([0.5, 1.0, 2.0], 3)
+    for s in (1e-300, 1e-150, 1e150, 1e300):
+        got = random_pair_fraction(np.array([0.5, 1.0, 2.0]) * s, 3, sigma=s)
+        assert np.allclose(got.expected, ref.expected, rtol=1e-12)
+        assert np.allclose(got.upper_bound, ref.upper_bound, rtol=1e-12)
+        assert np.allclose(got.lower_bound, ref.lower_bound, rtol=1e-12)
+        assert got.typical_distance == pytest.approx(s * np.sqrt(6), rel=1e-15)
+    r = random_pair_fraction([0.0, 1e300, 1.7e308], 5, sigma=1e-300)
+    assert r.expected.tolist() == [0.0, 1.0, 1.0] and r.lower_bound[-1] == 1.0
+    c = random_pair_fraction([0.0, 1.0, 2.0, 1e300], 2**53, metric="cosine")
+    assert c.expected.tolist() == [0.0, 0.5, 1.0, 1.0]
+    assert random_pair_fraction([1e300], 3, metric="cosine").lower_bound[0] == pytest.approx(
+        1 - np.exp(-1.5)
+    )
+    with pytest.raises(ValueError, match=r"sigma \* sqrt\(2 dim\)"):
+        random_pair_fraction([1.0], 3, sigma=1.7e308)
+    with pytest.raises(ValueError, match="dim must be <= 9007199254740992"):
+        random_pair_fraction([1.0], 10**400)
+
+
+def test_regression_fraction_deviation_at_extreme_arguments():
+    # issue 14: delta=1e-320 gave inf; 10**400 rows raised OverflowError
+    assert fraction_deviation(10, 10, delta=5e-324) == pytest.approx(
+        np.sqrt((np.log(2.0) + 744.4400719213812) / 20), rel=1e-15
+    )
+    r = fraction_deviation(10**400, 10**500, delta=1e-6)
+    assert r == pytest.approx(np.sqrt(np.log(2e6) / 2) * 10.0**-200, rel=1e-12)
+    assert fraction_deviation(2**60, 2**60) == pytest.approx(np.sqrt(np.log(2e6) / 2**61))
