@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import check_real
-from ._checks import as_embeddings, check_pair
+from ._checks import as_embeddings, check_pair, guard_grad, row_powers_of_two
 
 __all__ = ["info_nce"]
 
@@ -70,13 +70,19 @@ def _check_inputs(z_a: Any, z_b: Any) -> tuple[torch.Tensor, torch.Tensor]:
             f"similarity; got shapes {tuple(za.shape)} and {tuple(zb.shape)}"
         )
     for name, z in (("z_a", za), ("z_b", zb)):
-        if bool((torch.linalg.vector_norm(z, dim=1) == 0).any()):
+        if bool((z == 0).all(dim=1).any()):
             raise ValueError(f"{name} has a zero row; cosine similarity is undefined there")
-    return za, zb
+    return guard_grad(za, "z_a"), guard_grad(zb, "z_b")
+
+
+def _unit(z: torch.Tensor) -> torch.Tensor:
+    """Rows of unit norm; each row is first divided by a power of two (exact), so rows of
+    any magnitude (1e-300 or 1e300) normalise without underflow or overflow."""
+    return F.normalize(z / row_powers_of_two(z), dim=1)
 
 
 def _info_nce(za: torch.Tensor, zb: torch.Tensor, scale: float | torch.Tensor) -> torch.Tensor:
     """The loss on validated inputs; ``scale`` = 1/τ (a tensor when the temperature is learned)."""
-    logits = F.normalize(za, dim=1) @ F.normalize(zb, dim=1).T * scale
+    logits = _unit(za) @ _unit(zb).T * scale
     target = torch.arange(len(za), device=za.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
 from .._validation import check_int, check_real
+from ._checks import as_tensor
 from ._contrastive import _check_inputs, _info_nce, info_nce
 from ._sheaf import sheaf_consistency_loss, sheaf_reconstruction_loss
 from ._topology import ToMCLIPTerms, tomclip_loss_terms, topological_alignment_loss
 
 __all__ = ["InfoNCELoss", "SheafConsistencyLoss", "ToMCLIPLoss", "TopologicalAlignmentLoss"]
+
+
+def _settings(fn: Callable[..., Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """The keyword settings of a loss module, refused at construction if ``fn`` has no such
+    keyword (a typo would otherwise surface only at the first forward call)."""
+    accepted = [
+        name for name, par in inspect.signature(fn).parameters.items()
+        if par.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(settings) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{', '.join(unknown)} is not a setting of {fn.__name__}; the settings are "
+            f"{', '.join(accepted)}"
+        )
+    return dict(settings)
 
 
 class ToMCLIPLoss(nn.Module):
@@ -34,7 +53,7 @@ class ToMCLIPLoss(nn.Module):
 
     def __init__(self, **settings: Any) -> None:
         super().__init__()
-        self.settings = dict(settings)
+        self.settings = _settings(tomclip_loss_terms, settings)
         self.last_terms: dict[str, float] = {}
 
     def forward(self, z_student: torch.Tensor, z_teacher: torch.Tensor) -> torch.Tensor:
@@ -61,7 +80,7 @@ class TopologicalAlignmentLoss(nn.Module):
 
     def __init__(self, **settings: Any) -> None:
         super().__init__()
-        self.settings = dict(settings)
+        self.settings = _settings(topological_alignment_loss, settings)
 
     def forward(self, z_student: torch.Tensor, z_teacher: torch.Tensor) -> torch.Tensor:
         return topological_alignment_loss(z_student, z_teacher, **self.settings)
@@ -134,7 +153,8 @@ class SheafConsistencyLoss(nn.Module):
     lam, beta, gamma, temperature : float
     seed : int, optional
         Seed of the orthogonal initialisation of the maps (duals start as
-        transposes, so ``Q P`` starts as a projection).
+        transposes, so ``Q P`` starts as a projection); a non-negative
+        integer (``None``: 0).
 
     References
     ----------
@@ -175,7 +195,8 @@ class SheafConsistencyLoss(nn.Module):
         self.gamma = check_real(gamma, "gamma", low=0.0)
         self.temperature = check_real(temperature, "temperature", low=0.0,
                                       low_inclusive=False)
-        g = torch.Generator().manual_seed(0 if seed is None else int(seed))
+        seed = 0 if seed is None else check_int(seed, "seed", minimum=0, maximum=2**64 - 1)
+        g = torch.Generator().manual_seed(seed)
 
         def orthogonal(rows: int, cols: int) -> torch.Tensor:
             A = torch.randn(max(rows, cols), min(rows, cols), generator=g)
@@ -188,7 +209,7 @@ class SheafConsistencyLoss(nn.Module):
         self.Q_j = nn.Parameter(self.P_j.detach().T.clone())
 
     def forward(self, h_i: torch.Tensor, h_j: torch.Tensor) -> torch.Tensor:
-        dtype = h_i.dtype
+        dtype = as_tensor(h_i, "h_i").dtype
         P_i, P_j = self.P_i.to(dtype), self.P_j.to(dtype)
         total = self.lam * sheaf_consistency_loss(h_i, h_j, P_i, P_j)
         if self.beta > 0:

@@ -41,10 +41,19 @@ __all__ = [
 ]
 
 
-def _reduce(per_sample: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Sum over everything but the sample axis (-1), then mean or sum over samples."""
+def _reduce(diff: torch.Tensor, reduction: str, names: tuple[str, ...]) -> torch.Tensor:
+    """Squared norms of ``diff`` (..., N, d) summed over all but the samples, then reduced.
+
+    The squares are taken of ``diff / m`` (``m`` a power of two) and scaled
+    back, so they neither overflow nor underflow on the way; a value that
+    does not fit the dtype raises, naming the arguments.
+    """
+    check_value(diff, "the difference of the restricted embeddings", names)
+    m = power_of_two(diff)
+    per_sample = (diff / m).square().sum(dim=-1)
     total = per_sample.reshape(-1, per_sample.shape[-1]).sum(dim=0)
-    return total.mean() if reduction == "mean" else total.sum()
+    value = (total.mean() if reduction == "mean" else total.sum()) * m * m
+    return check_value(value, "the loss", names)
 
 
 def _check_map(P: Any, name: str, d_in: int, what: str) -> torch.Tensor:
@@ -118,8 +127,10 @@ def sheaf_consistency_loss(
             f"{h_j.shape[-2]} rows"
         )
     reduction = check_choice(reduction, "reduction", ("mean", "sum"))
+    h_i, h_j = guard_grad(h_i, "h_i"), guard_grad(h_j, "h_j")
+    P_i, P_j = guard_grad(P_i, "P_i"), guard_grad(P_j, "P_j")
     diff = h_i @ P_i.transpose(-1, -2) - h_j @ P_j.transpose(-1, -2)  # (..., N, d_e)
-    return _reduce(diff.square().sum(dim=-1), reduction)
+    return _reduce(diff, reduction, ("h_i", "h_j", "P_i", "P_j"))
 
 
 def sheaf_reconstruction_loss(
@@ -164,8 +175,9 @@ def sheaf_reconstruction_loss(
             f"{tuple(Q.shape)}"
         )
     reduction = check_choice(reduction, "reduction", ("mean", "sum"))
+    h, P, Q = guard_grad(h, "h"), guard_grad(P, "P"), guard_grad(Q, "Q")
     back = (h @ P.transpose(-1, -2)) @ Q.transpose(-1, -2)
-    return _reduce((back - h).square().sum(dim=-1), reduction)
+    return _reduce(back - h, reduction, ("h", "P", "Q"))
 
 
 def laplacian_tensor(

@@ -164,3 +164,55 @@ def test_bad_input_is_refused_before_any_process_starts():
         train_distributed(model, X, epochs=1, backend="nccl")
     with pytest.raises(ValueError, match="start_method"):
         train_distributed(model, X, epochs=1, start_method="thread")
+
+
+_SCRIPT = """
+import torch
+from sheaftopo.torch.sheafalign import SheafAlign, train_distributed
+
+g = torch.Generator().manual_seed(0)
+views = [torch.randn(20, d, generator=g) for d in (3, 4)]
+model = SheafAlign([3, 4], embed_dim=4, hidden=4)
+{call}
+"""
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_regression_unguarded_main_script_is_refused_with_advice(tmp_path, guarded):
+    # issue 14: a script calling train_distributed at top level (no __main__ guard) failed
+    # with "node 0 died with exit code 1"; now refused before any process starts. Under the
+    # guard the check passes (it is called directly there, so no process is spawned here).
+    import subprocess
+
+    call = "result = train_distributed(model, views, epochs=1, batch_size=10, threads=1)"
+    if guarded:
+        call = ('if __name__ == "__main__":\n'
+                '    from sheaftopo.torch.sheafalign._distributed import _check_main_guard\n'
+                '    _check_main_guard("spawn")\n'
+                '    print("guard ok")')
+    script = tmp_path / "train_script.py"
+    script.write_text(_SCRIPT.format(call=call))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, env=env, cwd=tmp_path)
+    if guarded:
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert "guard ok" in out.stdout
+        return
+    assert out.returncode == 1
+    assert "DistributedTrainingError" in out.stderr
+    assert "if __name__ ==" in out.stderr and "line 8" in out.stderr
+    assert "died with exit code" not in out.stderr
+
+
+def test_process_dying_while_bootstrapping_is_explained(tmp_path):
+    # the fallback: a process that never reached the worker (no start marker) is reported as
+    # dying while Python started it, with the __main__-guard advice
+    from sheaftopo.torch.sheafalign._distributed import _failure
+
+    model = SheafAlign([3, 4], embed_dim=4, hidden=4)
+    (tmp_path / "started1").touch()
+    err = _failure(model, [1, 0], tmp_path)
+    assert isinstance(err, DistributedTrainingError)
+    assert "while Python started the process" in str(err)
+    assert "if __name__ ==" in str(err)

@@ -20,6 +20,7 @@ naming the failed node and the step.
 
 from __future__ import annotations
 
+import ast
 import copy
 import datetime
 import json
@@ -309,6 +310,97 @@ def load_node_results(
     )
 
 
+_GUARD_ADVICE = (
+    "With start_method={method!r} every process it starts re-runs the top level of your "
+    "main script {where} (that is how Python's {method!r} start method works), so each "
+    "process would start training again and die before it runs. Put the call under the "
+    "guard:\n\n    if __name__ == \"__main__\":\n        result = train_distributed(model, "
+    "views, ...)\n\nor pass start_method=\"fork\" (POSIX, CPU only)."
+)
+
+
+def _reexecuted_main() -> str | None:
+    """The main script (or module) a 'spawn'/'forkserver' child re-runs, or None.
+
+    Mirrors ``multiprocessing.spawn``: a main module imported by name (``python
+    -m pkg.mod``) is re-run unless it is a package's ``__main__``; a main script
+    run by path is re-run unless it is IPython's; an interactive session or
+    ``python -c`` has nothing to re-run.
+    """
+    import multiprocessing.spawn as mp_spawn
+
+    main = sys.modules.get("__main__")
+    if main is None:
+        return None
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:
+        return None if name == "__main__" or name.endswith(".__main__") else name
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(mp_spawn, "WINEXE", False):
+        return None
+    if os.path.splitext(os.path.basename(path))[0] == "ipython":
+        return None
+    return str(path)
+
+
+def _names_main(test: ast.expr) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(test))
+
+
+def _unguarded_call_site() -> tuple[str, int] | None:
+    """(main script, line) when this call runs from the main script's top level unguarded.
+
+    Walks the stack to the main module's top-level frame and reads the script:
+    a call under ``if __name__ == "__main__":`` (or any ``if`` testing
+    ``__name__``) is guarded. None when the main script is not re-run by the
+    child processes, cannot be read, or the call does not come from its top level.
+    """
+    if _reexecuted_main() is None:
+        return None
+    main = sys.modules["__main__"]
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":
+            break
+        frame = frame.f_back
+    if frame is None:
+        return None
+    path = getattr(main, "__file__", None)
+    line = frame.f_lineno
+    try:
+        with open(str(path), encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError, TypeError):
+        return None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.If) and _names_main(node.test)
+                and node.lineno <= line <= (node.end_lineno or node.lineno)):
+            return None
+    return str(path), line
+
+
+def _check_main_guard(start_method: str) -> None:
+    """Refuse, before any process starts, a run that every child would re-start and die in."""
+    if start_method == "fork":
+        return
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # this *is* a child re-running the unguarded script: say so in its stderr
+        raise DistributedTrainingError(
+            "train_distributed was called while a child process was importing the main "
+            "script. " + _GUARD_ADVICE.format(method=start_method, where="")
+        )
+    site = _unguarded_call_site()
+    if site is not None:
+        path, line = site
+        raise DistributedTrainingError(
+            f"train_distributed is called at the top level of {path} (line {line}), "
+            "outside an `if __name__ == \"__main__\":` block. "
+            + _GUARD_ADVICE.format(method=start_method, where=f"({path})")
+        )
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -320,6 +412,7 @@ def _worker(
 ) -> None:
     """Body of one spawned process: load only its own node and data, train, report."""
     directory = Path(workdir)
+    (directory / f"started{rank}").touch()  # reached: the process got past bootstrapping
     torch.set_num_threads(threads)
     try:
         payload = torch.load(directory / f"node{rank}.pt", weights_only=False, map_location="cpu")
@@ -391,6 +484,16 @@ def _failure(model: SheafAlign, codes: list[int | None], directory: Path) -> Bas
         )
     parts = []
     for r in dead:
+        if not (directory / f"started{r}").exists():
+            parts.append(
+                f"node {names[r]!r} (rank {r}) died with exit code {codes[r]} while Python "
+                "started the process, before sheaftopo's worker ran (its traceback is above "
+                "on stderr). The usual cause: a 'spawn' or 'forkserver' process re-runs the "
+                "top level of the main script, so code there that must run once (such as "
+                "the call to train_distributed) has to be under "
+                "`if __name__ == \"__main__\":`, or the main script fails on import"
+            )
+            continue
         parts.append(
             f"node {names[r]!r} (rank {r}) died with exit code {codes[r]} without "
             "reporting an error"
@@ -453,7 +556,11 @@ def train_distributed(
         afresh in every process, seconds each; ``"fork"`` (POSIX, CPU only)
         starts at once with this process's imports; it is unsafe once this
         process has used CUDA, and with ``threads > 1`` a child may hang in
-        an OpenMP runtime that the parent had started.
+        an OpenMP runtime that the parent had started. Under ``"spawn"`` and
+        ``"forkserver"`` every process re-runs the top level of the main
+        script, so a script must call ``train_distributed`` under
+        ``if __name__ == "__main__":``; a call from an unguarded top level is
+        refused (``DistributedTrainingError``, before any process starts).
 
     Examples
     --------
@@ -493,6 +600,7 @@ def train_distributed(
     threads = check_int(threads, "threads", minimum=1)
     backend = check_choice(backend, "backend", ("auto", "gloo", "nccl"))
     start_method = check_choice(start_method, "start_method", ("spawn", "forkserver", "fork"))
+    _check_main_guard(start_method)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable; got {type(callback).__name__}")
     data = as_views(views, model)
