@@ -322,10 +322,13 @@ def kdtree_boruvka(X, leaf_size, k_first, k_later):
                 bd[cc] = d
                 bp[cc] = i
                 bq[cc] = j
+        m_before = m
         for cc in range(n_comp):
             if bp[cc] >= 0 and uf_union(parent, rank, bp[cc], bq[cc]):
                 eu[m] = perm[bp[cc]]
                 ev[m] = perm[bq[cc]]
                 ew[m] = bd[cc]
                 m += 1
+        if m == m_before:
+            break  # no progress (only with non-finite distances): the caller reports it
     return eu[:m], ev[:m], ew[:m]

@@ -28,6 +28,7 @@ Methods
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from .._validation import (
     as_sparse_graph,
     check_choice,
     check_int,
+    power_of_two_scale,
 )
 
 __all__ = ["SpanningForest", "mst", "mst_batch"]
@@ -177,32 +179,69 @@ def _memory_budget(memory_budget: Any) -> int:
     return check_int(memory_budget, "memory_budget", minimum=1024)
 
 
+def scale_exponent(arr: np.ndarray) -> int:
+    """``e`` such that ``2**e = power_of_two_scale(arr)``: max |arr| / 2**e in [0.5, 1).
+
+    For entries of 2**1023 or more, whose scale 2**1024 is not a float, ``e``
+    is 1023 and the scaled entries land in [1, 2).
+    """
+    with np.errstate(over="ignore"):
+        s = power_of_two_scale(arr)
+    return 1023 if math.isinf(s) else math.frexp(s)[1] - 1
+
+
+def rescaled(arr: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(arr / s, s)`` with ``s = 2**scale_exponent(arr)``: a new array, max |entry| in [0.5, 1).
+
+    The division is an exact change of exponent (``ldexp``), so quantities
+    homogeneous in the entries (distances, deaths) computed on ``arr / s`` and
+    multiplied by ``s`` are those exact arithmetic would give at the original
+    scale, while squares can neither overflow (coordinates above ~1e154) nor
+    underflow (below ~1e-160). The dtype is kept.
+    """
+    e = scale_exponent(arr)
+    return np.ldexp(arr, -e), math.ldexp(1.0, e)
+
+
+def unit_rows(X: np.ndarray, name: str) -> np.ndarray:
+    """The rows of ``X`` divided by their Euclidean norms, in float64, at any magnitude.
+
+    Each row is first brought to max |entry| in [0.5, 1) by a power of two
+    (exact), so its norm neither overflows nor underflows; a zero row, whose
+    direction is undefined, raises a ``ValueError`` naming ``name``.
+    """
+    exact = X.astype(np.float64)
+    top = np.abs(exact).max(axis=1)
+    if (top == 0).any():
+        i = int(np.flatnonzero(top == 0)[0])
+        raise ValueError(
+            f"{name} must not contain zero vectors with metric='cosine' (the cosine "
+            f"dissimilarity is undefined there); row {i} of {name} is zero"
+        )
+    exact = np.ldexp(exact, -np.frexp(top)[1][:, None])
+    return exact / np.linalg.norm(exact, axis=1)[:, None]
+
+
 def _prepare_points(
-    X: np.ndarray, metric: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Working coordinates (input precision), their squared norms, reference coordinates.
+    X: np.ndarray, metric: str, name: str = "data"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Working coordinates (input precision), their squared norms, reference coordinates, scale.
 
     For the cosine dissimilarity 1 - cos(x, y) = |x^ - y^|^2 / 2 on the unit
     vectors x^ = x / |x|, so both metrics reduce to Euclidean geometry. The
-    reference coordinates (the input itself, or its normalised rows in
-    float64) are what exact distances are computed from.
+    reference coordinates (the input divided by the power of two ``scale``,
+    see :func:`rescaled`, or its normalised rows in float64, scale 1) are what
+    exact distances are computed from; Euclidean lengths are multiplied by
+    ``scale`` at the end.
 
     The Gram identity loses about ``d * eps * |x|^2`` of each squared distance,
     so points are centred first when their mean carries a sizeable share of
-    their squared norms (an offset cloud); otherwise centring would buy nothing
-    and the input is used as it is, without a copy.
+    their squared norms (an offset cloud); otherwise centring would buy nothing.
     """
-    ref = X
     if metric == "cosine":
-        exact = X.astype(np.float64, copy=False)
-        norms = np.linalg.norm(exact, axis=1)
-        if (norms == 0).any():
-            i = int(np.flatnonzero(norms == 0)[0])
-            raise ValueError(
-                f"X must not contain zero vectors with metric='cosine' (the cosine "
-                f"dissimilarity is undefined there); row {i} is zero"
-            )
-        ref = exact / norms[:, None]
+        ref, scale = unit_rows(X, name), 1.0
+    else:
+        ref, scale = rescaled(X)
     mean = ref.mean(axis=0, dtype=np.float64)
     sq = np.einsum("ij,ij->i", ref, ref, dtype=np.float64)
     if float(mean @ mean) > CENTRE_ABOVE * float(sq.mean()):
@@ -212,7 +251,7 @@ def _prepare_points(
         work = np.ascontiguousarray(ref.astype(X.dtype, copy=False))
         if work is not ref:  # float64 reference, float32 work: norms of what is multiplied
             sq = np.einsum("ij,ij->i", work, work, dtype=np.float64)
-    return work, sq, np.ascontiguousarray(ref)
+    return work, sq, np.ascontiguousarray(ref), scale
 
 
 def _gram_guard(work: np.ndarray) -> float:
@@ -220,9 +259,27 @@ def _gram_guard(work: np.ndarray) -> float:
     return GRAM_GUARD * work.shape[1] * float(np.finfo(work.dtype).eps)
 
 
-def _lengths(ref: np.ndarray, u: np.ndarray, v: np.ndarray, metric: str) -> np.ndarray:
+def _lengths(
+    ref: np.ndarray, u: np.ndarray, v: np.ndarray, metric: str, scale: float, name: str = "data"
+) -> np.ndarray:
+    """Lengths of the edges ``(u, v)``: exact distances at the original scale."""
     dist = _kernels().euclidean_edge_lengths(ref, u, v)
-    return 0.5 * dist * dist if metric == "cosine" else dist
+    if metric == "cosine":
+        return 0.5 * dist * dist
+    return scaled_back(dist, scale, name)
+
+
+def scaled_back(dist: np.ndarray, scale: float, name: str) -> np.ndarray:
+    """``dist * scale``, or a ``ValueError`` naming ``name`` if that leaves the float64 range."""
+    with np.errstate(over="ignore"):
+        out = dist * scale
+    if not np.isfinite(out).all():
+        raise ValueError(
+            f"{name}: distances between its points exceed the largest float64 "
+            f"({np.finfo(np.float64).max:.3g}); divide {name} by a constant first "
+            "(every death scales with it)"
+        )
+    return out
 
 
 def _auto_method(n: int, d: int, itemsize: int, budget: int) -> str:
@@ -359,12 +416,17 @@ def _kdtree_points(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     # distances straight from the coordinates: no Gram identity, nothing to centre
     u, v, _ = kdtree_boruvka(ref, KDTREE_LEAF_SIZE, KDTREE_K_FIRST, KDTREE_K_LATER)
+    if len(u) != ref.shape[0] - 1:  # pragma: no cover - the kernel's no-progress guard
+        raise RuntimeError(
+            f"the KD-tree Borůvka stopped after {len(u)} of {ref.shape[0] - 1} edges "
+            "without progress; use method='prim' or 'boruvka'"
+        )
     return u, v
 
 
 def _mst_points(X: np.ndarray, metric: str, method: str, budget: int) -> SpanningForest:
     n, d = X.shape
-    work, sq, ref = _prepare_points(X, metric)
+    work, sq, ref, scale = _prepare_points(X, metric)
     if method == "auto":
         method = _auto_method(n, d, work.dtype.itemsize, budget)
     if n == 1:
@@ -385,7 +447,7 @@ def _mst_points(X: np.ndarray, metric: str, method: str, budget: int) -> Spannin
             f"method={method!r} does not apply to a point cloud; use 'auto', 'prim', "
             "'boruvka' or 'kdtree'"
         )
-    return _finish(u, v, _lengths(ref, u, v, metric), n, method)
+    return _finish(u, v, _lengths(ref, u, v, metric, scale), n, method)
 
 
 # --------------------------------------------------------------------------
@@ -417,12 +479,24 @@ def mst(
           ``metric="precomputed"``: every *stored* off-diagonal entry is an
           edge, explicit zeros included (scipy's dense csgraph routines read a
           zero as a missing edge, which silently disconnects duplicate points;
-          here zeros are edges of weight 0);
+          here zeros are edges of weight 0). The graph is undirected: when
+          ``(i, j)`` and ``(j, i)`` are both stored with different weights,
+          the **smaller** weight is the edge's weight (as in
+          ``scipy.sparse.csgraph.minimum_spanning_tree``); duplicate stored
+          entries of the same ``(i, j)`` (possible in COO format) are summed
+          first, as ``toarray()`` does. The diagonal must be zero (explicit
+          zeros allowed): a non-zero ``data[i, i]``, which ripser reads as the
+          birth of vertex ``i``, raises a ``ValueError``, as it does in the
+          dense form, since every vertex is born at 0 here;
         * an edge list, shape (m, 2) of vertex indices, with ``weights=`` and
-          ``metric="precomputed"``.
+          ``metric="precomputed"``; a pair listed twice keeps its smaller
+          weight and self-loops ``(i, i)`` are ignored (they never join two
+          components).
     metric : {"euclidean", "cosine", "precomputed"}
         ``"cosine"`` is the dissimilarity :math:`1 - \cos(x, y)` (as in
-        scikit-learn and ripser); zero vectors are refused.
+        scikit-learn and ripser), computed on the rows normalised to unit
+        length (at any magnitude); zero rows, whose direction is undefined,
+        raise a ``ValueError``.
     weights : array_like, shape (m,), optional
         Edge weights when ``data`` is an edge list.
     n_vertices : int, optional
@@ -459,6 +533,13 @@ def mst(
     practice far less). Pass float64 data when float32 is not enough. The
     KD-tree uses direct differences throughout. The selected edges' lengths
     are always recomputed in float64 as :math:`|x_i - x_j|`.
+
+    Magnitude. Every method works on the points divided by the power of two
+    that brings their largest |coordinate| into [0.5, 1) (an exact change of
+    exponent) and multiplies the lengths back, so squared distances neither
+    overflow nor underflow: coordinates of 1e300 or 1e-300 give the deaths of
+    the unit-scale cloud times that scale, to rounding. Distances beyond the
+    largest float64 (about 1.8e308) raise a ``ValueError``.
 
     References
     ----------
@@ -520,14 +601,31 @@ def as_graph(
     """A sparse matrix or an edge list as a simple undirected graph ``(lo, hi, w, n)``.
 
     One edge per vertex pair ``lo < hi``, with the smallest weight stored for
-    that pair (a symmetric matrix stores each edge twice); self-loops dropped.
+    that pair (a symmetric matrix stores each edge twice). A sparse matrix is
+    read as the matrix it represents: duplicate stored entries of one
+    ``(i, j)`` are summed (as ``toarray()`` and ``scipy.sparse.csgraph`` do),
+    and a non-zero diagonal entry, a vertex birth in ripser's convention,
+    is refused (every vertex is born at 0 here). Self-loops of an edge list
+    are dropped (they never join two components).
     """
     if _is_sparse(data):
         if weights is not None:
             raise ValueError("weights= is only for edge lists; a sparse matrix holds its own")
         if n_vertices is not None:
             raise ValueError("n_vertices= is only for edge lists; a sparse matrix has a shape")
-        rows, cols, w, n = as_sparse_graph(data, name)
+        rows, cols, w, n = as_sparse_graph(data, name)  # checks kind, shape, dtype, weights
+        canonical = data.tocsr(copy=True)  # never the caller's matrix
+        canonical.sum_duplicates()
+        rows, cols, w, n = as_sparse_graph(canonical, name)
+        diag = np.asarray(canonical.diagonal(), dtype=np.float64)
+        if (diag != 0).any():
+            i = int(np.flatnonzero(diag != 0)[0])
+            raise ValueError(
+                f"{name} must have a zero diagonal (every vertex is born at 0, as for a "
+                f"dense distance matrix); found {name}[{i}, {i}] = {float(diag[i])!r}. Vertex "
+                "births (ripser's reading of a sparse diagonal) are not supported: set the "
+                "diagonal to 0"
+            )
     else:
         if weights is None:
             raise TypeError(
@@ -620,15 +718,19 @@ def mst_batch(
         method == "auto" and _auto_method(n, d, arr.dtype.itemsize, budget) != "prim"
     ):
         return [mst(x, metric=metric, method=method, memory_budget=budget) for x in arr]
-    prepared = [_prepare_points(as_points(x, f"data[{b}]"), metric) for b, x in enumerate(arr)]
-    work = np.stack([w for w, _, _ in prepared])
-    sq = np.stack([s for _, s, _ in prepared])
-    ref = np.stack([r for _, _, r in prepared])
+    prepared = [
+        _prepare_points(as_points(x, f"data[{b}]"), metric, f"data[{b}]")
+        for b, x in enumerate(arr)
+    ]
+    work = np.stack([p[0] for p in prepared])
+    sq = np.stack([p[1] for p in prepared])
+    ref = np.stack([p[2] for p in prepared])
     G = np.matmul(work, np.ascontiguousarray(work.transpose(0, 2, 1)))
     parents, _ = _kernels().prim_dense_batch(G, sq, -2.0, ref, _gram_guard(work[0]))
     v = np.arange(1, n)
     out = []
     for b in range(B):
         u = parents[b, 1:]
-        out.append(_finish(u, v, _lengths(prepared[b][2], u, v, metric), n, "prim"))
+        lengths = _lengths(prepared[b][2], u, v, metric, prepared[b][3], f"data[{b}]")
+        out.append(_finish(u, v, lengths, n, "prim"))
     return out

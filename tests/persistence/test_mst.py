@@ -193,7 +193,7 @@ def test_methods_pick_the_same_tree_on_generic_input():
 def test_blocked_boruvka_is_exact_with_small_blocks_and_short_lists(name, budget, n_neighbors):
     """Small budgets split clusters across blocks and force every fallback sweep."""
     X = CLOUDS[name]
-    work, sq, ref = _mst._prepare_points(X, "euclidean")
+    work, sq, ref, _ = _mst._prepare_points(X, "euclidean")
     u, v = _mst._boruvka_points(work, sq, ref, budget, n_neighbors=n_neighbors)
     assert len(u) == len(X) - 1
     w = np.sort(np.linalg.norm(X[u] - X[v], axis=1))
@@ -423,3 +423,162 @@ def test_float32_near_duplicates_match_the_float64_truth(method):
     X64 = X.astype(np.float64)
     ref, _ = _gudhi_h0(cdist(X64, X64))
     np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-12)
+
+
+# --------------------------------------------------------------------------
+# regressions (issue 14): magnitudes, sparse diagonals, layouts
+# --------------------------------------------------------------------------
+
+#: exponents k of 2**k: squares of the scaled coordinates over- or underflow without rescaling
+EXPONENTS = (-1000, -565, -530, 512, 532, 1000)
+
+
+@pytest.mark.parametrize("method", ("prim", "boruvka", "kdtree", "auto"))
+@pytest.mark.parametrize("k", EXPONENTS)
+def test_regression_deaths_scale_exactly_by_powers_of_two(method, k):
+    """Used to give zeros (below ~1e-160) or inf (above ~1e154); kdtree/auto hung."""
+    X = CLOUDS["clusters-2d"]
+    ref = mst(X, method=method)
+    got = mst(np.ldexp(X, k), method=method)
+    np.testing.assert_array_equal(got.edges, ref.edges)
+    assert got.weights.tobytes() == np.ldexp(ref.weights, k).tobytes()
+
+
+@pytest.mark.parametrize("method", ("kdtree", "auto"))
+@pytest.mark.parametrize("s", (1e154, 1e160, 1e300, 1e-170, 1e-300))
+def test_regression_kdtree_and_auto_return_at_extreme_magnitudes(method, s):
+    from _adversarial import check_call
+
+    X = np.random.default_rng(7).standard_normal((5000, 2))
+    ref = _finite_deaths(h0_diagram(X))
+    _, dgm = check_call("persistence", h0_diagram, X * s, method=method, allow_posinf=True,
+                        seconds=30)
+    # X * s rounds each coordinate (relative 1.1e-16): deaths move by that much of |X|
+    np.testing.assert_allclose(_finite_deaths(dgm) / s, ref, rtol=0, atol=1e-14 * np.abs(X).max())
+
+
+@pytest.mark.parametrize("s", (1e-300, 1e-170, 1e160, 1e200, 1e300))
+def test_regression_cosine_is_scale_free(s):
+    """metric='cosine' on X * 1e200 gave all-zero deaths; X * 1e-170 refused non-zero rows."""
+    X = CLOUDS["gaussian-40d"]
+    ref = h0_diagram(X, metric="cosine")
+    np.testing.assert_allclose(h0_diagram(X * s, metric="cosine"), ref, rtol=1e-13, atol=1e-15)
+    # rows of wildly different magnitudes: each row's direction is what counts
+    Y = X * np.logspace(-300, 300, len(X))[:, None]
+    np.testing.assert_allclose(h0_diagram(Y, metric="cosine"), ref, rtol=1e-13, atol=1e-15)
+
+
+def test_regression_cosine_zero_row_is_refused_naming_the_argument():
+    X = np.ones((4, 3))
+    X[2] = 0.0
+    with pytest.raises(ValueError, match=r"data must not contain zero vectors.*row 2 of data"):
+        h0_diagram(X, metric="cosine")
+    with pytest.raises(ValueError, match=r"row 2 of data\[1\]"):
+        h0_diagram_batch(np.stack([np.ones((4, 3)), X]), metric="cosine")
+
+
+@pytest.mark.parametrize("k", (-1000, 600, 1000))
+def test_regression_batches_rescale_each_cloud(k):
+    stack = RNG.standard_normal((3, 40, 5))
+    stack[1] = np.ldexp(stack[1], k)  # one cloud far out, the others at unit scale
+    ours = h0_diagram_batch(stack)
+    for b in range(3):
+        assert ours[b].tobytes() == h0_diagram(stack[b]).tobytes()
+    ref = h0_diagram(stack[0])
+    assert h0_diagram(np.ldexp(stack[0], k)).tobytes() == np.ldexp(ref, k).tobytes()
+    listed = h0_diagram_batch([np.ldexp(stack[0], k), stack[2][:7]])
+    assert listed[0].tobytes() == np.ldexp(ref, k).tobytes()
+
+
+@pytest.mark.parametrize("method", POINT_METHODS)
+def test_regression_distances_beyond_float64_are_refused(method):
+    X = np.array([[1.5e308, 0.0], [-1.5e308, 0.0], [-1.5e308, 1.0]])
+    with pytest.raises(ValueError, match="data: distances between its points exceed"):
+        mst(X, method=method)
+    # the largest finite coordinates are fine as long as the distances are
+    Y = np.array([[1.7e308], [1.6e308], [1.0e308]])
+    expected = [Y[0, 0] - Y[1, 0], Y[1, 0] - Y[2, 0]]
+    np.testing.assert_array_equal(mst(Y, method=method).weights, expected)
+
+
+def test_regression_sparse_nonzero_diagonal_is_refused():
+    """Used to read data[i, i] as nothing (births 0); the dense form already refused."""
+    G = sp.csr_matrix(np.array([[1.0, 3.0], [3.0, 2.0]]))
+    with pytest.raises(ValueError, match=r"data must have a zero diagonal.*data\[0, 0\] = 1\.0"):
+        h0_diagram(G, metric="precomputed")
+    with pytest.raises(ValueError, match="zero diagonal"):
+        h0_diagram(G.toarray(), metric="precomputed")
+    from sheaftopo.persistence import h1_births
+
+    with pytest.raises(ValueError, match="zero diagonal"):
+        h1_births(G)
+    # explicit zeros on the diagonal are births at 0: accepted
+    Z = sp.coo_matrix(([0.0, 3.0, 3.0, 0.0], ([0, 0, 1, 1], [0, 1, 0, 1])), shape=(2, 2))
+    np.testing.assert_array_equal(h0_diagram(Z, metric="precomputed"), [[0, 3], [0, np.inf]])
+
+
+def test_regression_sparse_conflicting_entries_the_smaller_weight_wins():
+    """The statement of mst's docstring, and scipy.sparse.csgraph's reading."""
+    D = np.array([[0.0, 3.0, 0.0], [1.0, 0.0, 5.0], [0.0, 2.0, 0.0]])
+    forest = mst(sp.csr_matrix(D), metric="precomputed")
+    np.testing.assert_array_equal(forest.edges, [[0, 1], [1, 2]])
+    np.testing.assert_array_equal(forest.weights, [1.0, 2.0])
+    assert forest.total_weight == minimum_spanning_tree(sp.csr_matrix(D)).sum()
+    # duplicate COO entries of one (i, j) are summed first, as toarray() sums them
+    C = sp.coo_matrix(([1.0, 2.0, 4.0], ([0, 0, 1], [1, 1, 0])), shape=(2, 2))
+    assert C.toarray()[0, 1] == 3.0
+    assert mst(C, metric="precomputed").weights.tolist() == [3.0]
+    assert mst(C, metric="precomputed").total_weight == minimum_spanning_tree(C).sum()
+    assert C.nnz == 3  # the caller's matrix is untouched
+
+
+def _dispatchers():
+    import numba
+
+    from sheaftopo.persistence import _kdtree, _mst_kernels, _subsample_kernels
+
+    mods = (_mst_kernels, _kdtree, _subsample_kernels)
+    return {
+        f"{m.__name__}.{k}": v
+        for m in mods
+        for k, v in vars(m).items()
+        if isinstance(v, numba.core.registry.CPUDispatcher)
+    }
+
+
+def _signature_counts():
+    return {k: len(v.signatures) for k, v in _dispatchers().items()}
+
+
+def test_regression_read_only_and_strided_input_compile_nothing_new():
+    """A read-only or non-contiguous array used to make numba compile a new specialisation."""
+    from sheaftopo.persistence import farthest_point_subsample, h1_births, sparsify
+
+    X = RNG.standard_normal((300, 3))
+    D = cdist(X[:60], X[:60])
+
+    def run(X, D):
+        for method in POINT_METHODS:
+            mst(X, method=method)
+        mst(X, metric="cosine")
+        mst_batch(np.stack([X[:50], X[50:100]]))
+        mst(D, metric="precomputed")
+        mst(np.array([[0, 1], [1, 2]]), weights=D[0, 1:3], metric="precomputed")
+        g = sparsify(D)
+        h1_births(g.graph)
+        farthest_point_subsample(X, 10)
+        farthest_point_subsample(D, 10, metric="precomputed")
+
+    run(X, D)  # compiles (or loads) the C-contiguous specialisations
+    before = _signature_counts()
+    ro_X, ro_D = X.copy(), D.copy()
+    ro_X.flags.writeable = False
+    ro_D.flags.writeable = False
+    for Xv, Dv in [
+        (ro_X, ro_D),
+        (np.asfortranarray(X), np.asfortranarray(D)),
+        (np.repeat(X, 2, axis=0)[::2], np.repeat(np.repeat(D, 2, 0), 2, 1)[::2, ::2]),
+        (X.astype(">f8"), D.astype(">f8")),
+    ]:
+        run(Xv, Dv)
+    assert _signature_counts() == before
