@@ -25,8 +25,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import check_real
-from ._checks import as_tensor, check_finite, check_same_device, check_same_dtype
+from .._validation import check_int, check_real
+from ._checks import (
+    as_tensor,
+    check_finite,
+    check_same_device,
+    check_same_dtype,
+    check_value,
+    guard_grad,
+    power_of_two,
+)
 
 __all__ = ["sinkhorn_divergence", "transport_loss"]
 
@@ -48,29 +56,65 @@ def _weights(w: Any) -> Any:
     return w
 
 
-def _cost(x: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
-    """``||x_i - y_j||**p`` in torch (centred on the pooled mean, as the numpy cost)."""
-    c = (x.sum(dim=0) + y.sum(dim=0)) / (x.shape[0] + y.shape[0])
-    d = torch.cdist(x - c, y - c)
+def _cost(xs: torch.Tensor, ys: torch.Tensor, p: float, c: float) -> torch.Tensor:
+    """``||x_i - y_j||**p`` in torch from ``xs = x / c``, ``ys = y / c`` (c a power of two).
+
+    Centred on the pooled mean, as the numpy cost; the distances are computed
+    at unit scale and multiplied by ``c`` (exact), so only a cost that does
+    not fit the dtype overflows.
+    """
+    centre = (xs.sum(dim=0) + ys.sum(dim=0)) / (xs.shape[0] + ys.shape[0])
+    d = torch.cdist(xs - centre, ys - centre, compute_mode="donot_use_mm_for_euclid_dist") * c
     return d.square() if p == 2.0 else d.pow(p)
+
+
+def _power(c: float, p: float) -> float:
+    """``c ** p`` as a float (inf or 0 beyond the float64 range, never OverflowError)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.power(np.float64(c), p))
 
 
 def _entropic_value(
     x: torch.Tensor, y: torch.Tensor, a: Any, b: Any, reg: float | None, p: float,
     max_iter: int, tol: float,
 ) -> torch.Tensor:
+    """The (entropic) optimal cost, the plan solved at unit scale (homogeneity in the points)."""
     from ..geometry import entropic_transport, exact_transport
 
-    X = x.detach().to("cpu", torch.float64).numpy()
-    Y = y.detach().to("cpu", torch.float64).numpy()
+    c = power_of_two(x, y)
+    xs, ys = x / c, y / c
+    X = xs.detach().to("cpu", torch.float64).numpy()
+    Y = ys.detach().to("cpu", torch.float64).numpy()
     if reg is None:
         res = exact_transport(X, Y, a=_weights(a), b=_weights(b), p=p, return_plan=True)
+        entropic = 0.0
     else:
-        res = entropic_transport(X, Y, reg=reg, a=_weights(a), b=_weights(b), p=p,
+        # the plan of (C, reg) is the plan of (C / c**p, reg / c**p)
+        with np.errstate(over="ignore", under="ignore"):
+            reg_scaled = float(np.exp(np.log(reg) - p * np.log(c)))
+        if not (reg_scaled > np.finfo(np.float64).tiny and np.isfinite(reg_scaled)):
+            raise ValueError(
+                f"reg = {reg!r} is out of proportion to the cost (points of magnitude "
+                f"{c:.3g}, p = {p}): reg / max|x|**p = {reg_scaled:.3g} does not fit in float64"
+            )
+        res = entropic_transport(X, Y, reg=reg_scaled, a=_weights(a), b=_weights(b), p=p,
                                  max_iter=max_iter, tol=tol, return_plan=True)
+        entropic = (res.cost - res.linear_cost) * _power(c, p)  # a constant of the points
     plan = torch.as_tensor(np.asarray(res.plan), dtype=x.dtype, device=x.device)
-    value = (plan * _cost(x, y, p)).sum()
-    return value + (res.cost - res.linear_cost)  # the entropic term, a constant
+    value = (plan * _cost(xs, ys, p, c)).sum() + entropic
+    return check_value(value, "the transport cost", ("x", "y"))
+
+
+def _check_solver(
+    reg: Any, p: Any, max_iter: Any, tol: Any, *, reg_required: bool
+) -> tuple[float | None, float, int, float]:
+    """The solver settings, all checked whether or not they are used."""
+    if reg is not None or reg_required:
+        reg = check_real(reg, "reg", low=0.0, low_inclusive=False)
+    p = check_real(p, "p", low=1.0)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tol = check_real(tol, "tol", low=0.0, low_inclusive=False)
+    return reg, p, max_iter, tol
 
 
 def _check_pair(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,7 +126,7 @@ def _check_pair(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
             f"x and y must have the same dimension; got shapes {tuple(x.shape)} and "
             f"{tuple(y.shape)}"
         )
-    return x, y
+    return guard_grad(x, "x"), guard_grad(y, "y")
 
 
 def transport_loss(
@@ -117,7 +161,15 @@ def transport_loss(
         Entropic regularisation ε > 0, in the units of the cost.
     p : float, default 2.0
     max_iter, tol
-        Sinkhorn settings (entropic case).
+        Sinkhorn settings (entropic case); checked (an integer >= 1 and a
+        finite positive number) in every case.
+
+    Notes
+    -----
+    The plan is solved for the points divided by a power of two (exactly;
+    ``reg`` divided by its p-th power), so coordinates from 1e-300 to 1e300
+    work; a cost that does not fit the dtype raises ``ValueError`` naming
+    ``x`` and ``y``.
 
     Returns
     -------
@@ -137,8 +189,7 @@ def transport_loss(
     [-0.5, -2.0]
     """
     x, y = _check_pair(x, y)
-    reg = None if reg is None else check_real(reg, "reg", low=0.0, low_inclusive=False)
-    p = check_real(p, "p", low=1.0)
+    reg, p, max_iter, tol = _check_solver(reg, p, max_iter, tol, reg_required=False)
     return _entropic_value(x, y, a, b, reg, p, max_iter, tol)
 
 
@@ -184,8 +235,7 @@ def sinkhorn_divergence(
     True
     """
     x, y = _check_pair(x, y)
-    reg = check_real(reg, "reg", low=0.0, low_inclusive=False)
-    p = check_real(p, "p", low=1.0)
+    reg, p, max_iter, tol = _check_solver(reg, p, max_iter, tol, reg_required=True)
     xy = _entropic_value(x, y, a, b, reg, p, max_iter, tol)
     xx = _entropic_value(x, x, a, a, reg, p, max_iter, tol)
     yy = _entropic_value(y, y, b, b, reg, p, max_iter, tol)
