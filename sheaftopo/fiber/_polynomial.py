@@ -44,6 +44,7 @@ fit below ``2**63``); evaluation reduces after every Horner step.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_random_state, check_real
+from .._validation import as_float_array, as_vector, check_int, check_random_state, check_real
+from ._numeric import check_allocation
 
 __all__ = [
     "MAX_MODULUS",
@@ -74,6 +76,11 @@ __all__ = [
 #: the largest modulus supported (products of residues stay below 2**62)
 MAX_MODULUS = 2**31
 _INT64_MAX = 2**63 - 1
+#: embedding matrices are bounded so that no embedding or Lipschitz constant overflows:
+#: max|A| * max(L, sqrt(k L)) <= this
+_MAX_EMBEDDING_GAIN = 1e300
+#: the smallest scale of a projection entry that is still a normal float64 with full precision
+_MIN_PROJECTION_UNIT = float(np.finfo(np.float64).tiny) * 2.0**53
 
 
 def _check_modulus(modulus: Any, name: str = "modulus") -> int:
@@ -99,7 +106,15 @@ def _as_integers(x: Any, name: str) -> np.ndarray:
     """An integer array (any int dtype, or Python ints); bool, float and objects refused."""
     if hasattr(x, "detach") and hasattr(x, "cpu") and not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a NumPy integer array; got a torch tensor")
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences
+        raise ValueError(
+            f"{name} must be a rectangular integer array (ragged nested sequences cannot be "
+            f"one); numpy said: {exc}"
+        ) from None
+    if arr.size == 0 and arr.dtype.kind == "f" and not isinstance(x, np.ndarray):
+        return arr.astype(np.int64)  # an empty list: no values to be of the wrong kind
     if arr.dtype.kind == "O":
         if arr.size and all(
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in arr.flat
@@ -166,6 +181,22 @@ def poly_reduce(P: Any, *, modulus: int) -> np.ndarray:
     return np.mod(arr.astype(np.int64), n)
 
 
+def _batch_shape(A: np.ndarray, B: np.ndarray, out_len: int) -> tuple[int, ...]:
+    """The broadcast batch shape of P and Q (ValueError naming them if none), size-checked."""
+    try:
+        lead = np.broadcast_shapes(A.shape[:-1], B.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            "P and Q must have batch shapes (all axes but the last) that broadcast together; "
+            f"got P of shape {A.shape} and Q of shape {B.shape}"
+        ) from None
+    check_allocation(
+        3 * 8 * int(np.prod(lead, dtype=object)) * out_len,
+        f"P of shape {A.shape} and Q of shape {B.shape} (broadcast)",
+    )
+    return lead
+
+
 def _pad_to(P: np.ndarray, length: int) -> np.ndarray:
     if P.shape[-1] == length:
         return P
@@ -197,6 +228,7 @@ def poly_add(P: Any, Q: Any, *, modulus: int) -> np.ndarray:
     A = _in_ring(P, n, "P")
     B = _in_ring(Q, n, "Q")
     L = max(A.shape[-1], B.shape[-1])
+    _batch_shape(A, B, L)
     return np.mod(_pad_to(A, L) + _pad_to(B, L), n)
 
 
@@ -213,6 +245,7 @@ def poly_sub(P: Any, Q: Any, *, modulus: int) -> np.ndarray:
     A = _in_ring(P, n, "P")
     B = _in_ring(Q, n, "Q")
     L = max(A.shape[-1], B.shape[-1])
+    _batch_shape(A, B, L)
     return np.mod(_pad_to(A, L) - _pad_to(B, L), n)
 
 
@@ -245,7 +278,7 @@ def poly_mul(P: Any, Q: Any, *, modulus: int) -> np.ndarray:
     if A.shape[-1] < B.shape[-1]:
         A, B = B, A
     la, lb = A.shape[-1], B.shape[-1]
-    lead = np.broadcast_shapes(A.shape[:-1], B.shape[:-1])
+    lead = _batch_shape(A, B, la + lb - 1)
     out = np.zeros((*lead, la + lb - 1), dtype=np.int64)
     # each pass adds at most one term <= (n-1)^2 to every entry; reduce before overflow
     per_reduce = max(1, (_INT64_MAX - (n - 1)) // max(1, (n - 1) ** 2))
@@ -289,6 +322,10 @@ def poly_eval(P: Any, points: Any, *, modulus: int) -> np.ndarray:
     x = _in_ring(points, n, "points", min_ndim=0)
     if x.ndim > 1:
         raise ValueError(f"points must be a scalar or a 1-D array; got shape {x.shape}")
+    check_allocation(
+        2 * 8 * int(np.prod(A.shape[:-1], dtype=object)) * max(1, x.size),
+        f"P of shape {A.shape} at {x.size} points",
+    )
     acc = np.zeros((*A.shape[:-1], *x.shape), dtype=np.int64)
     coeff_view = A[..., None] if x.ndim == 1 else A
     for k in range(A.shape[-1] - 1, -1, -1):
@@ -562,6 +599,22 @@ class PolynomialEmbedding:
     modulus: int
     description: str = ""
 
+    def __post_init__(self) -> None:
+        A = as_float_array(self.matrix, "matrix", dtype=np.float64)
+        if A.ndim != 2 or 0 in A.shape:
+            raise ValueError(
+                f"matrix must be a non-empty 2-D array of shape (k, L); got shape {A.shape}"
+            )
+        if not np.isfinite(A).all():
+            raise ValueError("matrix must be finite (no NaN or inf)")
+        _check_gain(A, "matrix")
+        if not isinstance(self.description, str):
+            raise TypeError(
+                f"description must be a string; got {type(self.description).__name__}"
+            )
+        object.__setattr__(self, "matrix", _frozen(A))
+        object.__setattr__(self, "modulus", _check_modulus(self.modulus))
+
     @property
     def n_coeffs(self) -> int:
         """L, the number of coefficients of each polynomial."""
@@ -595,6 +648,21 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _gain(A: np.ndarray) -> float:
+    """max|A| max(L, sqrt(k L)): bounds every embedded coordinate and the Lipschitz constant."""
+    k, L = A.shape
+    return float(np.abs(A).max()) * max(L, math.sqrt(k * L))
+
+
+def _check_gain(A: np.ndarray, what: str) -> None:
+    if not _gain(A) <= _MAX_EMBEDDING_GAIN:
+        raise ValueError(
+            f"{what} gives an embedding matrix too large for float64: max|A| max(L, sqrt(k L)) "
+            f"= {_gain(A):.3g} exceeds {_MAX_EMBEDDING_GAIN:.0e}, so embeddings or the "
+            "Lipschitz constant would overflow"
+        )
+
+
 def evaluation_embedding(
     n_coeffs: int, points: Any = None, *, modulus: int, n_points: int = 8
 ) -> PolynomialEmbedding:
@@ -617,6 +685,16 @@ def evaluation_embedding(
     PolynomialEmbedding
         ``matrix`` is the Vandermonde matrix :math:`(t_j^k)`.
 
+    Raises
+    ------
+    TypeError
+        ``points`` not real (strings, objects, complex numbers).
+    ValueError
+        ``points`` empty, not 1-D or not finite; points and ``n_coeffs`` so
+        large that the powers :math:`t_j^{L-1}` (times L) exceed 1e300, where
+        embeddings would overflow (points in [-1, 1], the default, never do);
+        a matrix larger than the machine's memory.
+
     Examples
     --------
     >>> from sheaftopo.fiber import evaluation_embedding
@@ -628,12 +706,19 @@ def evaluation_embedding(
     n = _check_modulus(modulus)
     if points is None:
         k = check_int(n_points, "n_points", minimum=1)
+        check_allocation(2 * 8 * k * L, f"n_points={k} and n_coeffs={L}")
         t = np.cos(np.pi * (np.arange(k) + 0.5) / k)
     else:
-        t = np.asarray(points, dtype=np.float64)
-        if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all():
-            raise ValueError(f"points must be a non-empty finite 1-D array; got {points!r}")
-    V = t[:, None] ** np.arange(L)[None, :]
+        t = as_vector(points, "points")
+        check_allocation(2 * 8 * len(t) * L, f"{len(t)} points and n_coeffs={L}")
+    with np.errstate(over="ignore", under="ignore"):
+        V = t[:, None] ** np.arange(L)[None, :]
+    if not (np.isfinite(V).all() and _gain(V) <= _MAX_EMBEDDING_GAIN):
+        raise ValueError(
+            f"points and n_coeffs: the powers t**(n_coeffs - 1) of points as large as "
+            f"{float(np.abs(t).max()):.3g} with n_coeffs={L} exceed what float64 embeddings "
+            "hold (use points in [-1, 1] or fewer coefficients)"
+        )
     return PolynomialEmbedding(_frozen(V), n, f"evaluation at {len(t)} real points")
 
 
@@ -642,7 +727,11 @@ def projection_embedding(
 ) -> PolynomialEmbedding:
     r"""A seeded Gaussian random projection of the lifted coefficients (Johnson–Lindenstrauss).
 
-    ``matrix`` has i.i.d. N(0, scale² / dim) entries.
+    ``matrix`` has i.i.d. N(0, scale² / dim) entries. ``ValueError`` for a
+    ``scale`` whose entries would be subnormal (scale / sqrt(dim) below about
+    2e-292: they lose precision) or so large that embeddings could overflow
+    (max|A| max(L, sqrt(dim L)) above 1e300), and for a matrix larger than the
+    machine's memory.
 
     Examples
     --------
@@ -656,5 +745,13 @@ def projection_embedding(
     n = _check_modulus(modulus)
     s = check_real(scale, "scale", low=0.0, low_inclusive=False)
     rng = check_random_state(seed)
-    A = rng.standard_normal((k, L)) * (s / np.sqrt(k))
+    unit = s / math.sqrt(k)
+    if unit < _MIN_PROJECTION_UNIT:
+        raise ValueError(
+            f"scale = {s!r} is too small: the entries scale / sqrt(dim) = {unit:.3g} would be "
+            "subnormal floats and lose precision"
+        )
+    check_allocation(2 * 8 * k * L, f"n_coeffs={L} and dim={k}")
+    A = rng.standard_normal((k, L)) * unit
+    _check_gain(A, f"scale = {s!r}")
     return PolynomialEmbedding(_frozen(A), n, f"Gaussian projection to {k} dimensions")

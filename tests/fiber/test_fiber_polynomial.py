@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sheaftopo.fiber import (
     MAX_MODULUS,
+    PolynomialEmbedding,
     encode_image,
     encode_tokens,
     evaluation_embedding,
@@ -264,10 +265,100 @@ def test_embedding_shapes_and_errors():
         f(np.zeros((7, 5), dtype=int))
     with pytest.raises(ValueError, match="outside the ring Z_10"):
         f(np.full((2, 4), 10))
-    with pytest.raises(ValueError, match="points must be a non-empty finite"):
+    with pytest.raises(ValueError, match="points must not contain NaN"):
         evaluation_embedding(4, [np.nan], modulus=10)
     with pytest.raises(ValueError, match="same shape"):
         poly_distance(np.zeros((2, 3), int), np.zeros((3, 3), int), modulus=5)
     g1 = projection_embedding(5, 3, modulus=7, seed=4)
     g2 = projection_embedding(5, 3, modulus=7, seed=4)
     assert np.array_equal(g1.matrix, g2.matrix) and not g1.matrix.flags.writeable
+
+
+# ----------------------------------------------------------------------
+# regressions (issue 14)
+# ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "points", [["a", "b"], np.array([1.0 + 1j]), np.array([0.5], dtype=object), [[0.5]], []]
+)
+def test_regression_evaluation_embedding_refuses_non_real_points(points):
+    # issue 14: strings, objects and complex numbers were accepted (complex silently cast)
+    with pytest.raises((TypeError, ValueError), match="points"):
+        evaluation_embedding(3, points, modulus=5)
+
+
+def test_regression_embeddings_never_overflow():
+    # issue 14: evaluation at 1e300 gave a matrix of inf; scale=1e300 gave 1e300 entries
+    with pytest.raises(ValueError, match="points and n_coeffs"):
+        evaluation_embedding(400, [1e300], modulus=5)
+    with pytest.raises(ValueError, match="points and n_coeffs"):
+        evaluation_embedding(2000, [1.5], modulus=5)
+    f = evaluation_embedding(30, [1e-300, 2.0], modulus=5)  # tiny powers underflow to 0: exact
+    assert f.matrix[0, 1] == 1e-300 and f.matrix[0, 2] == 0.0 and f.matrix[1, -1] == 2.0**29
+    P = np.full((1, 30), 4)
+    assert f(P)[0, 1] == pytest.approx(0.8 * (2.0**30 - 1), rel=1e-14)
+    with pytest.raises(ValueError, match="scale"):
+        projection_embedding(3, 2, modulus=5, scale=1e300)
+    with pytest.raises(ValueError, match=r"scale .* subnormal"):
+        projection_embedding(3, 2, modulus=5, scale=1e-320)
+    g = projection_embedding(3, 2, modulus=5, scale=1e-250, seed=0)
+    ref = projection_embedding(3, 2, modulus=5, scale=1.0, seed=0)
+    assert np.allclose(g.matrix / 1e-250, ref.matrix, rtol=1e-14)
+    assert np.isfinite(g.lipschitz) and g.lipschitz == pytest.approx(ref.lipschitz * 1e-250)
+    with pytest.raises(ValueError, match="GiB"):
+        evaluation_embedding(10**7, modulus=5, n_points=10**7)
+    with pytest.raises(ValueError, match="GiB"):
+        projection_embedding(10**7, 10**7, modulus=5)
+
+
+def test_regression_polynomial_embedding_validates_its_fields():
+    A = np.arange(6.0).reshape(2, 3)
+    emb = PolynomialEmbedding(A, 7)
+    A[0, 0] = 99.0  # the embedding holds its own read-only copy
+    assert emb.matrix[0, 0] == 0.0 and not emb.matrix.flags.writeable
+    with pytest.raises(ValueError, match="matrix must be finite"):
+        PolynomialEmbedding(np.array([[np.nan]]), 7)
+    with pytest.raises(TypeError, match="matrix must hold real numbers"):
+        PolynomialEmbedding(np.array([["a"]]), 7)
+    with pytest.raises(ValueError, match="matrix must be a non-empty 2-D"):
+        PolynomialEmbedding(np.zeros(3), 7)
+    with pytest.raises(ValueError, match="matrix gives an embedding matrix too large"):
+        PolynomialEmbedding(np.full((2, 2), 1e308), 7)
+    with pytest.raises(TypeError, match="modulus must be an integer"):
+        PolynomialEmbedding(A, 7.0)
+    with pytest.raises(ValueError, match="modulus must be >= 2"):
+        PolynomialEmbedding(A, -3)
+    with pytest.raises(TypeError, match="description must be a string"):
+        PolynomialEmbedding(A, 7, description=3)
+
+
+def test_regression_ring_functions_name_their_arguments():
+    with pytest.raises(ValueError, match="P must be a rectangular integer array"):
+        poly_add([[1, 2], [3]], [1], modulus=5)
+    with pytest.raises(ValueError, match="tokens must be a rectangular"):
+        encode_tokens([np.array([1, 2]), 3], vocab_size=5)
+    with pytest.raises(ValueError, match="P and Q must have batch shapes"):
+        poly_add(np.zeros((2, 3), int), np.zeros((3, 3), int), modulus=5)
+    with pytest.raises(ValueError, match="P and Q must have batch shapes"):
+        poly_mul(np.zeros((2, 3), int), np.zeros((3, 2), int), modulus=5)
+    with pytest.raises(ValueError, match="GiB"):
+        poly_mul(np.zeros((10**5, 1, 2), int), np.zeros((1, 10**5, 2), int), modulus=5)
+    for bad in (True, 2.0, "7", None, np.float64(7.0)):
+        with pytest.raises(TypeError, match="modulus"):
+            poly_reduce([1], modulus=bad)
+    for bad in (-(2**40), 1, 0, 2**31 + 1, 10**100):
+        with pytest.raises(ValueError, match="modulus"):
+            unit_inverse([1], modulus=bad)
+    for fn in (is_unit, unit_inverse):
+        assert fn([], modulus=7).shape == (0,)
+    big = np.array([2**31 - 2, 1], dtype=object)
+    assert unit_inverse(big, modulus=2**31 - 1).tolist() == [2**31 - 2, 1]
+    assert poly_reduce(np.array([10**40, -(10**40)], dtype=object), modulus=7).tolist() == [
+        10**40 % 7,
+        -(10**40) % 7,
+    ]
+    with pytest.raises(TypeError, match="P must hold integers"):
+        poly_degree(np.array([1, "a"], dtype=object))
+    with pytest.raises(TypeError, match="image must be an integer array"):
+        encode_image(np.zeros((2, 2), dtype=bool))
