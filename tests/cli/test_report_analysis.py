@@ -254,6 +254,13 @@ def test_rotation_leaves_the_invariant_quantities_unchanged(paired, copies):
     p, p0 = rotated.pair("x", "y"), copies.pair("x", "y")
     for path in INVARIANT:
         assert value(p, *path) == pytest.approx(value(p0, *path), abs=1e-7), path
+    # a rotated copy spans the same column space: every principal angle is a
+    # rounding error. Small angles come from sines, accurate to ~1e-15 rad; an
+    # arccos of correlations 1 - 2**-52 would give ~2e-8 rad (1e-6 degrees)
+    for pair in (p, p0):
+        angles = np.asarray(pair["subspaces"]["principal_angles"]["values"])
+        assert angles.max() < 1e-13, angles
+        assert value(pair, "subspaces", "median_angle") < 1e-11  # degrees
     s, s0 = rotated.data["sets"]["y"], copies.data["sets"]["y"]
     for key in ("total_persistence", "death_max", "rms_pairwise_distance"):
         assert value(s, "persistence", key) == pytest.approx(value(s0, "persistence", key))
