@@ -10,13 +10,14 @@ equal dimensions.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_points, check_random_state, check_real
+from .._validation import as_points, check_random_state, check_real, power_of_two_scale
 from ._checks import as_pair, check_k
 from ._local import _BLOCK_ENTRIES, _knn
 
@@ -67,7 +68,9 @@ def median_bandwidth(X: Any, Y: Any = None) -> float:
     rows :math:`z` of ``X`` stacked on ``Y`` (or of ``X`` alone), the usual
     median over :math:`N(N-1)/2` values (the mean of the two middle ones when
     their number is even). Distances are computed as
-    :math:`\|z_i\|^2 + \|z_j\|^2 - 2 z_i^T z_j` after centring.
+    :math:`\|z_i\|^2 + \|z_j\|^2 - 2 z_i^T z_j` after centring, on the
+    points divided by a power of two that brings the largest coordinate to
+    unit scale (exact), so any finite magnitude works.
 
     Parameters
     ----------
@@ -102,10 +105,12 @@ def median_bandwidth(X: Any, Y: Any = None) -> float:
         Z = np.concatenate(as_pair(X, Y, paired=False, same_dim=True))
     if Z.shape[0] < 2:
         raise ValueError("the median heuristic needs at least two points in all")
-    return _median_from_sq(_pairwise_sq(Z))
+    s = power_of_two_scale(Z)  # exact: the median distance is homogeneous
+    return _median_from_sq(_pairwise_sq(Z / s)) * s
 
 
-def _bandwidths(bandwidth: Any, D: np.ndarray) -> np.ndarray:
+def _bandwidths(bandwidth: Any, D: np.ndarray, s: float) -> np.ndarray:
+    """The bandwidths in the units of ``D`` (squared distances of points divided by ``s``)."""
     if bandwidth is None:
         sigma = _median_from_sq(D)
         if sigma == 0:
@@ -118,8 +123,12 @@ def _bandwidths(bandwidth: Any, D: np.ndarray) -> np.ndarray:
         values = [check_real(s, "bandwidth", low=0.0, low_inclusive=False) for s in bandwidth]
         if not values:
             raise ValueError("bandwidth must be a positive number or a non-empty sequence of them")
-        return np.array(values)
-    return np.array([check_real(bandwidth, "bandwidth", low=0.0, low_inclusive=False)])
+    else:
+        values = [check_real(bandwidth, "bandwidth", low=0.0, low_inclusive=False)]
+    # divided by the power of two s (exact unless it leaves the float64 range: a bandwidth
+    # that far from the data's scale gives kernel values 0 or 1 all the same)
+    with np.errstate(over="ignore", under="ignore"):
+        return np.array(values) / s
 
 
 def mmd2(X: Any, Y: Any, *, bandwidth: Any = None) -> float:
@@ -162,7 +171,9 @@ def mmd2(X: Any, Y: Any, *, bandwidth: Any = None) -> float:
     Notes
     -----
     Memory and time :math:`O((n + m)^2)`: the full kernel matrix of the pooled
-    sample is formed.
+    sample is formed. Distances and bandwidths are divided by the same power
+    of two (exact) before the kernel is evaluated, so any finite magnitude
+    works.
 
     References
     ----------
@@ -186,11 +197,16 @@ def mmd2(X: Any, Y: Any, *, bandwidth: Any = None) -> float:
         raise ValueError(
             f"the unbiased MMD estimate needs at least 2 samples in each set; got {n} and {m}"
         )
-    D = _pairwise_sq(np.concatenate([X, Y]))
-    sigmas = _bandwidths(bandwidth, D)
+    Z = np.concatenate([X, Y])
+    scale = power_of_two_scale(Z)  # the kernel depends on distance / bandwidth only
+    D = _pairwise_sq(Z / scale)
+    sigmas = _bandwidths(bandwidth, D, scale)
     K = np.zeros_like(D)
-    for s in sigmas:
-        K += np.exp(D * (-0.5 / s**2))
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        for sigma in sigmas:
+            # D / sigma^2 as (sqrt(D) / sigma)^2: saturates to inf (kernel 0) or 0 (kernel
+            # 1), never NaN, when sigma left the float64 range at the data's scale
+            K += np.exp(-0.5 * np.square(np.sqrt(D) / sigma))
     K /= len(sigmas)
     kxx = (K[:n, :n].sum() - np.trace(K[:n, :n])) / (n * (n - 1))
     kyy = (K[n:, n:].sum() - np.trace(K[n:, n:])) / (m * (m - 1))
@@ -313,7 +329,9 @@ def knn_hausdorff(X: Any, Y: Any, *, k: int) -> float:
     when every neighbourhood is the same point set in both spaces, grows with
     how far (in units of the neighbourhood radius) the other modality's
     neighbours lie, is invariant under translations, rotations and scalings of
-    either set separately, and works when :math:`d_X \ne d_Y`.
+    either set separately (it is computed on each set divided by a power of
+    two that brings it to unit scale, so any finite magnitude works), and
+    works when :math:`d_X \ne d_Y`.
 
     Parameters
     ----------
@@ -343,9 +361,19 @@ def knn_hausdorff(X: Any, Y: Any, *, k: int) -> float:
     >>> knn_hausdorff(X, X[::-1], k=5) > 0.5
     True
     """
-    X, Y = as_pair(X, Y, paired=True, same_dim=False)
+    X, Y = _unit_pair(X, Y)
     k = check_k(k, X.shape[0])
     return float(_hausdorff(X, Y, _knn(X, k), _knn(Y, k)).mean())
+
+
+def _unit_pair(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Paired clouds, each divided by its own power-of-two scale (exact).
+
+    The neighbourhood diagnostics are invariant under scaling either set, so
+    they are computed there: nothing overflows or underflows.
+    """
+    X, Y = as_pair(X, Y, paired=True, same_dim=False)
+    return X / power_of_two_scale(X), Y / power_of_two_scale(Y)
 
 
 def modality_gap(X: Any, Y: Any) -> float:
@@ -387,13 +415,15 @@ def modality_gap(X: Any, Y: Any) -> float:
     X, Y = as_pair(X, Y, paired=False, same_dim=True)
     centroids = []
     for name, A in (("X", X), ("Y", Y)):
-        norms = np.linalg.norm(A, axis=1)
-        if (norms == 0).any():
+        top = np.abs(A).max(axis=1)
+        if (top == 0).any():
             raise ValueError(
-                f"{name} has a zero row (row {int(np.flatnonzero(norms == 0)[0])}), which has no "
+                f"{name} has a zero row (row {int(np.flatnonzero(top == 0)[0])}), which has no "
                 "direction to normalise"
             )
-        centroids.append((A / norms[:, None]).mean(axis=0))
+        # each row at unit scale first (a power of two, exact), so no norm over- or underflows
+        A = np.ldexp(A, -np.frexp(top)[1][:, None])
+        centroids.append((A / np.linalg.norm(A, axis=1)[:, None]).mean(axis=0))
     return float(np.linalg.norm(centroids[0] - centroids[1]))
 
 
@@ -417,11 +447,53 @@ class LabelScores:
     n_labels: int
 
 
+def _label_kind(value: Any) -> str:
+    """The kind of one label: "bool", "number" or "str"; TypeError for anything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, numbers.Real):
+        return "number"
+    if isinstance(value, (str, np.str_)):
+        return "str"
+    raise TypeError(
+        "labels must be integers, real numbers, strings or booleans; got "
+        f"{value!r} of type {type(value).__name__}"
+    )
+
+
 def _labels(labels: Any, n: int) -> tuple[np.ndarray, int]:
-    lab = np.asarray(labels)
+    """Integer codes of one label type: numbers, strings or booleans, never a mix.
+
+    A mix (``[1, "a"]``, or ``None`` among numbers) is refused rather than
+    converted, since NumPy would silently turn ``1`` into ``"1"`` and merge it
+    with a string label ``"1"``.
+    """
+    if isinstance(labels, str) or labels is None:
+        raise TypeError(
+            f"labels must be a sequence of {n} labels; got {labels!r} of type "
+            f"{type(labels).__name__}"
+        )
+    try:
+        lab = np.asarray(labels)
+    except (ValueError, TypeError):  # ragged nesting
+        lab = np.asarray(list(labels), dtype=object)
     if lab.ndim != 1 or lab.shape[0] != n:
         raise ValueError(
             f"labels must be a 1-D array of {n} labels (one per row); got shape {lab.shape}"
+        )
+    if lab.dtype.kind == "O" or (lab.dtype.kind == "U" and not isinstance(labels, np.ndarray)):
+        # lists are checked element by element (NumPy turns [1, "a"] into strings)
+        items = list(labels) if lab.dtype.kind == "U" else list(lab)
+        kinds = {_label_kind(v) for v in items}
+        if len(kinds) > 1:
+            raise TypeError(
+                "labels must all be of one kind (numbers, strings or booleans); got a mix of "
+                + " and ".join(sorted(kinds))
+            )
+        lab = np.asarray(items)
+    if lab.dtype.kind not in "biufUS":
+        raise TypeError(
+            f"labels must be integers, real numbers, strings or booleans; got dtype {lab.dtype}"
         )
     if lab.dtype.kind == "f" and not np.isfinite(lab).all():
         raise ValueError("labels must not contain NaN or inf")
@@ -463,7 +535,9 @@ def label_scores(X: Any, labels: Any, *, seed: Any = 0) -> LabelScores:
     ----------
     X : array_like, shape (n, d)
     labels : array_like, shape (n,)
-        Any hashable values (integers, strings); 2 to n - 1 distinct ones.
+        Integers, real numbers, strings or booleans, all of one kind (a mix
+        such as ``[1, "a"]`` or ``None`` among numbers raises ``TypeError``);
+        2 to n - 1 distinct ones.
     seed : int, numpy.random.Generator or None, default 0
         Seed of k-means (an int is passed to scikit-learn as is; a Generator
         or None first draws one).
@@ -474,6 +548,8 @@ def label_scores(X: Any, labels: Any, *, seed: Any = 0) -> LabelScores:
 
     Raises
     ------
+    TypeError
+        On labels of mixed kinds or of another kind.
     ValueError
         On NaN or inf, labels of the wrong length, or fewer than 2 or more
         than n - 1 distinct labels.
@@ -589,9 +665,10 @@ def manifold_diagnostics(
     codes = None
     if labels is not None:
         codes, n_labels = _labels(labels, n)
-    NX, NY = _knn(X, k), _knn(Y, k)
+    Xu, Yu = X / power_of_two_scale(X), Y / power_of_two_scale(Y)
+    NX, NY = _knn(Xu, k), _knn(Yu, k)
     jac = _jaccard(NX, NY)
-    haus = _hausdorff(X, Y, NX, NY)
+    haus = _hausdorff(Xu, Yu, NX, NY)
     same = X.shape[1] == Y.shape[1]
     return ManifoldDiagnostics(
         n_points=n,

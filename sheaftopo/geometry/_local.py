@@ -10,12 +10,13 @@ estimators shrink.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_points, check_choice, check_real
+from .._validation import as_points, check_choice, check_real, power_of_two_scale
 from ._checks import as_pair, check_k
 from ._spd import spd_distance, stein_divergence, von_neumann_divergence
 
@@ -89,6 +90,11 @@ def covariance(X: Any, *, shrinkage: Any = None) -> np.ndarray:
         S = \frac{1}{n} \sum_{i=1}^{n} (x_i - \bar x)(x_i - \bar x)^T, \qquad
         \hat\Sigma = (1 - \rho)\, S + \rho\, \frac{\operatorname{tr} S}{d}\, I.
 
+    Computed on ``X`` divided by a power of two that brings its largest
+    coordinate to unit scale (exact), and scaled back: covariances too large
+    for float64 raise a ``ValueError``; entries below the float64 range
+    underflow to the correctly rounded value (possibly 0).
+
     ``shrinkage=None`` returns :math:`S` (:math:`\rho = 0`; singular when
     :math:`n \le d`); a float sets :math:`\rho`; ``"ledoit_wolf"`` and
     ``"oas"`` choose :math:`\rho` from the data exactly as scikit-learn's
@@ -135,7 +141,26 @@ def covariance(X: Any, *, shrinkage: Any = None) -> np.ndarray:
     X = as_points(X, "X", dtype=np.float64)
     if X.shape[0] < 2:
         raise ValueError(f"X must hold at least 2 samples to estimate a covariance; got {X.shape}")
-    return _batched_covariance(X[None], _check_shrinkage(shrinkage))[0]
+    shrink = _check_shrinkage(shrinkage)
+    s = power_of_two_scale(X)
+    return _scale_back(_batched_covariance((X / s)[None], shrink)[0], s)
+
+
+def _scale_back(C: np.ndarray, s: float) -> np.ndarray:
+    """Covariances ``C`` of data divided by the power of two ``s``, times ``s**2`` (exact).
+
+    Refuses (naming X) covariances beyond the float64 range; entries below it
+    underflow to the correctly rounded (subnormal or zero) value.
+    """
+    e = 2 * (math.frexp(s)[1] - 1)
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ldexp(C, e)
+    if not np.isfinite(out).all():
+        raise ValueError(
+            "the covariance of X overflows float64 (X has coordinates of about "
+            f"2^{e // 2}, whose squares exceed the float64 range); rescale X"
+        )
+    return out
 
 
 def _knn(X: np.ndarray, k: int) -> np.ndarray:
@@ -148,6 +173,7 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
     differences, ties going to the smaller index.
     """
     n, d = X.shape
+    X = X / power_of_two_scale(X)  # exact; squares neither overflow nor underflow
     Xc = X - X.mean(axis=0)
     sq = np.einsum("ij,ij->i", Xc, Xc)
     # |fl(D) - D| <= ~1.5 (d + 2) eps (|x|^2 + |y|^2) for the Gram-identity values
@@ -165,6 +191,8 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
         D[local, local + start] = np.inf  # a point is not its own neighbour
         kth = np.partition(D, k - 1, axis=1)[:, k - 1]
         r, c = np.nonzero(D <= (kth + slack[start:stop])[:, None])
+        other = c != start + r  # a point is never its own neighbour, whatever D holds
+        r, c = r[other], c[other]
         diff = X[start + r] - X[c]
         exact = np.einsum("ij,ij->i", diff, diff)
         order = np.lexsort((c, exact, r))
@@ -179,7 +207,12 @@ def knn_indices(X: Any, *, k: int) -> np.ndarray:
 
     Each row is sorted by the squared Euclidean distance
     :math:`\sum_j (x_j - y_j)^2` (computed from the differences, so that
-    duplicates are at distance exactly 0), ties broken by the smaller index.
+    duplicates are at distance exactly 0), ties broken by the smaller index:
+    a point with duplicates lists them first, in increasing index order, and
+    never lists itself. Distances are computed on ``X`` divided by a power of
+    two that brings its largest coordinate to unit scale (exact), so any
+    finite magnitude works; differences below about 1e-154 times the largest
+    coordinate have squares that underflow and count as ties.
     Candidates are preselected with :math:`\|x\|^2 + \|y\|^2 - 2x^Ty` (one
     matrix product per block of rows, bounded memory), keeping every point
     within a rounding margin of the k-th, so the preselection never changes
@@ -234,6 +267,7 @@ def local_covariances(X: Any, *, k: int, shrinkage: Any = None) -> np.ndarray:
     For each point :math:`i`, the covariance (as :func:`covariance`, with the
     same ``shrinkage`` options) of the :math:`k + 1` points
     :math:`\{x_i\} \cup \mathrm{kNN}_k(x_i)`, centred at their own mean.
+    Scaled as :func:`covariance` (too large for float64: ``ValueError``).
     Without shrinkage these matrices have rank at most :math:`\min(k, d)`,
     so they are singular when :math:`k < d`; use ``shrinkage`` to feed them
     to the SPD functions.
@@ -267,7 +301,9 @@ def local_covariances(X: Any, *, k: int, shrinkage: Any = None) -> np.ndarray:
     """
     X = as_points(X, "X", dtype=np.float64)
     k = check_k(k, X.shape[0])
-    return _local_covariances(X, k, _check_shrinkage(shrinkage))
+    shrink = _check_shrinkage(shrinkage)
+    s = power_of_two_scale(X)
+    return _scale_back(_local_covariances(X / s, k, shrink), s)
 
 
 @dataclass(frozen=True)
@@ -367,8 +403,11 @@ def local_alignment(
     k = check_k(k, X.shape[0])
     divergence = check_choice(divergence, "divergence", DIVERGENCES)
     shrink = _check_shrinkage(shrinkage)
-    SX = _local_covariances(X, k, shrink)
-    SY = _local_covariances(Y, k, shrink)
+    # common unit scale s (exact): Stein, affine and log-Euclidean values are invariant
+    # under the common congruence by s, Bures^2 and von Neumann scale by s^2
+    s = max(power_of_two_scale(X), power_of_two_scale(Y))
+    SX = _local_covariances(X / s, k, shrink)
+    SY = _local_covariances(Y / s, k, shrink)
     try:
         if divergence == "stein":
             values = stein_divergence(SX, SY)
@@ -383,4 +422,6 @@ def local_alignment(
             "unless shrunk; pass shrinkage='ledoit_wolf' or a positive float"
         ) from None
     values = np.asarray(values, dtype=np.float64).reshape(X.shape[0])
+    if divergence in ("bures", "von_neumann"):
+        values = _scale_back(values, s)
     return LocalAlignment(values=values, mean=float(values.mean()), divergence=divergence)

@@ -223,3 +223,71 @@ def test_regression_entropic_tiny_reg_is_flagged_or_refused():
             entropic_transport(XT, YT, reg=reg)
     with pytest.raises(ValueError, match=r"^reg = 1e-300 is too small"):
         sinkhorn_divergence(XT, YT, reg=1e-300)
+
+
+# ---------------------------------------------------------------------------
+# regressions: point-cloud diagnostics and covariances
+# ---------------------------------------------------------------------------
+
+XD = RNG.normal(size=(12, 3))
+YD = RNG.normal(size=(12, 3)) @ RNG.normal(size=(3, 3)) + 0.5
+
+
+@pytest.mark.parametrize("s", [1e-300, 1e-170, 1e-160, 1e154, 1e160, 1e200, 1e300])
+def test_regression_diagnostics_at_extreme_scales(s):
+    rel_close(median_bandwidth(XD * s, YD * s), median_bandwidth(XD, YD) * s, 1e-12)
+    rel_close(mmd2(XD * s, YD * s), mmd2(XD, YD), 1e-10)
+    rel_close(mmd2(XD * s, YD * s, bandwidth=[0.5 * s, 2.0 * s]),
+              mmd2(XD, YD, bandwidth=[0.5, 2.0]), 1e-10)
+    np.testing.assert_array_equal(knn_indices(XD * s, k=4), knn_indices(XD, k=4))
+    rel_close(knn_hausdorff(XD * s, YD / s, k=3), knn_hausdorff(XD, YD, k=3), 1e-10)
+    rel_close(modality_gap(XD * s, YD * s), modality_gap(XD, YD), 1e-12)
+    diag = manifold_diagnostics(XD * s, YD * s, k=3)
+    ref = manifold_diagnostics(XD, YD, k=3)
+    rel_close(diag.hausdorff_per_point, ref.hausdorff_per_point, 1e-10)
+    rel_close(diag.mmd2, ref.mmd2, 1e-10)
+    assert diag.knn_overlap == ref.knn_overlap
+    for div in ("stein", "affine", "log_euclidean"):
+        rel_close(local_alignment(XD * s, YD * s, k=4, divergence=div).values,
+                  local_alignment(XD, YD, k=4, divergence=div).values, 1e-8)
+    sq = s * s
+    if sq < 1e300 and sq > 1e-290:
+        rel_close(covariance(XD * s), covariance(XD) * sq, 1e-12)
+        rel_close(covariance(XD * s, shrinkage="oas"), covariance(XD, shrinkage="oas") * sq, 1e-12)
+        rel_close(local_covariances(XD * s, k=4), local_covariances(XD, k=4) * sq, 1e-12)
+        rel_close(local_alignment(XD * s, YD * s, k=4, divergence="bures").values,
+                  local_alignment(XD, YD, k=4, divergence="bures").values * sq, 1e-8)
+    elif s >= 1e160:  # variances about 1e320
+        for call in (lambda: covariance(XD * s), lambda: local_covariances(XD * s, k=4)):
+            with pytest.raises(ValueError, match="covariance of X overflows"):
+                call()
+
+
+@pytest.mark.parametrize("s", [1e-300, 1.0, 1e300])
+def test_regression_knn_never_lists_the_point_itself(s):
+    X = np.repeat(RNG.normal(size=(3, 2)), 3, axis=0) * s  # every point three times
+    idx = knn_indices(X, k=4)
+    assert not (idx == np.arange(9)[:, None]).any()
+    # duplicates first, by increasing index, then the rest by (distance, index)
+    for i in range(9):
+        dups = [j for j in range(9) if j != i and np.array_equal(X[j], X[i])]
+        assert list(idx[i, :2]) == dups
+    same = knn_indices(np.zeros((5, 2)), k=4)
+    np.testing.assert_array_equal(same, [[j for j in range(5) if j != i] for i in range(5)])
+
+
+def test_regression_label_scores_refuses_mixed_labels():
+    X = RNG.normal(size=(6, 2))
+    with pytest.raises(TypeError, match=r"^labels must all be of one kind.*number and str"):
+        label_scores(X, [1, "a", 1, "a", 2, 2])
+    with pytest.raises(TypeError, match=r"^labels must be integers.*None"):
+        label_scores(X, [1, None, 1, None, 2, 2])
+    with pytest.raises(TypeError, match=r"^labels must be integers"):
+        label_scores(X, [1, [2], 1, 2, 2, 1])
+    with pytest.raises(TypeError, match=r"^labels must be"):
+        label_scores(X, "aabbcc")
+    with pytest.raises(TypeError, match=r"^labels must all be of one kind"):
+        manifold_diagnostics(X, X, k=2, labels=[1, "a", 1, "a", 2, 2])
+    ref = label_scores(X, [0, 1, 0, 1, 2, 2])
+    assert label_scores(X, ["x", "y", "x", "y", "z", "z"]) == ref
+    assert label_scores(X, np.array([0, 1, 0, 1, 2, 2], dtype=object)) == ref
