@@ -11,13 +11,15 @@ Wasserstein distance that costs (``theory/sparsification-bound.md``).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._validation import as_distance_matrix, check_choice, check_real
-from ._mst import _kernels, as_graph, kruskal_selection, mst
+from ._mst import _kernels, as_graph, kruskal_selection, mst, scale_exponent
 
 __all__ = [
     "SparsificationBound",
@@ -74,9 +76,22 @@ class SparsifiedGraph:
 
 
 def _threshold(D: np.ndarray, lam: float, convention: str) -> float:
-    """mean - lam * std of the entries of D, in row blocks (no n^2 temporaries)."""
+    """mean - lam * std of the entries of D, in row blocks (no n^2 temporaries).
+
+    Computed on D divided by the power of two that brings its largest entry
+    into [0.5, 1) (exact), so neither the sum nor the squares can overflow or
+    underflow, then multiplied back; a threshold outside the float64 range
+    (only for an enormous |lam|) raises a ``ValueError`` naming ``lam``.
+    """
     n = D.shape[0]
-    total = float(D.sum(dtype=np.float64))
+    shift = scale_exponent(D)  # D / 2**shift = ldexp(D, -shift), exact
+    scale = math.ldexp(1.0, shift)
+
+    def blocks() -> Iterator[np.ndarray]:
+        for i0 in range(0, n, _ROW_BLOCK):
+            yield np.ldexp(D[i0 : i0 + _ROW_BLOCK].astype(np.float64), -shift)
+
+    total = math.fsum(float(blk.sum()) for blk in blocks())
     if convention == "exact":
         count = n * (n - 1)
         mean = total / count
@@ -88,11 +103,17 @@ def _threshold(D: np.ndarray, lam: float, convention: str) -> float:
         mean = total / count
         ss = 0.0
         ddof = 1
-    for i0 in range(0, n, _ROW_BLOCK):
-        blk = D[i0 : i0 + _ROW_BLOCK].astype(np.float64) - mean
+    for blk in blocks():
+        blk -= mean
         ss += float(np.einsum("ij,ij->", blk, blk))
     var = max(ss, 0.0) / (count - ddof)
-    return mean - lam * float(np.sqrt(var))
+    eps = (mean - lam * math.sqrt(var)) * scale
+    if not math.isfinite(eps):
+        raise ValueError(
+            f"lam={lam!r} puts the threshold mean(D) - lam * std(D) outside the float64 "
+            f"range (mean {mean * scale:.6g}, std {math.sqrt(var) * scale:.6g})"
+        )
+    return eps
 
 
 def _pairs_below(D: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +166,20 @@ def sparsify(D: Any, *, lam: float = 0.5, convention: str = "exact") -> Sparsifi
     Returns
     -------
     SparsifiedGraph
+
+    Raises
+    ------
+    ValueError
+        On a malformed ``D`` (see :func:`~sheaftopo.persistence.mst`), fewer
+        than 2 points, or a ``lam`` so large in magnitude that ε leaves the
+        float64 range.
+
+    Notes
+    -----
+    μ and σ are computed on D divided by the power of two that brings its
+    largest entry into [0.5, 1) (exact) and multiplied back, so the sums and
+    squares neither overflow nor underflow: ε of ``c * D`` is ``c`` times ε of
+    ``D`` to rounding, for entries from 1e-300 to 1e300.
 
     References
     ----------
@@ -355,6 +390,11 @@ def approximation_bound(D: Any, eps: float, *, p: float = 2.0) -> Sparsification
         bound = gap
     else:
         bound = m ** (1.0 / p) * gap
+    if not math.isfinite(bound):
+        raise ValueError(
+            f"eps={eps!r} is so far below max(D)={T!r} that the bound "
+            f"m(eps)^(1/p) (max(D) - eps) exceeds the float64 range"
+        )
     sparse_deaths = np.where(affected, T, deaths)
     exact_dgm = exact.diagram
     sparse_dgm = np.zeros((n, 2))

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_distance_matrix, as_points, check_choice, check_int, check_real
+from ._mst import rescaled, scaled_back
 
 __all__ = ["Subsample", "farthest_point_subsample"]
 
@@ -91,7 +92,11 @@ def farthest_point_subsample(
     -----
     Cost O(n k d) time and O(n) extra memory: every step updates each point's
     distance to the sample exactly (no Gram-identity cancellation), in
-    parallel.
+    parallel. Points are divided by the power of two that brings their largest
+    |coordinate| into [0.5, 1) (exact) and the radii multiplied back, so
+    coordinates of any magnitude (1e-300, 1e300) give the unit-scale radii
+    times that magnitude; radii beyond the float64 range raise a
+    ``ValueError``.
 
     References
     ----------
@@ -123,5 +128,12 @@ def farthest_point_subsample(
     if metric == "precomputed":
         idx, radii, r = kern.farthest_point_matrix(arr, k, start, stop)
     else:
-        idx, radii, r = kern.farthest_point_points(arr, k, start, stop)
+        # distances are homogeneous: compute them on the points divided by a power
+        # of two (exact), so their squares neither overflow nor underflow
+        scaled, scale = rescaled(arr)
+        if stop > 0:
+            stop = stop / scale  # inf when max_radius covers any cloud: stop at once
+        idx, radii, r = kern.farthest_point_points(scaled, k, start, stop)
+        radii[1:] = scaled_back(radii[1:], scale, "data")
+        r = float(scaled_back(np.array([r]), scale, "data")[0])
     return Subsample(indices=idx, insertion_radii=radii, covering_radius=float(r))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -181,3 +183,57 @@ def test_inputs_not_modified():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --------------------------------------------------------------------------
+# regressions (issue 14): magnitudes
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", (-1000, -600, 520, 1000))
+@pytest.mark.parametrize("convention", ["exact", "tomclip"])
+def test_regression_sparsify_eps_scales_exactly(k, convention):
+    """eps was NaN above ~1e154 (squares overflowed) and wrong below ~1e-160."""
+    D = _D(_cloud())
+    ref = sparsify(D, convention=convention)
+    got = sparsify(np.ldexp(D, k), convention=convention)
+    assert got.eps == math.ldexp(ref.eps, k)
+    assert (got.n_edges, got.n_components) == (ref.n_edges, ref.n_components)
+    scale = 1.0 if convention == "tomclip" else math.ldexp(1.0, k)
+    np.testing.assert_array_equal(got.graph.toarray(), ref.graph.toarray() * scale)
+
+
+@pytest.mark.parametrize("s", [1e-300, 1e300])
+def test_regression_sparsify_decimal_scales(s):
+    D = _D(_cloud())
+    assert math.isclose(sparsify(D * s).eps / s, sparsify(D).eps, rel_tol=1e-13)
+
+
+def test_regression_sparsify_threshold_out_of_range_names_lam():
+    D = _D(_cloud()) * 1e300
+    with pytest.raises(ValueError, match=r"lam=1e\+300 puts the threshold"):
+        sparsify(D, lam=1e300)
+    with pytest.raises(ValueError, match="lam="):
+        sparsify(D, lam=-1e300)
+    assert sparsify(D, lam=5.0).n_edges == 0  # a finite, negative threshold
+
+
+@pytest.mark.parametrize("k", (-1000, 1000))
+def test_regression_bound_and_h1_births_scale_exactly(k):
+    D = _D(_cloud())
+    eps = sparsify(D, lam=1.0).eps
+    ref = approximation_bound(D, eps, p=2)
+    got = approximation_bound(np.ldexp(D, k), math.ldexp(eps, k), p=2)
+    assert ref.n_affected > 0
+    assert got.n_affected == ref.n_affected
+    assert math.isclose(got.bound, math.ldexp(ref.bound, k), rel_tol=1e-15)
+    assert math.isclose(got.distance, math.ldexp(ref.distance, k), rel_tol=1e-12)
+    g = sparsify(D).graph
+    np.testing.assert_array_equal(h1_births(g * math.ldexp(1.0, k)), np.ldexp(h1_births(g), k))
+
+
+def test_regression_bound_beyond_float64_names_eps():
+    D = np.array([[0.0, 1e308], [1e308, 0.0]])
+    with pytest.raises(ValueError, match=r"eps=-1e\+308 is so far below"):
+        approximation_bound(D, -1e308)
+    assert approximation_bound(D, 0.0, p=np.inf).bound == 1e308

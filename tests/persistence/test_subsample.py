@@ -83,3 +83,35 @@ def test_max_radius_stops_early_and_duplicates_stop_at_zero():
 def test_bad_input(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         farthest_point_subsample(np.zeros((10, 2)), **kwargs)
+
+
+# --------------------------------------------------------------------------
+# regressions (issue 14): magnitudes
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", (-1000, -560, 520, 1000))
+def test_regression_radii_scale_exactly(k):
+    """Radii were 0 below ~1e-160 and inf above ~1e154."""
+    X = RNG.standard_normal((80, 3))
+    ref = farthest_point_subsample(X, 12)
+    got = farthest_point_subsample(np.ldexp(X, k), 12)
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    assert got.insertion_radii.tobytes() == np.ldexp(ref.insertion_radii, k).tobytes()
+    assert got.covering_radius == np.ldexp(ref.covering_radius, k)
+    stop = farthest_point_subsample(np.ldexp(X, k), 80, max_radius=np.ldexp(ref.covering_radius, k))
+    np.testing.assert_array_equal(stop.indices, ref.indices)
+
+
+@pytest.mark.parametrize("s", (1e-300, 1e300))
+def test_regression_radii_at_decimal_scales_and_max_radius(s):
+    X = np.array([[0.0], [1.0], [2.0], [10.0]])
+    got = farthest_point_subsample(X * s, 3)
+    np.testing.assert_allclose(got.insertion_radii[1:] / s, [10.0, 2.0], rtol=1e-15)
+    assert farthest_point_subsample(X * s, 4, max_radius=1e308).indices.tolist() == [0]
+    assert farthest_point_subsample(X * s, 4, max_radius=2.5 * s).indices.tolist() == [0, 3]
+
+
+def test_regression_radii_beyond_float64_are_refused():
+    with pytest.raises(ValueError, match="data: distances between its points exceed"):
+        farthest_point_subsample(np.array([[1.5e308], [-1.5e308]]), 2)
