@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .._validation import check_choice
-from ._checks import as_embeddings, check_pair
+from ._checks import as_embeddings, check_pair, check_value, guard_grad, power_of_two
 from ._spd import _EighFunction, spd_distance, stein_divergence
 
 __all__ = ["local_alignment_loss"]
@@ -111,10 +111,15 @@ def local_alignment_loss(
     k = check_k(k, x.shape[0])
     divergence = check_choice(divergence, "divergence", DIVERGENCES)
     shrink = _check_shrinkage(shrinkage)
-    nx = knn_indices(x.detach().to("cpu", torch.float64).numpy(), k=k)
-    ny = knn_indices(y.detach().to("cpu", torch.float64).numpy(), k=k)
-    SX = _local_covariances(x, nx, shrink)
-    SY = _local_covariances(y, ny, shrink)
+    # covariances are homogeneous of degree 2: computed for x / c, y / c (c a power of
+    # two, exact); stein, affine and log-Euclidean are invariant, bures and von Neumann
+    # scale by c**2
+    c = power_of_two(x, y)
+    xs, ys = guard_grad(x, "x") / c, guard_grad(y, "y") / c
+    nx = knn_indices(xs.detach().to("cpu", torch.float64).numpy(), k=k)
+    ny = knn_indices(ys.detach().to("cpu", torch.float64).numpy(), k=k)
+    SX = _local_covariances(xs, nx, shrink)
+    SY = _local_covariances(ys, ny, shrink)
     try:
         if divergence == "stein":
             values = stein_divergence(SX, SY)
@@ -131,4 +136,6 @@ def local_alignment_loss(
             f"definite: {err}. With k < d = {x.shape[1]} they are singular unless shrunk; "
             "pass shrinkage='ledoit_wolf' or a positive float"
         ) from None
+    if divergence in ("bures", "von_neumann"):
+        return check_value(values.mean() * c * c, f"the {divergence} divergence", ("x", "y"))
     return values.mean()

@@ -77,10 +77,14 @@ def _even_power_of_two(A: torch.Tensor) -> torch.Tensor:
     The exponent is even, so sqrt(s) is a power of two too, and s stays finite
     for every finite A (subnormal entries included).
     """
-    top = A.detach().abs().amax(dim=(-2, -1))
+    return _even_power_of_two_of(A.detach().abs().amax(dim=(-2, -1))).unsqueeze(-1)
+
+
+def _even_power_of_two_of(top: torch.Tensor) -> torch.Tensor:
+    """Elementwise 4**k with top / 4**k in [1, 4) (1 where top is 0), same shape as ``top``."""
     _, e = torch.frexp(torch.where(top > 0, top, torch.ones_like(top)))
-    e = e - 1 - ((e - 1) % 2)  # max|A| = m 2**e, m in [1/2, 1): 2**(e-1) <= max|A| < 2**e
-    return torch.ldexp(torch.ones_like(top), e).unsqueeze(-1)
+    e = e - 1 - ((e - 1) % 2)  # top = m 2**e, m in [1/2, 1): 2**(e-1) <= top < 2**e
+    return torch.ldexp(torch.ones_like(top), e)
 
 
 def _values(name: str, mu: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -316,6 +320,13 @@ def spd_distance(
             "not broadcast"
         ) from exc
     metric = check_choice(metric, "metric", SPD_METRICS)
+    if metric != "affine":
+        # both matrices of a pair divided by one power of four (exact): the log-Euclidean
+        # distance is invariant, the squared Bures distance scales by it
+        top = torch.maximum(P.detach().abs().amax(dim=(-2, -1)),
+                            Q.detach().abs().amax(dim=(-2, -1)))
+        scale = _even_power_of_two_of(top)
+        P, Q = P / scale[..., None, None], Q / scale[..., None, None]
     if metric == "affine":
         L = torch.linalg.cholesky(P)
         X = torch.linalg.solve_triangular(L, Q, upper=False)
@@ -330,7 +341,7 @@ def spd_distance(
         C = _EighFunction.apply(_sym(R @ Q @ R), "sqrt")
         trace = torch.diagonal(P, dim1=-2, dim2=-1).sum(-1) + torch.diagonal(
             Q, dim1=-2, dim2=-1).sum(-1)
-        sq = (trace - 2.0 * torch.diagonal(C, dim1=-2, dim2=-1).sum(-1)).clamp_min(0.0)
+        sq = (trace - 2.0 * torch.diagonal(C, dim1=-2, dim2=-1).sum(-1)).clamp_min(0.0) * scale
     return sq if squared else _safe_sqrt(sq)
 
 
