@@ -318,7 +318,7 @@ def _dispatch(args_list: list[str]) -> int:
     if args.command == "bench":
         return _bench(args, extra)
     if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        _usage_error(args.command, f"unrecognized arguments: {' '.join(extra)}")
     return _analyze(args, args_list)
 
 

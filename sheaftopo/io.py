@@ -418,7 +418,7 @@ def _unknown_suffix(path: Path, label: str, allowed: Sequence[str]) -> Embedding
 
 
 def read_arrays(spec: Any) -> dict[str, np.ndarray]:
-    """Every array in a file, by name, in file order (no shape checks).
+    """Every array in a file, by name, in file order (no shape checks; NaN and inf refused).
 
     Parameters
     ----------
@@ -437,7 +437,8 @@ def read_arrays(spec: Any) -> dict[str, np.ndarray]:
     FileNotFoundError
         The file does not exist.
     EmbeddingFileError
-        Unknown suffix, unreadable file, or no array of that name.
+        Unknown suffix, unreadable file, no array of that name, or an array
+        holding NaN or inf (the message gives the first bad row or entry).
     ImportError
         The reader's optional dependency is missing.
 
@@ -453,6 +454,14 @@ def read_arrays(spec: Any) -> dict[str, np.ndarray]:
     >>> tmp.cleanup()
     """
     path, key, label = _resolve(spec)
+    arrays = _read_any(path, key, label)
+    for name, arr in arrays.items():
+        _check_finite(arr, label if key is not None or len(arrays) == 1 else f"{path}:{name}")
+    return arrays
+
+
+def _read_any(path: Path, key: str | None, label: str) -> dict[str, np.ndarray]:
+    """:func:`read_arrays` without the finiteness check."""
     suf = _suffix(path)
     if suf in (".csv", ".parquet"):
         df = _read_table(path, str(path))
@@ -493,16 +502,31 @@ def _as_embedding_matrix(arr: np.ndarray, label: str) -> np.ndarray:
         raise EmbeddingFileError(label, f"is empty (shape {arr.shape})")
     if arr.dtype.kind != "f" or arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise EmbeddingFileError(
-            label,
-            f"row {i} holds {float(arr[i, j])} (column {j}); {len(rows)} of {n} rows contain "
-            "NaN or inf",
-        )
     return np.ascontiguousarray(arr)
+
+
+def _check_finite(arr: np.ndarray, label: str) -> None:
+    """Refuse NaN and inf in a real or complex array, naming the first bad row."""
+    if arr.dtype.kind not in "fc" or arr.size == 0:
+        return
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
+    where = tuple(int(v) for v in np.argwhere(bad)[0])
+    value = arr[where]
+    if arr.ndim == 2:
+        rows = np.flatnonzero(bad.any(axis=1))
+        i, j = where
+        problem = (
+            f"row {i} holds {value} (column {j}); {len(rows)} of {arr.shape[0]} rows contain "
+            "NaN or inf"
+        )
+    else:
+        problem = (
+            f"entry {where if arr.ndim != 1 else where[0]} is {value}; {int(bad.sum())} of "
+            f"{arr.size} entries are NaN or inf"
+        )
+    raise EmbeddingFileError(label, problem)
 
 
 def load_embeddings(spec: Any) -> np.ndarray:
@@ -671,7 +695,7 @@ def load_embedding_sets(
             raise EmbeddingFileError(
                 label, "is one set; give at least two files (or one container of several sets)"
             )
-        arrays = {k: v for k, v in read_arrays(specs[0]).items() if k not in excluded}
+        arrays = {k: v for k, v in _read_any(path, None, label).items() if k not in excluded}
         if len(arrays) < 2:
             raise EmbeddingFileError(
                 label,
@@ -679,6 +703,7 @@ def load_embedding_sets(
                 ".npz/.safetensors/.pt holding two or more sets",
             )
         for name, arr in arrays.items():
+            _check_finite(arr, f"{path}:{name}")
             out[name] = _as_embedding_matrix(arr, f"{path}:{name}")
     else:
         for spec in specs:

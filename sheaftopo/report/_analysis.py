@@ -120,7 +120,10 @@ class AnalysisConfig:
             check_int(self.shared_dim, "shared_dim", minimum=1)
         check_choice(self.preprocess, "preprocess", PREPROCESSING)
         check_choice(self.retrieval_metric, "retrieval_metric", RETRIEVAL_METRICS)
-        ks = tuple(check_int(k, "ks", minimum=1) for k in self.ks)
+        ks = tuple(
+            check_int(k, "ks", minimum=1)
+            for k in (self.ks if isinstance(self.ks, (tuple, list, np.ndarray)) else [self.ks])
+        )
         if not ks:
             raise ValueError("ks must hold at least one cut-off")
         check_int(self.n_eps, "n_eps", minimum=2)
@@ -253,11 +256,11 @@ def preprocess(X: Any, how: str) -> np.ndarray:
     return _preprocessed(Xv, how)
 
 
-def _preprocessed(X: np.ndarray, how: str) -> np.ndarray:
+def _preprocessed(X: np.ndarray, how: str, name: str = "X") -> np.ndarray:
     """:func:`preprocess` of a checked X, ``how`` other than "none" (a new float64 array)."""
     Y = np.array(X, dtype=np.float64)
     if how == "l2":
-        return unit_rows(Y)
+        return unit_rows(Y, name=name)
     scale = _scale_of(Y)
     Y /= scale
     mean = Y.mean(axis=0)
@@ -266,23 +269,25 @@ def _preprocessed(X: np.ndarray, how: str) -> np.ndarray:
         Z *= scale
         if not np.isfinite(Z).all():
             raise ValueError(
-                "X: centring leaves the float64 range (coordinates of opposite signs near "
+                f"{name}: centring leaves the float64 range (coordinates of opposite signs near "
                 "1e308); rescale X first"
             )
     return Z
 
 
-def unit_rows(Y: np.ndarray, start: int = 0) -> np.ndarray:
+def unit_rows(Y: np.ndarray, start: int = 0, name: str = "X") -> np.ndarray:
     """``Y`` (a float64 array of the caller's own) with every row scaled to unit norm, in place.
 
     Each row is divided by its largest entry first, so norms neither overflow
-    nor underflow. ``start`` is the global index of ``Y``'s first row, for the
-    error on a zero row.
+    nor underflow. ``start`` is the global index of ``Y``'s first row and
+    ``name`` what ``Y`` is, for the error on a zero row.
     """
     top = np.max(np.abs(Y), axis=1) if Y.shape[1] else np.zeros(Y.shape[0])
     if (top == 0).any():
         i = int(np.flatnonzero(top == 0)[0])
-        raise ValueError(f"row {start + i} is zero and cannot be scaled to unit norm ('l2')")
+        raise ValueError(
+            f"{name}: row {start + i} is zero and cannot be scaled to unit norm ('l2')"
+        )
     Y /= top[:, None]
     Y /= np.linalg.norm(Y, axis=1)[:, None]
     return Y
@@ -367,7 +372,7 @@ class _InMemory:
         out = {k: M if idx is None else M[idx] for k, M in self.raw.items()}
         if how == "none":  # the checked sets themselves: nothing downstream writes to them
             return out
-        return {k: _preprocessed(M, how) for k, M in out.items()}
+        return {k: _preprocessed(M, how, f"set {k!r}") for k, M in out.items()}
 
     def persistence(self, name: str, M: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         return _persistence(M)
@@ -426,7 +431,9 @@ def _sparsification(X: np.ndarray, lam: float) -> dict[str, Any]:
 
     from ..persistence import approximation_bound, sparsify
 
-    D = cdist(X, X)
+    scale = _scale_of(X)  # distances of X / scale cannot overflow; times scale: exact
+    D = cdist(X / scale, X / scale)
+    D *= scale
     g = sparsify(D, lam=lam)
     b = approximation_bound(D, g.eps, p=2.0)
     n = D.shape[0]
@@ -559,7 +566,7 @@ def _distance_alignment(A: np.ndarray, B: np.ndarray) -> dict[str, Any]:
 def _knn_sets(X: np.ndarray, k: int) -> np.ndarray:
     from ..geometry import knn_indices
 
-    return knn_indices(X, k=k)
+    return knn_indices(X / _scale_of(X), k=k)  # neighbours do not change with the scale
 
 
 def _neighbourhoods(
@@ -586,7 +593,9 @@ def _neighbourhoods(
             note="points whose neighbourhoods share no point",
         ),
         "hausdorff_mismatch": q(
-            knn_hausdorff(A, B, k=k),
+            # in units of each set's own neighbourhood radius: scale-free, so computed on the
+            # sets divided by powers of two (exact; no overflow of squared distances)
+            knn_hausdorff(A / _scale_of(A), B / _scale_of(B), k=k),
             "mean k-th neighbour distances",
             note="mean over points of the Hausdorff distance between a point's two "
             "neighbourhoods, in each set's mean k-th-neighbour radius "
@@ -789,7 +798,9 @@ def _subspaces(
 def _label_scores(M: np.ndarray, y: np.ndarray, cfg: AnalysisConfig) -> dict[str, Any]:
     from ..geometry import label_scores
 
-    s = label_scores(M, y, seed=cfg.seed)
+    # silhouette and k-means are scale-free: score M divided by a power of two (exact), so
+    # squared distances of coordinates near 1e300 or 1e-300 neither overflow nor underflow
+    s = label_scores(M / _scale_of(M), y, seed=cfg.seed)
     return {
         "n_labels": q(s.n_labels, "count"),
         "silhouette": q(

@@ -257,7 +257,7 @@ def test_labels_from_csv_column(tmp_path):
     ("array", "match"),
     [
         (np.zeros((3, 2)), "labels must be 1-D"),
-        (np.array([0.0, np.nan, 1.0]), "labels must be finite"),
+        (np.array([0.0, np.nan, 1.0]), "entry 1 is nan"),
         (np.arange(4), "has 4 labels but the embedding sets have 3 rows"),
     ],
 )
