@@ -569,11 +569,16 @@ def load_embeddings(spec: Any) -> np.ndarray:
     array([[0., 1.],
            [2., 3.],
            [4., 5.]], dtype=float32)
-    >>> np.save(f, np.array([1.0, np.nan]))
+    >>> np.save(f, np.array([1.0, 2.0]))
     >>> load_embeddings(f)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     sheaftopo.io.EmbeddingFileError: ...img.npy: is 1-D with shape (2,) ...
+    >>> np.save(f, np.array([[1.0, 2.0], [np.nan, 0.0]]))
+    >>> load_embeddings(f)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sheaftopo.io.EmbeddingFileError: ...img.npy: row 1 holds nan (column 0); 1 of 2 rows ...
     >>> tmp.cleanup()
     """
     path, _, label = _resolve(spec)
