@@ -40,6 +40,10 @@ __all__ = ["bottleneck", "sliced_wasserstein", "wasserstein"]
 # call about 7 times slower. Memory stays bounded for any diagram size.
 _BLOCK_BYTES = 1 << 19
 
+#: bottleneck's ``delta`` below this is computed exactly (Hera's relative search
+#: cannot resolve widths near the float64 resolution and never stops there)
+EXACT_BOTTLENECK_BELOW = 1e-8
+
 
 def _n_essential(dgm: np.ndarray) -> int:
     return int(np.count_nonzero(np.isinf(dgm[:, 1])))
@@ -451,7 +455,7 @@ def sliced_wasserstein(
     # of coordinates near the float64 limits from overflowing.
     c = _coordinate_scale(f1, f2)
     sw = _sw_diagram if kind == "diagram" else _sw_point_cloud
-    return c * sw(f1 / c, f2 / c, theta, p)
+    return _in_range(c * sw(f1 / c, f2 / c, theta, p), "sliced Wasserstein distance")
 
 
 def _coordinate_scale(f1: np.ndarray, f2: np.ndarray) -> float:
@@ -463,23 +467,47 @@ def _coordinate_scale(f1: np.ndarray, f2: np.ndarray) -> float:
 
 
 def _power_of_two_scale(d1: np.ndarray, d2: np.ndarray, target: int = 0) -> float:
-    """A power of two bringing the largest finite persistence into ``[2**(target-1), 2**target)``.
+    """A power of two bringing the diagrams' largest cost scale into ``[2**(target-1), 2**target)``.
 
-    Falls back to the largest |birth| when no finite point is off the diagonal
-    (only essential points), to 1.0 when everything is 0. Clamped so that
-    dividing the largest finite coordinate by it cannot overflow.
+    The cost scale is the largest finite persistence ``d - b`` and, when both
+    diagrams have the same number of essential points, the largest gap
+    between their births matched in order. Falls back to the largest
+    |coordinate| when both are 0, to 1.0 when everything is 0. Everything is
+    computed on halves, so spans beyond the float64 range (``-1e308`` to
+    ``1e308``) do not overflow. The result is at most ``2**1023`` and at least
+    ``2**-1074`` (a subnormal scale divides exactly), and is never so small
+    that dividing the largest |coordinate| by it overflows.
     """
-    finite = np.concatenate([d1[np.isfinite(d1[:, 1])], d2[np.isfinite(d2[:, 1])]])
-    coords = np.abs(np.concatenate([d1[:, 0], d2[:, 0], finite[:, 1]]))
-    top_coord = float(coords.max()) if coords.size else 0.0
-    top = float((finite[:, 1] - finite[:, 0]).max()) if len(finite) else 0.0
-    if top <= 0.0:  # no finite off-diagonal point: use the births (essential points)
-        top = top_coord
-    if top <= 0.0:
+    fin1 = d1[np.isfinite(d1[:, 1])]
+    fin2 = d2[np.isfinite(d2[:, 1])]
+    halves = [0.5 * fin1[:, 1] - 0.5 * fin1[:, 0], 0.5 * fin2[:, 1] - 0.5 * fin2[:, 0]]
+    e1 = np.sort(d1[~np.isfinite(d1[:, 1]), 0])
+    e2 = np.sort(d2[~np.isfinite(d2[:, 1]), 0])
+    if len(e1) == len(e2):
+        halves.append(np.abs(0.5 * e1 - 0.5 * e2))
+    half = float(np.concatenate(halves).max(initial=0.0))
+    coords = [np.abs(d1[:, 0]), np.abs(d2[:, 0]), np.abs(fin1[:, 1]), np.abs(fin2[:, 1])]
+    top_coord = float(np.concatenate(coords).max(initial=0.0))
+    if half > 0.0:
+        exponent = math.frexp(half)[1] + 1 - target  # 2 * half < 2**(frexp exponent + 1)
+    elif top_coord > 0.0:
+        exponent = math.frexp(top_coord)[1] - target
+    else:
         return 1.0
-    # Keep coords / scale finite, and the scale itself a finite normal float.
-    exponent = max(math.frexp(top)[1] - target, math.frexp(top_coord)[1] - 1000, -1021)
-    return math.ldexp(1.0, min(exponent, 1023))
+    if top_coord > 0.0:
+        exponent = max(exponent, math.frexp(top_coord)[1] - 1000)
+    return math.ldexp(1.0, min(max(exponent, -1074), 1023))
+
+
+def _in_range(value: float, what: str) -> float:
+    """``value``, or a ValueError when a finite distance overflowed float64."""
+    if math.isinf(value) or math.isnan(value):
+        raise ValueError(
+            f"the {what} between dgm1 and dgm2 exceeds the float64 range "
+            f"({np.finfo(np.float64).max:.3g}); divide both diagrams by a constant first "
+            "(the distance scales with it)"
+        )
+    return value
 
 
 def _finite_transport_cost(X: np.ndarray, Y: np.ndarray, p: float, q: float) -> float:
@@ -686,7 +714,9 @@ def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.
     X = d1[~ess1 & (d1[:, 0] != d1[:, 1])] / scale
     Y = d2[~ess2 & (d2[:, 0] != d2[:, 1])] / scale
     cost = essential_cost + _finite_transport_cost(X, Y, p, internal_p)
-    return scale * cost ** (1.0 / p)
+    with np.errstate(over="ignore"):
+        value = scale * cost ** (1.0 / p)
+    return _in_range(value, f"{p:g}-Wasserstein distance")
 
 
 def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:
@@ -718,7 +748,12 @@ def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:
     delta : float, default 0.0
         Relative error allowed, :math:`\delta \ge 0`: the value returned lies
         in :math:`[d_B, (1 + \delta)\, d_B]`. ``0.0`` (default) computes the
-        exact distance; a positive value is faster on large diagrams.
+        exact distance; a positive value is faster on large diagrams. Values
+        below ``1e-8`` are computed exactly too (as ``0.0``, which satisfies
+        the same bound): Hera's approximate search narrows an interval until
+        its relative width is below ``delta``, which near the float64
+        resolution (``delta=1e-16``) never happens, and buys no speed at
+        such ``delta`` anyway.
 
     Returns
     -------
@@ -796,6 +831,8 @@ def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:
     d1 = as_diagram(dgm1, "dgm1")
     d2 = as_diagram(dgm2, "dgm2")
     delta = check_real(delta, "delta", low=0.0)
+    if delta < EXACT_BOTTLENECK_BELOW:
+        delta = 0.0
     if _n_essential(d1) != _n_essential(d2):
         return math.inf
 
@@ -809,6 +846,4 @@ def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:
     # largest persistence near 2**20 so that this threshold is negligible.
     scale = _power_of_two_scale(d1, d2, target=20)
     value = scale * float(bottleneck_distance(d1 / scale, d2 / scale, delta))
-    if math.isnan(value):  # pragma: no cover - defensive; Hera never returns NaN here
-        raise RuntimeError("gudhi.hera.bottleneck_distance returned NaN on valid input")
-    return value
+    return _in_range(value, "bottleneck distance")

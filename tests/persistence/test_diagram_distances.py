@@ -835,3 +835,72 @@ def test_wasserstein_bottleneck_inputs_types():
     np.testing.assert_array_equal(D1, c1)
     np.testing.assert_array_equal(D2, c2)
     assert type(wasserstein(D1, D2[:1])) is float  # inf is a Python float too
+
+
+# ---------------------------------------------------------------------------
+# regressions (issue 14): tiny delta, spans and magnitudes at the float64 limits
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delta", [1e-16, 1e-15, 1e-300, 5e-324, 1e-9])
+def test_regression_bottleneck_tiny_delta_returns_the_exact_value(delta):
+    """delta=1e-16 never returned (Hera's relative search cannot get that narrow)."""
+    import time
+
+    from _adversarial import check_call
+
+    t0 = time.perf_counter()
+    _, value = check_call("persistence", bottleneck, [[0, 0.3], [0.1, 0.5]], [[0, 0.35]],
+                          delta=delta, seconds=10)
+    assert time.perf_counter() - t0 < 5
+    assert value == bottleneck([[0, 0.3], [0.1, 0.5]], [[0, 0.35]])
+    assert close(value, 0.15, rtol=1e-15)
+    rng = np.random.default_rng(30)
+    D1, D2 = random_diagram(rng, 40), random_diagram(rng, 30)
+    assert bottleneck(D1, D2, delta=delta) == bottleneck(D1, D2)
+
+
+def test_regression_distances_at_subnormal_scale():
+    """Scales were clamped at 2**-1021, so W_p (large p) and Hera rounded these to 0."""
+    D1, D2 = np.array([[0.0, 5e-324]]), np.array([[0.0, 1e-323]])
+    assert wasserstein(D1, D2, p=50.0) == 5e-324
+    assert bottleneck(D1, D2) == 5e-324
+    assert wasserstein(D1, D2, p=1.0) == 5e-324
+    # theta = 0: births {0, 5e-324} vs {0, 2.5e-324}; pi/2: deaths {5, 5} vs {2.5, 10} (e-324)
+    assert sliced_wasserstein(D1, D2, directions=[0.0, np.pi / 2]) == 5e-324
+
+
+def test_regression_spans_beyond_float64():
+    """d - b overflowed for (-1e308, 1e308): the scale is now taken on halves."""
+    wide = np.array([[-1e308, 1e308]])
+    unit = np.array([[0.0, 1.0]])
+    # the far point goes to the diagonal at (d - b) / 2 = 1e308 (l_inf), the other too
+    assert close(wasserstein(wide, unit, p=2.0), 1e308, rtol=1e-15)
+    assert close(bottleneck(wide, unit), 1e308, rtol=1e-15)
+    # exceeding float64: a clear error, never a silent inf
+    with pytest.raises(ValueError, match="1-Wasserstein distance between dgm1 and dgm2 exceeds"):
+        wasserstein(wide, unit, p=1.0, internal_p=1.0)  # l_1 to the diagonal: 2e308
+    ess1 = np.array([[-1e308, INF], [0.0, 1.0]])
+    ess2 = np.array([[1e308, INF]])
+    for f in (wasserstein, bottleneck):
+        with pytest.raises(ValueError, match="between dgm1 and dgm2 exceeds the float64 range"):
+            f(ess1, ess2)
+    # a different number of essential points is a genuine inf, not an overflow
+    assert wasserstein(ess1, unit) == INF and bottleneck(ess1, unit) == INF
+
+
+@pytest.mark.parametrize("k", [-1000, -500, 500, 1000])
+def test_regression_distances_are_homogeneous_by_powers_of_two(k):
+    rng = np.random.default_rng(31)
+    D1 = np.vstack([random_diagram(rng, 12), [[0.25, INF]]])
+    D2 = np.vstack([random_diagram(rng, 9), [[-0.5, INF]]])
+    c = math.ldexp(1.0, k)
+    for f, kw in [
+        (wasserstein, {"p": 1.0}),
+        (wasserstein, {"p": 2.0, "internal_p": 2.0}),
+        (bottleneck, {}),
+        (sliced_wasserstein, {"essential": "drop"}),
+        (sliced_wasserstein, {"essential": "drop", "kind": "point_cloud"}),
+    ]:
+        ref = f(D1, D2, **kw)
+        assert close(f(np.ldexp(D1, k), np.ldexp(D2, k), **kw), ref * c, rtol=1e-12), f
