@@ -50,7 +50,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, kernel_layout
+from ..persistence._mst import rescaled, scaled_back
 from ._inputs import (
     check_sizes,
     compute,
@@ -95,14 +96,20 @@ def _kernels() -> Any:
 # --------------------------------------------------------------------------
 
 
-def _block_stats(A: Any) -> tuple[int, np.ndarray | None, tuple[int, int, float] | None]:
-    """``(rows, column sums, None)``, or ``(rows, None, (row, col, value))`` at a non-finite."""
+def _block_stats(A: Any) -> tuple[int, np.ndarray | None, float, tuple[int, int, float] | None]:
+    """``(rows, column sums of A / s, s, None)`` with ``s = power_of_two_scale(A)``.
+
+    At a non-finite entry: ``(rows, None, 1.0, (row, col, value))``. The sums
+    are taken on the block divided by its power of two, so they cannot
+    overflow whatever the magnitude of the coordinates.
+    """
     A = np.asarray(A)
     bad = ~np.isfinite(A)
     if bad.any():
         r, c = (int(i) for i in np.argwhere(bad)[0])
-        return A.shape[0], None, (r, c, float(A[r, c]))
-    return A.shape[0], A.sum(axis=0, dtype=np.float64), None
+        return A.shape[0], None, 1.0, (r, c, float(A[r, c]))
+    W, s = rescaled(A)
+    return A.shape[0], W.sum(axis=0, dtype=np.float64), s, None
 
 
 def _centred(A: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,29 +141,37 @@ def _pair(
     mean: np.ndarray,
     tol: float,
     k: int,
+    exponent: int,
     sel: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Nearest points of the other block carrying another label, with exact lengths.
 
-    Returns ``(WA, QA)`` — for every row of ``A`` (of ``A[sel]`` if given) its
-    ``k`` nearest rows of ``B`` whose label differs, by ``(length, global
-    index)``, padded with ``(inf, -1)`` — and, for a pair of two different
-    blocks without ``sel``, also ``(WB, QB)`` for the rows of ``B`` against
-    ``A``. ``B is None`` is the diagonal pair ``(A, A)``; labels are global
-    point indices in the first pass, so a point is never its own neighbour.
+    Both blocks are first divided by ``2**exponent`` (exact), the power of two
+    that brings the whole cloud's largest |coordinate| into [0.5, 1) (as
+    :func:`sheaftopo.persistence.mst` does); ``mean`` and the lengths are in
+    those units. Returns ``(WA, QA)`` — for every row of ``A`` (of ``A[sel]``
+    if given) its ``k`` nearest rows of ``B`` whose label differs, by
+    ``(length, global index)``, padded with ``(inf, -1)`` — and, for a pair of
+    two different blocks without ``sel``, also ``(WB, QB)`` for the rows of
+    ``B`` against ``A``. ``B is None`` is the diagonal pair ``(A, A)``; labels
+    are global point indices in the first pass, so a point is never its own
+    neighbour.
     """
     from . import _kernels as dk
 
     A = np.asarray(A)
+    # labels may arrive read-only (deserialised); kernels get one layout only
+    la = kernel_layout(np.asarray(la, dtype=np.int64))
+    lb = kernel_layout(np.asarray(lb, dtype=np.int64))
     if sel is not None:
         A, la = A[sel], la[sel]
-    A = np.ascontiguousarray(A)
+    A = np.ldexp(A, -exponent)  # a new C-contiguous, writeable array
     Wa, sqa = _centred(A, mean)
     both = B is not None and sel is None
     if B is None:
         B, Wb, sqb, lb, off_b = A, Wa, sqa, la, off_a
     else:
-        B = np.ascontiguousarray(B)
+        B = np.ldexp(np.asarray(B), -exponent)
         Wb, sqb = _centred(B, mean)
     ri, rj, cj, ci = dk.candidates(Wa @ Wb.T, sqa, sqb, la, lb, k, tol, both)
     ref = np.concatenate([A, B]) if B is not A else A
@@ -242,19 +257,23 @@ def _certify(
     return lo[ok], hi[ok], w[ok], np.flatnonzero(query)
 
 
-def _check_finite_blocks(stats: list[Any], offsets: np.ndarray) -> np.ndarray:
-    """Column sums of the whole array, or a ValueError at the first non-finite entry."""
-    total = None
-    for i, (_, sums, bad) in enumerate(stats):
+def _check_finite_blocks(stats: list[Any], offsets: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(column sums / s, s)`` of the whole array, or a ValueError at its first non-finite entry.
+
+    ``s`` is the largest of the blocks' powers of two, i.e. ``power_of_two_scale`` of the
+    whole array.
+    """
+    for i, (_, _, _, bad) in enumerate(stats):
         if bad is not None:
             r, c, value = bad
             raise ValueError(
                 f"X must not contain NaN or inf; found {value!r} at index "
                 f"({int(offsets[i]) + r}, {c}) (row block {i})"
             )
-        total = sums if total is None else total + sums
-    assert total is not None
-    return total
+    scale = max(s for _, _, s, _ in stats)
+    # the ratios are powers of two: the rescaling of each block's sums is exact
+    total = sum(sums * (s / scale) for _, sums, s, _ in stats)
+    return np.asarray(total, dtype=np.float64), scale
 
 
 class _Run:
@@ -279,7 +298,9 @@ class _Run:
     def check(self) -> None:
         block_stats = self.dask.delayed(_block_stats, pure=True)
         stats = self.run([block_stats(b) for b in self.blocks])
-        self.mean = _check_finite_blocks(stats, self.offsets) / self.n
+        total, self.scale = _check_finite_blocks(stats, self.offsets)
+        self.exponent = int(np.frexp(self.scale)[1]) - 1
+        self.mean = total / self.n
 
     def _labels(self, labels: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
         """Per block: its labels, and the one label it carries whole (or -1)."""
@@ -309,7 +330,8 @@ class _Run:
                     continue
                 oi, oj = int(self.offsets[i]), int(self.offsets[j])
                 B = None if i == j else self.blocks[j]
-                res = pair(self.blocks[i], B, lab[i], lab[j], oi, oj, self.mean, self.tol, self.k)
+                res = pair(self.blocks[i], B, lab[i], lab[j], oi, oj, self.mean, self.tol, self.k,
+                           self.exponent)
                 parts[i].append((res, 0))
                 if i != j:
                     parts[j].append((res, 1))
@@ -333,7 +355,7 @@ class _Run:
             one = int(la[0]) if (la == la[0]).all() else -1
             parts = [
                 (pair(self.blocks[i], self.blocks[j], lab[i], lab[j], int(self.offsets[i]),
-                      int(self.offsets[j]), self.mean, self.tol, self.k, sel), 0)
+                      int(self.offsets[j]), self.mean, self.tol, self.k, self.exponent, sel), 0)
                 for j in range(nb)
                 if not (one >= 0 and whole[j] == one)
             ]
@@ -396,7 +418,8 @@ def mst_dask(
     ------
     ValueError
         X not 2-D, empty, with NaN or inf (checked block by block; the message
-        gives the row), shards of different widths; ``block_rows`` below 1 or
+        gives the row), with distances beyond the float64 range, shards of
+        different widths; ``block_rows`` below 1 or
         above what ``memory_budget`` allows; ``n_neighbors`` below 1.
     TypeError
         X not real; ``block_rows``, ``memory_budget`` or ``n_neighbors`` not an
@@ -424,7 +447,11 @@ def mst_dask(
     The edge key and the weights are those of :func:`sheaftopo.persistence.mst`,
     so the deaths equal :func:`sheaftopo.persistence.h0_diagram` bit for bit,
     and the edges are equal wherever the in-memory code's choice is not a
-    near-tie below its Gram-identity resolution.
+    near-tie below its Gram-identity resolution. As there, the blocks are
+    divided by the power of two that brings the largest |coordinate| of the
+    whole cloud (found in the first pass) into [0.5, 1), exactly, and the
+    lengths multiplied back: coordinates of 1e300 or 1e-300 work, and
+    distances beyond the float64 range raise a ``ValueError``.
 
     References
     ----------
@@ -487,7 +514,8 @@ def mst_dask(
                 bound[ask] = W[ask, -1]
     note(bool(progress), f"mst_dask: done, {run.tasks} block-pair tasks")
     if us:
-        u, v, wt = np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
+        u, v = np.concatenate(us), np.concatenate(vs)
+        wt = scaled_back(np.concatenate(ws), run.scale, "X")
     else:
         u = v = np.zeros(0, np.int64)
         wt = np.zeros(0)

@@ -243,3 +243,51 @@ def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.array", None)
     with pytest.raises(ImportError, match=r"sheaftopo\[dask\]"):
         h0_diagram_dask(np.zeros((2, 2)))
+
+
+# --------------------------------------------------------------------------
+# regressions (issue 14): magnitudes, read-only blocks
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [-1000, -560, 520, 1000])
+def test_regression_extreme_magnitudes_bit_for_bit(k):
+    """X * 1e300 leaked 'please report this'; tiny coordinates gave zero deaths."""
+    X = _clustered(300)
+    Y = np.ldexp(X, k)
+    forest = mst_dask(Y, block_rows=64)
+    _same(forest, Y)
+    assert forest.diagram.tobytes() == np.ldexp(h0_diagram(X), k).tobytes()
+
+
+@pytest.mark.parametrize("s", [1e300, 1e160, 1e-170, 1e-300])
+def test_regression_decimal_magnitudes(s):
+    X = _random(200, d=3)
+    _same(mst_dask(X * s, block_rows=50), X * s)
+    np.testing.assert_allclose(
+        h0_diagram_dask(X * s, block_rows=50)[:-1, 1] / s, h0_diagram(X)[:-1, 1], rtol=1e-13
+    )
+
+
+def test_regression_distances_beyond_float64_are_refused():
+    with pytest.raises(ValueError, match="X: distances between its points exceed"):
+        mst_dask(np.array([[1.5e308], [-1.5e308]]), block_rows=1)
+
+
+def test_regression_read_only_blocks_compile_nothing_new():
+    import numba
+
+    from sheaftopo.distributed import _kernels as dk
+    from sheaftopo.persistence import _mst_kernels as mk
+
+    X = _random(200, d=3)
+    mst_dask(X, block_rows=50)
+    kernels = [dk.candidates, dk._scan, mk.euclidean_edge_lengths, mk.uf_merge, mk.uf_labels]
+    assert all(isinstance(f, numba.core.registry.CPUDispatcher) for f in kernels)
+    before = [len(f.signatures) for f in kernels]
+    ro = X.copy()
+    ro.flags.writeable = False
+    mst_dask(da.from_array(ro, chunks=(50, 3)))  # read-only chunks reach the tasks
+    mst_dask(da.from_array(np.asfortranarray(X), chunks=(64, 3)))
+    mst_dask(ro[::1], block_rows=40)
+    assert [len(f.signatures) for f in kernels] == before
