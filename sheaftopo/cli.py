@@ -511,7 +511,10 @@ def _analyze(args: argparse.Namespace, argv: list[str]) -> int:
     except (_InputError, EmbeddingFileError, FileNotFoundError, ImportError) as e:
         return _error(cmd, e)
     except OSError as e:
-        return _error(cmd, f"{getattr(e, 'filename', '') or ''}: {e.strerror or e}")
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        return _error(cmd, f"{where}{e.strerror or e}")
+    except (ValueError, TypeError) as e:  # the library's checks of the loaded input
+        return _error(cmd, e)
     from .report import (
         Progress,
         analyze,

@@ -349,7 +349,7 @@ def _column_values(col: Any, where: str) -> np.ndarray:
     if values and all(_is_list_like(v) for v in values):
         return _stack_list_column(values, where)
     try:
-        return np.asarray(col.to_numpy(dtype=np.float64))
+        return np.array(col.to_numpy(dtype=np.float64))  # owned, writeable
     except (TypeError, ValueError):
         return np.asarray(values, dtype=object)
 
@@ -391,7 +391,7 @@ def _table_matrix(df: Any, spec: str) -> np.ndarray:
             "numeric column per dimension or a single column of vectors (name it as "
             f"{spec}:COLUMN)",
         )
-    return np.asarray(df[numeric].to_numpy(dtype=np.float64))
+    return np.array(df[numeric].to_numpy(dtype=np.float64))  # owned, writeable
 
 
 def _short_list(names: Sequence[Any], limit: int = 8) -> str:

@@ -226,6 +226,14 @@ def test_regression_tables_with_only_a_header_and_missing_labels(tmp_path):
         load_labels(lab, n_rows="3")
 
 
+def test_regression_one_row_parquet_reads_back_writeable(tmp_path):
+    pd = pytest.importorskip("pandas")
+    f = tmp_path / "one.parquet"
+    pd.DataFrame({"c0": [1.5e-301]}).to_parquet(f)  # pyarrow hands out a read-only buffer
+    for X in (load_embeddings(f), read_arrays(f)["one"], read_arrays(f"{f}:c0")["c0"]):
+        assert X.flags.writeable and X.flags.owndata
+
+
 def test_regression_report_measures_at_extreme_magnitudes():
     ref_rms = rms_pairwise_distance(A0)
     ref = distance_alignment(A0, B0)
