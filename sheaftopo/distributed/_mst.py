@@ -504,8 +504,8 @@ def mst_dask(
                 labels, c = kern.uf_labels(parent)
                 continue
             if not len(ask):  # pragma: no cover - an uncertified component has points to ask
-                raise RuntimeError("mst_dask: no component certified and nothing to query; "
-                                   "please report this")
+                raise RuntimeError("mst_dask: no component certified and no point to query "
+                                   "(only possible with non-finite distances)")
             if len(ask) > n * SWEEP_FRACTION:
                 W, Q = run.sweep(labels)
                 bound = W[:, -1].copy()

@@ -510,53 +510,105 @@ def _in_range(value: float, what: str) -> float:
     return value
 
 
-def _finite_transport_cost(X: np.ndarray, Y: np.ndarray, p: float, q: float) -> float:
-    """Optimal partial-matching cost sum ||x - gamma(x)||_q^p between finite diagrams.
-
-    Builds the (n+1) x (m+1) cost matrix of GUDHI's formulation (the last row
-    and column stand for the diagonal, with masses m and n) and solves it
-    with POT's network simplex. Each point-to-point cost is capped at the
-    cost of sending both points to the diagonal, which does not change the
-    optimum (the optimal plan can always be rerouted through the diagonal,
-    whose diagonal-to-diagonal flow equals the point-to-point flow) but keeps
-    every entry below ``2 max_x dist(x, diagonal)**p``: without the cap, large
-    ``p`` makes the entries span more than double precision and POT can
-    return a suboptimal plan.
-    """
+def _ground_costs(
+    X: np.ndarray, Y: np.ndarray, q: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(C, cx, cy)``: l_q distances between the points and from each point to the diagonal."""
     from scipy.spatial.distance import cdist
 
     factor = 2.0 ** (1.0 / q - 1.0)  # l_q distance to the diagonal is factor * (d - b)
-    cx = ((X[:, 1] - X[:, 0]) * factor) ** p
-    cy = ((Y[:, 1] - Y[:, 0]) * factor) ** p
-    n, m = len(X), len(Y)
-    if n == 0 or m == 0:
-        return float(cx.sum() + cy.sum())
-    if np.isinf(q):
+    cx = (X[:, 1] - X[:, 0]) * factor
+    cy = (Y[:, 1] - Y[:, 0]) * factor
+    if len(X) == 0 or len(Y) == 0:
+        C = np.zeros((len(X), len(Y)))
+    elif np.isinf(q):
         C = cdist(X, Y, metric="chebyshev")
     else:
         C = cdist(X, Y, metric="minkowski", p=q)
-    # A point-to-point entry may overflow to inf when its points are far apart
-    # relative to their persistence; the cap below replaces it with the finite
-    # via-diagonal cost, so the overflow is harmless and not reported.
-    with np.errstate(over="ignore"):
-        C **= p
-    np.minimum(C, cx[:, None] + cy[None, :], out=C)
+    return C, cx, cy
+
+
+def _perfect_matching_within(C: np.ndarray, cx: np.ndarray, cy: np.ndarray, t: float) -> bool:
+    """Whether the points can be matched, to each other or to the diagonal, at costs <= t."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    n, m = C.shape
+    # rows: the n points of X, then m diagonal copies; columns: the m points of Y, then n
+    r, c = np.nonzero(C <= t)
+    i = np.flatnonzero(cx <= t)
+    j = np.flatnonzero(cy <= t)
+    dr, dc = np.divmod(np.arange(m * n), n)  # diagonal copy to diagonal copy: always
+    rows = np.concatenate([r, i, n + j, n + dr])
+    cols = np.concatenate([c, m + i, j, m + dc])
+    G = sp.csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(n + m, n + m))
+    return bool((maximum_bipartite_matching(G, perm_type="column") >= 0).all())
+
+
+def _bottleneck_unit(
+    X: np.ndarray, Y: np.ndarray, C: np.ndarray, cx: np.ndarray, cy: np.ndarray, q: float
+) -> float:
+    """The l_q bottleneck distance of two finite diagrams: the least t admitting a matching.
+
+    With ``q = inf`` this is Hera's bottleneck distance, snapped to the cost
+    entry it is made of; otherwise a binary search over the cost entries,
+    each step a bipartite matching.
+    """
+    n, m = C.shape
+    if n == 0 or m == 0:
+        return float(max(cx.max(initial=0.0), cy.max(initial=0.0)))
+    values = np.concatenate([C.ravel(), cx, cy])
+    if np.isinf(q):
+        hera = bottleneck(X, Y)
+        return float(values[values >= hera * (1.0 - 1e-12)].min())
+    values = np.unique(values)
+    lo, hi = 0, len(values) - 1  # values[hi] admits a matching
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _perfect_matching_within(C, cx, cy, float(values[mid])):
+            hi = mid
+        else:
+            lo = mid + 1
+    return float(values[lo])
+
+
+def _finite_transport_cost(
+    C: np.ndarray, cx: np.ndarray, cy: np.ndarray, p: float, unit: float
+) -> float:
+    """Optimal partial-matching cost ``sum (||x - gamma(x)||_q / unit)^p`` between finite diagrams.
+
+    Builds the (n+1) x (m+1) cost matrix of GUDHI's formulation (the last row
+    and column stand for the diagonal, with masses m and n) and solves it
+    with POT's network simplex. Costs are measured in units of the
+    bottleneck distance ``unit`` for the same ground metric: the bottleneck
+    matching then costs at most ``n + m`` and the optimum at least 1 (its
+    largest term is at least ``unit``), so every entry above ``n + m + 1`` can
+    be capped there without changing the optimum (an integral plan using it
+    would cost more than the bottleneck matching), and entries far below 1
+    cannot matter: whatever ``p``, the problem spans a few orders of magnitude
+    and POT's absolute pivoting tolerance (about 1e-14) resolves it. Each
+    point-to-point cost is also capped at the cost of sending both points to
+    the diagonal, which does not change the optimum either (the plan can be
+    rerouted through the diagonal).
+    """
+    n, m = C.shape
+    cap = float(n + m + 1)
+    with np.errstate(over="ignore", under="ignore"):
+        px = np.minimum((cx / unit) ** p, cap)
+        py = np.minimum((cy / unit) ** p, cap)
+        if n == 0 or m == 0:
+            return float(px.sum() + py.sum())
+        W = (C / unit) ** p
+    np.minimum(W, px[:, None] + py[None, :], out=W)
+    np.minimum(W, cap, out=W)
     M = np.zeros((n + 1, m + 1))
-    M[:n, :m] = C
-    M[:n, m] = cx
-    M[n, :m] = cy
+    M[:n, :m] = W
+    M[:n, m] = px
+    M[n, :m] = py
     a = np.ones(n + 1)
     a[n] = m
     b = np.ones(m + 1)
     b[m] = n
-
-    # POT's pivoting tolerances are absolute (about 1e-14): bring the largest
-    # entry into (1/2, 1] by a power of two (exact) and scale the cost back.
-    top = float(M.max())
-    if top == 0.0:
-        return 0.0
-    k = math.frexp(top)[1]
-    M = np.ldexp(M, -k)
 
     import ot
 
@@ -569,7 +621,7 @@ def _finite_transport_cost(X: np.ndarray, Y: np.ndarray, p: float, q: float) -> 
             f"POT's network simplex did not reach an optimal transport plan "
             f"({log['warning']}) for diagrams of {n} and {m} finite points"
         )
-    return math.ldexp(float(cost), k)
+    return float(cost)
 
 
 def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.inf) -> float:
@@ -650,24 +702,32 @@ def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.
 
     * small diagrams lose accuracy: on random diagrams scaled by
       :math:`10^{-7}`, GUDHI's ``order=1``/``2`` values were off by up to
-      50 %, by :math:`10^{-8}` by a factor of up to 3. Here both diagrams are
-      divided by a power of two close to their largest finite persistence
-      (exact in floating point) and the result multiplied back;
+      50 %, by :math:`10^{-8}` by a factor of up to 3;
     * large :math:`p` makes the entries :math:`\|x - y\|^p` span more than
       double precision: for :math:`\{(0, 0.5), (0, 1), (3, 6), (1, 2)\}`
       against :math:`\{(0, 1), (1, 2), (3, 6)\}` GUDHI returns 0.522 at
       :math:`p = 16` instead of 0.25, and for :math:`\{(4, 11)\}` against
-      :math:`\{(0, 0), (0, 8)\}` 4.0000121 at :math:`p = 64` instead of 4.
-      Here every point-to-point cost is capped at the cost of sending both
-      points to the diagonal, which leaves the optimum unchanged (the
-      optimal plan can be rerouted through the diagonal) and bounds the
-      entries by :math:`2 \max (d-b)^p / 2^p`.
+      :math:`\{(0, 0), (0, 8)\}` 4.0000121 at :math:`p = 64` instead of 4;
+      past :math:`p \approx 1000` every entry underflows and the value is 0.
 
-    Points on the diagonal are removed first (exact: they match the diagonal
-    at cost 0). What remains is the float64 resolution of the transport
-    cost: costs below about :math:`10^{-14}` times the largest one are not
-    resolved, so a distance near 0 is accurate only to about
-    :math:`10^{-14/p}\max(d-b)`.
+    Here the costs are measured in units of the bottleneck distance
+    :math:`b_q` for the same ground metric (Hera's for :math:`q = \infty`,
+    a binary search over the cost entries with bipartite matchings
+    otherwise): the optimal plan's cost then lies in :math:`[1, n_1 + n_2]`
+    (its largest term is at least :math:`b_q^p`, and the bottleneck matching
+    costs at most :math:`(n_1 + n_2)\, b_q^p`), entries above
+    :math:`n_1 + n_2 + 1` are capped there and point-to-point entries at the
+    cost of sending both points to the diagonal, neither of which changes
+    the optimum. The problem POT solves therefore spans a few orders of
+    magnitude whatever :math:`p` and the scale: :math:`W^p` is resolved to
+    about :math:`10^{-14}` relative, so :math:`W` to about
+    :math:`10^{-14}/p`; the value satisfies
+    :math:`b_q \le W_{p,q} \le (n_1+n_2)^{1/p} b_q` and tends to the
+    bottleneck distance as :math:`p \to \infty` (:math:`p = 10^{300}`
+    is fine). Both diagrams are first divided by a power of two (exact), so
+    entries from 1e-300 to 1e300 work; a distance beyond the float64 range
+    raises a ``ValueError``. Points on the diagonal are removed first
+    (exact: they match the diagonal at cost 0).
 
     References
     ----------
@@ -707,15 +767,18 @@ def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.
     scale = _power_of_two_scale(d1, d2)
     ess1 = np.isinf(d1[:, 1])
     ess2 = np.isinf(d2[:, 1])
-    b1 = np.sort(d1[ess1, 0]) / scale
-    b2 = np.sort(d2[ess2, 0]) / scale
-    essential_cost = float((np.abs(b1 - b2) ** p).sum())
+    gaps = np.abs(np.sort(d1[ess1, 0]) / scale - np.sort(d2[ess2, 0]) / scale)
     # Finite points off the diagonal (points on it contribute nothing).
     X = d1[~ess1 & (d1[:, 0] != d1[:, 1])] / scale
     Y = d2[~ess2 & (d2[:, 0] != d2[:, 1])] / scale
-    cost = essential_cost + _finite_transport_cost(X, Y, p, internal_p)
+    C, cx, cy = _ground_costs(X, Y, internal_p)
+    unit = max(_bottleneck_unit(X, Y, C, cx, cy, internal_p), float(gaps.max(initial=0.0)))
+    if unit == 0.0:
+        return 0.0
+    with np.errstate(under="ignore"):
+        cost = float(((gaps / unit) ** p).sum()) + _finite_transport_cost(C, cx, cy, p, unit)
     with np.errstate(over="ignore"):
-        value = scale * cost ** (1.0 / p)
+        value = scale * unit * cost ** (1.0 / p)
     return _in_range(value, f"{p:g}-Wasserstein distance")
 
 

@@ -904,3 +904,43 @@ def test_regression_distances_are_homogeneous_by_powers_of_two(k):
     ]:
         ref = f(D1, D2, **kw)
         assert close(f(np.ldexp(D1, k), np.ldexp(D2, k), **kw), ref * c, rtol=1e-12), f
+
+
+@pytest.mark.parametrize("q", [1.0, 2.0, INF])
+def test_regression_wasserstein_large_p_tends_to_the_bottleneck(q):
+    """W_p was 0 from p ~ 1000 on (every cost (d - b)**p underflowed)."""
+    D1 = np.array([[0.0, 1.0], [0.0, 3.0], [1.0, 2.0]])
+    D2 = np.array([[0.0, 1.5], [0.0, 2.5]])
+    # l_q bottleneck: (0, 3) <-> (0, 2.5) at 0.5, (0, 1) <-> (0, 1.5) at 0.5, (1, 2) to the
+    # diagonal at 2**(1/q - 1) (l_q); brute force over all matchings gives the same
+    b_q = max(0.5, 2.0 ** (1.0 / q - 1.0))
+    prev = INF
+    for p in (1.0, 2.0, 16.0, 50.0, 1000.0, 1e5, 1e300):
+        w = wasserstein(D1, D2, p=p, internal_p=q)
+        assert b_q * (1 - 1e-12) <= w <= 5 ** (1 / p) * b_q * (1 + 1e-12)
+        assert w <= prev * (1 + 1e-12)  # non-increasing in p
+        prev = w
+    assert close(wasserstein(D1, D2, p=1e300, internal_p=q), b_q, rtol=1e-12)
+    assert close(wasserstein(D1, D2, p=1e300), bottleneck(D1, D2), rtol=1e-12)
+    rng = np.random.default_rng(32)
+    A, B = random_diagram(rng, 6), random_diagram(rng, 5)
+    assert close(wasserstein(A, B, p=1e6, internal_p=q), brute_bottleneck_q(A, B, q), rtol=1e-5)
+
+
+def brute_bottleneck_q(D1, D2, q):
+    """l_q bottleneck distance by brute force over the augmented assignment."""
+    n, m = len(D1), len(D2)
+    f = 2.0 ** (1.0 / q - 1.0)
+    big = np.full((n + m, n + m), INF)
+    for i in range(n):
+        for j in range(m):
+            big[i, j] = np.linalg.norm(D1[i] - D2[j], ord=q)
+        big[i, m + i] = f * (D1[i, 1] - D1[i, 0])
+    for j in range(m):
+        big[n + j, j] = f * (D2[j, 1] - D2[j, 0])
+    big[n:, m:] = 0.0
+    for t in np.unique(big[np.isfinite(big)]):
+        r, c = linear_sum_assignment((big > t).astype(float))
+        if not (big[r, c] > t).any():
+            return t
+    raise AssertionError("unreachable")
