@@ -12,12 +12,13 @@ against the same problem at unit scale (homogeneity / scale invariance).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg as sl
 from _adversarial import (
     MAGNITUDES,
-    arrays_in_layouts,
     bad_arrays,
     bad_scalars,
     check_call,
@@ -29,6 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sheaftopo.geometry as geo
+from sheaftopo._validation import power_of_two_scale
 from sheaftopo.geometry import (
     LabelScores,
     LocalAlignment,
@@ -69,10 +71,10 @@ V = 0.5 * (A - B)
 EPS = np.finfo(np.float64).eps
 
 
-def rel_close(x, y, rtol=1e-9):
+def rel_close(x, y, rtol=1e-9, atol=0.0):
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     scale = np.maximum(np.abs(y).max(initial=0.0), 1e-300)
-    assert np.abs(x - y).max(initial=0.0) <= rtol * scale, (x, y)
+    assert np.abs(x - y).max(initial=0.0) <= rtol * scale + atol, (x, y)
 
 
 # ---------------------------------------------------------------------------
@@ -114,9 +116,9 @@ def test_regression_spd_exp_blames_base_not_the_tangent_vector():
 
 
 def test_regression_spd_geodesic_parameter():
-    with pytest.raises(TypeError, match="^t must be .*not a boolean"):
+    with pytest.raises(TypeError, match=r"^t must be .*not a boolean"):
         spd_geodesic(A, B, True)
-    with pytest.raises(TypeError, match="^t must be"):
+    with pytest.raises(TypeError, match=r"^t must be"):
         spd_geodesic(A, B, np.array([True, False]))
     for metric in ("affine", "log_euclidean"):
         with pytest.raises(ValueError, match=r"t \(values in .*outside the float64 range"):
@@ -291,3 +293,591 @@ def test_regression_label_scores_refuses_mixed_labels():
     ref = label_scores(X, [0, 1, 0, 1, 2, 2])
     assert label_scores(X, ["x", "y", "x", "y", "z", "z"]) == ref
     assert label_scores(X, np.array([0, 1, 0, 1, 2, 2], dtype=object)) == ref
+
+
+# ---------------------------------------------------------------------------
+# the bad-input suite: every public name, hypothesis-drawn inputs
+# ---------------------------------------------------------------------------
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import ot
+    from pyriemann.geometry import distance as pr_distance
+    from pyriemann.geometry import geodesic as pr_geodesic
+    from pyriemann.geometry import mean as pr_mean
+    from scipy.spatial.distance import cdist
+
+PR_DISTANCE = {
+    "affine": pr_distance.distance_riemann,
+    "log_euclidean": pr_distance.distance_logeuclid,
+    "bures": pr_distance.distance_wasserstein,
+}
+PR_GEODESIC = {
+    "affine": pr_geodesic.geodesic_riemann,
+    "log_euclidean": pr_geodesic.geodesic_logeuclid,
+    "bures": pr_geodesic.geodesic_wasserstein,
+}
+PR_MEAN = {
+    "affine": lambda P: pr_mean.mean_riemann(P, tol=1e-14, maxiter=500),
+    "log_euclidean": pr_mean.mean_logeuclid,
+    "bures": lambda P: pr_mean.mean_wasserstein(P, tol=1e-14, maxiter=500),
+}
+METRICS = ("affine", "log_euclidean", "bures")
+
+#: which test exercises each public name (checked against __all__ below)
+COVERED = {
+    "LabelScores": "label_scores", "LocalAlignment": "local_alignment",
+    "ManifoldDiagnostics": "manifold_diagnostics", "SPDMean": "spd_mean",
+    "TransportResult": "transport functions",
+}
+
+
+def covers(*names):
+    def mark(fn):
+        for name in names:
+            COVERED[name] = fn.__name__
+        return fn
+    return mark
+
+
+def times_pow2(x, k):
+    """x * 2**k without intermediate overflow (inf / 0 where the value leaves float64)."""
+    with np.errstate(over="ignore", under="ignore"):
+        h = np.exp2(0.5 * k)
+        return np.asarray(x, dtype=float) * h * h
+
+
+def close_scaled(result, unit_expected, k, rtol, what):
+    """``result`` equals ``unit_expected * 2**k`` to ``rtol`` of the largest value."""
+    expected = times_pow2(unit_expected, k)
+    result = np.asarray(result, dtype=float)
+    assert np.isfinite(expected).all(), f"{what}: finite result {result} where float64 overflows"
+    tol = rtol * float(np.abs(expected).max(initial=0.0)) + 1e-300
+    assert np.abs(result - expected).max(initial=0.0) <= tol, (what, result, expected)
+
+
+def unit_cloud(*clouds):
+    s = max(power_of_two_scale(np.asarray(Z, dtype=float)) for Z in clouds)
+    return [np.asarray(Z, dtype=float) / s for Z in clouds], math.log2(s)
+
+
+pairs_of_clouds = st.tuples(
+    point_clouds(max_rows=9, max_cols=3), point_clouds(max_rows=9, max_cols=3)
+)
+
+
+def same_dim(X, Y):
+    """Y with X's number of columns (tiled or cut), keeping its magnitude and layout kind."""
+    d = X.shape[1]
+    Yc = np.tile(np.asarray(Y), (1, d))[:, :d]
+    return Yc
+
+
+# --- transport --------------------------------------------------------------
+
+
+@covers("cost_matrix")
+@settings(max_examples=examples(25, 500))
+@given(pairs_of_clouds, st.sampled_from([1.0, 1.5, 2.0, 3.0]))
+def test_cost_matrix_adversarial(pair, p):
+    X, Y = pair
+    Y = same_dim(X, Y)
+
+    def check(C):
+        (Xu, Yu), e = unit_cloud(X, Y)
+        ref = cdist(Xu, Yu) ** p
+        # the Gram identity: absolute error ~ eps * max|x|^2 on squared distances
+        close_scaled(C, ref, p * e, 1e-7 if p < 2 else 1e-12, "cost_matrix")
+
+    check_call(SUB, cost_matrix, X, Y, p=p, names=("X", "Y"), check=check)
+
+
+@covers("exact_transport")
+@settings(max_examples=examples(20, 400))
+@given(pairs_of_clouds, st.sampled_from([1.0, 2.0]))
+def test_exact_transport_adversarial(pair, p):
+    X, Y = pair
+    Y = same_dim(X, Y)
+
+    def check(res):
+        assert isinstance(res, TransportResult) and res.converged
+        (Xu, Yu), e = unit_cloud(X, Y)
+        n, m = len(X), len(Y)
+        ref = ot.emd2(np.full(n, 1 / n), np.full(m, 1 / m), cdist(Xu, Yu) ** p)
+        close_scaled(res.cost, ref, p * e, 1e-7, "exact_transport")
+
+    check_call(SUB, exact_transport, X, Y, p=p, names=("X", "Y"), check=check)
+
+
+@covers("entropic_transport")
+@settings(max_examples=examples(20, 400))
+@given(pairs_of_clouds, st.sampled_from([1e-2, 1.0, 1e4, 1e300]))
+def test_entropic_transport_adversarial(pair, rel_reg):
+    X, Y = pair
+    Y = same_dim(X, Y)
+    (Xu, Yu), e = unit_cloud(X, Y)
+    unit_max = float((cdist(Xu, Yu) ** 2).max())
+    reg = float(times_pow2(rel_reg * max(unit_max, 1e-3), 2 * e))
+    if not 0 < reg < math.inf:
+        return
+
+    def check(res):
+        n, m = len(X), len(Y)
+        exact = ot.emd2(np.full(n, 1 / n), np.full(m, 1 / m), cdist(Xu, Yu) ** 2)
+        entropy = math.log(min(n, m))
+        if res.converged:  # OT_0 <= OT_eps <= OT_0 + eps H
+            lo = float(times_pow2(exact, 2 * e))
+            hi = float(times_pow2(exact + rel_reg * max(unit_max, 1e-3) * entropy, 2 * e))
+            slack = 1e-7 * max(hi, 1e-300)
+            assert lo - slack <= res.cost <= hi + slack, (lo, res.cost, hi)
+        else:
+            assert "max_iter" in res.message
+
+    check_call(SUB, entropic_transport, X, Y, reg=reg, max_iter=3000, names=("X", "Y", "reg"),
+               check=check)
+
+
+@covers("sinkhorn_divergence")
+@settings(max_examples=examples(15, 300))
+@given(pairs_of_clouds, st.sampled_from([1e-1, 1.0, 1e6]))
+def test_sinkhorn_divergence_adversarial(pair, rel_reg):
+    X, Y = pair
+    Y = same_dim(X, Y)
+    (Xu, Yu), e = unit_cloud(X, Y)
+    reg = float(times_pow2(rel_reg, 2 * e))
+    if not 0 < reg < math.inf:
+        return
+
+    def check(res):
+        scale = float(times_pow2(max(float((cdist(Xu, Yu) ** 2).max()), 1.0), 2 * e))
+        if res.converged:  # S_eps >= 0 for the squared Euclidean cost
+            assert res.cost >= -1e-7 * scale
+        if np.array_equal(np.asarray(X), np.asarray(Y)):
+            assert res.cost == 0.0
+
+    check_call(SUB, sinkhorn_divergence, X, Y, reg=reg, max_iter=3000,
+               names=("X", "Y", "reg"), check=check)
+
+
+@covers("sliced_wasserstein")
+@settings(max_examples=examples(20, 400))
+@given(pairs_of_clouds, st.sampled_from([1.0, 2.0]))
+def test_sliced_wasserstein_adversarial(pair, p):
+    X, Y = pair
+    Y = same_dim(X, Y)
+
+    def check(res):
+        (Xu, Yu), e = unit_cloud(X, Y)
+        n, m = len(X), len(Y)
+        exact = ot.emd2(np.full(n, 1 / n), np.full(m, 1 / m), cdist(Xu, Yu) ** p)
+        # projections are 1-Lipschitz: SW_p^p <= W_p^p; and on a line they agree
+        bound = float(times_pow2(exact * (1 + 1e-7) + 1e-12, p * e))
+        assert 0.0 <= res.cost <= bound
+        if X.shape[1] == 1:
+            close_scaled(res.cost, exact, p * e, 1e-7, "sliced_wasserstein on a line")
+
+    check_call(SUB, sliced_wasserstein, X, Y, p=p, names=("X", "Y"), check=check)
+
+
+@covers("gaussian_wasserstein")
+@settings(max_examples=examples(20, 400))
+@given(st.integers(1, 4), st.sampled_from(MAGNITUDES), st.sampled_from(MAGNITUDES),
+       st.integers(0, 2**32 - 1))
+def test_gaussian_wasserstein_adversarial(d, s_mean, s_cov, seed):
+    rng = np.random.default_rng(seed)
+    m1, m2 = rng.normal(size=d) * s_mean, rng.normal(size=d) * s_mean
+    S1, S2 = random_spd(rng, d, cond=30.0), random_spd(rng, d, cond=30.0)
+
+    def check(w):
+        dm = float(np.linalg.norm((m1 - m2) / s_mean)) * s_mean
+        bures = float(pr_distance.distance_wasserstein(S1, S2)) * math.sqrt(s_cov)
+        assert math.isclose(float(w), math.hypot(dm, bures), rel_tol=1e-9)
+
+    check_call(SUB, gaussian_wasserstein, m1, S1 * s_cov, m2, S2 * s_cov,
+               names=("mean1", "mean2", "cov1", "cov2"), check=check)
+
+
+# --- SPD --------------------------------------------------------------------
+
+
+@st.composite
+def spd_cases(draw, batch=False):
+    n = draw(st.integers(1, 4))
+    # condition numbers up to 1e3 each: P^{-1} Q then has one up to 1e6, and its smallest
+    # eigenvalue (whose logarithm the distances use) is determined to about 1e-10 by
+    # the float64 data; beyond that the problem itself is ill-conditioned
+    cond = draw(st.sampled_from([1.0, 10.0, 1e3]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    shape = (draw(st.integers(1, 3)),) if batch else ()
+    P = random_spd(rng, n, shape, cond=cond)
+    Q = random_spd(rng, n, shape, cond=cond)
+    return P, Q, draw(st.sampled_from(MAGNITUDES))
+
+
+def bad_matrices(n=3):
+    sym = random_spd(np.random.default_rng(5), n)
+    nonsym = sym + np.triu(np.ones((n, n)), 1)
+    cases = [
+        np.diag([1.0] + [0.0] * (n - 1)),  # singular
+        np.diag([1.0] + [-1e-3] * (n - 1)),  # indefinite
+        np.diag([1.0] + [1e-18] * (n - 1)),  # numerically singular
+        np.zeros((n, n)),
+        nonsym,
+        np.ones((n, n + 1)),
+        np.eye(n)[None][:0],  # empty batch
+        np.eye(n).astype(np.float16),
+        np.eye(n).astype(bool),
+        np.eye(n, dtype=int),
+        sym.tolist(),
+        np.asfortranarray(sym),
+        np.repeat(sym, 2, axis=0)[::2],
+    ]
+    return st.one_of(st.sampled_from(cases), bad_arrays((n, n)))
+
+
+SPD_FUNCTIONS = {
+    "spd_distance": lambda P, Q, metric: spd_distance(P, Q, metric=metric),
+    "spd_log": lambda P, Q, metric: spd_log(P, Q, metric=metric),
+    "spd_geodesic": lambda P, Q, metric: spd_geodesic(P, Q, 0.3, metric=metric),
+    "spd_exp": lambda P, Q, metric: spd_exp(P, Q, metric=metric),  # P as V, Q as base
+    "stein_divergence": lambda P, Q, metric: stein_divergence(P, Q),
+    "von_neumann_divergence": lambda P, Q, metric: von_neumann_divergence(P, Q),
+    "spd_mean": lambda P, Q, metric: spd_mean(
+        np.stack([A, B]) if P is A else P, metric=metric, init=None if Q is A else Q
+    ),
+}
+
+
+@covers(*SPD_FUNCTIONS)
+@settings(max_examples=examples(40, 800))
+@given(st.sampled_from(sorted(SPD_FUNCTIONS)), st.sampled_from(METRICS), bad_matrices(),
+       st.booleans())
+def test_spd_bad_matrices(name, metric, bad, first):
+    args = (bad, A) if first else (A, bad)
+    check_call(SUB, SPD_FUNCTIONS[name], *args, metric, names=("P", "Q", "base", "V", "init"))
+
+
+@covers("spd_distance", "stein_divergence", "von_neumann_divergence")
+@settings(max_examples=examples(30, 600))
+@given(spd_cases(batch=True), st.sampled_from(METRICS))
+def test_spd_distances_against_pyriemann(case, metric):
+    P, Q, s = case
+
+    def check_distance(d):
+        ref = PR_DISTANCE[metric](P, Q)
+        factor = math.sqrt(s) if metric == "bures" else 1.0
+        rel_close(np.asarray(d) / factor, ref, 1e-6, 1e-9)
+
+    check_call(SUB, spd_distance, P * s, Q * s, metric=metric, names=("P", "Q"),
+               check=check_distance)
+
+    def check_stein(v):
+        ref = pr_distance.distance_logdet(P, Q) ** 2
+        rel_close(v, ref, 1e-6, 1e-9)
+
+    check_call(SUB, stein_divergence, P * s, Q * s, names=("P", "Q"), check=check_stein)
+
+    def check_vn(v):
+        ref = [
+            np.trace(p @ (sl.logm(p) - sl.logm(q)).real - p + q) for p, q in zip(P, Q, strict=True)
+        ]
+        rel_close(np.asarray(v) / s, ref, 1e-5, 1e-10)
+        assert (np.asarray(v) >= 0).all()
+
+    check_call(SUB, von_neumann_divergence, P * s, Q * s, names=("P", "Q"), check=check_vn)
+
+
+@covers("spd_log", "spd_exp", "spd_geodesic", "spd_mean")
+@settings(max_examples=examples(20, 400))
+@given(spd_cases(), st.sampled_from(METRICS), st.sampled_from([0.0, 0.3, 1.0, 2.0, -1.0]))
+def test_spd_maps_against_pyriemann(case, metric, t):
+    P, Q, s = case
+    P, Q = 0.5 * (P + P.T), 0.5 * (Q + Q.T)
+
+    def check_geodesic(G):
+        ref = PR_GEODESIC[metric](P, Q, t)
+        rel_close(G / s, ref, 1e-5)
+
+    check_call(SUB, spd_geodesic, P * s, Q * s, t, metric=metric, names=("t", "P", "Q"),
+               check=check_geodesic)
+
+    def check_log(V):
+        # Exp_Q(Log_Q(P)) = P, and |Log_Q(P)|_Q = d(P, Q): checked at unit scale
+        back = spd_exp(V / s, Q, metric=metric)
+        rel_close(back, P, 1e-5)
+
+    check_call(SUB, spd_log, P * s, Q * s, metric=metric, names=("P", "base"), check=check_log)
+
+    def check_mean(res):
+        assert isinstance(res, SPDMean)
+        if res.converged:
+            rel_close(res.mean / s, PR_MEAN[metric](np.stack([P, Q])), 1e-5)
+
+    check_call(SUB, spd_mean, np.stack([P, Q]) * s, metric=metric, names=("P",),
+               check=check_mean)
+
+
+@covers("spd_geodesic", "spd_mean", "spd_exp")
+@settings(max_examples=examples(30, 600))
+@given(st.sampled_from(["t", "tol", "max_iter", "weights", "init", "metric"]), bad_scalars())
+def test_spd_bad_hyperparameters(which, value):
+    if which == "t":
+        check_call(SUB, spd_geodesic, A, B, value, names=("t",))
+    elif which == "metric":
+        check_call(SUB, spd_distance, A, B, metric=value, names=("metric",))
+        check_call(SUB, spd_exp, V, B, metric=value, names=("metric",))
+    else:
+        check_call(SUB, spd_mean, np.stack([A, B]), **{which: value}, names=(which,))
+
+
+# --- covariances and neighbourhoods ----------------------------------------
+
+
+@covers("covariance")
+@settings(max_examples=examples(25, 500))
+@given(point_clouds(min_rows=1), st.sampled_from([None, "ledoit_wolf", "oas", 0.3]))
+def test_covariance_adversarial(X, shrinkage):
+    def check(C):
+        (Xu,), e = unit_cloud(X)
+        ref = np.cov(Xu, rowvar=False, bias=True).reshape(C.shape)
+        if shrinkage is not None:
+            from sklearn.covariance import ledoit_wolf, oas
+
+            if shrinkage == "ledoit_wolf":
+                ref = ledoit_wolf(Xu)[0]
+            elif shrinkage == "oas":
+                ref = oas(Xu)[0]
+            else:
+                mu = np.trace(ref) / ref.shape[0]
+                ref = 0.7 * ref + 0.3 * mu * np.eye(ref.shape[0])
+        close_scaled(C, ref, 2 * e, 1e-9, "covariance")
+
+    check_call(SUB, covariance, X, shrinkage=shrinkage, names=("X",), check=check)
+
+
+@covers("local_covariances")
+@settings(max_examples=examples(20, 400))
+@given(point_clouds(min_rows=2), st.integers(1, 4))
+def test_local_covariances_adversarial(X, k):
+    def check(C):
+        (Xu,), e = unit_cloud(X)
+        nb = knn_indices(Xu, k=k)
+        for i in range(len(X)):
+            pts = Xu[np.concatenate([[i], nb[i]])]
+            ref = np.cov(pts, rowvar=False, bias=True).reshape(C.shape[1:])
+            close_scaled(C[i], ref, 2 * e, 1e-9, "local_covariances")
+
+    check_call(SUB, local_covariances, X, k=k, names=("X", "k"), check=check)
+
+
+@covers("knn_indices")
+@settings(max_examples=examples(30, 600))
+@given(point_clouds(min_rows=2), st.integers(1, 5))
+def test_knn_indices_adversarial(X, k):
+    def check(idx):
+        n = len(X)
+        (Xu,), _ = unit_cloud(X)
+        assert idx.shape == (n, k) and not (idx == np.arange(n)[:, None]).any()
+        D = cdist(Xu, Xu, "sqeuclidean")
+        np.fill_diagonal(D, np.inf)
+        for i in range(n):
+            order = np.lexsort((np.arange(n), D[i]))[:k]  # (distance, index)
+            # equal up to exact ties of cdist (rounding may differ by one ulp)
+            np.testing.assert_allclose(D[i, idx[i]], D[i, order], rtol=1e-12, atol=1e-300)
+            assert len(set(idx[i])) == k
+
+    check_call(SUB, knn_indices, X, k=k, names=("X", "k"), check=check)
+
+
+@covers("knn_overlap", "knn_hausdorff", "manifold_diagnostics")
+@settings(max_examples=examples(20, 400))
+@given(pairs_of_clouds, st.integers(1, 3), st.sampled_from(MAGNITUDES))
+def test_neighbourhood_diagnostics_adversarial(pair, k, s):
+    X, Y = pair
+    n = min(len(X), len(Y))
+    X, Y = np.asarray(X)[:n], np.asarray(Y)[:n]
+
+    def check_overlap(v):
+        assert 0.0 <= v <= 1.0
+        assert v == knn_overlap(X * 0.5, Y * 4.0, k=k)  # scale-free (powers of two: exact)
+
+    check_call(SUB, knn_overlap, X, Y, k=k, names=("X", "Y", "k"), check=check_overlap)
+
+    def check_hausdorff(v):
+        assert v >= 0.0
+        rel_close(v, knn_hausdorff(X * 0.25, Y * 8.0, k=k), 1e-12)
+
+    check_call(SUB, knn_hausdorff, X, Y, k=k, names=("X", "Y", "k"), check=check_hausdorff)
+
+    def check_diag(res):
+        assert isinstance(res, ManifoldDiagnostics)
+        assert res.knn_overlap == knn_overlap(X, Y, k=k)
+
+    check_call(SUB, manifold_diagnostics, X, Y, k=k, names=("X", "Y", "k", "bandwidth"),
+               check=check_diag)
+
+
+@covers("median_bandwidth", "mmd2", "modality_gap")
+@settings(max_examples=examples(25, 500))
+@given(pairs_of_clouds)
+def test_distribution_diagnostics_adversarial(pair):
+    X, Y = pair
+    Y = same_dim(X, Y)
+    (Xu, Yu), e = unit_cloud(X, Y)
+
+    def check_median(v):
+        Z = np.concatenate([Xu, Yu])
+        ref = float(np.median(cdist(Z, Z)[np.triu_indices(len(Z), 1)]))
+        close_scaled(v, ref, e, 1e-7, "median_bandwidth")
+
+    check_call(SUB, median_bandwidth, X, Y, names=("X", "Y"), check=check_median)
+
+    def check_mmd(v):
+        Z = np.concatenate([Xu, Yu])
+        sigma = np.median(cdist(Z, Z)[np.triu_indices(len(Z), 1)])
+        K = np.exp(-cdist(Z, Z, "sqeuclidean") / (2 * sigma**2))
+        n, m = len(Xu), len(Yu)
+        kxx = (K[:n, :n].sum() - n) / (n * (n - 1))
+        kyy = (K[n:, n:].sum() - m) / (m * (m - 1))
+        assert abs(v - (kxx + kyy - 2 * K[:n, n:].mean())) < 1e-6
+
+    check_call(SUB, mmd2, X, Y, names=("X", "Y", "bandwidth"), check=check_mmd)
+
+    def check_gap(v):
+        rows = [np.asarray(Z, float) / np.abs(np.asarray(Z, float)).max(axis=1, keepdims=True)
+                for Z in (X, Y)]
+        U = [Z / np.linalg.norm(Z, axis=1, keepdims=True) for Z in rows]
+        assert abs(v - np.linalg.norm(U[0].mean(0) - U[1].mean(0))) < 1e-9
+
+    check_call(SUB, modality_gap, X, Y, names=("X", "Y"), check=check_gap)
+
+
+@covers("local_alignment")
+@settings(max_examples=examples(15, 300))
+@given(pairs_of_clouds, st.sampled_from(["stein", "affine", "log_euclidean", "bures",
+                                         "von_neumann"]))
+def test_local_alignment_adversarial(pair, divergence):
+    X, Y = pair
+    n = min(len(X), len(Y))
+    X, Y = np.asarray(X)[:n], same_dim(np.asarray(X)[:n], np.asarray(Y)[:n])
+    k = max(1, min(3, n - 1))
+
+    def check(res):
+        assert isinstance(res, LocalAlignment) and (res.values >= -1e-12).all()
+        same = local_alignment(X, X, k=k, divergence=divergence)
+        assert np.abs(same.values).max() <= 1e-9 * max(1.0, float(np.abs(res.values).max()))
+
+    check_call(SUB, local_alignment, X, Y, k=k, divergence=divergence,
+               names=("X", "Y", "k", "local covariances"), check=check)
+
+
+@covers("label_scores")
+@settings(max_examples=examples(10, 200))
+@given(point_clouds(min_rows=3, max_rows=8), st.sampled_from(["ints", "strs", "mixed", "none",
+                                                                "bools", "floats_nan"]))
+def test_label_scores_adversarial(X, kind):
+    n = len(X)
+    base = [i % 2 for i in range(n)]
+    labels = {
+        "ints": base,
+        "strs": [str(v) for v in base],
+        "mixed": [v if v else "a" for v in base],
+        "none": [None if v else 1 for v in base],
+        "bools": [bool(v) for v in base],
+        "floats_nan": [float("nan") if v else 1.0 for v in base],
+    }[kind]
+
+    def check(res):
+        assert isinstance(res, LabelScores) and -1 <= res.silhouette <= 1
+        assert 0 <= res.nmi <= 1 + 1e-12
+
+    check_call(SUB, label_scores, X, labels, names=("X", "labels"), check=check)
+
+
+# --- bad arrays and hyperparameters for every point-cloud function ----------
+
+CLOUD_FUNCTIONS = {
+    "cost_matrix": (lambda X, Y, **kw: cost_matrix(X, Y, **kw), ("p",)),
+    "exact_transport": (lambda X, Y, **kw: exact_transport(X, Y, **kw), ("p", "max_iter", "a")),
+    "entropic_transport": (
+        lambda X, Y, **kw: entropic_transport(X, Y, **{"reg": 1.0, **kw}),
+        ("reg", "p", "max_iter", "tol", "b"),
+    ),
+    "sinkhorn_divergence": (
+        lambda X, Y, **kw: sinkhorn_divergence(X, Y, **{"reg": 1.0, **kw}),
+        ("reg", "tol", "max_iter"),
+    ),
+    "sliced_wasserstein": (
+        lambda X, Y, **kw: sliced_wasserstein(X, Y, **kw),
+        ("p", "n_projections", "seed", "directions"),
+    ),
+    "mmd2": (lambda X, Y, **kw: mmd2(X, Y, **kw), ("bandwidth",)),
+    "median_bandwidth": (lambda X, Y, **kw: median_bandwidth(X, Y), ()),
+    "modality_gap": (lambda X, Y, **kw: modality_gap(X, Y), ()),
+    "knn_overlap": (lambda X, Y, **kw: knn_overlap(X, Y, **{"k": 2, **kw}), ("k",)),
+    "knn_hausdorff": (lambda X, Y, **kw: knn_hausdorff(X, Y, **{"k": 2, **kw}), ("k",)),
+    "manifold_diagnostics": (
+        lambda X, Y, **kw: manifold_diagnostics(X, Y, **{"k": 2, **kw}),
+        ("k", "bandwidth", "seed", "labels"),
+    ),
+    "local_alignment": (
+        lambda X, Y, **kw: local_alignment(X, Y, **{"k": 2, **kw}),
+        ("k", "divergence", "shrinkage"),
+    ),
+    "knn_indices": (lambda X, Y, **kw: knn_indices(X, **{"k": 2, **kw}), ("k",)),
+    "local_covariances": (
+        lambda X, Y, **kw: local_covariances(X, **{"k": 2, **kw}),
+        ("k", "shrinkage"),
+    ),
+    "covariance": (lambda X, Y, **kw: covariance(X, **kw), ("shrinkage",)),
+    "label_scores": (lambda X, Y, **kw: label_scores(X, [0, 1, 0, 1, 2], **kw), ("seed",)),
+    "gaussian_wasserstein": (
+        lambda X, Y, **kw: gaussian_wasserstein(X, np.eye(3), np.zeros(3), np.eye(3)),
+        (),
+    ),
+}
+GOOD = np.arange(15, dtype=float).reshape(5, 3) ** 1.5
+
+
+@covers(*CLOUD_FUNCTIONS)
+@settings(max_examples=examples(60, 1200))
+@given(st.sampled_from(sorted(CLOUD_FUNCTIONS)), bad_arrays((5, 3)), st.booleans())
+def test_point_cloud_functions_refuse_bad_arrays(name, bad, first):
+    fn, _ = CLOUD_FUNCTIONS[name]
+    args = (bad, GOOD) if first else (GOOD, bad)
+    check_call(SUB, fn, *args, names=("X", "Y", "mean1"))
+
+
+@settings(max_examples=examples(60, 1200))
+@given(st.sampled_from(sorted(CLOUD_FUNCTIONS)), st.data())
+def test_point_cloud_functions_bad_hyperparameters(name, data):
+    fn, params = CLOUD_FUNCTIONS[name]
+    if not params:
+        return
+    param = data.draw(st.sampled_from(params))
+    value = data.draw(st.one_of(bad_scalars(), bad_arrays((5,))))
+    check_call(SUB, fn, GOOD, GOOD + 1.0, **{param: value}, names=(param,))
+
+
+def test_every_public_name_is_covered():
+    missing = sorted(set(geo.__all__) - set(COVERED))
+    assert not missing, f"no adversarial test covers {missing}"
+
+
+def test_lists_tensors_and_layouts():
+    """Lists are accepted like arrays; torch tensors are refused naming the argument."""
+    rel_close(cost_matrix(GOOD.tolist(), (GOOD + 1).tolist()), cost_matrix(GOOD, GOOD + 1))
+    rel_close(spd_distance(A.tolist(), B.tolist()), spd_distance(A, B))
+    ro = GOOD.copy()
+    ro.flags.writeable = False
+    knn_indices(ro, k=2)
+    assert ro.flags.writeable is False
+    torch = pytest.importorskip("torch")
+    for call, name in (
+        (lambda: cost_matrix(torch.tensor(GOOD), GOOD), "X"),
+        (lambda: spd_distance(A, torch.tensor(B)), "Q"),
+        (lambda: knn_indices(torch.tensor(GOOD), k=2), "X"),
+    ):
+        with pytest.raises(TypeError, match=rf"^{name} must be a NumPy array; got a torch"):
+            call()

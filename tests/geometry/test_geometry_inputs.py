@@ -229,7 +229,7 @@ def test_neighbour_counts():
 def test_diagnostics_inputs():
     with pytest.raises(ValueError, match="same number of features"):
         mmd2(np.ones((5, 2)), np.ones((5, 3)))
-    with pytest.raises(ValueError, match="at least 2 samples in each set"):
+    with pytest.raises(ValueError, match="X and Y must each hold at least 2 samples"):
         mmd2(np.ones((1, 2)), np.ones((5, 2)))
     with pytest.raises(ValueError, match="bandwidth must be > 0"):
         mmd2(X, Y, bandwidth=0.0)
