@@ -298,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args_list)
     except KeyboardInterrupt:
+        _forget_handled_interrupt()
         print(f"{_PROG} {command}".strip() + ": interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SystemExit as e:  # argparse's --help, --version and usage errors
@@ -305,6 +306,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(e.code or 0)
         print(e.code, file=sys.stderr)
         return 1
+
+
+def _forget_handled_interrupt() -> None:
+    """Keep a handled Ctrl-C from ending the process by SIGINT anyway.
+
+    CPython sets a process-wide "unhandled KeyboardInterrupt" flag whenever a
+    KeyboardInterrupt leaves code run from a string (``exec("...")``, as some
+    libraries do while they are imported), even when an outer ``except``
+    handles it, and then exits by re-raising SIGINT (status -2, not ours).
+    Evaluating a string resets that flag.
+    """
+    exec("None", {})
 
 
 def _dispatch(args_list: list[str]) -> int:

@@ -357,11 +357,21 @@ def test_regression_usage_errors_are_one_line_exit_2(argv, start, capsys):
     assert line.startswith(start) and "--help" in line
 
 
-def test_regression_ctrl_c_exits_130_on_one_line_leaving_nothing(tmp_path):
+@pytest.fixture(scope="module")
+def big_pair(tmp_path_factory):
+    d = tmp_path_factory.mktemp("big_pair")
     rng = np.random.default_rng(0)
-    fa, fb = tmp_path / "a.npy", tmp_path / "b.npy"
+    fa, fb = d / "a.npy", d / "b.npy"
     np.save(fa, rng.standard_normal((4000, 16)))  # many seconds of work: still running
     np.save(fb, rng.standard_normal((4000, 16)))
+    return fa, fb
+
+
+# 0.2 s in, the analysis is still importing (scipy runs exec() of strings then: CPython would
+# end the process by SIGINT, status -2, though main handled the interrupt); later, computing
+@pytest.mark.parametrize("after", [0.0, 0.2, 1.0])
+def test_regression_ctrl_c_exits_130_on_one_line_leaving_nothing(tmp_path, big_pair, after):
+    fa, fb = big_pair
     out = tmp_path / "reports" / "report"
     out.parent.mkdir()
     proc = subprocess.Popen(
@@ -376,7 +386,7 @@ def test_regression_ctrl_c_exits_130_on_one_line_leaving_nothing(tmp_path):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "analyze never started"
             time.sleep(0.05)
-        time.sleep(0.5)
+        time.sleep(after)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=120)
     finally:
