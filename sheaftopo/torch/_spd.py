@@ -55,7 +55,13 @@ from typing import Any
 import torch
 
 from .._validation import check_choice
-from ._checks import as_matrix_batch, check_same_device, check_same_dtype
+from ._checks import (
+    as_matrix_batch,
+    check_same_device,
+    check_same_dtype,
+    check_value,
+    guard_grad,
+)
 
 __all__ = ["expm", "invsqrtm", "logm", "spd_distance", "sqrtm", "stein_divergence"]
 
@@ -99,15 +105,22 @@ def _values(name: str, mu: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
 
 
 def _divided_differences(name: str, mu: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """The Daleckii–Krein kernel K of f at the eigenvalues mu * s, cancellation-free."""
+    """The Daleckii–Krein kernel K of f at the eigenvalues lam = mu * s, cancellation-free.
+
+    Every factor is formed at the scale of lam (sqrt(lam), 1/sqrt(lam), lam_a -
+    lam_b), never of mu with a power of s applied last, so that no intermediate
+    overflows where K itself fits (a spectrum spanning 1e-150 .. 1e150, say).
+    """
     a = torch.maximum(mu.unsqueeze(-1), mu.unsqueeze(-2))
     b = torch.minimum(mu.unsqueeze(-1), mu.unsqueeze(-2))
     s = s.unsqueeze(-1)
-    if name == "sqrt":
-        return 1.0 / ((torch.sqrt(a) + torch.sqrt(b)) * torch.sqrt(s))
-    if name == "invsqrt":
-        ra, rb = torch.rsqrt(a), torch.rsqrt(b)
-        return -(ra * rb) / (torch.sqrt(a) + torch.sqrt(b)) / s / torch.sqrt(s)
+    if name in ("sqrt", "invsqrt"):
+        root = torch.sqrt(s)
+        sa, sb = torch.sqrt(a) * root, torch.sqrt(b) * root  # sqrt(lam_a), sqrt(lam_b)
+        if name == "sqrt":
+            return 1.0 / (sa + sb)
+        ra, rb = torch.rsqrt(a) / root, torch.rsqrt(b) / root  # 1 / sqrt(lam)
+        return -ra * (rb / (sa + sb))
     if name == "exp":
         a, b = a * s, b * s
     delta = a - b
@@ -119,51 +132,51 @@ def _divided_differences(name: str, mu: torch.Tensor, s: torch.Tensor) -> torch.
     # delta / b overflows (a spectrum wider than the dtype), log a - log b has no cancellation
     ratio = delta / b
     wide = torch.isinf(ratio)
-    K = torch.where(
-        wide,
-        (torch.log(a) - torch.log(b)) / safe,
-        torch.log1p(torch.where(wide, torch.zeros_like(ratio), ratio)) / safe,
-    )
-    return torch.where(same, 1.0 / a, K) / s
+    num = torch.where(wide, torch.log(a) - torch.log(b),
+                      torch.log1p(torch.where(wide, torch.zeros_like(ratio), ratio)))
+    return torch.where(same, 1.0 / (a * s), num / (safe * s))
 
 
 class _EighFunction(torch.autograd.Function):
     """f(A) for symmetric A through eigh, with the cancellation-free Daleckii–Krein backward."""
 
     @staticmethod
-    def forward(ctx: Any, A: torch.Tensor, name: str) -> torch.Tensor:  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx: Any, A: torch.Tensor, name: str, argname: str = "A"
+    ) -> torch.Tensor:
         s = _even_power_of_two(A)
         mu, U = torch.linalg.eigh(A / s.unsqueeze(-1))
         if _POSITIVE[name] and bool((mu <= 0).any()):
             smallest = float((mu * s).min())
             raise ValueError(
-                f"{_WHAT[name]} needs a positive definite A; got a smallest eigenvalue of "
-                f"{smallest:.3g}"
+                f"{_WHAT[name]} needs a positive definite {argname}; got a smallest "
+                f"eigenvalue of {smallest:.3g}"
             )
         flam = _values(name, mu, s)
         if not bool(torch.isfinite(flam).all()):
             lam = mu * s
             raise ValueError(
-                f"{_WHAT[name]}(A) does not fit in {A.dtype}: A has eigenvalues in "
-                f"[{float(lam.min()):.3g}, {float(lam.max()):.3g}]"
+                f"{_WHAT[name]}({argname}) does not fit in {A.dtype}: {argname} has "
+                f"eigenvalues in [{float(lam.min()):.3g}, {float(lam.max()):.3g}]"
             )
         ctx.save_for_backward(mu, U, s)
         ctx.name = name
+        ctx.argname = argname
         return (U * flam.unsqueeze(-2)) @ U.mT
 
     @staticmethod
-    def backward(ctx: Any, G: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, G: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
         mu, U, s = ctx.saved_tensors
         K = _divided_differences(ctx.name, mu, s)
         grad = U @ (K * (U.mT @ _sym(G) @ U)) @ U.mT
         if not bool(torch.isfinite(grad).all()) and bool(torch.isfinite(G).all()):
             lam = mu * s
             raise ValueError(
-                f"the gradient of {_WHAT[ctx.name]} with respect to A does not fit in "
-                f"{G.dtype}: A has eigenvalues in [{float(lam.min()):.3g}, "
-                f"{float(lam.max()):.3g}]"
+                f"the gradient of {_WHAT[ctx.name]} with respect to {ctx.argname} does not "
+                f"fit in {G.dtype}: {ctx.argname} has eigenvalues in "
+                f"[{float(lam.min()):.3g}, {float(lam.max()):.3g}]"
             )
-        return grad, None
+        return grad, None, None
 
 
 def _apply(A: Any, name: str, argname: str) -> torch.Tensor:
@@ -241,7 +254,7 @@ def expm(A: torch.Tensor) -> torch.Tensor:
 
 def _as_spd(A: Any, name: str) -> torch.Tensor:
     """Symmetric (to a relative tolerance) positive definite; returns the symmetric part."""
-    A = as_matrix_batch(A, name)
+    A = guard_grad(as_matrix_batch(A, name), name)
     tol = 1e3 * torch.finfo(A.dtype).eps
     Ad = A.detach()
     asym = float((Ad - Ad.mT).abs().amax()) if A.numel() else 0.0
@@ -251,12 +264,29 @@ def _as_spd(A: Any, name: str) -> torch.Tensor:
             f"{name} must be symmetric; the largest |{name} - {name}^T| is {asym:.3g}, above "
             f"{tol:.1e} times the largest entry"
         )
-    _, info = torch.linalg.cholesky_ex(A.detach())
+    Ad = Ad / _even_power_of_two(Ad).unsqueeze(-1)  # exact; subnormal entries at unit scale
+    _, info = torch.linalg.cholesky_ex(Ad)
     if bool((info > 0).any()):
         bad = tuple((info > 0).nonzero()[0].tolist())
         where = f" (batch index {bad})" if A.ndim > 2 else ""
         raise ValueError(f"{name} must be positive definite; a matrix is not{where}")
     return _sym(A)
+
+
+def _pair_at_unit_scale(
+    P: torch.Tensor, Q: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """P / s, Q / s and s: one power of four per pair (exact), largest entry in [1, 4).
+
+    The log-Euclidean distance is invariant under this joint scaling, the
+    squared Bures distance scales by ``s``; no eigenvalue or gradient then
+    under- or overflows for matrices anywhere in the floating-point range.
+    (The affine-invariant distance and the Stein divergence scale each matrix
+    separately.)
+    """
+    top = torch.maximum(P.detach().abs().amax(dim=(-2, -1)), Q.detach().abs().amax(dim=(-2, -1)))
+    scale = _even_power_of_two_of(top)
+    return P / scale[..., None, None], Q / scale[..., None, None], scale
 
 
 def _safe_sqrt(s: torch.Tensor) -> torch.Tensor:
@@ -320,28 +350,37 @@ def spd_distance(
             "not broadcast"
         ) from exc
     metric = check_choice(metric, "metric", SPD_METRICS)
-    if metric != "affine":
-        # both matrices of a pair divided by one power of four (exact): the log-Euclidean
-        # distance is invariant, the squared Bures distance scales by it
-        top = torch.maximum(P.detach().abs().amax(dim=(-2, -1)),
-                            Q.detach().abs().amax(dim=(-2, -1)))
-        scale = _even_power_of_two_of(top)
-        P, Q = P / scale[..., None, None], Q / scale[..., None, None]
     if metric == "affine":
-        L = torch.linalg.cholesky(P)
-        X = torch.linalg.solve_triangular(L, Q, upper=False)
-        M = torch.linalg.solve_triangular(L, X.mT, upper=False)  # L^-1 Q L^-T
+        # each matrix at its own unit scale: lambda(P^-1 Q) = (s_Q / s_P) lambda(Ps^-1 Qs)
+        sp, sq_ = _even_power_of_two(P), _even_power_of_two(Q)
+        L = torch.linalg.cholesky(P / sp.unsqueeze(-1))
+        X = torch.linalg.solve_triangular(L, Q / sq_.unsqueeze(-1), upper=False)
+        M = torch.linalg.solve_triangular(L, X.mT, upper=False)  # L^-1 Qs L^-T
         lam = torch.linalg.eigvalsh(_sym(M))
-        sq = torch.log(lam).square().sum(dim=-1)
-    elif metric == "log_euclidean":
-        sq = (_EighFunction.apply(P, "log") - _EighFunction.apply(Q, "log")).square().sum(
-            dim=(-2, -1))
-    else:
-        R = _EighFunction.apply(P, "sqrt")
-        C = _EighFunction.apply(_sym(R @ Q @ R), "sqrt")
-        trace = torch.diagonal(P, dim1=-2, dim2=-1).sum(-1) + torch.diagonal(
-            Q, dim1=-2, dim2=-1).sum(-1)
-        sq = (trace - 2.0 * torch.diagonal(C, dim1=-2, dim2=-1).sum(-1)).clamp_min(0.0) * scale
+        if bool((lam <= 0).any()):
+            raise ValueError(
+                "P and Q must be positive definite relative to each other: P^-1 Q has a "
+                f"numerically zero eigenvalue (smallest {float(lam.min()):.3g} at unit scale)"
+            )
+        sq = (torch.log(lam) + (torch.log(sq_) - torch.log(sp))).square().sum(dim=-1)
+        return sq if squared else _safe_sqrt(sq)
+    P, Q, scale = _pair_at_unit_scale(P, Q)
+    try:
+        if metric == "log_euclidean":
+            sq = (_EighFunction.apply(P, "log", "P") - _EighFunction.apply(Q, "log", "Q")
+                  ).square().sum(dim=(-2, -1))
+        else:
+            R = _EighFunction.apply(P, "sqrt", "P")
+            C = _EighFunction.apply(_sym(R @ Q @ R), "sqrt", "P^1/2 Q P^1/2")
+            trace = torch.diagonal(P, dim1=-2, dim2=-1).sum(-1) + torch.diagonal(
+                Q, dim1=-2, dim2=-1).sum(-1)
+            sq = (trace - 2.0 * torch.diagonal(C, dim1=-2, dim2=-1).sum(-1)).clamp_min(0.0)
+            sq = check_value(sq * scale, "the squared Bures distance", ("P", "Q"))
+    except ValueError as err:
+        raise ValueError(
+            f"P and Q are too far apart in scale for the {metric} distance in {P.dtype}: at "
+            f"their common scale one is numerically singular ({err})"
+        ) from None
     return sq if squared else _safe_sqrt(sq)
 
 
@@ -383,6 +422,21 @@ def stein_divergence(P: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
         )
 
     def logdet(A: torch.Tensor) -> torch.Tensor:
-        return 2.0 * torch.log(torch.diagonal(torch.linalg.cholesky(A), dim1=-2, dim2=-1)).sum(-1)
+        L, info = torch.linalg.cholesky_ex(A)
+        if bool((info > 0).any()):
+            raise ValueError(
+                "P and Q are too far apart in scale for the Stein divergence: (P + Q) / 2 is "
+                "numerically singular at their common scale"
+            )
+        return 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
 
-    return (logdet(0.5 * (P + Q)) - 0.5 * (logdet(P) + logdet(Q))).clamp_min(0.0)
+    # each matrix at its own unit scale s_P, s_Q (powers of four), the mean at the larger:
+    # log det is exact up to n log s, and the log s terms cancel exactly when s_P = s_Q
+    sp, sq = _even_power_of_two(P), _even_power_of_two(Q)
+    s = torch.maximum(sp, sq)
+    n = P.shape[-1]
+    shift = n * (torch.log(s) - 0.5 * (torch.log(sp) + torch.log(sq))).squeeze(-1)
+    mean = 0.5 * (P / s.unsqueeze(-1) + Q / s.unsqueeze(-1))
+    value = logdet(mean) + shift - 0.5 * (logdet(P / sp.unsqueeze(-1))
+                                          + logdet(Q / sq.unsqueeze(-1)))
+    return value.clamp_min(0.0)
