@@ -115,8 +115,10 @@ def random_pair_fraction(
 
     e = as_float_array(eps, "eps", dtype=np.float64)
     e = np.atleast_1d(e)
-    if e.ndim != 1 or not np.isfinite(e).all() or (e < 0).any():
-        raise ValueError(f"eps must be finite tolerances >= 0 (a scalar or 1-D); got {eps!r}")
+    if e.ndim != 1 or e.size == 0 or not np.isfinite(e).all() or (e < 0).any():
+        raise ValueError(
+            f"eps must be finite tolerances >= 0 (a scalar or a non-empty 1-D array); got {eps!r}"
+        )
     metric = check_choice(metric, "metric", ("euclidean", "cosine"))
     if metric == "cosine":
         d = check_int(dim, "dim", minimum=2, maximum=MAX_DIM)

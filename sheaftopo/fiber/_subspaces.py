@@ -751,15 +751,8 @@ def make_planted_subspaces(
     rx = check_int(n_specific_x, "n_specific_x", minimum=0)
     ry = check_int(n_specific_y, "n_specific_y", minimum=0)
     sigma = check_real(noise, "noise", low=0.0)
-    rho = _correlations(correlation, k)
     common_space = _check_flag(common_space, "common_space")
     exact_moments = _check_flag(exact_moments, "exact_moments")
-    rng = check_random_state(seed)
-    # the latents, X, Y and their temporaries, all float64
-    check_allocation(
-        8 * n * (2 * (2 * k + rx + ry + dx + dy) + 2 * (dx + dy)),
-        f"n_samples={n}, dim_x={dx}, dim_y={dy}",
-    )
     if common_space:
         if dx != dy:
             raise ValueError(
@@ -770,28 +763,36 @@ def make_planted_subspaces(
                 f"in a common space n_shared + n_specific_x + n_specific_y must be <= {dx}; "
                 f"got {k} + {rx} + {ry}"
             )
+    elif k + rx > dx or k + ry > dy:
+        raise ValueError(
+            f"need n_shared + n_specific_x <= dim_x and n_shared + n_specific_y <= dim_y; "
+            f"got {k} + {rx} vs {dx} and {k} + {ry} vs {dy}"
+        )
+    widths = [k, k, rx, ry, dx, dy]
+    total = sum(widths)
+    if exact_moments and n <= total:
+        raise ValueError(
+            f"exact_moments needs n_samples > 2 n_shared + n_specific_x + n_specific_y + "
+            f"dim_x + dim_y = {total}; got {n}"
+        )
+    # the latents, X, Y and their temporaries, all float64 (k, r_x, r_y <= d_x + d_y)
+    check_allocation(
+        8 * (n * (2 * total + 2 * (dx + dy)) + (dx + dy) ** 2),
+        f"n_samples={n}, dim_x={dx}, dim_y={dy}",
+    )
+    rho = _correlations(correlation, k)
+    rng = check_random_state(seed)
+    if common_space:
         Q = _random_orthonormal(rng, dx, k + rx + ry)
         As, Ai, Bt = Q[:, :k], Q[:, k : k + rx], Q[:, k + rx :]
         Bs = As
     else:
-        if k + rx > dx or k + ry > dy:
-            raise ValueError(
-                f"need n_shared + n_specific_x <= dim_x and n_shared + n_specific_y <= dim_y; "
-                f"got {k} + {rx} vs {dx} and {k} + {ry} vs {dy}"
-            )
         Qx = _random_orthonormal(rng, dx, k + rx)
         Qy = _random_orthonormal(rng, dy, k + ry)
         As, Ai = Qx[:, :k], Qx[:, k:]
         Bs, Bt = Qy[:, :k], Qy[:, k:]
-    widths = [k, k, rx, ry, dx, dy]
-    total = sum(widths)
     Lat = rng.standard_normal((n, total))
     if exact_moments:
-        if n <= total:
-            raise ValueError(
-                f"exact_moments needs n_samples > 2 n_shared + n_specific_x + n_specific_y + "
-                f"dim_x + dim_y = {total}; got {n}"
-            )
         Lat -= Lat.mean(axis=0)
         Qm, Rm = np.linalg.qr(Lat)
         Lat = Qm * np.sign(np.diag(Rm)) * np.sqrt(n)
