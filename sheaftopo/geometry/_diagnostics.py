@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validation import as_points, check_random_state, check_real, power_of_two_scale
 from ._checks import as_pair, check_k
-from ._local import _BLOCK_ENTRIES, _knn
+from ._local import _BLOCK_ENTRIES, _knn, _sq_distances
 
 __all__ = [
     "LabelScores",
@@ -34,36 +34,9 @@ __all__ = [
 ]
 
 
-#: Gram-identity squared distances not above this multiple of their rounding bound
-#: (d + 2) eps (|z_i|^2 + |z_j|^2) are recomputed from the differences; the others
-#: then carry a relative error below about 1.5 / 2^26 = 2.2e-8.
-_GRAM_RECOMPUTE = float(2**26)
-
-
 def _pairwise_sq(Z: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (N, N) with an exactly zero diagonal.
-
-    One matrix product (the Gram identity after centring), then every entry
-    too small against its rounding bound to be accurate (close points far from
-    the centroid, duplicates) is recomputed from the coordinate differences,
-    in blocks of bounded memory. Every entry is then accurate to a relative
-    2.2e-8 or better (exact differences for the recomputed ones).
-    """
-    d = Z.shape[1]
-    Zc = Z - Z.mean(axis=0)
-    sq = np.einsum("ij,ij->i", Zc, Zc)
-    D = Zc @ Zc.T
-    D *= -2.0
-    D += sq[:, None]
-    D += sq[None, :]
-    bound = _GRAM_RECOMPUTE * (d + 2) * float(np.finfo(np.float64).eps)
-    i, j = np.nonzero(np.triu(D <= bound * (sq[:, None] + sq[None, :]), 1))
-    step = max(1, _BLOCK_ENTRIES // max(d, 1))
-    for start in range(0, len(i), step):
-        bi, bj = i[start : start + step], j[start : start + step]
-        diff = Z[bi] - Z[bj]
-        D[bi, bj] = D[bj, bi] = np.einsum("ij,ij->i", diff, diff)
-    np.maximum(D, 0.0, out=D)
+    """Squared Euclidean distances (N, N) with an exactly zero diagonal (see _sq_distances)."""
+    D = _sq_distances(Z, Z)
     np.fill_diagonal(D, 0.0)
     return D
 
