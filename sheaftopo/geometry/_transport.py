@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -911,8 +912,11 @@ def sliced_wasserstein(
             norms = np.linalg.norm(theta, axis=0)
         theta /= norms
     else:
-        if seed != 0:
-            raise ValueError("seed has no effect when directions is given; pass one of them")
+        if not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed == 0):
+            raise ValueError(
+                f"seed has no effect when directions is given; pass one of them (got seed = "
+                f"{seed!r})"
+            )
         D = as_float_array(directions, "directions", dtype=np.float64)
         if D.ndim != 2 or D.shape[1] != d or D.shape[0] == 0:
             raise ValueError(

@@ -864,6 +864,14 @@ def test_point_cloud_functions_bad_hyperparameters(name, data):
     check_call(SUB, fn, GOOD, GOOD + 1.0, **{param: value}, names=(param,))
 
 
+def test_regression_sliced_wasserstein_seed_with_directions():
+    for seed in (np.array([1, 2]), None, 1, "0", True):
+        with pytest.raises(ValueError, match=r"^seed has no effect when directions is given"):
+            sliced_wasserstein(XT, YT, directions=[[1.0, 0.0]], seed=seed)
+    ref = sliced_wasserstein(XT, YT, directions=[[1.0, 0.0]]).cost
+    assert sliced_wasserstein(XT, YT, directions=[[1.0, 0.0]], seed=np.int64(0)).cost == ref
+
+
 def test_every_public_name_is_covered():
     missing = sorted(set(geo.__all__) - set(COVERED))
     assert not missing, f"no adversarial test covers {missing}"
