@@ -28,7 +28,7 @@ def _method(sheaf: CellularSheaf, method: str) -> str:
 
 
 def _kernel(
-    sheaf: Any, tol: Any, method: Any, seed: Any, rtol: Any, maxiter: Any
+    sheaf: Any, tol: Any, method: Any, seed: Any, rtol: Any, maxiter: Any, want_gap: bool = False
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, int, str]:
     """Validated arguments of global_sections / cohomology_dimensions -> kernel_basis."""
     sheaf = _check_sheaf(sheaf)
@@ -38,7 +38,8 @@ def _kernel(
         maxiter = check_int(maxiter, "maxiter", minimum=1)
     rng = check_random_state(seed)
     how = _method(sheaf, method)
-    return (*kernel_basis(sheaf, tol=tol, method=how, rng=rng, maxiter=maxiter, rtol=rtol), how)
+    return (*kernel_basis(sheaf, tol=tol, method=how, rng=rng, maxiter=maxiter, rtol=rtol,
+                          want_gap=want_gap), how)
 
 
 def global_sections(
@@ -47,7 +48,7 @@ def global_sections(
     tol: float = KERNEL_TOL,
     method: str = "auto",
     seed: Any = 0,
-    rtol: float = 1e-9,
+    rtol: float = 1e-12,
     maxiter: int | None = None,
 ) -> np.ndarray:
     r"""An orthonormal basis of :math:`H^0 = \ker\delta = \ker L`, the global sections.
@@ -68,16 +69,20 @@ def global_sections(
         The relative kernel tolerance above (default 1e-10).
     method : {"auto", "dense", "iterative"}
         ``"dense"`` diagonalises L (dim C^0 <= 3000 under "auto").
-        ``"iterative"`` never forms a dense matrix: it computes the lowest
-        eigenpairs by LOBPCG (block-Jacobi preconditioner, seeded random
-        start), doubling the block until an eigenvalue above the cut appears.
+        ``"iterative"`` never forms a dense matrix: it filters blocks of
+        random Gaussian cochains with :math:`\tau (L + \tau I)^{-1}`,
+        :math:`\tau` = ``tol * lambda_max`` (block-Jacobi preconditioned
+        conjugate gradients), which keeps at least half of every direction
+        with eigenvalue at most :math:`\tau` and damps the others by
+        :math:`\tau / \lambda`, doubling the block until the kept
+        directions no longer fill it; a Rayleigh-Ritz step on their span
+        counts the Ritz values at most :math:`\tau`: the same rule as the
+        dense eigenvalues.
     seed : int or Generator
-        Random start of the iterative method.
+        Random cochains of the iterative method.
     rtol, maxiter
-        LOBPCG's residual tolerance (relative to lambda_max) and iteration cap
-        (iterative method). A :class:`NotConvergedError` is raised when the
-        eigenpairs that decide the dimension end with residuals above
-        1e-6 lambda_max.
+        Conjugate-gradient tolerance and iteration cap (iterative method); a
+        :class:`NotConvergedError` says when they are not met.
 
     Returns
     -------
@@ -106,28 +111,30 @@ class CohomologyDimensions(tuple):
     h0, h1 : int
         :math:`\dim H^0` and :math:`\dim H^1 = \dim C^1 - \dim C^0 + \dim H^0`.
     zero_max : float or None
-        The largest Laplacian eigenvalue counted as zero (None when h0 = 0).
+        The largest Laplacian eigenvalue counted as zero, **in units of**
+        :math:`\lambda_{\max}` (so at most ``tol``); None when h0 = 0.
     nonzero_min : float or None
-        The smallest eigenvalue counted as nonzero, the spectral gap (None when
-        every eigenvalue is zero).
-    lambda_max : float
-        The largest eigenvalue; the cut is ``tol * lambda_max``.
+        The smallest eigenvalue counted as nonzero (the spectral gap), in units
+        of :math:`\lambda_{\max}` (so above ``tol``); None when every
+        eigenvalue is zero.
     tol : float
-        The kernel tolerance used (see :func:`global_sections`).
+        The kernel tolerance used: the cut is at ``tol`` in these units (see
+        :func:`global_sections`).
     method : str
         "dense" or "iterative".
 
-    ``str()`` (and so ``print``) gives the plain pair ``(h0, h1)``; ``repr()``
-    shows the evidence. A clear-cut answer has ``zero_max`` near rounding (about 1e-16 lambda_max)
-    and ``nonzero_min`` far above the cut; when either is close to the cut,
-    the dimension depends on the tolerance.
+    The ratios are scale-free, hence representable whatever the magnitude of
+    the maps (the eigenvalues themselves are not, for maps near 1e±160). A
+    clear-cut answer has ``zero_max`` near rounding (about 1e-15) and
+    ``nonzero_min`` far above ``tol``; when either is close to ``tol``, the
+    dimension depends on the tolerance. ``str()`` (and so ``print``) gives the
+    plain pair ``(h0, h1)``; ``repr()`` shows the evidence.
     """
 
     h0: int
     h1: int
     zero_max: float | None
     nonzero_min: float | None
-    lambda_max: float
     tol: float
     method: str
 
@@ -138,14 +145,13 @@ class CohomologyDimensions(tuple):
         *,
         zero_max: float | None,
         nonzero_min: float | None,
-        lambda_max: float,
         tol: float,
         method: str,
     ) -> CohomologyDimensions:
         self = super().__new__(cls, (int(h0), int(h1)))
         self.h0, self.h1 = int(h0), int(h1)
         self.zero_max, self.nonzero_min = zero_max, nonzero_min
-        self.lambda_max, self.tol, self.method = lambda_max, tol, method
+        self.tol, self.method = tol, method
         return self
 
     def __repr__(self) -> str:
@@ -154,22 +160,21 @@ class CohomologyDimensions(tuple):
 
         return (
             f"CohomologyDimensions(h0={self.h0}, h1={self.h1}, zero_max={f(self.zero_max)}, "
-            f"nonzero_min={f(self.nonzero_min)}, lambda_max={f(self.lambda_max)}, "
-            f"tol={self.tol:g}, method={self.method!r})"
+            f"nonzero_min={f(self.nonzero_min)}, tol={self.tol:g}, method={self.method!r})"
         )
 
-    def __str__(self) -> str:  # print() shows the plain pair, repr() the evidence
+    def __str__(self) -> str:
         return f"({self.h0}, {self.h1})"
 
     def __reduce__(self) -> Any:
-        return (_rebuild, (self.h0, self.h1, self.zero_max, self.nonzero_min,
-                           self.lambda_max, self.tol, self.method))
+        return (_rebuild, (self.h0, self.h1, self.zero_max, self.nonzero_min, self.tol,
+                           self.method))
 
 
 def _rebuild(*args: Any) -> CohomologyDimensions:
-    h0, h1, zmax, nzmin, lmax, tol, method = args
-    return CohomologyDimensions(h0, h1, zero_max=zmax, nonzero_min=nzmin, lambda_max=lmax,
-                                tol=tol, method=method)
+    h0, h1, zmax, nzmin, tol, method = args
+    return CohomologyDimensions(h0, h1, zero_max=zmax, nonzero_min=nzmin, tol=tol,
+                                method=method)
 
 
 def cohomology_dimensions(
@@ -178,7 +183,7 @@ def cohomology_dimensions(
     tol: float = KERNEL_TOL,
     method: str = "auto",
     seed: Any = 0,
-    rtol: float = 1e-9,
+    rtol: float = 1e-12,
     maxiter: int | None = None,
 ) -> CohomologyDimensions:
     r"""``(dim H^0, dim H^1)``, with :math:`\dim H^1 = \dim C^1 - \operatorname{rank}\delta
@@ -187,34 +192,34 @@ def cohomology_dimensions(
     dim H^0 follows the kernel rule of :func:`global_sections` (eigenvalues of
     L at most ``tol * lambda_max`` count as zero, for both methods); the
     result also reports the largest eigenvalue counted as zero and the
-    smallest counted as nonzero, so a near-degenerate case (a connection with
-    tiny holonomy, say) can be recognised. Arguments as in
-    :func:`global_sections`.
+    smallest counted as nonzero (relative to lambda_max), so a
+    near-degenerate case (a connection with tiny holonomy, say) can be
+    recognised. Arguments as in :func:`global_sections`. With the iterative
+    method the smallest nonzero eigenvalue comes from LOBPCG on the
+    complement of the sections (relative residual 1e-6, at most 500
+    iterations): a Rayleigh quotient, so an upper bound if it stops early.
 
     Returns
     -------
     CohomologyDimensions
-        A tuple ``(h0, h1)`` carrying ``zero_max``, ``nonzero_min``,
-        ``lambda_max``, ``tol`` and ``method``.
+        A tuple ``(h0, h1)`` carrying ``zero_max``, ``nonzero_min``, ``tol``
+        and ``method``.
 
     Examples
     --------
     >>> import networkx as nx
     >>> from sheaftopo.sheaf import CellularSheaf, cohomology_dimensions
     >>> c = cohomology_dimensions(CellularSheaf.constant(nx.cycle_graph(5), 1))  # a circle
-    >>> c == (1, 1), round(c.nonzero_min, 6)
-    (True, 1.381966)
+    >>> c == (1, 1), round(c.nonzero_min, 6)   # gap 1.381966 / lambda_max 3.618034
+    (True, 0.381966)
     """
-    Q, lam, lmax, _, e, how = _kernel(sheaf, tol, method, seed, rtol, maxiter)
+    Q, lam, lmax, _, _, how = _kernel(sheaf, tol, method, seed, rtol, maxiter, want_gap=True)
     h0 = Q.shape[1]
-    w = None
-    zero_max = float(unscale(np.array([max(lam[:h0].max(), 0.0)]), e, "the spectrum",
-                             sheaf, w)[0]) if h0 else None
-    nonzero_min = (float(unscale(lam[h0 : h0 + 1], e, "the spectrum", sheaf, w)[0])
-                   if len(lam) > h0 else None)
+    rel = lam / lmax if lmax > 0 else np.zeros_like(lam)
     return CohomologyDimensions(
-        h0, sheaf.dim_c1 - sheaf.dim_c0 + h0, zero_max=zero_max, nonzero_min=nonzero_min,
-        lambda_max=float(unscale(np.array([lmax]), e, "the spectrum", sheaf, w)[0]),
+        h0, sheaf.dim_c1 - sheaf.dim_c0 + h0,
+        zero_max=float(max(rel[:h0].max(), 0.0)) if h0 else None,
+        nonzero_min=float(rel[h0]) if len(rel) > h0 else None,
         tol=float(tol), method=how,
     )
 
@@ -355,7 +360,8 @@ def harmonic_extension(
         maxiter = check_int(maxiter, "maxiter", minimum=1)
     tol = check_real(tol, "tol", low=0.0, high=1.0)
     Q, lam, lmax, res, _ = kernel_basis(sheaf, tol=tol, method=_method(sheaf, "auto"),
-                                        rng=np.random.default_rng(0), maxiter=None, rtol=1e-9)
+                                        rng=np.random.default_rng(0), maxiter=None,
+                                        rtol=1e-12, want_gap=True)
     n, h = sheaf.dim_c0, Q.shape[1]
     ev = _exponent(vals)
     v = np.ldexp(vals, -ev)

@@ -36,8 +36,10 @@ def _spectral(L: Any, X: np.ndarray, factor: Any) -> np.ndarray:
     (``dim * eps * lambda_max``) taken as exactly zero; ``factor(lam)`` with lam >= 0."""
     lam, V = np.linalg.eigh(L.toarray())
     lmax = max(float(lam[-1]), 0.0)
-    lam = np.where(lam <= L.shape[0] * np.finfo(float).eps * lmax, 0.0, lam)
-    return V @ (factor(lam)[:, None] * (V.T @ X))
+    zero = lam <= L.shape[0] * np.finfo(float).eps * lmax
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        f = np.where(zero, 1.0, factor(np.where(zero, 1.0, lam)))
+    return V @ (f[:, None] * (V.T @ X))
 
 
 def diffuse(
@@ -89,11 +91,13 @@ def diffuse(
 
     t = check_real(t, "t", low=0.0)
     X, ex, restore, L, e, w = _flow(sheaf, x0, "x0", weights, normalized)
-    teff = float(np.ldexp(t, e)) if t else 0.0  # t * 2**e: exp(-t L) = exp(-teff L_s)
-    norm1 = float(abs(L).sum(axis=0).max(initial=0.0)) if L.nnz else 0.0
-    if teff == 0 or norm1 == 0 or sheaf.dim_c0 == 0:
+    with np.errstate(over="ignore"):  # t * 2**e may be inf: then every nonzero mode is gone
+        teff = float(np.ldexp(t, e)) if t else 0.0  # exp(-t L) = exp(-teff L_s)
+        norm1 = float(abs(L).sum(axis=0).max(initial=0.0)) if L.nnz else 0.0
+        work = teff * norm1
+    if teff == 0 or norm1 == 0 or X.size == 0:
         Y = X.copy()
-    elif teff * norm1 <= _EXPM_NORM_MAX:
+    elif work <= _EXPM_NORM_MAX:
         Y = expm_multiply(-teff * L, X)
     elif sheaf.dim_c0 <= DENSE_MAX:
         with np.errstate(over="ignore", under="ignore"):
@@ -101,7 +105,7 @@ def diffuse(
     else:
         raise ValueError(
             f"t={t!r} is too long for a sheaf this large (dim C^0 = {sheaf.dim_c0} > "
-            f"{DENSE_MAX}): t * ||L||_1 = {teff * norm1:.3g} would need about that many sparse "
+            f"{DENSE_MAX}): t * ||L||_1 = {work:.3g} would need about that many sparse "
             f"products; use t with t * ||L||_1 <= {_EXPM_NORM_MAX:g}, or project_to_sections "
             "for the t -> infinity limit"
         )
@@ -154,33 +158,36 @@ def diffusion_steps(
     X, ex, restore, L, e, w = _flow(sheaf, x0, "x0", weights, normalized)
     if alpha is not None:
         alpha = check_real(alpha, "alpha", low=0.0, low_inclusive=False)
-    lmax = lambda_max(L)  # of L_s = L / 2**e
-    if alpha is None:
-        aeff = 1.0 / lmax if lmax > 0 else 1.0
-    else:
-        aeff = float(np.ldexp(alpha, e))  # alpha L = aeff L_s
-        if lmax > 0 and not aeff * lmax < 2.0:
-            limit = np.ldexp(2.0 / lmax, -e)
-            raise ValueError(
-                f"alpha={alpha!r} is too large: explicit diffusion diverges unless "
-                f"alpha < 2 / lambda_max = {limit:.6g}"
-            )
     n, k = X.shape
     work = float(n_steps) * (L.nnz + n) * k
-    if n_steps == 0 or lmax == 0:
-        Y = X.copy()
-    elif sheaf.dim_c0 <= DENSE_MAX and work > 4.0 * n**3 + 1e6:
-        with np.errstate(under="ignore"):
-            Y = _spectral(L, X, lambda lam: np.power(1.0 - aeff * lam, float(n_steps)))
-    elif work <= _WORK_MAX:
-        Y = X
-        for _ in range(n_steps):
-            Y = Y - aeff * (L @ Y)
-    else:
+    spectral = n <= DENSE_MAX and work > 4.0 * n**3 + 1e6
+    if not spectral and work > _WORK_MAX:  # refused before any work is done
         raise ValueError(
             f"n_steps={n_steps} is too many for a sheaf this large (dim C^0 = {n} > "
             f"{DENSE_MAX}, {L.nnz} Laplacian nonzeros, {k} cochain(s)): about {work:.3g} "
             f"multiply-adds (limit {_WORK_MAX:.3g}); use fewer steps, or diffuse() for the "
             "continuous flow"
         )
+    lmax = lambda_max(L)  # of L_s = L / 2**e
+    if alpha is None:
+        aeff = 1.0 / lmax if lmax > 0 else 1.0
+    else:
+        with np.errstate(over="ignore"):
+            aeff = float(np.ldexp(alpha, e))  # alpha L = aeff L_s
+        if lmax > 0 and not aeff * lmax < 2.0:
+            with np.errstate(over="ignore", under="ignore"):
+                limit = np.ldexp(2.0 / lmax, -e)
+            raise ValueError(
+                f"alpha={alpha!r} is too large: explicit diffusion diverges unless "
+                f"alpha < 2 / lambda_max = {limit:.6g}"
+            )
+    if n_steps == 0 or lmax == 0 or X.size == 0:
+        Y = X.copy()
+    elif spectral:
+        with np.errstate(under="ignore"):
+            Y = _spectral(L, X, lambda lam: np.power(1.0 - aeff * lam, float(n_steps)))
+    else:
+        Y = X
+        for _ in range(n_steps):
+            Y = Y - aeff * (L @ Y)
     return restore(unscale(Y, ex, "the diffused cochain", sheaf, w, " and in x0"))

@@ -109,7 +109,8 @@ def unscale(
     (broadcast against ``data``)."""
     if np.all(np.asarray(e) == 0):
         return data
-    out = np.ldexp(data, e)
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ldexp(data, e)
     if not np.isfinite(out).all():
         wtop = float(w.max(initial=0.0)) if w is not None else 1.0
         raise ValueError(

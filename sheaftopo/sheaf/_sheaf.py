@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,26 @@ from .._validation import (
 )
 
 __all__ = ["CellularSheaf"]
+
+
+def _physical_memory() -> int:
+    """Bytes of physical memory of this machine (a large default where unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - non-POSIX
+        return 1 << 40
+
+
+def check_memory(n_floats: float, what: str) -> None:
+    """Refuse up front (ValueError) an array of ``n_floats`` float64 larger than the
+    machine's physical memory, instead of a MemoryError or swapping."""
+    need = 8.0 * float(n_floats)
+    have = _physical_memory()
+    if need > have:
+        raise ValueError(
+            f"{what} would need about {need / 2**30:.3g} GiB, more than this machine's "
+            f"{have / 2**30:.3g} GiB of memory"
+        )
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -371,6 +392,7 @@ class CellularSheaf:
         edges, n, labels = as_graph_edges(graph, n_vertices)
         d = check_int(dim, "dim", minimum=1)
         m = len(edges)
+        check_memory(2.0 * m * d * d + 4.0 * n * d, f"dim={d} on {m} edges (the maps)")
         eye = np.broadcast_to(np.eye(d), (m, d, d)).reshape(-1)
         return cls(n, edges, d, d, eye, eye, vertex_labels=labels)
 
@@ -403,6 +425,10 @@ class CellularSheaf:
         m = len(edges)
         vd = as_dims(vertex_dims, n, "vertex_dims")
         ed = as_dims(edge_dims, m, "edge_dims")
+        check_memory(float((ed * (vd[edges[:, 0]] + vd[edges[:, 1]])).sum()) + 4.0 * vd.sum(),
+                     "vertex_dims / edge_dims (the maps)")
+        if not isinstance(orthogonal, (bool, np.bool_)):
+            raise TypeError(f"orthogonal must be True or False; got {orthogonal!r}")
         rng = check_random_state(seed)
         flats = []
         for ends in (edges[:, 0], edges[:, 1]):
@@ -456,7 +482,12 @@ class CellularSheaf:
             raise ValueError("rotations must be finite (no NaN or inf)")
         d = R.shape[1]
         atol = check_real(atol, "atol", low=0.0)
-        err = np.abs(R @ R.transpose(0, 2, 1) - np.eye(d)).max(axis=(1, 2)) if m else np.zeros(0)
+        if m:  # entries of an orthogonal matrix are at most 1: larger ones cannot overflow R R^T
+            with np.errstate(over="ignore", invalid="ignore"):
+                err = np.abs(R @ R.transpose(0, 2, 1) - np.eye(d)).max(axis=(1, 2))
+            err = np.where(np.isfinite(err), err, np.inf)
+        else:
+            err = np.zeros(0)
         if (err > atol).any():
             e = int(np.argmax(err))
             raise ValueError(
@@ -473,7 +504,10 @@ class CellularSheaf:
         Every edge ``{a, b}`` must have ``G.edges[a, b][attr] = {a: F_a, b: F_b}``
         (maps keyed by endpoint, so orientation cannot be confused). Nodes are
         numbered in ``G.nodes`` order; their labels are kept in
-        :attr:`vertex_labels`. :meth:`to_networkx` is the inverse.
+        :attr:`vertex_labels`. A node attribute ``"dim"`` (written by
+        :meth:`to_networkx`) gives the stalk dimension of a vertex without
+        edges (default 1) and must agree with the maps elsewhere.
+        :meth:`to_networkx` is the inverse.
         """
         edges, n, labels = as_graph_edges(G)
         assert labels is not None
@@ -488,9 +522,21 @@ class CellularSheaf:
             tails.append(maps[a])
             heads.append(maps[b])
         sheaf = cls.from_maps(edges, tails, heads, n_vertices=n)
-        return cls(
-            n, edges, sheaf._vdims, sheaf._edims, sheaf._tail, sheaf._head, vertex_labels=labels
-        )
+        vd = sheaf._vdims.copy()
+        touched = np.zeros(n, dtype=bool)
+        touched[edges.ravel()] = True
+        for i, node in enumerate(labels):
+            dim = G.nodes[node].get("dim")
+            if dim is None:
+                continue
+            dim = check_int(dim, f"the 'dim' attribute of node {node!r}", minimum=1)
+            if touched[i] and dim != vd[i]:
+                raise ValueError(
+                    f"the 'dim' attribute of node {node!r} is {dim} but its restriction maps "
+                    f"have {vd[i]} columns"
+                )
+            vd[i] = dim
+        return cls(n, edges, vd, sheaf._edims, sheaf._tail, sheaf._head, vertex_labels=labels)
 
     def to_networkx(self, *, attr: str = "restriction") -> Any:
         """A networkx Graph with the maps as edge attributes (see :meth:`from_networkx`).
@@ -560,6 +606,7 @@ class CellularSheaf:
             raise ValueError(f"maps must be finite; maps[{k}] (directed edge {k}) holds NaN or inf")
         if M.ndim == 2:
             d = M.shape[1]
+            check_memory(float(E) * d * d, f"diagonal maps of shape {M.shape}")
             full = np.zeros((E, d, d))
             full[:, np.arange(d), np.arange(d)] = M
             M = full
@@ -583,8 +630,8 @@ class CellularSheaf:
             k = int(np.flatnonzero(loops)[0])
             raise ValueError(
                 f"edge_index has a self-loop ({s[k]}, {t[k]}) in column {k}; a cellular sheaf "
-                "on a graph has no self-loops (NSD's self-loops belong to its residual "
-                "term, not to the sheaf): drop them before calling from_nsd"
+                "here has none (NSD's self-loops belong to its residual term, not to the "
+                "sheaf): drop those columns of edge_index and maps before calling from_nsd"
             )
         key = s * n + t
         order = np.argsort(key, kind="stable")
@@ -593,7 +640,7 @@ class CellularSheaf:
             i, j = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
             raise ValueError(
                 f"edge_index repeats the directed edge ({s[i]}, {t[i]}) in columns {i} and {j}; "
-                "multigraphs are not supported"
+                "each directed edge must appear once (parallel edges are not supported)"
             )
         rkey = t * n + s
         pos = np.minimum(np.searchsorted(key[order], rkey), max(E - 1, 0))

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._operators import _vertex_blocks_scaled, laplacian_scaled
-from ._sheaf import CellularSheaf, _offsets
+from ._sheaf import CellularSheaf, _offsets, check_memory
 
 #: sheaves with at most this many 0-cochain coordinates are handled with dense eigh
 DENSE_MAX = 3000
@@ -172,6 +172,7 @@ def low_spectrum(
     """
     n = L.shape[0]
     if method == "dense":
+        check_memory(3.0 * n * n, f"method='dense' on dim C^0 = {n} (a dense eigendecomposition)")
         lam, V = np.linalg.eigh(L.toarray())
         lmax = max(float(lam[-1]), 0.0) if n else 0.0
         lam, V = lam[:k], V[:, :k]
@@ -203,14 +204,24 @@ def kernel_basis(
     rng: np.random.Generator,
     maxiter: int | None,
     rtol: float,
+    want_gap: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, int]:
     """Global sections of the unweighted Laplacian by the one kernel rule (``KERNEL_TOL``).
 
-    Works on the rescaled Laplacian (the kernel is scale-free). Returns
-    ``(Q, eigenvalues, lambda_max, residuals, e)``: Q the orthonormal eigenvectors
-    whose eigenvalue is at most ``tol * lambda_max``; ``eigenvalues`` the computed
-    low eigenvalues (Q's first, then, when known, the smallest nonzero one), of the
-    rescaled Laplacian L_s with L = 2**e L_s.
+    Works on the rescaled Laplacian L_s (L = 2**e L_s; the kernel is scale-free).
+    Returns ``(Q, eigenvalues, lambda_max, residuals, e)``: Q the orthonormal
+    (Ritz) eigenvectors whose eigenvalue is at most ``tol * lambda_max``;
+    ``eigenvalues`` Q's eigenvalues followed, when known, by the smallest one above
+    the cut (always for "dense"; for "iterative" when ``want_gap``); ``residuals``
+    ``|L_s q|`` of Q's columns.
+
+    The iterative method filters a block of random cochains X with
+    ``X - (L + tau I)^{-1} L X = tau (L + tau I)^{-1} X`` (tau the cut; block-Jacobi
+    preconditioned conjugate gradients): eigen-directions with eigenvalue at most
+    tau keep at least half their weight, those far above it are damped by
+    tau / lambda. The block doubles until the filtered directions no longer fill
+    it; a Rayleigh-Ritz step on their span then counts the Ritz values at most tau,
+    the same rule as the dense eigenvalues.
     """
     L, e = laplacian_scaled(sheaf, None)
     n = sheaf.dim_c0
@@ -219,33 +230,66 @@ def kernel_basis(
     if method == "dense":
         lam, V, lmax, res = low_spectrum(L, n, method="dense")
         h = int((lam <= tol * lmax).sum())
-        return V[:, :h], lam[: h + 1], lmax, res[: h + 1], e
+        return V[:, :h], lam[: h + 1], lmax, res[:h], e
+    import scipy.sparse as sp
+
+    lmax = lambda_max(L)
+    if lmax == 0.0:  # L = 0: everything is a section
+        return np.eye(n), np.zeros(n), 0.0, np.zeros(n), e
+    tau = tol * lmax
     M = block_jacobi(sheaf)
-    k = min(16, n)
+    A = (L + tau * sp.eye_array(n, format="csr")).tocsr() if tau > 0 else L
+    r = min(16, n)
     while True:
-        lam, V, lmax, res = low_spectrum(L, k, method="lobpcg", M=M, rng=rng,
-                                         maxiter=2000 if maxiter is None else maxiter,
-                                         rtol=rtol)
-        h = int((lam <= tol * lmax).sum())
-        if h < k or k == n:
+        X = rng.standard_normal((n, r))
+        Z, _, _ = cg(A, L @ X, M=M, rtol=rtol, maxiter=maxiter)
+        U, sv, _ = np.linalg.svd(X - Z, full_matrices=False)
+        # directions with eigenvalue <= tau keep >= 1/2 of N(0, 1) weight: far above 1e-3
+        rank = int((sv > 1e-3 * np.sqrt(r)).sum())
+        if rank < r or r >= n:
             break
-        k = min(2 * k, n)
-    used = res[: h + 1]
-    if lmax > 0 and (used > 1e-6 * lmax).any():
-        raise NotConvergedError(
-            f"LOBPCG stopped with residuals up to {used.max():.3g} (lambda_max {lmax:.3g}) on "
-            "the eigenpairs that decide the kernel dimension; raise maxiter or use "
-            "method='dense'"
-        )
-    return np.ascontiguousarray(V[:, :h]), lam[: h + 1], lmax, used, e
+        r = min(2 * r, n)
+    W = U[:, :rank]
+    H = W.T @ (L @ W)
+    theta, Y = np.linalg.eigh(0.5 * (H + H.T))
+    theta = np.maximum(theta, 0.0)
+    h = int((theta <= tau).sum())
+    Q = np.ascontiguousarray(W @ Y[:, :h])
+    res = np.linalg.norm(L @ Q, axis=0) if h else np.zeros(0)
+    lam = theta[:h]
+    if want_gap and h < n:
+        lam = np.append(lam, _lowest_above(L, Q, M, lmax, rng, W @ Y[:, h:]))
+    return Q, lam, lmax, res, e
+
+
+def _lowest_above(L: Any, Q: np.ndarray, M: Any, lmax: float, rng: np.random.Generator,
+                  start: np.ndarray) -> float:
+    """The smallest eigenvalue of L on the orthogonal complement of Q (LOBPCG, relative
+    residual 1e-6; a Rayleigh quotient, so an upper bound when it stops early)."""
+    n, h = Q.shape
+    b = min(4, n - h)
+    if n - h <= 5 * b + 5:  # too small for LOBPCG: project and diagonalise
+        P = np.eye(n) - Q @ Q.T
+        lam = np.linalg.eigvalsh(P @ L.toarray() @ P)
+        return max(float(np.sort(lam)[h]), 0.0)
+    from scipy.sparse.linalg import lobpcg
+
+    X0 = rng.standard_normal((n, b))
+    k = min(b, start.shape[1])
+    X0[:, :k] = start[:, :k]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        lam, _ = lobpcg(L, X0, Y=Q if h else None, M=M, largest=False, tol=1e-6 * lmax,
+                        maxiter=500)
+    return float(max(np.min(lam), 0.0))
 
 
 __all__ = [
     "DENSE_MAX",
+    "KERNEL_TOL",
     "BlockOperator",
     "NotConvergedError",
     "block_jacobi",
-    "KERNEL_TOL",
     "cg",
     "kernel_basis",
     "lambda_max",
