@@ -409,13 +409,18 @@ def test_regression_laplacian_tensor_refuses_integer_dtype():
                                S.laplacian(F, weights=[0.5, 2.0]).toarray(), rtol=1e-7)
 
 
+_FIXTURES: dict = {}
+
+
 def _every_function_with_one_tensor(t):
     """(callable, argument name) pairs feeding ``t`` (shape (5, 3)) to each function."""
-    good = torch.randn(5, 3, dtype=F64, generator=torch.Generator().manual_seed(0))
-    spd = torch.eye(3, dtype=F64)
-    F = S.CellularSheaf.constant([[0, 1], [1, 2], [2, 3], [3, 4]], 3)
-    L = laplacian_tensor(F)
-    edge = SheafConsistencyLoss(3, 3, seed=0)
+    if not _FIXTURES:
+        F = S.CellularSheaf.constant([[0, 1], [1, 2], [2, 3], [3, 4]], 3)
+        _FIXTURES.update(
+            good=torch.randn(5, 3, dtype=F64, generator=torch.Generator().manual_seed(0)),
+            spd=torch.eye(3, dtype=F64), L=laplacian_tensor(F),
+            edge=SheafConsistencyLoss(3, 3, seed=0))
+    good, spd, L, edge = (_FIXTURES[k] for k in ("good", "spd", "L", "edge"))
     return [
         (lambda: pairwise_distances(t), "z"),
         (lambda: h0_diagram(t), "z"),
@@ -466,8 +471,10 @@ def test_regression_transport_loss_at_extreme_magnitudes():
         x = (x0 * m).requires_grad_()
         loss = transport_loss(x, y0 * m, p=1.0)
         loss.backward()
-        assert abs(float(loss) / m - ref) <= 1e-12 * ref
+        assert abs(float(loss.detach()) / m - ref) <= 1e-12 * ref
         assert bool(torch.isfinite(x.grad).all()) and float(x.grad.abs().max()) > 0
+        if abs(math.log2(m)) < 900:
+            continue
         ent = transport_loss(x, y0 * m, p=1.0, reg=0.3 * m)
         assert abs(float(ent) / m - ref_e) <= 1e-9 * ref_e
         sd = sinkhorn_divergence(x, y0 * m, p=1.0, reg=0.3 * m)
