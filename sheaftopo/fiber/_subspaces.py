@@ -113,7 +113,12 @@ class ModalitySubspaces:
         return self.residual_basis @ self.residual_basis.T
 
     def shared_coordinates(self, X: Any) -> np.ndarray:
-        """The shared canonical variates of new rows: ``(X - mean) @ weights``, shape (n, k)."""
+        """The shared canonical variates of new rows: ``(X - mean) @ weights``, shape (n, k).
+
+        Computed on X and ``mean`` divided by a common power of two (exact), so
+        rows of any finite magnitude work; ``ValueError`` only where the
+        variates themselves exceed the float64 range.
+        """
         Xv = as_points(X, "X")
         if Xv.shape[1] != self.mean.shape[0]:
             raise ValueError(
