@@ -12,6 +12,15 @@ a device-to-host copy of the batch per call, stated here because it is the
 one step that leaves the GPU; every differentiated value is then computed on
 the input's device. Module wrappers in :mod:`sheaftopo.torch` hold settings
 for training loops.
+
+Inputs are float32 or float64 tensors: numpy arrays, integer, boolean,
+complex and half-precision (float16, bfloat16) tensors are refused with a
+``TypeError`` naming the argument (cast with ``.float()``), NaN and inf with a
+``ValueError``. Quantities homogeneous in the coordinates (distances, costs,
+deaths, energies, matrix functions) are computed on the input divided by a
+power of two and scaled back, exactly, so magnitudes from 1e-300 to 1e300
+work in float64; a value or gradient that does not fit the dtype raises a
+``ValueError`` naming the argument instead of returning inf or NaN.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -109,6 +110,8 @@ class InfoNCELoss(nn.Module):
     def __init__(self, temperature: float = 0.1, *, learnable: bool = False) -> None:
         super().__init__()
         t = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
+        if not isinstance(learnable, (bool, np.bool_)):
+            raise TypeError(f"learnable must be True or False; got {learnable!r}")
         log_scale = torch.tensor(math.log(1.0 / t), dtype=torch.float64)
         if learnable:
             self.log_scale = nn.Parameter(log_scale)

@@ -223,6 +223,11 @@ def laplacian_tensor(
             f"dtype must be torch.float32 or torch.float64 (the Laplacian has real entries); "
             f"got {dtype!r}"
         )
+    try:
+        device = None if device is None else torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must name a torch device (e.g. 'cpu', 'cuda:0'); got "
+                         f"{device!r}") from exc
     L = laplacian(sheaf, weights=weights, normalized=normalized).tocoo()
     idx = torch.as_tensor(np.vstack([L.row, L.col]).astype(np.int64))
     vals = torch.as_tensor(L.data)

@@ -360,6 +360,15 @@ def _as_points2(x: Any, name: str) -> torch.Tensor:
     return x
 
 
+def _plain(value: Any, name: str) -> Any:
+    """A tensor of real numbers as a numpy array (a constant, not differentiated); else as is."""
+    if isinstance(value, torch.Tensor):
+        if value.is_complex() or value.dtype == torch.bool:
+            raise TypeError(f"{name} must hold real numbers; got a tensor of dtype {value.dtype}")
+        return value.detach().to("cpu", torch.float64).numpy()
+    return value
+
+
 def _root(s: torch.Tensor, p: float) -> torch.Tensor:
     """``s ** (1/p)`` with a zero (not NaN) gradient at ``s = 0``."""
     if p == 1.0:
@@ -452,8 +461,8 @@ def sliced_wasserstein(
     if p is None:
         p = 1.0 if kind == "diagram" else 2.0
     p = check_real(p, "p", low=1.0)
-    theta = torch.as_tensor(_angles(n_directions, seed, directions), dtype=d1.dtype,
-                            device=d1.device)
+    theta = torch.as_tensor(_angles(n_directions, seed, _plain(directions, "directions")),
+                            dtype=d1.dtype, device=d1.device)
     U = torch.stack([torch.cos(theta), torch.sin(theta)], dim=1)  # (M, 2)
     n1, n2 = len(d1), len(d2)
     zero = (d1.sum() + d2.sum()) * 0.0  # keeps the graph (and device/dtype) for empty input
@@ -531,7 +540,7 @@ def _compare(
                                   directions=directions, kind=kind, p=p)
     n_directions = check_int(n_directions, "n_directions", minimum=1)
     p = 2.0 if p is None else check_real(p, "p", low=1.0)
-    theta = _angles(n_directions, seed, directions)
+    theta = _angles(n_directions, seed, _plain(directions, "directions"))
     axis = np.abs(np.sin(theta) if dim == 0 else np.cos(theta))
     # (mean_k |<e, u_k>|^p)^(1/p), in logarithms: no underflow for large p
     with np.errstate(divide="ignore"):
@@ -631,8 +640,7 @@ def topological_alignment_loss(
     """
     zs, zt = _pair_inputs(z_student, z_teacher)
     lam = _check_lam(lam)
-    if dim not in (0, 1):
-        raise ValueError(f"dim must be 0 or 1; got {dim!r}")
+    dim = check_int(dim, "dim", minimum=0, maximum=1)
     kind = check_choice(kind, "kind", KINDS)
     if dim == 1 and kind != "point_cloud":
         raise ValueError(

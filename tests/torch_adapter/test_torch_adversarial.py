@@ -651,6 +651,26 @@ def test_regression_sheaf_consistency_loss_seed_validated():
         TopologicalAlignmentLoss(n_dirs=5)
 
 
+def test_devices_directions_and_flags_validated():
+    F = S.CellularSheaf.constant([[0, 1]], 1)
+    for device in ("gpu", 3.5, object()):
+        with pytest.raises(ValueError, match="device"):
+            laplacian_tensor(F, device=device)
+    with pytest.raises(TypeError, match="learnable"):
+        InfoNCELoss(learnable="yes")
+    z = torch.randn(6, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match="dim"):
+        topological_alignment_loss(z, z, dim=True)
+    # directions as a tensor: used as constant angles, same as the numpy array
+    d1 = torch.tensor([[0.0, 1.0], [0.3, 0.4]], dtype=F64)
+    d2 = torch.tensor([[0.1, 2.0]], dtype=F64)
+    ang = np.array([0.1, -0.7, 1.2])
+    assert float(sliced_wasserstein(d1, d2, directions=torch.tensor(ang))) == float(
+        sliced_wasserstein(d1, d2, directions=ang))
+    with pytest.raises(TypeError, match="directions"):
+        sliced_wasserstein(d1, d2, directions=torch.tensor([1j]))
+
+
 # --------------------------------------------------------------------------
 # every function: refused bad tensors
 
