@@ -68,7 +68,13 @@ def as_float_array(x: Any, name: str, *, dtype: Any = None) -> np.ndarray:
             f"{name} must be a NumPy array; got a torch tensor "
             "(use the functions in sheaftopo.torch for tensors, or pass tensor.numpy())"
         )
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(
+            f"{name} must be a rectangular array of real numbers; got a ragged "
+            f"{type(x).__name__} ({exc})"
+        ) from None
     kind = arr.dtype.kind
     if kind not in "fiub":
         raise TypeError(
@@ -99,13 +105,18 @@ def kernel_layout(arr: np.ndarray) -> np.ndarray:
 
 
 def power_of_two_scale(arr: np.ndarray) -> float:
-    """A power of two ``s`` with ``max|arr| / s`` in [0.5, 1) (1.0 for an all-zero array).
+    """A power of two ``s`` that brings ``max|arr|`` near 1 (1.0 for an all-zero array).
+
+    ``max|arr| / s`` lies in [0.5, 1) for normal magnitudes; ``s`` is kept in
+    [2**-1022, 2**1023] so that it is itself a normal, finite number (for
+    ``max|arr| >= 2**1023`` the ratio is in [1, 2); for subnormal data it is
+    below 0.5 but never below 2**-52, and the division stays exact).
 
     Quantities homogeneous in the coordinates (distances, costs, deaths) are
     computed on ``arr / s`` and multiplied back by ``s``: dividing by a power
-    of two is exact (barring subnormals), so squares neither overflow near
-    1e154 nor underflow near 1e-160, and the result is the one exact
-    arithmetic would give at the original scale.
+    of two is exact, so squares neither overflow near 1e154 nor underflow
+    near 1e-160, and the result is the one exact arithmetic would give at the
+    original scale. Divide by ``s``; never multiply by ``1 / s``.
     """
     if arr.size == 0:
         return 1.0
@@ -115,7 +126,7 @@ def power_of_two_scale(arr: np.ndarray) -> float:
     if top == 0.0:
         return 1.0
     _, exponent = np.frexp(top)
-    return float(np.ldexp(1.0, int(exponent)))
+    return float(np.ldexp(1.0, min(max(int(exponent), -1022), 1023)))
 
 
 def _check_finite(arr: np.ndarray, name: str, *, allow_posinf: bool = False) -> None:
