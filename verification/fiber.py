@@ -21,38 +21,52 @@ from ._registry import register
 _SMALL = 2.0**-968
 
 
-def _norms(X: np.ndarray) -> np.ndarray:
-    s = np.zeros(len(X))
-    for k in range(X.shape[1]):
-        s = s + X[:, k] * X[:, k]
-    out = np.sqrt(s)
-    for i in np.flatnonzero(s < _SMALL):
-        m = float(np.abs(X[i]).max())
-        out[i] = m * np.sqrt(sum((x / m) ** 2 for x in X[i])) if m > 0 else 0.0
-    return out
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    """Each row divided by 2**e (largest magnitude in [1/2, 1); exact), then by its norm."""
+    U = np.empty_like(X)
+    for i, x in enumerate(X):
+        y = np.ldexp(x, -np.frexp(np.abs(x).max())[1])
+        s = 0.0
+        for v in y:
+            s = s + v * v
+        U[i] = y / np.sqrt(s)
+    return U
+
+
+def _rescaled(t: np.ndarray) -> tuple[float, float]:
+    m = float(np.abs(t).max())
+    return (m, sum((x / m) ** 2 for x in t)) if m > 0 else (0.0, 0.0)
 
 
 def _canonical(F: np.ndarray, G: np.ndarray, metric: str) -> np.ndarray:
-    """All N x M canonical distances, features summed in order (brute force)."""
+    """All N x M canonical distances, features summed in order (brute force).
+
+    Euclidean: sqrt of the sum of squared differences (rescaled where it is
+    tiny or overflows); cosine: half the squared chord of the unit rows.
+    """
     F = np.asarray(F, np.float64)
     G = np.asarray(G, np.float64)
-    if metric == "euclidean":
-        s = np.zeros((len(F), len(G)))
+    if metric == "cosine":
+        F, G = _unit_rows(F), _unit_rows(G)
+    s = np.zeros((len(F), len(G)))
+    with np.errstate(over="ignore"):
         for k in range(F.shape[1]):
             t = F[:, None, k] - G[None, :, k]
             s = s + t * t
+    if metric == "euclidean":
         D = np.sqrt(s)
         for i, j in zip(*np.nonzero(s < _SMALL), strict=True):
-            t = F[i] - G[j]
-            m = float(np.abs(t).max())
-            D[i, j] = m * np.sqrt(sum((x / m) ** 2 for x in t)) if m > 0 else 0.0
+            m, t = _rescaled(F[i] - G[j])
+            D[i, j] = m * np.sqrt(t)
+        for i, j in zip(*np.nonzero(np.isinf(s)), strict=True):
+            m, t = _rescaled(0.5 * F[i] - 0.5 * G[j])
+            with np.errstate(over="ignore"):
+                D[i, j] = 2.0 * (m * np.sqrt(t))
         return D
-    U = F / _norms(F)[:, None]
-    V = G / _norms(G)[:, None]
-    dot = np.zeros((len(F), len(G)))
-    for k in range(F.shape[1]):
-        dot = dot + U[:, None, k] * V[None, :, k]
-    return np.clip(1.0 - dot, 0.0, 2.0)
+    for i, j in zip(*np.nonzero(s < _SMALL), strict=True):
+        m, t = _rescaled(F[i] - G[j])
+        s[i, j] = m * (m * t)
+    return np.minimum(0.5 * s, 2.0)
 
 
 def _pair_sets(rng: np.random.Generator, i: int) -> tuple[str, np.ndarray, np.ndarray, str]:
