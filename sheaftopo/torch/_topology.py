@@ -465,7 +465,9 @@ def sliced_wasserstein(
                             dtype=d1.dtype, device=d1.device)
     U = torch.stack([torch.cos(theta), torch.sin(theta)], dim=1)  # (M, 2)
     n1, n2 = len(d1), len(d2)
-    zero = (d1.sum() + d2.sum()) * 0.0  # keeps the graph (and device/dtype) for empty input
+    # keeps the graph (and device/dtype) for empty input; 0 * x before the sum, so that
+    # entries near the largest float cannot overflow the sum to inf (and inf * 0 to NaN)
+    zero = (d1 * 0.0).sum() + (d2 * 0.0).sum()
     # homogeneous of degree 1: computed on the diagrams divided by a power of two, exactly
     c = power_of_two(d1, d2)
     d1, d2 = d1 / c, d2 / c
@@ -843,7 +845,7 @@ def tomclip_loss_terms(
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(zs, metric, "z_student")
     _check_metric(zt, metric, "z_teacher")
-    zero = (zs.sum() + zt.sum()) * 0.0
+    zero = (zs * 0.0).sum() + (zt * 0.0).sum()  # no overflow of a sum near the largest float
     mse = _mse(zs, zt, "the MSE term") if weights["mse_weight"] > 0 else zero
     dist = h0 = h1 = zero
     needs_topology = weights["h0_weight"] > 0 or weights["h1_weight"] > 0
