@@ -99,9 +99,10 @@ def _kernels() -> Any:
 def _block_stats(A: Any) -> tuple[int, np.ndarray | None, float, tuple[int, int, float] | None]:
     """``(rows, column sums of A / s, s, None)`` with ``s = power_of_two_scale(A)``.
 
-    At a non-finite entry: ``(rows, None, 1.0, (row, col, value))``. The sums
-    are taken on the block divided by its power of two, so they cannot
-    overflow whatever the magnitude of the coordinates.
+    ``s`` is 0 for an all-zero block (it does not count towards the cloud's
+    scale). At a non-finite entry: ``(rows, None, 1.0, (row, col, value))``.
+    The sums are taken on the block divided by its power of two, so they
+    cannot overflow whatever the magnitude of the coordinates.
     """
     A = np.asarray(A)
     bad = ~np.isfinite(A)
@@ -109,7 +110,7 @@ def _block_stats(A: Any) -> tuple[int, np.ndarray | None, float, tuple[int, int,
         r, c = (int(i) for i in np.argwhere(bad)[0])
         return A.shape[0], None, 1.0, (r, c, float(A[r, c]))
     W, s = rescaled(A)
-    return A.shape[0], W.sum(axis=0, dtype=np.float64), s, None
+    return A.shape[0], W.sum(axis=0, dtype=np.float64), s if A.any() else 0.0, None
 
 
 def _centred(A: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -270,7 +271,7 @@ def _check_finite_blocks(stats: list[Any], offsets: np.ndarray) -> tuple[np.ndar
                 f"X must not contain NaN or inf; found {value!r} at index "
                 f"({int(offsets[i]) + r}, {c}) (row block {i})"
             )
-    scale = max(s for _, _, s, _ in stats)
+    scale = max(s for _, _, s, _ in stats) or 1.0  # 1.0: every coordinate is 0
     # the ratios are powers of two: the rescaling of each block's sums is exact
     total = sum(sums * (s / scale) for _, sums, s, _ in stats)
     return np.asarray(total, dtype=np.float64), scale

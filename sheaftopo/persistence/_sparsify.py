@@ -245,7 +245,10 @@ def h1_births(data: Any, *, weights: Any = None, n_vertices: int | None = None) 
     Parameters
     ----------
     data : scipy.sparse matrix or array_like (m, 2)
-        The graph, e.g. ``sparsify(D).graph``, or an edge list with ``weights``.
+        The graph, e.g. ``sparsify(D).graph``, or an edge list with ``weights``,
+        read as in :func:`~sheaftopo.persistence.mst`: a sparse matrix must
+        have a zero diagonal, and of conflicting ``(i, j)`` and ``(j, i)``
+        entries the smaller weight is the edge's.
     weights, n_vertices
         For edge lists, as in :func:`~sheaftopo.persistence.mst`.
 

@@ -291,3 +291,11 @@ def test_regression_read_only_blocks_compile_nothing_new():
     mst_dask(da.from_array(np.asfortranarray(X), chunks=(64, 3)))
     mst_dask(ro[::1], block_rows=40)
     assert [len(f.signatures) for f in kernels] == before
+
+
+def test_regression_all_zero_blocks_do_not_set_the_scale():
+    """A block of zeros reported scale 1, so tiny coordinates elsewhere underflowed."""
+    X = np.array([[2e-300], [1e-300], [0.0]])
+    for rows in (1, 2, 3):
+        _same(mst_dask(X, block_rows=rows), X)
+    np.testing.assert_array_equal(mst_dask(np.zeros((4, 2)), block_rows=1).weights, np.zeros(3))
