@@ -579,6 +579,61 @@ def _dask_client(args: argparse.Namespace) -> Iterator[Any]:
     if not _uses_dask(args):
         yield None
         return
+    with _silent_dask_on_interrupt():
+        yield from _dask_options(args)
+
+
+@contextlib.contextmanager
+def _silent_dask_on_interrupt() -> Iterator[None]:
+    """After Ctrl-C, Dask's shutdown logs no "Task exception was never retrieved" tracebacks.
+
+    The loggers are silenced by the SIGINT handler itself: Dask's event-loop
+    thread logs as soon as the interrupted gather is cancelled, before the
+    KeyboardInterrupt has left the analysis.
+    """
+    import signal
+
+    if not _in_main_thread():  # signal handlers can only be set in the main thread
+        yield
+        return
+
+    def interrupted(signum: int, frame: Any) -> None:
+        import logging
+
+        for name in ("asyncio", "distributed", "tornado"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile (processes started now inherit that); the main thread only."""
+    import signal
+
+    if not _in_main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _dask_options(args: argparse.Namespace) -> Iterator[Any]:
+    """The body of :func:`_dask_client` with Dask: yields the one DaskOptions."""
     from .distributed._inputs import connect, require_dask
     from .report import DaskOptions
 
@@ -593,9 +648,15 @@ def _dask_client(args: argparse.Namespace) -> Iterator[Any]:
 
     from distributed import Client, LocalCluster
 
-    options = {"processes": True, "dashboard_address": ":0", "silence_logs": logging.ERROR,
+    options = {"processes": True, "dashboard_address": ":0", "silence_logs": logging.CRITICAL,
                **_LOCAL_CLUSTER_OPTIONS}
-    with LocalCluster(**options) as cluster, Client(cluster) as client:
+    # worker processes start with SIGINT ignored: a Ctrl-C at the terminal (sent to the whole
+    # process group) reaches this process only, which then closes the cluster (a Ctrl-C while
+    # the cluster starts, a few seconds, is ignored too); CRITICAL: no worker logs of the race
+    # between workers and a closing scheduler (errors of the analysis reach this process)
+    with _sigint_ignored():
+        cluster = LocalCluster(**options)
+    with cluster, Client(cluster) as client:
         workers = client.scheduler_info()["workers"].values()
         threads = sum(w["nthreads"] for w in workers)
         kind = "processes" if options["processes"] else "threads of this process"
