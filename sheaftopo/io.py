@@ -602,6 +602,8 @@ def check_paired(sets: Mapping[str, np.ndarray]) -> None:
 
     Raises
     ------
+    TypeError
+        ``sets`` is not a mapping, or one of its values is not an array.
     EmbeddingFileError
         Naming the first set whose row count differs from the first one's.
 
@@ -666,6 +668,9 @@ def load_embedding_sets(
     EmbeddingFileError
         Any problem of :func:`load_embeddings`, fewer than two sets, or row
         counts that differ.
+    TypeError
+        ``specs`` is a single string or path (not a list), or ``exclude``
+        holds something other than names.
 
     Examples
     --------
@@ -759,8 +764,8 @@ def load_labels(spec: Any, *, n_rows: int | None = None) -> np.ndarray:
         .npy/.npz/.pt/.safetensors (a 1-D array, or (n, 1)); .csv/.parquet (a
         single column, or ``:column``); .txt (one label per line).
     n_rows : int, optional
-        The number of rows of the embedding sets; a different length is an
-        error.
+        The number of rows of the embedding sets (an int >= 0); a different
+        length is an error.
 
     Returns
     -------
@@ -771,7 +776,9 @@ def load_labels(spec: Any, *, n_rows: int | None = None) -> np.ndarray:
     ------
     FileNotFoundError, EmbeddingFileError, ImportError
         As :func:`load_embeddings`; also for labels that are not 1-D, contain
-        NaN, or number other than ``n_rows``.
+        NaN, are missing in a table, or number other than ``n_rows``.
+    TypeError
+        ``n_rows`` is not an integer.
 
     Examples
     --------
