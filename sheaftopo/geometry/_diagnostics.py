@@ -115,6 +115,8 @@ def _bandwidths(bandwidth: Any, D: np.ndarray, s: float) -> np.ndarray:
                 "coincide); pass bandwidth= explicitly"
             )
         return np.array([sigma])
+    if isinstance(bandwidth, np.ndarray) and bandwidth.ndim == 0:
+        bandwidth = bandwidth[()]  # a 0-d array is a scalar
     if isinstance(bandwidth, (Sequence, np.ndarray)) and not isinstance(bandwidth, str):
         values = [check_real(s, "bandwidth", low=0.0, low_inclusive=False) for s in bandwidth]
         if not values:

@@ -146,19 +146,20 @@ def covariance(X: Any, *, shrinkage: Any = None) -> np.ndarray:
     return _scale_back(_batched_covariance((X / s)[None], shrink)[0], s)
 
 
-def _scale_back(C: np.ndarray, s: float) -> np.ndarray:
-    """Covariances ``C`` of data divided by the power of two ``s``, times ``s**2`` (exact).
+def _scale_back(C: np.ndarray, s: float, what: str = "the covariance of X") -> np.ndarray:
+    """Values ``C`` computed on data divided by the power of two ``s``, times ``s**2`` (exact).
 
-    Refuses (naming X) covariances beyond the float64 range; entries below it
-    underflow to the correctly rounded (subnormal or zero) value.
+    Refuses values beyond the float64 range (``what`` says which, naming the
+    argument); values below it underflow to the correctly rounded (subnormal
+    or zero) value.
     """
     e = 2 * (math.frexp(s)[1] - 1)
     with np.errstate(over="ignore", under="ignore"):
         out = np.ldexp(C, e)
     if not np.isfinite(out).all():
         raise ValueError(
-            "the covariance of X overflows float64 (X has coordinates of about "
-            f"2^{e // 2}, whose squares exceed the float64 range); rescale X"
+            f"{what} overflows float64 (coordinates of about 2^{e // 2}, whose squares exceed "
+            "the float64 range); rescale the data"
         )
     return out
 
@@ -447,7 +448,7 @@ def local_alignment(
     shrink = _check_shrinkage(shrinkage)
     # common unit scale s (exact): Stein, affine and log-Euclidean values are invariant
     # under the common congruence by s, Bures^2 and von Neumann scale by s^2
-    s = max(power_of_two_scale(X), power_of_two_scale(Y))
+    s = power_of_two_scale(np.array([np.abs(X).max(), np.abs(Y).max()]))
     SX = _local_covariances(X / s, k, shrink)
     SY = _local_covariances(Y / s, k, shrink)
     try:
@@ -464,6 +465,11 @@ def local_alignment(
             "unless shrunk; pass shrinkage='ledoit_wolf' or a positive float"
         ) from None
     values = np.asarray(values, dtype=np.float64).reshape(X.shape[0])
+    # the mean at unit scale (a power of two, exact), so the sum cannot overflow
+    top = power_of_two_scale(values)
+    mean = float(np.mean(values / top)) * top
     if divergence in ("bures", "von_neumann"):
-        values = _scale_back(values, s)
-    return LocalAlignment(values=values, mean=float(values.mean()), divergence=divergence)
+        what = f"the {divergence} divergence of the local covariances of X and Y"
+        values = _scale_back(values, s, what)
+        mean = float(_scale_back(np.array(mean), s, what))
+    return LocalAlignment(values=values, mean=mean, divergence=divergence)

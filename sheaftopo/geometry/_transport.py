@@ -118,8 +118,11 @@ def _log2(s: float) -> int:
 
 
 def _common_scale(*clouds: np.ndarray) -> float:
-    """The power of two that brings the largest coordinate of all ``clouds`` into [1/2, 1)."""
-    return max(power_of_two_scale(Z) for Z in clouds)
+    """The power of two that brings the largest coordinate of all ``clouds`` into [1/2, 1).
+
+    (Not the largest of the clouds' own scales: an all-zero cloud has scale 1.)
+    """
+    return power_of_two_scale(np.array([max(float(np.abs(Z).max()) for Z in clouds)]))
 
 
 def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float, s: float) -> tuple[np.ndarray, float]:
@@ -128,17 +131,25 @@ def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float, s: float) -> tuple[np.nda
     The clouds are divided by the power of two ``s`` (exact), the squared
     distances computed there (Gram identity after centring on the pooled
     mean, entries that it would compute to worse than a relative 2.2e-8
-    recomputed from the differences), divided by a power of two bringing their maximum into [1/2, 1)
-    and raised to the power ``p / 2``; ``k`` collects the scales. Nothing
-    overflows, whatever the magnitude of the coordinates or ``p``.
+    recomputed from the differences), divided by a power of two bringing
+    their maximum into [1/2, 1) (exact; for ``p > 1000`` by the maximum
+    itself, so that the largest cost stays 1 after the power) and raised to
+    the power ``p / 2``; ``k`` collects the scales. Nothing overflows,
+    whatever the magnitude of the coordinates or ``p``.
     """
     C = _sq_distances(X / s, Y / s)
-    t = power_of_two_scale(C)
-    C /= t
+    top = float(C.max())
+    if p <= 1000.0 or top == 0.0:
+        t = power_of_two_scale(C)
+        C /= t
+        log2t = float(_log2(t))
+    else:
+        C /= top
+        log2t = math.log2(top)
     if p != 2.0:
         with np.errstate(under="ignore"):
             np.power(C, 0.5 * p, out=C)
-    return C, p * _log2(s) + 0.5 * p * _log2(t)
+    return C, p * _log2(s) + 0.5 * p * log2t
 
 
 def _times_pow2(x: Any, k: float) -> Any:
@@ -154,7 +165,7 @@ def _times_pow2(x: Any, k: float) -> Any:
 def _overflow_error(what: str, k: float, p: float) -> ValueError:
     return ValueError(
         f"{what} overflows float64: the points of X and Y are too far apart for the ground "
-        f"cost ||x - y||^p with p = {p:g} (its largest value is about 2^{k:.0f}); rescale X "
+        f"cost ||x - y||^p with p = {p:g} (its largest value is about 2^{k:.6g}); rescale X "
         "and Y (the plan does not change under a common scaling) or lower p"
     )
 
@@ -542,10 +553,12 @@ def _unit_reg(reg: float, k: float, U: np.ndarray) -> float:
     """
     r = float(_times_pow2(reg, -k))
     top = float(U.max())
-    if top > 0 and not r >= MIN_RELATIVE_REG * top:
+    if top == 0.0:  # all costs 0: the plan is a b^T and the cost 0 for every reg
+        return 1.0
+    if not r >= MIN_RELATIVE_REG * top:
         raise ValueError(
             f"reg = {reg!r} is too small against the costs (the largest is about "
-            f"2^{k + math.log2(top):.1f}): below {MIN_RELATIVE_REG:g} times the largest cost, "
+            f"2^{k + math.log2(top):.6g}): below {MIN_RELATIVE_REG:g} times the largest cost, "
             "float64 rounding of the costs alone changes exp(-cost / reg) by more than 1 %; "
             "use exact_transport, or a larger reg"
         )
@@ -699,6 +712,8 @@ def _entropic(
     ``OT_reg(C) = 2^k OT_{reg / 2^k}(C / 2^k)`` (plan unchanged), exactly.
     """
     U, k = _unit_cost(X, Y, p, s)
+    if not np.isfinite(_times_pow2(float(U.max()), k)):
+        raise _overflow_error("the cost matrix", k, p)
     r = _unit_reg(reg, k, U)
     if _same_measure(X, Y, a, b):
         res = _symmetric_sinkhorn(U, a, r, max_iter, tol, return_plan=return_plan)
@@ -806,9 +821,10 @@ def sinkhorn_divergence(
         for name, r in zip(("X-Y", "X-X", "Y-Y"), parts, strict=True)
         if not r.converged
     ]
+    same = xy is xx  # S_eps(a, a) = 0 exactly (no subnormal rounding of the halves)
     return TransportResult(
-        cost=xy.cost - (0.5 * xx.cost + 0.5 * yy.cost),
-        linear_cost=xy.linear_cost - (0.5 * xx.linear_cost + 0.5 * yy.linear_cost),
+        cost=0.0 if same else xy.cost - (0.5 * xx.cost + 0.5 * yy.cost),
+        linear_cost=0.0 if same else xy.linear_cost - (0.5 * xx.linear_cost + 0.5 * yy.linear_cost),
         plan=xy.plan,
         n_iter=sum(int(r.n_iter or 0) for r in {id(r): r for r in parts}.values()),
         converged=converged,
@@ -1019,7 +1035,7 @@ def gaussian_wasserstein(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
             f"covariances {batch} do not broadcast"
         ) from None
     # ||m1 - m2|| at the common unit scale of the means (powers of two: exact), scaled back
-    s = max(power_of_two_scale(m1), power_of_two_scale(m2))
+    s = _common_scale(m1, m2)
     with np.errstate(over="ignore"):
         dm = np.linalg.norm(m1 / s - m2 / s, axis=-1) * s
         out = np.hypot(dm, _bures_distance(S1, S2, ("cov1", "cov2")))
