@@ -888,7 +888,7 @@ def test_regression_found_by_the_thorough_profile():
     assert sinkhorn_divergence(XT * 1e-160, XT * 1e-160, reg=1e-320).cost == 0.0
     # a 0-d array bandwidth is a scalar
     assert mmd2(XD, YD, bandwidth=np.array(1.0)) == mmd2(XD, YD, bandwidth=1.0)
-    with pytest.raises(ValueError, match="^bandwidth must be > 0"):
+    with pytest.raises(ValueError, match=r"^bandwidth must be > 0"):
         mmd2(XD, YD, bandwidth=np.array(0.0))
     # the mean of local divergences cannot overflow when the values do not
     res = local_alignment(XD * 1e150, YD * 1e150, k=4, divergence="bures")
