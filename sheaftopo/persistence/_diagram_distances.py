@@ -559,8 +559,10 @@ def _bottleneck_unit(
         return float(max(cx.max(initial=0.0), cy.max(initial=0.0)))
     values = np.concatenate([C.ravel(), cx, cy])
     if np.isinf(q):
+        # the entry Hera's value is made of (never one above it: for large p a unit
+        # above the bottleneck would let every relevant cost underflow)
         hera = bottleneck(X, Y)
-        return float(values[values >= hera * (1.0 - 1e-12)].min())
+        return float(values[values >= hera * (1.0 - 1e-9)].min())
     values = np.unique(values)
     lo, hi = 0, len(values) - 1  # values[hi] admits a matching
     while lo < hi:
