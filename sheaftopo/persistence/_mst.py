@@ -656,6 +656,17 @@ def _mst_matrix(D: np.ndarray) -> SpanningForest:
     return _finish(u, v, D[u, v].astype(np.float64), n, "prim")
 
 
+def _one_by_one(data: Any, metric: str, method: str, budget: int) -> list[SpanningForest]:
+    """:func:`mst` of every element; an error says which element (``data[b]: ...``)."""
+    out = []
+    for b, x in enumerate(data):
+        try:
+            out.append(mst(x, metric=metric, method=method, memory_budget=budget))
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"data[{b}]: {e}") from e
+    return out
+
+
 def mst_batch(
     data: Any,
     *,
@@ -700,9 +711,7 @@ def mst_batch(
     if isinstance(data, (list, tuple)):
         if len(data) == 0:
             raise ValueError("data must hold at least one point cloud; got an empty sequence")
-        return [
-            mst(x, metric=metric, method=method, memory_budget=budget) for x in data
-        ]
+        return _one_by_one(data, metric, method, budget)
     arr = as_float_array(data, "data")
     if arr.ndim != 3:
         raise ValueError(
@@ -713,11 +722,11 @@ def mst_batch(
     if B == 0:
         raise ValueError(f"data must hold at least one point cloud; got shape {arr.shape}")
     if metric == "precomputed" or method not in ("auto", "prim") or n < 2:
-        return [mst(x, metric=metric, method=method, memory_budget=budget) for x in arr]
+        return _one_by_one(arr, metric, method, budget)
     if B * n * n * arr.dtype.itemsize > budget or (
         method == "auto" and _auto_method(n, d, arr.dtype.itemsize, budget) != "prim"
     ):
-        return [mst(x, metric=metric, method=method, memory_budget=budget) for x in arr]
+        return _one_by_one(arr, metric, method, budget)
     prepared = [
         _prepare_points(as_points(x, f"data[{b}]"), metric, f"data[{b}]")
         for b, x in enumerate(arr)

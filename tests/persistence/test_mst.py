@@ -582,3 +582,10 @@ def test_regression_read_only_and_strided_input_compile_nothing_new():
     ]:
         run(Xv, Dv)
     assert _signature_counts() == before
+
+
+def test_batch_errors_say_which_cloud():
+    with pytest.raises(ValueError, match=r"^data\[1\]: data must not contain NaN"):
+        mst_batch([np.ones((3, 2)), np.full((2, 2), np.nan)])
+    with pytest.raises(TypeError, match=r"^data\[0\]: "):
+        h0_diagram_batch([np.array([["a"]]), np.ones((2, 2))])
