@@ -122,7 +122,7 @@ def _common_scale(*clouds: np.ndarray) -> float:
 
     (Not the largest of the clouds' own scales: an all-zero cloud has scale 1.)
     """
-    return power_of_two_scale(np.array([max(float(np.abs(Z).max()) for Z in clouds)]))
+    return power_of_two_scale(np.array([max(float(np.abs(Z).max(initial=0.0)) for Z in clouds)]))
 
 
 def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float, s: float) -> tuple[np.ndarray, float]:

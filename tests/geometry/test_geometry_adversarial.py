@@ -879,6 +879,7 @@ def test_regression_found_by_the_thorough_profile():
     # an all-zero cloud has power-of-two scale 1: the common scale is of both clouds
     assert cost_matrix([[1.25e-171]], [[0.0]], p=1)[0, 0] == 1.25e-171
     rel_close(gaussian_wasserstein([1e-200], [[1.0]], [0.0], [[1.0]]), 1e-200, 1e-15)
+    assert gaussian_wasserstein(np.zeros((0, 1)), [[1.0]], [0.0], [[2.0]]).shape == (0,)
     # huge p: the largest cost keeps its place at 1 before the power
     with pytest.raises(ValueError, match=r"overflows float64: the points of X and Y"):
         cost_matrix(XT, YT + 10.0, p=1e300)
