@@ -545,25 +545,48 @@ def _perfect_matching_within(C: np.ndarray, cx: np.ndarray, cy: np.ndarray, t: f
     return bool((maximum_bipartite_matching(G, perm_type="column") >= 0).all())
 
 
-def _bottleneck_unit(
-    X: np.ndarray, Y: np.ndarray, C: np.ndarray, cx: np.ndarray, cy: np.ndarray, q: float
-) -> float:
-    """The l_q bottleneck distance of two finite diagrams: the least t admitting a matching.
+#: above this p / internal_p the l_q bottleneck distance is computed exactly for the unit
+EXACT_UNIT_ABOVE = 30.0
+#: a transport cost (in units of the largest cost in play, to the p) below this is
+#: recomputed in the bottleneck unit (POT resolves about 1e-14 of the largest entry)
+RESOLVED_COST = 1e-6
 
-    With ``q = inf`` this is Hera's bottleneck distance, snapped to the cost
-    entry it is made of; otherwise a binary search over the cost entries,
-    each step a bipartite matching.
+
+def _cost_unit(
+    X: np.ndarray,
+    Y: np.ndarray,
+    C: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    p: float,
+    q: float,
+) -> float:
+    """The unit of :func:`_finite_transport_cost`: the l_q bottleneck distance, or a bound.
+
+    Every pair of the l_inf bottleneck matching (Hera's) costs at most
+    ``2**(1/q) b_inf`` in the l_q ground metric, and every matching has a pair
+    costing at least ``b_inf``. With ``q = inf`` the unit is ``b_inf`` itself,
+    snapped to the cost entry it is made of. With ``q < inf`` it is the bound
+    ``2**(1/q) b_inf`` while the optimum, at least ``2**(-p/q)`` in that unit,
+    stays resolvable (``p / q <= 30``); beyond, the exact l_q bottleneck
+    distance, by a binary search over the cost entries in that bracket, each
+    step a bipartite matching.
     """
     n, m = C.shape
     if n == 0 or m == 0:
         return float(max(cx.max(initial=0.0), cy.max(initial=0.0)))
+    hera = bottleneck(X, Y)
     values = np.concatenate([C.ravel(), cx, cy])
     if np.isinf(q):
-        # the entry Hera's value is made of (never one above it: for large p a unit
-        # above the bottleneck would let every relevant cost underflow)
-        hera = bottleneck(X, Y)
+        # the entry Hera's value is made of, never one above it: for large p a
+        # unit above the bottleneck would let every relevant cost underflow
         return float(values[values >= hera * (1.0 - 1e-9)].min())
-    values = np.unique(values)
+    upper = 2.0 ** (1.0 / q) * hera * (1.0 + 1e-12)
+    if p / q <= EXACT_UNIT_ABOVE:
+        return upper
+    values = np.unique(values[(values >= hera * (1.0 - 1e-9)) & (values <= upper)])
+    if len(values) == 0 or not _perfect_matching_within(C, cx, cy, float(values[-1])):
+        return upper
     lo, hi = 0, len(values) - 1  # values[hi] admits a matching
     while lo < hi:
         mid = (lo + hi) // 2
@@ -581,14 +604,14 @@ def _finite_transport_cost(
 
     Builds the (n+1) x (m+1) cost matrix of GUDHI's formulation (the last row
     and column stand for the diagonal, with masses m and n) and solves it
-    with POT's network simplex. Costs are measured in units of the
-    bottleneck distance ``unit`` for the same ground metric: the bottleneck
-    matching then costs at most ``n + m`` and the optimum at least 1 (its
-    largest term is at least ``unit``), so every entry above ``n + m + 1`` can
-    be capped there without changing the optimum (an integral plan using it
-    would cost more than the bottleneck matching), and entries far below 1
-    cannot matter: whatever ``p``, the problem spans a few orders of magnitude
-    and POT's absolute pivoting tolerance (about 1e-14) resolves it. Each
+    with POT's network simplex. Costs are measured in ``unit`` (see
+    :func:`_cost_unit`), at least the largest cost of some matching: that
+    matching then costs at most ``n + m``, so every entry above ``n + m + 1``
+    can be capped there without changing the optimum (an integral plan using
+    it would cost more), while the optimum is at least 1 (``unit`` the
+    bottleneck distance) or ``2**(-p/q)`` with ``p/q <= 30`` (``unit`` the
+    bound): whatever ``p``, entries far below the optimum cannot matter and
+    POT's absolute pivoting tolerance (about 1e-14) resolves the rest. Each
     point-to-point cost is also capped at the cost of sending both points to
     the diagonal, which does not change the optimum either (the plan can be
     rerouted through the diagonal).
@@ -611,6 +634,11 @@ def _finite_transport_cost(
     a[n] = m
     b = np.ones(m + 1)
     b[m] = n
+    # largest entry into (1/2, 1] by a power of two (exact); POT's network simplex
+    # also turned out to stall (seconds instead of milliseconds) on some
+    # matrices holding the entry 1.0 exactly, which the unit produces
+    k = math.frexp(float(M.max()))[1]
+    M = np.ldexp(M, -k)
 
     import ot
 
@@ -623,7 +651,7 @@ def _finite_transport_cost(
             f"POT's network simplex did not reach an optimal transport plan "
             f"({log['warning']}) for diagrams of {n} and {m} finite points"
         )
-    return float(cost)
+    return math.ldexp(float(cost), k)
 
 
 def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.inf) -> float:
@@ -712,18 +740,26 @@ def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.
       :math:`\{(0, 0), (0, 8)\}` 4.0000121 at :math:`p = 64` instead of 4;
       past :math:`p \approx 1000` every entry underflows and the value is 0.
 
-    Here the costs are measured in units of the bottleneck distance
-    :math:`b_q` for the same ground metric (Hera's for :math:`q = \infty`,
-    a binary search over the cost entries with bipartite matchings
-    otherwise): the optimal plan's cost then lies in :math:`[1, n_1 + n_2]`
-    (its largest term is at least :math:`b_q^p`, and the bottleneck matching
-    costs at most :math:`(n_1 + n_2)\, b_q^p`), entries above
-    :math:`n_1 + n_2 + 1` are capped there and point-to-point entries at the
-    cost of sending both points to the diagonal, neither of which changes
-    the optimum. The problem POT solves therefore spans a few orders of
-    magnitude whatever :math:`p` and the scale: :math:`W^p` is resolved to
-    about :math:`10^{-14}` relative, so :math:`W` to about
-    :math:`10^{-14}/p`; the value satisfies
+    Here the costs are first measured in units of the largest cost of
+    sending a point to the diagonal (or of matching essential births); when
+    the optimum comes out below :math:`10^{-6}` in those units (distances
+    far below the diagrams' persistence, or large :math:`p`), they are
+    measured again in a unit :math:`u` close to the bottleneck distance
+    :math:`b_q` for the same ground metric: Hera's :math:`b_\infty`
+    for :math:`q = \infty`; for :math:`q < \infty` the bound
+    :math:`2^{1/q} b_\infty \ge b_q` while :math:`p/q \le 30`, and
+    :math:`b_q` itself beyond (a binary search over the cost entries, each
+    step a bipartite matching). The optimal plan's cost then lies in
+    :math:`[(b_q/u)^p, n_1 + n_2]` (its largest term is at least
+    :math:`b_q^p`, and the matching realising :math:`u` costs at most
+    :math:`(n_1 + n_2)\, u^p`), entries above :math:`n_1 + n_2 + 1` are
+    capped there and point-to-point entries at the cost of sending both
+    points to the diagonal, neither of which changes the optimum. The problem
+    POT solves therefore spans a bounded range whatever :math:`p` and the
+    scale: :math:`W^p` is resolved to about :math:`10^{-14}` relative to
+    :math:`u^p`, so :math:`W` to about :math:`10^{-14}/p` for
+    :math:`q = \infty` (a few orders less at worst for :math:`q < \infty`);
+    the value satisfies
     :math:`b_q \le W_{p,q} \le (n_1+n_2)^{1/p} b_q` and tends to the
     bottleneck distance as :math:`p \to \infty` (:math:`p = 10^{300}`
     is fine). Both diagrams are first divided by a power of two (exact), so
@@ -774,11 +810,24 @@ def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.
     X = d1[~ess1 & (d1[:, 0] != d1[:, 1])] / scale
     Y = d2[~ess2 & (d2[:, 0] != d2[:, 1])] / scale
     C, cx, cy = _ground_costs(X, Y, internal_p)
-    unit = max(_bottleneck_unit(X, Y, C, cx, cy, internal_p), float(gaps.max(initial=0.0)))
+    gap = float(gaps.max(initial=0.0))
+
+    def cost_in(unit: float) -> float:
+        with np.errstate(under="ignore"):
+            return float(((gaps / unit) ** p).sum()) + _finite_transport_cost(C, cx, cy, p, unit)
+
+    # First in units of the largest cost of sending everything to the diagonal
+    # (a matching, so the cap of _finite_transport_cost holds); when the optimum
+    # is far below that, measure again in the bottleneck unit, where it is >= 1.
+    unit = max(float(cx.max(initial=0.0)), float(cy.max(initial=0.0)), gap)
     if unit == 0.0:
         return 0.0
-    with np.errstate(under="ignore"):
-        cost = float(((gaps / unit) ** p).sum()) + _finite_transport_cost(C, cx, cy, p, unit)
+    cost = cost_in(unit)
+    if cost < RESOLVED_COST:
+        unit = max(_cost_unit(X, Y, C, cx, cy, p, internal_p), gap)
+        if unit == 0.0:
+            return 0.0
+        cost = cost_in(unit)
     with np.errstate(over="ignore"):
         value = scale * unit * cost ** (1.0 / p)
     return _in_range(value, f"{p:g}-Wasserstein distance")
