@@ -60,19 +60,21 @@ def info_nce(z_a: torch.Tensor, z_b: torch.Tensor, *, temperature: float = 0.1) 
     return _info_nce(za, zb, 1.0 / tau)
 
 
-def _check_inputs(z_a: Any, z_b: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    za = as_embeddings(z_a, "z_a")
-    zb = as_embeddings(z_b, "z_b")
-    check_pair(za, zb, ("z_a", "z_b"))
+def _check_inputs(
+    z_a: Any, z_b: Any, names: tuple[str, str] = ("z_a", "z_b")
+) -> tuple[torch.Tensor, torch.Tensor]:
+    za = as_embeddings(z_a, names[0])
+    zb = as_embeddings(z_b, names[1])
+    check_pair(za, zb, names)
     if za.shape[1] != zb.shape[1]:
         raise ValueError(
-            f"z_a and z_b must have the same embedding dimension to compare them by cosine "
-            f"similarity; got shapes {tuple(za.shape)} and {tuple(zb.shape)}"
+            f"{names[0]} and {names[1]} must have the same embedding dimension to compare "
+            f"them by cosine similarity; got shapes {tuple(za.shape)} and {tuple(zb.shape)}"
         )
-    for name, z in (("z_a", za), ("z_b", zb)):
+    for name, z in zip(names, (za, zb), strict=True):
         if bool((z == 0).all(dim=1).any()):
             raise ValueError(f"{name} has a zero row; cosine similarity is undefined there")
-    return guard_grad(za, "z_a"), guard_grad(zb, "z_b")
+    return guard_grad(za, names[0]), guard_grad(zb, names[1])
 
 
 def _unit(z: torch.Tensor) -> torch.Tensor:

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_real
-from ._checks import as_tensor
+from ._checks import as_tensor, check_value
 from ._contrastive import _check_inputs, _info_nce, info_nce
-from ._sheaf import sheaf_consistency_loss, sheaf_reconstruction_loss
+from ._sheaf import _reconstruction, sheaf_consistency_loss
 from ._topology import ToMCLIPTerms, tomclip_loss_terms, topological_alignment_loss
 
 __all__ = ["InfoNCELoss", "SheafConsistencyLoss", "ToMCLIPLoss", "TopologicalAlignmentLoss"]
@@ -214,12 +214,15 @@ class SheafConsistencyLoss(nn.Module):
     def forward(self, h_i: torch.Tensor, h_j: torch.Tensor) -> torch.Tensor:
         dtype = as_tensor(h_i, "h_i").dtype
         P_i, P_j = self.P_i.to(dtype), self.P_j.to(dtype)
-        total = self.lam * sheaf_consistency_loss(h_i, h_j, P_i, P_j)
+        consistency = sheaf_consistency_loss(h_i, h_j, P_i, P_j)  # validates h_i and h_j
+        total = self.lam * consistency
         if self.beta > 0:
-            total = total + self.beta * info_nce(h_i @ P_i.T, h_j @ P_j.T,
-                                                 temperature=self.temperature)
+            z_i = check_value(h_i @ P_i.T, "the projection P_i h_i", ("h_i",))
+            z_j = check_value(h_j @ P_j.T, "the projection P_j h_j", ("h_j",))
+            za, zb = _check_inputs(z_i, z_j, ("P_i h_i", "P_j h_j"))
+            total = total + self.beta * _info_nce(za, zb, 1.0 / self.temperature)
         if self.gamma > 0:
             total = total + self.gamma * (
-                sheaf_reconstruction_loss(h_i, P_i, self.Q_i.to(dtype))
-                + sheaf_reconstruction_loss(h_j, P_j, self.Q_j.to(dtype)))
-        return total
+                _reconstruction(h_i, P_i, self.Q_i.to(dtype), "mean", ("h_i", "P_i", "Q_i"))
+                + _reconstruction(h_j, P_j, self.Q_j.to(dtype), "mean", ("h_j", "P_j", "Q_j")))
+        return check_value(total, "the edge loss", ("h_i", "h_j"))

@@ -175,9 +175,16 @@ def sheaf_reconstruction_loss(
             f"{tuple(Q.shape)}"
         )
     reduction = check_choice(reduction, "reduction", ("mean", "sum"))
-    h, P, Q = guard_grad(h, "h"), guard_grad(P, "P"), guard_grad(Q, "Q")
+    return _reconstruction(h, P, Q, reduction, ("h", "P", "Q"))
+
+
+def _reconstruction(
+    h: torch.Tensor, P: torch.Tensor, Q: torch.Tensor, reduction: str, names: tuple[str, ...]
+) -> torch.Tensor:
+    """The reconstruction term on validated input; errors name ``names`` (h, P, Q)."""
+    h, P, Q = (guard_grad(t, n) for t, n in zip((h, P, Q), names, strict=True))
     back = (h @ P.transpose(-1, -2)) @ Q.transpose(-1, -2)
-    return _reduce(back - h, reduction, ("h", "P", "Q"))
+    return _reduce(back - h, reduction, names)
 
 
 def laplacian_tensor(

@@ -225,7 +225,12 @@ def sqrtm(A: torch.Tensor) -> torch.Tensor:
 
 
 def invsqrtm(A: torch.Tensor) -> torch.Tensor:
-    """Inverse principal square root :math:`A^{-1/2}` of SPD matrices, batched.
+    r"""Inverse principal square root :math:`A^{-1/2}` of SPD matrices, batched.
+
+    Works at any magnitude of ``A`` (computed at unit scale); the gradient,
+    of order :math:`\lambda_{\min}^{-3/2}`, can exceed the dtype where the
+    value does not (``A = 1e-300 I``): the backward then raises ``ValueError``
+    naming ``A``.
 
     Examples
     --------
@@ -240,6 +245,10 @@ def invsqrtm(A: torch.Tensor) -> torch.Tensor:
 
 def expm(A: torch.Tensor) -> torch.Tensor:
     """Matrix exponential of symmetric matrices (result SPD), batched, via eigh.
+
+    An eigenvalue above ``log`` of the dtype's largest number (about 709.8
+    in float64, 88.7 in float32) makes the result overflow: ``ValueError``
+    naming ``A``, never inf.
 
     Examples
     --------
@@ -370,18 +379,33 @@ def spd_distance(
             sq = (_EighFunction.apply(P, "log", "P") - _EighFunction.apply(Q, "log", "Q")
                   ).square().sum(dim=(-2, -1))
         else:
-            R = _EighFunction.apply(P, "sqrt", "P")
-            C = _EighFunction.apply(_sym(R @ Q @ R), "sqrt", "P^1/2 Q P^1/2")
-            trace = torch.diagonal(P, dim1=-2, dim2=-1).sum(-1) + torch.diagonal(
-                Q, dim1=-2, dim2=-1).sum(-1)
-            sq = (trace - 2.0 * torch.diagonal(C, dim1=-2, dim2=-1).sum(-1)).clamp_min(0.0)
-            sq = check_value(sq * scale, "the squared Bures distance", ("P", "Q"))
+            sq = check_value(_bures_squared(P, Q) * scale, "the squared Bures distance",
+                             ("P", "Q"))
     except ValueError as err:
         raise ValueError(
             f"P and Q are too far apart in scale for the {metric} distance in {P.dtype}: at "
             f"their common scale one is numerically singular ({err})"
         ) from None
     return sq if squared else _safe_sqrt(sq)
+
+
+def _bures_squared(P: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
+    r"""Squared Bures distance :math:`\min_O \|L_P - L_Q O\|_F^2` over orthogonal O.
+
+    Equal to :math:`\mathrm{tr} P + \mathrm{tr} Q - 2\,\mathrm{tr}(P^{1/2}QP^{1/2})^{1/2}`
+    without its cancellation (which left ~sqrt(eps tr P) in the distance of a
+    matrix to itself). The optimal O (the polar factor of :math:`L_Q^\top L_P`)
+    is found without gradient: by the envelope theorem the gradient of the
+    minimum is that of :math:`\|L_P - L_Q O\|^2` at fixed optimal O.
+    """
+    A, info_p = torch.linalg.cholesky_ex(P)
+    B, info_q = torch.linalg.cholesky_ex(Q)
+    if bool((info_p > 0).any()) or bool((info_q > 0).any()):
+        raise ValueError("a Cholesky factorisation failed")
+    with torch.no_grad():
+        W, _, Vh = torch.linalg.svd(B.mT @ A)
+        O = W @ Vh
+    return (A - B @ O).square().sum(dim=(-2, -1))
 
 
 def stein_divergence(P: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:

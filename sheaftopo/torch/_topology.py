@@ -124,7 +124,11 @@ def pairwise_distances(z: torch.Tensor, *, metric: str = "euclidean") -> torch.T
     -------
     Tensor, shape (n, n)
         Symmetric, zero diagonal, on ``z``'s device and dtype. The gradient is
-        finite everywhere (zero for coincident points).
+        finite everywhere (zero for coincident points). Euclidean distances
+        are computed on ``z`` divided by a power of two and scaled back
+        (exact), cosine ones on rows divided by their own powers of two, so
+        coordinates from 1e-300 to 1e300 work; a distance beyond the dtype's
+        range raises ``ValueError`` naming ``z``.
 
     Examples
     --------
@@ -430,7 +434,15 @@ def sliced_wasserstein(
     -------
     Tensor, shape ()
         On the inputs' device and dtype. Zero with a zero gradient for
-        identical inputs.
+        identical inputs. Computed on the diagrams divided by a power of two
+        and with the p-th powers taken of differences divided by their
+        largest (both exact rescalings), so any finite magnitude and any
+        ``p`` work.
+
+    Raises
+    ------
+    ValueError
+        With ``kind="diagram"``, a row with death < birth (not a diagram).
 
     Examples
     --------

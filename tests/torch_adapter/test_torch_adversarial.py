@@ -746,8 +746,8 @@ def test_pairwise_distances_and_h0(X, layout, metric):
         else:
             rows = X64 / np.abs(X64).max(axis=1, keepdims=True)
             u = rows / np.linalg.norm(rows, axis=1, keepdims=True)
-            _close(_np(D), np.clip(1 - u @ u.T, 0, None) * (1 - np.eye(len(u))), 1e-5,
-                   "cosine")
+            want = np.clip(1 - u @ u.T, 0, None) * (1 - np.eye(len(u)))
+            assert np.abs(_np(D) - want).max() <= 1e-6, "cosine"  # values in [0, 2]
 
     run(pairwise_distances, z, metric=metric, names=("z",), leaves=(leaf,), check=check_D)
 
@@ -893,7 +893,9 @@ def test_transport_losses(pair, reg, p):
 
     def check(out):
         if reg is None:
-            want = G.exact_transport(X64 / c, Y64 / c, p=p).cost * c ** p
+            unit = G.exact_transport(X64 / c, Y64 / c, p=p).cost
+            with np.errstate(over="ignore", under="ignore"):
+                want = unit * np.float64(c) ** p if unit else 0.0
             assert abs(float(out) - want) <= _rtol(lx.dtype) * want + 1e-300
 
     run(transport_loss, x, y, reg=reg, p=p, names=("x", "y", "reg"), leaves=(lx, ly),
@@ -998,7 +1000,10 @@ def test_matrix_functions_value_and_gradient(case, fn, layout):
                     want = sla.expm(0.5 * (A + A.T))
                 if not np.isfinite(want).all():
                     return
-            _close(_np(out), want, 1e-9, fn.__name__)
+            # absolutely to rounding of the unit-scale matrix (log values near 0), else
+            # relatively
+            err = np.abs(_np(out) - want).max()
+            assert err <= 1e-9 * max(np.abs(want).max(), 1e-6), fn.__name__
 
     run(fn, t, names=("A",), leaves=(leaf,), check=check)
 
@@ -1007,7 +1012,10 @@ def test_matrix_functions_value_and_gradient(case, fn, layout):
 @given(p=_spd_matrices(), q=_spd_matrices(),
        metric=st.sampled_from(["affine", "log_euclidean", "bures", "stein"]))
 def test_spd_distances(p, q, metric):
-    (A, _), (B, _) = p, q
+    (A, kind_a), (B, kind_b) = p, q
+    # cond 1e12 ("ill"): the eigenvalues are determined by the stored entries only to
+    # ~eps * 1e12 relatively, so two correct implementations differ by that much
+    tol = 1e-2 if "ill" in (kind_a, kind_b) else 1e-6
     if A.shape != B.shape:
         B = np.eye(A.shape[0]) * float(np.abs(B).max() or 1.0)
     la, ta = _leaf(A, "c")
@@ -1021,7 +1029,7 @@ def test_spd_distances(p, q, metric):
                 want = G.spd_distance(A, B, metric=metric)
         except ValueError:
             return  # the numpy side refuses numerically singular input; torch may not
-        assert abs(float(out) - float(want)) <= 1e-6 * max(1.0, abs(float(want)))
+        assert abs(float(out) - float(want)) <= tol * max(1.0, abs(float(want)))
 
     if metric == "stein":
         run(stein_divergence, ta, tb, names=("P", "Q"), leaves=(la,), check=check)
@@ -1036,7 +1044,7 @@ def _sheaf_case(draw):
     n = draw(st.integers(2, 5))
     d = draw(st.integers(1, 3))
     edges = [[i, i + 1] for i in range(n - 1)]
-    if draw(st.booleans()):
+    if n > 2 and draw(st.booleans()):
         edges.append([0, n - 1])
     if draw(st.booleans()):
         F = S.CellularSheaf.constant(edges, d)
@@ -1098,5 +1106,5 @@ def test_sheaf_losses_and_module(pair, mag, reduction):
         names=("h", "P", "Q"), leaves=(lh, lP))
     if len(X) >= 2:
         edge = SheafConsistencyLoss(d_i, d_j, seed=1).double()
-        run(edge, h_i, torch.tensor(Y, dtype=F64), names=("h_i", "h_j", "z_a", "z_b"),
-            leaves=(lh,))
+        run(edge, h_i, torch.tensor(Y, dtype=F64),
+            names=("h_i", "h_j", "P_i", "P_j", "Q_i", "Q_j"), leaves=(lh,))
