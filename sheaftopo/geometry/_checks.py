@@ -54,6 +54,11 @@ def as_symmetric(P: Any, name: str) -> np.ndarray:
     (:data:`SYMMETRY_RTOL`, or ``100 * eps`` for float32 input); the returned
     array is the exactly symmetric part ``(P + P^T) / 2`` (a new array).
     """
+    return _symmetric_and_scale(P, name)[0]
+
+
+def _symmetric_and_scale(P: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`as_symmetric`, and the largest absolute entry of each matrix of the input."""
     arr = as_float_array(P, name)
     in_dtype = arr.dtype
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
@@ -77,7 +82,9 @@ def as_symmetric(P: Any, name: str) -> np.ndarray:
             f"{name} must be symmetric{_index_text(idx)}: max |{name} - {name}^T| / "
             f"max |{name}| = {rel:.3g} exceeds the tolerance {rtol:.3g}"
         )
-    return 0.5 * arr + 0.5 * swapped  # (not 0.5 * (arr + swapped): no overflow near 1e308)
+    if scale.size and float(scale.max()) > 8e307:  # arr + arr^T would overflow
+        return 0.5 * arr + 0.5 * swapped, scale
+    return 0.5 * (arr + swapped), scale
 
 
 def matrix_scale_exponents(P: np.ndarray, *, even: bool = False) -> np.ndarray:
@@ -88,7 +95,10 @@ def matrix_scale_exponents(P: np.ndarray, *, even: bool = False) -> np.ndarray:
     rounds the exponents up to even integers, so that square roots of the
     scale factors are exact powers of two as well.
     """
-    top = np.abs(P).max(axis=(-1, -2))
+    return _exponents(np.abs(P).max(axis=(-1, -2)), even)
+
+
+def _exponents(top: np.ndarray, even: bool) -> np.ndarray:
     _, e = np.frexp(top)
     e = e.astype(np.int64)
     if even:
@@ -96,9 +106,25 @@ def matrix_scale_exponents(P: np.ndarray, *, even: bool = False) -> np.ndarray:
     return e
 
 
+#: unit_scaled leaves batches alone whose entries all lie within 2^-SAFE_EXPONENT ..
+#: 2^SAFE_EXPONENT in magnitude (about 1e-90 .. 1e90): there, products of three
+#: matrices and inverses stay far inside the float64 range.
+SAFE_EXPONENT = 300
+
+
 def unit_scaled(P: np.ndarray, *, even: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``(ldexp(P, -e), e)``: the batch at unit scale and the exponents that undo it."""
-    e = matrix_scale_exponents(P, even=even)
+    """``(ldexp(P, -e), e)``: the batch brought to a safe scale, and the exponents that undo it.
+
+    Batches already at a safe scale (every matrix's largest entry between
+    2^-300 and 2^300, see :data:`SAFE_EXPONENT`) are returned as they are
+    with ``e = 0`` (no copy, and results bit for bit those of the unscaled
+    computation); otherwise every matrix is divided by a power of two that
+    brings its largest entry into [1/4, 1), which is exact.
+    """
+    top = np.abs(P).max(axis=(-1, -2))
+    e = _exponents(top, even)
+    if not (np.abs(e[top > 0]) > SAFE_EXPONENT).any():
+        return P, np.zeros_like(e)
     return np.ldexp(P, -e[..., None, None]), e
 
 
@@ -134,19 +160,31 @@ def as_spd(P: Any, name: str) -> np.ndarray:
     singular matrices are refused with a ``ValueError`` naming ``name``, the
     batch index and both eigenvalues.
     """
-    arr = as_symmetric(P, name)
-    scaled, e = unit_scaled(arr)
+    arr, top = _symmetric_and_scale(P, name)  # arr is new: its diagonal may be shifted
+    e = _exponents(top, False)
+    if (np.abs(e[top > 0]) > SAFE_EXPONENT).any():
+        scaled = np.ldexp(arr, -e[..., None, None])
+        top = np.ldexp(top, -e)
+    else:
+        scaled, e = arr, np.zeros_like(e)
+    scaled = np.ascontiguousarray(scaled)  # (a no-op here) the diagonal view below needs it
     n = arr.shape[-1]
-    # Fast certificate: tau = n eps max-row-sum >= n eps lambda_max, and a Cholesky
-    # factorisation of scaled - tau I succeeds only if lambda_min > tau (up to rounding of
-    # the order of tau itself). Only when it fails are the eigenvalues computed, to decide
-    # exactly and to report them.
-    tau = n * SINGULAR_RTOL_PER_N * np.abs(scaled).sum(axis=-1).max(axis=-1)
+    # Fast certificate: tau = n^2 eps max|P_ij| >= n eps lambda_max, and a Cholesky
+    # factorisation of P - tau I succeeds only if lambda_min > tau (up to rounding of the
+    # order of tau itself). Only when it fails are the eigenvalues computed, to decide
+    # exactly and to report them. The shift is applied to the diagonal in place and the
+    # saved diagonal put back exactly.
+    tau = n * n * SINGULAR_RTOL_PER_N * top
+    view = scaled.reshape(*scaled.shape[:-2], n * n)[..., :: n + 1]  # the diagonals
+    diag = view.copy()
+    view -= tau[..., None]
     try:
-        np.linalg.cholesky(scaled - tau[..., None, None] * np.eye(n))
+        np.linalg.cholesky(scaled)
         return arr
     except np.linalg.LinAlgError:
         pass
+    finally:
+        view[...] = diag
     lam = np.linalg.eigvalsh(scaled)
     lo, hi = lam[..., 0], lam[..., -1]
     bad = ~(lo > n * SINGULAR_RTOL_PER_N * hi)

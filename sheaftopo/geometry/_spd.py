@@ -668,7 +668,9 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
         LU = np.broadcast_to(L @ U, full)
         with np.errstate(over="ignore", invalid="ignore"):
             ell = _log_times_pow2(lam, (eQ - eP)[..., None]) * tt[..., None]
-            top = ell + (np.broadcast_to(eP, shape) * _LN2)[..., None]
+            # log of the scale of the point's eigenvalues: exp(ell) times the scale of P
+            logscale = np.log(np.abs(Ps).max(axis=(-1, -2))) + eP * _LN2
+            top = ell + np.broadcast_to(logscale, shape)[..., None]
         if tt.size and not (np.abs(top) < _EXP_LIMIT).all():
             raise ValueError(far)
         out = _sym((LU * np.exp(ell)[..., None, :]) @ _t(LU))
