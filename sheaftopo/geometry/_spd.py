@@ -68,8 +68,9 @@ and use only the symmetric part ``(P + P.T) / 2`` of their input.
 the smallest eigenvalue is rounding noise of the largest, and every
 quantity here (logarithms, inverses) would be noise too.
 
-**Scale.** Every matrix is brought to unit scale by a power of two (exact)
-before it is factorised, and the scale is put back in closed form
+**Scale.** Every matrix with entries beyond :math:`2^{\pm 300}` (about
+1e±90) is brought to unit scale by a power of two (exact) before it is
+factorised, and the scale is put back in closed form
 (logarithms add :math:`k \log 2`, Bures quantities scale by square roots),
 so any finite scale from about 1e-300 to 1e300 works, also for pairs at
 very different scales; results that do not fit in float64 raise a
