@@ -117,7 +117,8 @@ def covariance(X: Any, *, shrinkage: Any = None) -> np.ndarray:
     Raises
     ------
     ValueError
-        On NaN or inf, fewer than two samples, or a bad ``shrinkage``.
+        On NaN or inf, fewer than two samples, a bad ``shrinkage``, or a
+        covariance above the float64 range.
 
     References
     ----------
@@ -329,7 +330,8 @@ def local_covariances(X: Any, *, k: int, shrinkage: Any = None) -> np.ndarray:
     Raises
     ------
     ValueError
-        On NaN or inf, ``k`` out of range, or a bad ``shrinkage``.
+        On NaN or inf, ``k`` out of range, a bad ``shrinkage``, or a
+        covariance above the float64 range.
 
     Examples
     --------

@@ -439,8 +439,9 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
     Raises
     ------
     ValueError
-        On non-symmetric, non-positive-definite or non-finite input, or shapes
-        that do not broadcast.
+        On non-symmetric, non-positive-definite (also numerically singular)
+        or non-finite input, shapes that do not broadcast, or a tangent vector
+        beyond the float64 range (``P`` too far from ``base``).
 
     See Also
     --------
@@ -1025,7 +1026,9 @@ def von_neumann_divergence(P: Any, Q: Any) -> Any:
     Raises
     ------
     ValueError
-        On invalid matrices or shapes.
+        On invalid matrices or shapes, or a divergence above the float64
+        range (it is computed at the common unit scale of ``P`` and ``Q``,
+        exactly, and scaled back).
 
     References
     ----------

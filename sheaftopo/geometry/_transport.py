@@ -339,7 +339,9 @@ def exact_transport(
     ------
     ValueError
         On NaN or inf, different dimensions, bad weights (wrong length,
-        negative, not summing to one) or ``p < 1``.
+        negative, not summing to one), ``p < 1``, or a cost above the float64
+        range. The costs are computed at unit scale and the optimum scaled
+        back (exact), so any finite coordinates work.
 
     See Also
     --------
@@ -890,8 +892,10 @@ def sliced_wasserstein(
     ------
     ValueError
         On NaN or inf, different dimensions, bad weights, ``p < 1``,
-        ``n_projections < 1``, zero or wrongly shaped ``directions``, or a
-        ``seed`` given together with ``directions``.
+        ``n_projections < 1``, zero or wrongly shaped ``directions``, a
+        ``seed`` given together with ``directions``, or a cost above the
+        float64 range (the clouds are projected at unit scale, exact, and the
+        cost scaled back).
 
     References
     ----------
@@ -996,8 +1000,9 @@ def gaussian_wasserstein(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
     Raises
     ------
     ValueError
-        On NaN or inf, non-SPD covariances, mismatched dimensions or batch
-        shapes that do not broadcast.
+        On NaN or inf, non-SPD (also numerically singular) covariances,
+        mismatched dimensions, batch shapes that do not broadcast, or a
+        distance above the float64 range.
 
     References
     ----------
