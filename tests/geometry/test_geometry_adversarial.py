@@ -901,6 +901,41 @@ def test_every_public_name_is_covered():
     assert not missing, f"no adversarial test covers {missing}"
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, bool, np.float16, np.float32, ">f8"])
+def test_dtypes_are_converted_not_misread(dtype):
+    """Integer, boolean, float16 and byte-swapped input is read as the float64 values it holds."""
+    Xi = (np.arange(12).reshape(6, 2) % 3 == 0) if dtype is bool else np.arange(12).reshape(6, 2)
+    Xc = np.asarray(Xi, dtype=dtype)
+    ref = np.asarray(Xc, dtype=np.float64)
+    np.testing.assert_array_equal(cost_matrix(Xc, Xc), cost_matrix(ref, ref))
+    np.testing.assert_array_equal(covariance(Xc), covariance(ref))
+    np.testing.assert_array_equal(knn_indices(Xc, k=2), knn_indices(ref, k=2))
+    M = np.asarray(np.diag([1, 2, 3]), dtype=dtype) if dtype is not bool else np.eye(3, dtype=bool)
+    assert spd_distance(M, np.eye(3)) == spd_distance(np.asarray(M, float), np.eye(3))
+
+
+def test_inputs_are_never_modified():
+    """Read-only inputs go through (nothing writes to them); results never alias them."""
+    def frozen(a):
+        a = np.array(a, dtype=float)
+        a.flags.writeable = False
+        return a
+
+    P, Q, X, Y = frozen(A), frozen(B), frozen(XD), frozen(YD)
+    outs = [
+        spd_log(P, Q), spd_exp(P, Q), spd_geodesic(P, Q, 0.0), spd_mean(np.stack([P, Q])).mean,
+        spd_distance(P, Q), stein_divergence(P, Q), von_neumann_divergence(P, Q),
+        covariance(X), local_covariances(X, k=3), cost_matrix(X, Y), knn_indices(X, k=3),
+        exact_transport(X, Y, return_plan=True).plan,
+        entropic_transport(X, Y, reg=1.0, return_plan=True).plan,
+    ]
+    for out in outs:
+        for inp in (P, Q, X, Y):
+            assert not np.shares_memory(np.asarray(out), inp)
+    np.testing.assert_array_equal(P, A)
+    np.testing.assert_array_equal(X, XD)
+
+
 def test_lists_tensors_and_layouts():
     """Lists are accepted like arrays; torch tensors are refused naming the argument."""
     rel_close(cost_matrix(GOOD.tolist(), (GOOD + 1).tolist()), cost_matrix(GOOD, GOOD + 1))
