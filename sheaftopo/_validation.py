@@ -138,7 +138,7 @@ def _check_finite(arr: np.ndarray, name: str, *, allow_posinf: bool = False) -> 
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         what = "NaN or -inf" if allow_posinf else "NaN or inf"
         raise ValueError(
-            f"{name} must not contain {what}; found {arr[idx]!r} at index {idx} "
+            f"{name} must not contain {what}; found {arr[idx].item()!r} at index {idx} "
             f"({int(bad.sum())} such entries)"
         )
 
@@ -178,22 +178,22 @@ def as_distance_matrix(
     if (arr < 0).any():
         idx = tuple(int(i) for i in np.argwhere(arr < 0)[0])
         raise ValueError(
-            f"{name} must be non-negative; found {arr[idx]!r} at index {idx}"
+            f"{name} must be non-negative; found {arr[idx].item()!r} at index {idx}"
         )
     diag = np.diagonal(arr)
     if (diag != 0).any():
         i = int(np.flatnonzero(diag != 0)[0])
         raise ValueError(
             f"{name} must have a zero diagonal (every point is born at 0); "
-            f"found {name}[{i}, {i}] = {diag[i]!r}"
+            f"found {name}[{i}, {i}] = {diag[i].item()!r}"
         )
     scale = float(arr.max()) if arr.size else 0.0
     asym = np.abs(arr - arr.T)
     if asym.size and float(asym.max()) > symmetric_rtol * max(scale, 1e-300):
         i, j = (int(v) for v in np.unravel_index(int(np.argmax(asym)), asym.shape))
         raise ValueError(
-            f"{name} must be symmetric; {name}[{i}, {j}] = {arr[i, j]!r} but "
-            f"{name}[{j}, {i}] = {arr[j, i]!r}"
+            f"{name} must be symmetric; {name}[{i}, {j}] = {arr[i, j].item()!r} but "
+            f"{name}[{j}, {i}] = {arr[j, i].item()!r}"
         )
     return arr
 
@@ -203,7 +203,7 @@ def _check_weights(w: np.ndarray, name: str) -> None:
     if (w < 0).any():
         k = int(np.flatnonzero(w < 0)[0])
         raise ValueError(
-            f"{name} must be non-negative; found weight {w[k]!r} at position {k}"
+            f"{name} must be non-negative; found weight {w[k].item()!r} at position {k}"
         )
 
 
@@ -296,7 +296,7 @@ def as_diagram(dgm: Any, name: str = "dgm") -> np.ndarray:
         k = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"{name} must have death >= birth in every row; row {k} is "
-            f"(birth={arr[k, 0]!r}, death={arr[k, 1]!r})"
+            f"(birth={arr[k, 0].item()!r}, death={arr[k, 1].item()!r})"
         )
     return arr
 
