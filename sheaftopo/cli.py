@@ -296,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     command = next((a for a in args_list if not a.startswith("-")), "")
     try:
-        return _dispatch(args_list)
+        with _interrupt_handler():
+            return _dispatch(args_list)
     except KeyboardInterrupt:
         _forget_handled_interrupt()
         print(f"{_PROG} {command}".strip() + ": interrupted", file=sys.stderr)
@@ -306,6 +307,64 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(e.code or 0)
         print(e.code, file=sys.stderr)
         return 1
+
+
+#: loggers the SIGINT handler silences (Dask's, while a Dask cluster runs; see _dask_client)
+_SILENCED_ON_INTERRUPT: list[str] = []
+
+
+#: parts of the paths of packages whose code a KeyboardInterrupt must not stop midway
+_NOT_INTERRUPTIBLE = tuple(f"{os.sep}{pkg}{os.sep}" for pkg in ("numba", "llvmlite"))
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    """Ctrl-C: a KeyboardInterrupt, but never inside numba.
+
+    Compiled numba functions call back into Python (``_numba_unpickle``, to
+    build their constants on a first call) and do not expect an exception
+    there: a KeyboardInterrupt raised in such a callback, or in the middle of a
+    compilation, ends the process by a segmentation fault. So when the
+    interrupted code is numba's (or llvmlite's), or this thread holds numba's
+    compiler lock, the signal is sent again 50 ms later instead.
+    """
+    where = frame.f_code.co_filename if frame is not None else ""
+    lock = getattr(sys.modules.get("numba.core.compiler_lock"), "global_compiler_lock", None)
+    if any(part in where for part in _NOT_INTERRUPTIBLE) or (
+        lock is not None and lock.is_locked()
+    ):
+        import threading
+
+        again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
+        return
+    if _SILENCED_ON_INTERRUPT:
+        import logging
+
+        for name in _SILENCED_ON_INTERRUPT:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupt_handler() -> Iterator[None]:
+    """:func:`_on_sigint` handles SIGINT meanwhile (in the main thread; elsewhere: no change)."""
+    import signal
+
+    if not _in_main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def _forget_handled_interrupt() -> None:
@@ -587,34 +646,16 @@ def _dask_client(args: argparse.Namespace) -> Iterator[Any]:
 def _silent_dask_on_interrupt() -> Iterator[None]:
     """After Ctrl-C, Dask's shutdown logs no "Task exception was never retrieved" tracebacks.
 
-    The loggers are silenced by the SIGINT handler itself: Dask's event-loop
-    thread logs as soon as the interrupted gather is cancelled, before the
+    The SIGINT handler silences the loggers itself: Dask's event-loop thread
+    logs as soon as the interrupted gather is cancelled, before the
     KeyboardInterrupt has left the analysis.
     """
-    import signal
-
-    if not _in_main_thread():  # signal handlers can only be set in the main thread
-        yield
-        return
-
-    def interrupted(signum: int, frame: Any) -> None:
-        import logging
-
-        for name in ("asyncio", "distributed", "tornado"):
-            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, interrupted)
+    names = ["asyncio", "distributed", "tornado"]
+    _SILENCED_ON_INTERRUPT.extend(names)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
+        del _SILENCED_ON_INTERRUPT[-len(names):]
 
 
 @contextlib.contextmanager

@@ -398,6 +398,26 @@ def test_regression_ctrl_c_exits_130_on_one_line_leaving_nothing(tmp_path, big_p
     assert list(out.parent.iterdir()) == []  # no staging directory, no partial report
 
 
+def test_regression_ctrl_c_inside_numba_is_deferred(monkeypatch):
+    """A KeyboardInterrupt raised in numba's callbacks from compiled code (constants unpickled
+    on a first call) or mid-compilation ended the process by a segmentation fault."""
+    import types
+
+    import sheaftopo.cli as cli
+
+    sent = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    inside = os.path.join(os.sep, "site-packages", "numba", "core", "serialize.py")
+    frame = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=inside))
+    cli._on_sigint(signal.SIGINT, frame)  # no KeyboardInterrupt now: the signal comes again
+    deadline = time.monotonic() + 10
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [(os.getpid(), signal.SIGINT)]
+    with pytest.raises(KeyboardInterrupt):
+        cli._on_sigint(signal.SIGINT, sys._getframe())
+
+
 def test_regression_ctrl_c_in_any_command_is_one_line_130(monkeypatch, capsys):
     import sheaftopo.cli as cli
 
