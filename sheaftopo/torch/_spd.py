@@ -287,11 +287,10 @@ def _pair_at_unit_scale(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """P / s, Q / s and s: one power of four per pair (exact), largest entry in [1, 4).
 
-    The log-Euclidean distance is invariant under this joint scaling, the
-    squared Bures distance scales by ``s``; no eigenvalue or gradient then
+    The squared Bures distance scales by ``s``; no factor or gradient then
     under- or overflows for matrices anywhere in the floating-point range.
-    (The affine-invariant distance and the Stein divergence scale each matrix
-    separately.)
+    (The affine-invariant and log-Euclidean distances and the Stein divergence
+    scale each matrix separately.)
     """
     top = torch.maximum(P.detach().abs().amax(dim=(-2, -1)), Q.detach().abs().amax(dim=(-2, -1)))
     scale = _even_power_of_two_of(top)
@@ -373,14 +372,20 @@ def spd_distance(
             )
         sq = (torch.log(lam) + (torch.log(sq_) - torch.log(sp))).square().sum(dim=-1)
         return sq if squared else _safe_sqrt(sq)
+    if metric == "log_euclidean":
+        # each at its own unit scale: log P - log Q = log Ps - log Qs + log(s_P / s_Q) I,
+        # the shift exactly 0 when the scales agree
+        sp, sq_ = _even_power_of_two(P), _even_power_of_two(Q)
+        shift = (torch.log(sp) - torch.log(sq_)).unsqueeze(-1)
+        eye = torch.eye(P.shape[-1], dtype=P.dtype, device=P.device)
+        diff = (_EighFunction.apply(P / sp.unsqueeze(-1), "log", "P")
+                - _EighFunction.apply(Q / sq_.unsqueeze(-1), "log", "Q") + shift * eye)
+        sq = diff.square().sum(dim=(-2, -1))
+        return sq if squared else _safe_sqrt(sq)
     P, Q, scale = _pair_at_unit_scale(P, Q)
     try:
-        if metric == "log_euclidean":
-            sq = (_EighFunction.apply(P, "log", "P") - _EighFunction.apply(Q, "log", "Q")
-                  ).square().sum(dim=(-2, -1))
-        else:
-            sq = check_value(_bures_squared(P, Q) * scale, "the squared Bures distance",
-                             ("P", "Q"))
+        sq = check_value(_bures_squared(P, Q) * scale, "the squared Bures distance",
+                         ("P", "Q"))
     except ValueError as err:
         raise ValueError(
             f"P and Q are too far apart in scale for the {metric} distance in {P.dtype}: at "
