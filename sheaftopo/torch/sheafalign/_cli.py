@@ -262,18 +262,23 @@ def _input_dims(args: argparse.Namespace, names: list[str]) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``python -m sheaftopo.torch.sheafalign experiment|node [options]``.
 
-    Returns the exit status (0 on success, 2 on bad usage).
+    Returns the exit status (0 on success, 2 on bad usage). A bad value (a
+    ``ValueError`` or ``TypeError`` from the checks) is reported as one line
+    ``error: ...`` on stderr, with exit status 2, not as a traceback.
 
     Examples
     --------
     >>> from sheaftopo.torch.sheafalign import main
-    >>> main(["experiment", "--dataset", "digits", "--epochs", "0"])
-    Traceback (most recent call last):
-    ...
-    ValueError: epochs must be >= 1; got 0
+    >>> main(["experiment", "--dataset", "digits", "--epochs", "0"])  # stderr: error: epochs ...
+    2
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(args_list)
-    if args.command == "experiment":
-        return _experiment(args, args_list)
-    return _node(args)
+    try:
+        if args.command == "experiment":
+            return _experiment(args, args_list)
+        return _node(args)
+    except (ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
+        return 2

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._validation import check_choice, check_int, check_real
+from ..._validation import check_choice, check_int, check_random_state, check_real
 from ...datasets import MFEAT_VIEWS, MultiViewData, load_mfeat
 
 __all__ = [
@@ -181,7 +181,7 @@ def make_pid_views(
     sigma = check_real(noise, "noise", low=0.0)
     c = check_int(n_classes, "n_classes", minimum=1)
     sep = check_real(class_sep, "class_sep", low=0.0)
-    rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
+    rng = check_random_state(seed, "seed")
     y = rng.integers(0, c, n)
 
     def block(dim: int) -> np.ndarray:
@@ -249,7 +249,8 @@ def split_views(
     idx = np.arange(len(y))
     _, counts = np.unique(y, return_counts=True)
     stratify = y if counts.min() >= 2 else None
-    tr, te = train_test_split(idx, test_size=frac, random_state=int(seed), stratify=stratify)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1)
+    tr, te = train_test_split(idx, test_size=frac, random_state=seed, stratify=stratify)
     tr, te = np.sort(tr), np.sort(te)
     train, test = [], []
     for name in keep:

@@ -200,7 +200,11 @@ def evaluate(
             raise ValueError(
                 f"{name} must have one label per row ({data[0].shape[0]}); got {len(y)}"
             )
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+        raise TypeError(f"ks must be a sequence of positive integers; got {ks!r}")
     ks = tuple(check_int(k, "ks", minimum=1) for k in ks)
+    if not ks:
+        raise ValueError("ks must hold at least one k (recall@k); got an empty sequence")
     shots = tuple(check_int(k, "shots", minimum=1) for k in shots)
     rates = tuple(
         check_real(p, "drop_rates", low=0.0, high=1.0, high_inclusive=False) for p in drop_rates

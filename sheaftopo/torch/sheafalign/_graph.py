@@ -174,7 +174,11 @@ def shortest_path(edges: np.ndarray, n: int, source: int, target: int) -> list[i
     >>> shortest_path(make_graph("ring", 6), 6, 0, 3)
     [0, 1, 2, 3]
     """
-    adj = _adjacency(np.asarray(edges, dtype=np.int64).reshape(-1, 2), n)
+    n = check_int(n, "n", minimum=1)
+    source = check_int(source, "source", minimum=0, maximum=n - 1)
+    target = check_int(target, "target", minimum=0, maximum=n - 1)
+    edges, _, _ = as_graph_edges(edges, n, "edges")
+    adj = _adjacency(edges, n)
     parent = [-1] * n
     parent[source] = source
     queue = deque([source])

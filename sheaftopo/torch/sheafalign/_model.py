@@ -39,9 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..._validation import check_int, check_real
+from ..._validation import check_choice, check_int, check_real
 from .._contrastive import info_nce
-from ._graph import check_connected, make_graph, shortest_path
+from ._graph import GRAPH_KINDS, check_connected, make_graph, shortest_path
 
 __all__ = [
     "EdgeInfo",
@@ -64,7 +64,9 @@ def node_seed(seed: int, *parts: int) -> int:
     >>> node_seed(0, 1) == node_seed(0, 1) != node_seed(0, 2)
     True
     """
-    state = np.random.SeedSequence([int(seed), *map(int, parts)]).generate_state(2)
+    seed = check_int(seed, "seed", minimum=0)
+    ints = [check_int(p, "parts", minimum=0) for p in parts]
+    state = np.random.SeedSequence([seed, *ints]).generate_state(2)
     return int((int(state[0]) << 31) ^ int(state[1])) & (2**63 - 1)
 
 
@@ -223,13 +225,20 @@ class SheafNode(nn.Module):
         seed: int,
     ) -> None:
         super().__init__()
-        self.index = int(index)
+        self.index = check_int(index, "index", minimum=0)
         self.name = str(name)
+        if not isinstance(encoder, nn.Module):
+            raise TypeError(f"encoder must be a torch.nn.Module; got {type(encoder).__name__}")
         self.encoder = encoder
-        self.embed_dim = int(embed_dim)
+        self.embed_dim = check_int(embed_dim, "embed_dim", minimum=1)
+        if not all(isinstance(info, EdgeInfo) for info in incident):
+            raise TypeError("incident must hold EdgeInfo records (as SheafAlign builds them)")
         self.incident = tuple(sorted(incident, key=lambda info: info.edge))
         self.normalize = bool(normalize)
-        self.lam, self.beta, self.gamma, self.temperature = lam, beta, gamma, temperature
+        self.lam = check_real(lam, "lam", low=0.0)
+        self.beta = check_real(beta, "beta", low=0.0)
+        self.gamma = check_real(gamma, "gamma", low=0.0)
+        self.temperature = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
         P, Q = {}, {}
         for info in self.incident:
             g = torch.Generator().manual_seed(node_seed(seed, 1, info.edge, int(info.is_tail)))
@@ -363,7 +372,10 @@ def _as_input_dims(input_dims: Any) -> tuple[int, ...]:
         )
     dims = tuple(check_int(d, f"input_dims[{i}]", minimum=1) for i, d in enumerate(input_dims))
     if len(dims) < 2:
-        raise ValueError(f"SheafAlign needs at least two nodes (modalities); got {len(dims)}")
+        raise ValueError(
+            f"SheafAlign needs at least two nodes (modalities): input_dims must have length "
+            f">= 2; got {len(dims)}"
+        )
     return dims
 
 
@@ -503,6 +515,7 @@ class SheafAlign(nn.Module):
         n = len(dims_in)
         names = _as_names(node_names, n)
         if isinstance(graph, str):
+            graph = check_choice(graph, "graph", GRAPH_KINDS)
             if graph == "knn":
                 raise ValueError(
                     "graph='knn' needs the data: build the edge list with "

@@ -171,12 +171,15 @@ def as_views(
         if isinstance(X, torch.Tensor):
             if not (X.dtype.is_floating_point or X.dtype in (torch.int32, torch.int64)):
                 raise TypeError(f"{name}[{i}] must hold real numbers; got dtype {X.dtype}")
+            source_finite = bool(torch.isfinite(X).all()) if X.is_floating_point() else True
             t = X.detach().to(device=device, dtype=dtype)
         else:
             arr = np.asarray(X)
             if arr.dtype.kind not in "fiu":
                 raise TypeError(f"{name}[{i}] must hold real numbers; got dtype {arr.dtype}")
-            t = torch.as_tensor(np.array(arr, dtype=np.float64), device=device).to(dtype)
+            arr64 = np.array(arr, dtype=np.float64)
+            source_finite = bool(np.isfinite(arr64).all())
+            t = torch.as_tensor(arr64, device=device).to(dtype)
         if t.ndim != 2:
             raise ValueError(
                 f"{name}[{i}] ({label}) must be 2-D (n_samples, n_features); got shape "
@@ -190,6 +193,12 @@ def as_views(
                 f"input_dims[{i}]); got {t.shape[1]}"
             )
         if not bool(torch.isfinite(t).all()):
+            if source_finite:
+                raise ValueError(
+                    f"{name}[{i}] ({label}) has values beyond the range of the model's dtype "
+                    f"{dtype} (largest {torch.finfo(dtype).max:.3g}); rescale the data or "
+                    "convert the model (e.g. model.double())"
+                )
             raise ValueError(f"{name}[{i}] ({label}) must be finite; it contains NaN or inf")
         out.append(t)
     rows = [t.shape[0] for t in out]
@@ -218,7 +227,11 @@ def batch_indices(n_samples: int, batch_size: int, seed: int, epoch: int) -> lis
     >>> [len(b) for b in batch_indices(10, 4, seed=0, epoch=0)]
     [5, 5]
     """
-    perm = np.random.default_rng([int(seed), int(epoch)]).permutation(n_samples)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    epoch = check_int(epoch, "epoch", minimum=0)
+    perm = np.random.default_rng([seed, epoch]).permutation(n_samples)
     return np.array_split(perm, max(1, n_samples // batch_size))
 
 
@@ -260,11 +273,13 @@ def check_step(
 def _check_training_args(
     epochs: int, batch_size: int, lr: float, weight_decay: float, seed: int
 ) -> tuple[int, int, float, float, int]:
+    # the optimizer holds lr and weight_decay in the parameters' dtype (float32 at least)
+    top = float(torch.finfo(torch.float32).max)
     return (
         check_int(epochs, "epochs", minimum=1),
         check_int(batch_size, "batch_size", minimum=2),
-        check_real(lr, "lr", low=0.0, low_inclusive=False),
-        check_real(weight_decay, "weight_decay", low=0.0),
+        check_real(lr, "lr", low=0.0, low_inclusive=False, high=top),
+        check_real(weight_decay, "weight_decay", low=0.0, high=top),
         check_int(seed, "seed", minimum=0),
     )
 
@@ -336,6 +351,8 @@ def train(
     epochs, batch_size, lr, weight_decay, seed = _check_training_args(
         epochs, batch_size, lr, weight_decay, seed
     )
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable; got {type(callback).__name__}")
     data = as_views(views, model)
     if threads is None:
         return _train(model, data, epochs, batch_size, lr, weight_decay, seed, callback)
