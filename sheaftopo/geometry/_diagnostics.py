@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validation import as_points, check_random_state, check_real, power_of_two_scale
 from ._checks import as_pair, check_k
-from ._local import _BLOCK_ENTRIES, _knn, _sq_distances
+from ._local import _BLOCK_ENTRIES, _distances, _knn
 
 __all__ = [
     "LabelScores",
@@ -34,15 +34,15 @@ __all__ = [
 ]
 
 
-def _pairwise_sq(Z: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (N, N) with an exactly zero diagonal (see _sq_distances)."""
-    D = _sq_distances(Z, Z)
+def _pairwise(Z: np.ndarray) -> np.ndarray:
+    """Euclidean distances (N, N) with an exactly zero diagonal (see _distances)."""
+    D = _distances(Z, Z)
     np.fill_diagonal(D, 0.0)
     return D
 
 
-def _median_from_sq(D: np.ndarray) -> float:
-    """Median of the pairwise distances ``sqrt(D[i, j])``, i < j, from the full matrix.
+def _median(D: np.ndarray) -> float:
+    """Median of the pairwise distances ``D[i, j]``, i < j, from the full matrix.
 
     The flattened matrix holds the N zeros of the diagonal (the smallest
     values) and every pair twice, so the pair median is the mean of the
@@ -52,7 +52,7 @@ def _median_from_sq(D: np.ndarray) -> float:
     P = N * (N - 1) // 2
     lo, hi = N + P - 1, N + P
     part = np.partition(D.ravel(), (lo, hi))
-    return 0.5 * (float(np.sqrt(part[lo])) + float(np.sqrt(part[hi])))
+    return 0.5 * (float(part[lo]) + float(part[hi]))
 
 
 def median_bandwidth(X: Any, Y: Any = None) -> float:
@@ -64,7 +64,7 @@ def median_bandwidth(X: Any, Y: Any = None) -> float:
     their number is even). Distances are computed as
     :math:`\|z_i\|^2 + \|z_j\|^2 - 2 z_i^T z_j` after centring (and
     recomputed from the differences where that would lose more than a
-    relative 2e-8 to cancellation), on the
+    relative 1e-8 to cancellation), on the
     points divided by a power of two that brings the largest coordinate to
     unit scale (exact), so any finite magnitude works.
 
@@ -102,13 +102,13 @@ def median_bandwidth(X: Any, Y: Any = None) -> float:
     if Z.shape[0] < 2:
         raise ValueError("the median heuristic needs at least two points in all")
     s = power_of_two_scale(Z)  # exact: the median distance is homogeneous
-    return _median_from_sq(_pairwise_sq(Z / s)) * s
+    return _median(_pairwise(Z / s)) * s
 
 
 def _bandwidths(bandwidth: Any, D: np.ndarray, s: float) -> np.ndarray:
-    """The bandwidths in the units of ``D`` (squared distances of points divided by ``s``)."""
+    """The bandwidths in the units of ``D`` (distances of points divided by ``s``)."""
     if bandwidth is None:
-        sigma = _median_from_sq(D)
+        sigma = _median(D)
         if sigma == 0:
             raise ValueError(
                 "the median-heuristic bandwidth is 0 (more than half of the pairs of points "
@@ -198,14 +198,14 @@ def mmd2(X: Any, Y: Any, *, bandwidth: Any = None) -> float:
         )
     Z = np.concatenate([X, Y])
     scale = power_of_two_scale(Z)  # the kernel depends on distance / bandwidth only
-    D = _pairwise_sq(Z / scale)
+    D = _pairwise(Z / scale)
     sigmas = _bandwidths(bandwidth, D, scale)
     K = np.zeros_like(D)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         for sigma in sigmas:
-            # D / sigma^2 as (sqrt(D) / sigma)^2: saturates to inf (kernel 0) or 0 (kernel
-            # 1), never NaN, when sigma left the float64 range at the data's scale
-            K += np.exp(-0.5 * np.square(np.sqrt(D) / sigma))
+            # (D / sigma)^2 saturates to inf (kernel 0) or 0 (kernel 1), never NaN, when
+            # sigma left the float64 range at the data's scale
+            K += np.exp(-0.5 * np.square(D / sigma))
     K /= len(sigmas)
     kxx = (K[:n, :n].sum() - np.trace(K[:n, :n])) / (n * (n - 1))
     kyy = (K[n:, n:].sum() - np.trace(K[n:, n:])) / (m * (m - 1))

@@ -167,19 +167,34 @@ def _scale_back(C: np.ndarray, s: float, what: str = "the covariance of X") -> n
 
 #: Gram-identity squared distances not above this multiple of their rounding bound
 #: (d + 2) eps (|x_i|^2 + |y_j|^2) are recomputed from the differences; the others
-#: then carry a relative error below about 1.5 / 2^26 = 2.2e-8.
+#: then carry a relative error below about 1.5 / 2^26 = 2.2e-8 (half that on the
+#: distances).
 _GRAM_RECOMPUTE = float(2**26)
 
 
-def _sq_distances(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (n, m), each accurate to a relative 2.2e-8 or better.
+def _norms(diff: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows of ``diff`` as ``m ||diff / m||``, ``m = max |diff|``.
+
+    No square under- or overflows, so norms far below the unit scale of the
+    data keep full precision (and 0 rows give exactly 0).
+    """
+    top = np.abs(diff).max(axis=1)
+    safe = np.where(top == 0, 1.0, top)
+    scaled = diff / safe[:, None]
+    return top * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+
+
+def _distances(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Euclidean distances (n, m), each accurate to a relative 1.1e-8 or better.
 
     One matrix product (``|x|^2 + |y|^2 - 2 x.y`` after centring on the pooled
-    mean), then every entry too small against its rounding bound to be
-    accurate (close points far from the centroid, duplicates) is recomputed
-    from the coordinate differences. Works in blocks of rows (bounded
-    temporary memory); the caller scales the points (no overflow is handled
-    here).
+    mean) and a square root, then every entry too small against its rounding
+    bound to be accurate (close points far from the centroid, duplicates), or
+    whose square is near the subnormal range, is recomputed from the
+    coordinate differences as ``m ||diff / m||`` with ``m = max |diff|`` (no
+    square under- or overflows, so distances far below the largest
+    coordinate keep full precision). Works in blocks of rows (bounded
+    temporary memory); the caller scales the points to about unit size.
     """
     n, d = X.shape
     m = Y.shape[0]
@@ -195,15 +210,18 @@ def _sq_distances(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     bound = _GRAM_RECOMPUTE * (d + 2) * float(np.finfo(np.float64).eps)
     rows = max(1, min(n, _BLOCK_ENTRIES // max(m, 1)))
     step = max(1, _BLOCK_ENTRIES // max(d, 1))
-    for start in range(0, n, rows):
-        block = D[start : start + rows]
-        i, j = np.nonzero(block <= bound * (sqx[start : start + rows, None] + sqy[None, :]))
-        i += start
-        for lo in range(0, len(i), step):
-            bi, bj = i[lo : lo + step], j[lo : lo + step]
-            diff = X[bi] - Y[bj]
-            D[bi, bj] = np.einsum("ij,ij->i", diff, diff)
-    np.maximum(D, 0.0, out=D)
+    with np.errstate(under="ignore"):
+        for start in range(0, n, rows):
+            block = D[start : start + rows]
+            limit = np.maximum(bound * (sqx[start : start + rows, None] + sqy[None, :]), 2.0**-900)
+            i, j = np.nonzero(block <= limit)
+            block[i, j] = -1.0  # marks the entries recomputed below
+            i += start
+            np.maximum(block, 0.0, out=block)
+            np.sqrt(block, out=block)
+            for lo in range(0, len(i), step):
+                bi, bj = i[lo : lo + step], j[lo : lo + step]
+                D[bi, bj] = _norms(X[bi] - Y[bj])
     return D
 
 
@@ -213,8 +231,8 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
     Candidates are found with the Gram identity |x|^2 + |y|^2 - 2 x.y (after
     centring, one matrix product per block of rows), keeping every point within
     a rigorous rounding margin of the k-th candidate; the candidates are then
-    ranked by the squared distances sum_j (x_j - y_j)^2 computed from the
-    differences, ties going to the smaller index.
+    ranked by the distances computed from the differences (:func:`_norms`),
+    ties going to the smaller index.
     """
     n, d = X.shape
     X = X / power_of_two_scale(X)  # exact; squares neither overflow nor underflow
@@ -237,8 +255,7 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
         r, c = np.nonzero(D <= (kth + slack[start:stop])[:, None])
         other = c != start + r  # a point is never its own neighbour, whatever D holds
         r, c = r[other], c[other]
-        diff = X[start + r] - X[c]
-        exact = np.einsum("ij,ij->i", diff, diff)
+        exact = _norms(X[start + r] - X[c])
         order = np.lexsort((c, exact, r))
         c = c[order]
         first = np.searchsorted(r[order], local)  # r is sorted by row
@@ -249,14 +266,13 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
 def knn_indices(X: Any, *, k: int) -> np.ndarray:
     r"""Indices of the :math:`k` nearest neighbours of every point, the point itself excluded.
 
-    Each row is sorted by the squared Euclidean distance
-    :math:`\sum_j (x_j - y_j)^2` (computed from the differences, so that
+    Each row is sorted by the Euclidean distance (computed from the
+    differences, scaled so that no square under- or overflows, so that
     duplicates are at distance exactly 0), ties broken by the smaller index:
     a point with duplicates lists them first, in increasing index order, and
     never lists itself. Distances are computed on ``X`` divided by a power of
     two that brings its largest coordinate to unit scale (exact), so any
-    finite magnitude works; differences below about 1e-154 times the largest
-    coordinate have squares that underflow and count as ties.
+    finite magnitude works.
     Candidates are preselected with :math:`\|x\|^2 + \|y\|^2 - 2x^Ty` (one
     matrix product per block of rows, bounded memory), keeping every point
     within a rounding margin of the k-th, so the preselection never changes

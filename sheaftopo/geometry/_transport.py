@@ -47,7 +47,7 @@ from ._checks import (
     check_order,
     check_reg,
 )
-from ._local import _sq_distances
+from ._local import _distances
 from ._spd import _bures_distance, _result
 
 __all__ = [
@@ -128,16 +128,15 @@ def _common_scale(*clouds: np.ndarray) -> float:
 def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float, s: float) -> tuple[np.ndarray, float]:
     """``(U, k)`` with ``||x_i - y_j||_2 ** p = U_ij * 2 ** k`` and ``max U`` in [2^-p, 1].
 
-    The clouds are divided by the power of two ``s`` (exact), the squared
-    distances computed there (Gram identity after centring on the pooled
-    mean, entries that it would compute to worse than a relative 2.2e-8
-    recomputed from the differences), divided by a power of two bringing
-    their maximum into [1/2, 1) (exact; for ``p > 1000`` by the maximum
-    itself, so that the largest cost stays 1 after the power) and raised to
-    the power ``p / 2``; ``k`` collects the scales. Nothing overflows,
-    whatever the magnitude of the coordinates or ``p``.
+    The clouds are divided by the power of two ``s`` (exact), the distances
+    computed there (:func:`sheaftopo.geometry._local._distances`), divided by
+    a power of two bringing their maximum into [1/2, 1) (exact; for
+    ``p > 1000`` by the maximum itself, so that the largest cost stays 1
+    after the power) and raised to the power ``p``; ``k`` collects the
+    scales. Nothing overflows, whatever the magnitude of the coordinates or
+    ``p``.
     """
-    C = _sq_distances(X / s, Y / s)
+    C = _distances(X / s, Y / s)
     top = float(C.max())
     if p <= 1000.0 or top == 0.0:
         t = power_of_two_scale(C)
@@ -146,20 +145,21 @@ def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float, s: float) -> tuple[np.nda
     else:
         C /= top
         log2t = math.log2(top)
-    if p != 2.0:
-        with np.errstate(under="ignore"):
-            np.power(C, 0.5 * p, out=C)
-    return C, p * _log2(s) + 0.5 * p * log2t
+    with np.errstate(under="ignore"):
+        if p == 2.0:
+            np.square(C, out=C)
+        elif p != 1.0:
+            np.power(C, p, out=C)
+    return C, p * (_log2(s) + log2t)
 
 
 def _times_pow2(x: Any, k: float) -> Any:
     """``x * 2 ** k`` (exact for integer ``k``); inf or 0 where float64 overflows or underflows."""
     k = min(max(float(k), -4000.0), 4000.0)
+    whole = math.floor(k)
     with np.errstate(over="ignore", under="ignore"):
-        if k.is_integer():
-            return np.ldexp(x, int(k))
-        half = np.exp2(0.5 * k)
-        return x * half * half
+        # 2^(k - floor k) in [1, 2) first, then the exact power of two (0 stays 0)
+        return np.ldexp(np.multiply(x, 2.0 ** (k - whole)), whole)
 
 
 def _overflow_error(what: str, k: float, p: float) -> ValueError:
@@ -173,11 +173,11 @@ def _overflow_error(what: str, k: float, p: float) -> ValueError:
 def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
     r"""The ground cost :math:`C_{ij} = \|x_i - y_j\|_2^p` used by the transport functions.
 
-    Computed as :math:`\|x\|^2 + \|y\|^2 - 2 x^T y` after centring both clouds
-    on their pooled mean (entries where that cancels to worse than a relative
-    2.2e-8 are recomputed from the differences, so every entry is accurate to
-    that), clipped at 0, then raised to the power
-    :math:`p/2`, all at unit scale (the coordinates and the squared distances
+    Distances computed as :math:`(\|x\|^2 + \|y\|^2 - 2 x^T y)^{1/2}` after
+    centring both clouds on their pooled mean (entries where that cancels to
+    worse than a relative 1.1e-8 are recomputed from the differences, so
+    every distance is accurate to that), then raised to the power
+    :math:`p`, all at unit scale (the coordinates and the squared distances
     are divided by powers of two, which is exact, and the scale is put back
     at the end): any finite coordinates work. Costs too large for float64
     raise a ``ValueError`` (never inf); costs below the smallest float64
@@ -210,10 +210,16 @@ def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
     """
     X, Y = as_pair(X, Y, paired=False, same_dim=True)
     p = check_order(p)
-    U, k = _unit_cost(X, Y, p, _common_scale(X, Y))
-    C = _times_pow2(U, k)
+    s = _common_scale(X, Y)
+    d = _distances(X / s, Y / s)
+    with np.errstate(over="ignore", under="ignore"):
+        # the distances themselves at the original scale (exact but where they leave
+        # float64), then the power: every entry the correctly rounded value of the
+        # computed distance to the power p, 0 where it underflows
+        d = np.ldexp(d, _log2(s))
+        C = np.square(d) if p == 2.0 else (d if p == 1.0 else np.power(d, p))
     if not np.isfinite(C).all():
-        raise _overflow_error("the cost matrix", k, p)
+        raise _overflow_error("the cost matrix", p * math.log2(max(float(d.max()), 1e-300)), p)
     return C
 
 
