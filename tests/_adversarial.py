@@ -102,6 +102,10 @@ def _leaves(obj: Any, path: str, seen: set[int]) -> Iterable[tuple[str, Any]]:
         return
     if type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
         t = obj.detach()
+        if t.is_sparse:
+            t = t.coalesce().values()
+        elif t.layout != __import__("torch").strided:  # CSR / CSC / BSR
+            t = t.values()
         if t.is_floating_point() or t.is_complex():
             yield path, t.cpu().double().numpy() if not t.is_complex() else t.cpu().numpy()
         return
@@ -286,7 +290,7 @@ def bad_arrays(shape: tuple[int, ...] = (5, 3)) -> st.SearchStrategy[Any]:
         nan,
         pinf,
         ninf,
-        np.zeros((0,) + tuple(shape[1:])),
+        np.zeros((0, *tuple(shape[1:]))),
         np.zeros((n,) * 0),
         finite.reshape(-1)[:, None, None] if finite.ndim != 3 else finite.reshape(-1),
         finite.astype(complex) + 1j,

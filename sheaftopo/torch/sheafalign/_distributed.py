@@ -148,14 +148,17 @@ def run_node(
     -------
     NodeResult
     """
-    if not dist.is_initialized():
-        raise RuntimeError("run_node needs an initialised process group (init_process_group)")
+    if not isinstance(node, SheafNode):
+        raise TypeError(f"node must be a SheafNode; got {type(node).__name__}")
     epochs, batch_size, lr, weight_decay, seed = _check_training_args(
         epochs, batch_size, lr, weight_decay, seed
     )
     wait_for = datetime.timedelta(
         seconds=check_real(timeout, "timeout", low=0.0, low_inclusive=False)
     )
+    # the arguments first, then the state: a bad argument is named even outside a group
+    if not dist.is_initialized():
+        raise RuntimeError("run_node needs an initialised process group (init_process_group)")
     rank, world = dist.get_rank(), dist.get_world_size()
     if rank != node.index:
         raise ValueError(f"process rank {rank} must run node {rank}; got node {node.index}")
@@ -270,6 +273,10 @@ def _result_path(directory: Path, rank: int) -> Path:
 
 def save_node_result(directory: str | os.PathLike, node: SheafNode, result: NodeResult) -> Path:
     """Write a trained node's parameters and history (what :func:`load_node_results` reads)."""
+    if not isinstance(node, SheafNode):
+        raise TypeError(f"node must be a SheafNode; got {type(node).__name__}")
+    if not isinstance(result, NodeResult):
+        raise TypeError(f"result must be a NodeResult; got {type(result).__name__}")
     path = _result_path(Path(directory), node.index)
     state = {k: v.detach().cpu() for k, v in node.state_dict().items()}
     torch.save({"state": state, "result": result}, path)
