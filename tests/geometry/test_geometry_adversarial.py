@@ -797,7 +797,8 @@ def test_local_alignment_adversarial(pair, divergence):
         same = local_alignment(X, X, k=k, divergence=divergence)
         # zero up to rounding: Bures and von Neumann values scale like the covariances
         with np.errstate(over="ignore"):
-            cov_scale = float(np.abs(X).max()) ** 2 if divergence in ("bures", "von_neumann") else 1
+            top = np.float64(np.abs(X).max())
+            cov_scale = float(top * top) if divergence in ("bures", "von_neumann") else 1.0
         assert np.abs(same.values).max() <= 1e-9 * max(1.0, cov_scale)
 
     check_call(SUB, local_alignment, X, Y, k=k, divergence=divergence,
