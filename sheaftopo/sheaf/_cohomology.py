@@ -74,10 +74,9 @@ def global_sections(
         :math:`\tau` = ``tol * lambda_max`` (block-Jacobi preconditioned
         conjugate gradients), which keeps at least half of every direction
         with eigenvalue at most :math:`\tau` and damps the others by
-        :math:`\tau / \lambda`, doubling the block until the kept
-        directions no longer fill it; a Rayleigh-Ritz step on their span
-        counts the Ritz values at most :math:`\tau`: the same rule as the
-        dense eigenvalues.
+        :math:`\tau / \lambda`; a Rayleigh-Ritz step on their span counts
+        the Ritz values at most :math:`\tau` (the same rule as the dense
+        eigenvalues), doubling the block until it exceeds that count by 8.
     seed : int or Generator
         Random cochains of the iterative method.
     rtol, maxiter

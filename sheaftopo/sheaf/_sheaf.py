@@ -174,8 +174,18 @@ class CellularSheaf:
                 )
             if not np.isfinite(arr).all():
                 raise ValueError(f"{name} maps must be finite (no NaN or inf)")
-        if vertex_labels is not None and len(vertex_labels) != n:
-            raise ValueError(f"vertex_labels must have {n} entries; got {len(vertex_labels)}")
+        if vertex_labels is not None:
+            if isinstance(vertex_labels, (str, bytes, dict)) or not isinstance(
+                vertex_labels, (Sequence, np.ndarray)
+            ):
+                raise TypeError(
+                    f"vertex_labels must be a list of {n} node labels or None; got "
+                    f"{type(vertex_labels).__name__}"
+                )
+            if len(vertex_labels) != n:
+                raise ValueError(
+                    f"vertex_labels must have {n} entries; got {len(vertex_labels)}"
+                )
         self._n = n
         self._edges = _readonly(edges_arr)
         self._vdims = _readonly(vd)
@@ -481,6 +491,8 @@ class CellularSheaf:
         if not np.isfinite(R).all():
             raise ValueError("rotations must be finite (no NaN or inf)")
         d = R.shape[1]
+        if d < 1:
+            raise ValueError(f"rotations must be d x d matrices with d >= 1; got shape {R.shape}")
         atol = check_real(atol, "atol", low=0.0)
         if m:  # entries of an orthogonal matrix are at most 1: larger ones cannot overflow R R^T
             with np.errstate(over="ignore", invalid="ignore"):
@@ -509,8 +521,14 @@ class CellularSheaf:
         edges (default 1) and must agree with the maps elsewhere.
         :meth:`to_networkx` is the inverse.
         """
-        edges, n, labels = as_graph_edges(G)
-        assert labels is not None
+        if not (hasattr(G, "nodes") and hasattr(G, "edges") and hasattr(G, "is_directed")):
+            raise TypeError(
+                f"G must be a networkx graph whose edges carry their maps; got "
+                f"{type(G).__name__} (use from_maps for edge lists)"
+            )
+        _check_attr(attr)
+        edges, n, labels = as_graph_edges(G, name="G")
+        assert labels is not None  # a networkx graph always has labels
         tails, heads = [], []
         for k, (a, b) in enumerate(G.edges()):
             maps = G.edges[a, b].get(attr)
@@ -545,6 +563,7 @@ class CellularSheaf:
         """
         import networkx as nx
 
+        _check_attr(attr)
         G = nx.Graph()
         labels = self.vertex_labels
         for i, lab in enumerate(labels):
@@ -667,6 +686,11 @@ class CellularSheaf:
         u, v = self._edges[:, 0], self._edges[:, 1]
         edge_index = np.stack([np.concatenate([u, v]), np.concatenate([v, u])])
         return edge_index, np.concatenate([T, H]).copy()
+
+
+def _check_attr(attr: Any) -> None:
+    if not isinstance(attr, str):
+        raise TypeError(f"attr must be a string (an edge attribute name); got {attr!r}")
 
 
 def _random_maps(rng: np.random.Generator, k: int, r: int, c: int, orthogonal: bool) -> np.ndarray:

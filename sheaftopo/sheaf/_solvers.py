@@ -13,6 +13,9 @@ from ._sheaf import CellularSheaf, _offsets, check_memory
 #: sheaves with at most this many 0-cochain coordinates are handled with dense eigh
 DENSE_MAX = 3000
 
+#: the iterative kernel's block exceeds the kernel dimension by at least this much
+_MARGIN = 8
+
 #: THE kernel tolerance of the package: an eigenvalue of a sheaf Laplacian counts as zero
 #: (its eigenvector as a global section) iff it is at most ``KERNEL_TOL * lambda_max``.
 #: Used, with the same meaning, by ``spectrum``, ``global_sections``,
@@ -29,10 +32,11 @@ def block_jacobi(sheaf: CellularSheaf, weights: np.ndarray | None = None) -> Any
     """Sparse block-diagonal preconditioner ``(D_v + mu_v I)^{-1}``, D_v the blocks of the
     rescaled Laplacian (:func:`laplacian_scaled`; a preconditioner's scale is irrelevant).
 
-    The shift mu_v = 1e-2 trace(D_v)/d_v (plus a tiny floor) keeps every block
-    well conditioned, so the preconditioner is symmetric positive definite and
-    tame even at vertices whose maps kill a direction (an exact inverse there
-    would amplify that direction without bound and stall the iteration).
+    The shift mu_v = 1e-2 trace(D_v)/d_v (the mean trace(D_w)/d_w of the
+    other vertices where D_v = 0) keeps every block well conditioned, so the
+    preconditioner is symmetric positive definite and tame even at vertices
+    whose maps kill a direction (an exact inverse there would amplify that
+    direction without bound and stall the iteration).
     """
     import scipy.sparse as sp
 
@@ -40,12 +44,16 @@ def block_jacobi(sheaf: CellularSheaf, weights: np.ndarray | None = None) -> Any
     off = _offsets(vd**2)
     D = _vertex_blocks_scaled(sheaf, weights)[0]
     inv = np.empty_like(D)
+    # a vertex whose maps are all zero (isolated, or zero maps) has D_v = 0: it gets the
+    # mean scale of the others instead of 1 / 1e-300, which overflowed LOBPCG's products
+    tr = _mean_traces(D, vd, off)
+    floor = float(tr[tr > 0].mean()) if (tr > 0).any() else 1.0
     for d in np.unique(vd):
         idx = np.flatnonzero(vd == d)
         pos = off[idx][:, None] + np.arange(d * d)[None, :]
         B = D[pos].reshape(len(idx), d, d)
-        tr = np.trace(B, axis1=1, axis2=2) / d
-        mu = 1e-2 * tr + 1e-300
+        t = tr[idx]
+        mu = np.where(t > 0, 1e-2 * t, floor)
         B = B + mu[:, None, None] * np.eye(d)
         inv[pos] = np.linalg.inv(B).reshape(len(idx), -1)
     rows = np.repeat(np.arange(sheaf.dim_c0), np.repeat(vd, vd))
@@ -53,6 +61,16 @@ def block_jacobi(sheaf: CellularSheaf, weights: np.ndarray | None = None) -> Any
     within = np.arange(int(off[-1])) - np.repeat(off[:-1], vd * vd)
     cols = starts + within % np.repeat(vd, vd * vd)
     return sp.csr_array((inv, (rows, cols)), shape=(sheaf.dim_c0, sheaf.dim_c0))
+
+
+def _mean_traces(D: np.ndarray, vd: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """trace(D_v) / d_v of every flat vertex block."""
+    out = np.empty(len(vd))
+    for d in np.unique(vd):
+        idx = np.flatnonzero(vd == d)
+        pos = off[idx][:, None] + np.arange(d * d)[None, :]
+        out[idx] = np.trace(D[pos].reshape(len(idx), d, d), axis1=1, axis2=2) / d
+    return out
 
 
 class BlockOperator:
@@ -219,9 +237,10 @@ def kernel_basis(
     ``X - (L + tau I)^{-1} L X = tau (L + tau I)^{-1} X`` (tau the cut; block-Jacobi
     preconditioned conjugate gradients): eigen-directions with eigenvalue at most
     tau keep at least half their weight, those far above it are damped by
-    tau / lambda. The block doubles until the filtered directions no longer fill
-    it; a Rayleigh-Ritz step on their span then counts the Ritz values at most tau,
-    the same rule as the dense eigenvalues.
+    tau / lambda. A Rayleigh-Ritz step on their span counts the Ritz values at
+    most tau, the same rule as the dense eigenvalues; the block (16 at first)
+    doubles until it exceeds that count by 8 or more, so that r random cochains
+    cannot have missed part of the kernel.
     """
     L, e = laplacian_scaled(sheaf, None)
     n = sheaf.dim_c0
@@ -244,16 +263,15 @@ def kernel_basis(
         X = rng.standard_normal((n, r))
         Z, _, _ = cg(A, L @ X, M=M, rtol=rtol, maxiter=maxiter)
         U, sv, _ = np.linalg.svd(X - Z, full_matrices=False)
-        # directions with eigenvalue <= tau keep >= 1/2 of N(0, 1) weight: far above 1e-3
-        rank = int((sv > 1e-3 * np.sqrt(r)).sum())
-        if rank < r or r >= n:
+        W = U[:, : int((sv > 1e-8 * sv[0]).sum())] if sv.size and sv[0] > 0 else U[:, :0]
+        H = W.T @ (L @ W)
+        theta, Y = np.linalg.eigh(0.5 * (H + H.T))
+        theta = np.maximum(theta, 0.0)
+        h = int((theta <= tau).sum())
+        # r random cochains find an h-dimensional kernel only while h < r: keep a margin
+        if h + _MARGIN <= r or r >= n:
             break
         r = min(2 * r, n)
-    W = U[:, :rank]
-    H = W.T @ (L @ W)
-    theta, Y = np.linalg.eigh(0.5 * (H + H.T))
-    theta = np.maximum(theta, 0.0)
-    h = int((theta <= tau).sum())
     Q = np.ascontiguousarray(W @ Y[:, :h])
     res = np.linalg.norm(L @ Q, axis=0) if h else np.zeros(0)
     lam = theta[:h]
