@@ -8,11 +8,18 @@ what was expected, and never a modified input.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, as_points, check_int, check_real
+from .._validation import (
+    as_float_array,
+    as_points,
+    check_int,
+    check_real,
+    power_of_two_scale,
+)
 
 #: Relative tolerance of the symmetry check for float64 input: a matrix ``P``
 #: passes when ``max|P - P^T| <= SYMMETRY_RTOL * max|P|``. float32 input uses
@@ -281,6 +288,28 @@ def check_k(k: Any, n: int, name: str = "k", *, what: str = "X") -> int:
             f"k nearest neighbours of a point exclude the point itself); got {name} = {k}"
         )
     return k
+
+
+#: cloud_scale leaves coordinates up to 2^CLOUD_EXPONENT in magnitude as they are
+CLOUD_EXPONENT = 400
+
+
+def cloud_scale(*clouds: np.ndarray) -> float:
+    """The power of two to divide point clouds by before forming squares of coordinates.
+
+    Data whose largest coordinate is below 1/2 are brought up to [1/2, 1);
+    data up to :math:`2^{400}` are left alone (s = 1); larger data are brought
+    down to :math:`2^{400}` only, not to unit scale, so that a second, much
+    smaller cloud (or small coordinates) do not fall into the subnormal range:
+    squared distances up to about :math:`2^{800} d` stay far from overflow,
+    and the distance kernels recompute the small ones from differences.
+    Dividing by a power of two is exact.
+    """
+    top = max((float(np.abs(Z).max(initial=0.0)) for Z in clouds), default=0.0)
+    s = power_of_two_scale(np.array([top]))
+    if s <= 1.0:
+        return s
+    return max(1.0, math.ldexp(s, -CLOUD_EXPONENT))
 
 
 def as_pair(

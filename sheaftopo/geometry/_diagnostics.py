@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_points, check_random_state, check_real, power_of_two_scale
-from ._checks import as_pair, check_k
+from ._checks import as_pair, check_k, cloud_scale
 from ._local import _BLOCK_ENTRIES, _distances, _knn
 
 __all__ = [
@@ -65,8 +65,9 @@ def median_bandwidth(X: Any, Y: Any = None) -> float:
     :math:`\|z_i\|^2 + \|z_j\|^2 - 2 z_i^T z_j` after centring (and
     recomputed from the differences where that would lose more than a
     relative 1e-8 to cancellation), on the
-    points divided by a power of two that brings the largest coordinate to
-    unit scale (exact), so any finite magnitude works.
+    points divided by a power of two (exact; see
+    :func:`sheaftopo.geometry._checks.cloud_scale`), so any finite magnitude
+    works, also for clouds of very different magnitudes.
 
     Parameters
     ----------
@@ -101,7 +102,7 @@ def median_bandwidth(X: Any, Y: Any = None) -> float:
         Z = np.concatenate(as_pair(X, Y, paired=False, same_dim=True))
     if Z.shape[0] < 2:
         raise ValueError("the median heuristic needs at least two points in all")
-    s = power_of_two_scale(Z)  # exact: the median distance is homogeneous
+    s = cloud_scale(Z)  # exact: the median distance is homogeneous
     return _median(_pairwise(Z / s)) * s
 
 
@@ -197,7 +198,7 @@ def mmd2(X: Any, Y: Any, *, bandwidth: Any = None) -> float:
             f"and {m} rows"
         )
     Z = np.concatenate([X, Y])
-    scale = power_of_two_scale(Z)  # the kernel depends on distance / bandwidth only
+    scale = cloud_scale(Z)  # the kernel depends on distance / bandwidth only
     D = _pairwise(Z / scale)
     sigmas = _bandwidths(bandwidth, D, scale)
     K = np.zeros_like(D)
@@ -329,7 +330,7 @@ def knn_hausdorff(X: Any, Y: Any, *, k: int) -> float:
     how far (in units of the neighbourhood radius) the other modality's
     neighbours lie, is invariant under translations, rotations and scalings of
     either set separately (it is computed on each set divided by a power of
-    two that brings it to unit scale, so any finite magnitude works), and
+    two, exact, so any finite magnitude works), and
     works when :math:`d_X \ne d_Y`.
 
     Parameters
@@ -372,7 +373,7 @@ def _unit_pair(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     they are computed there: nothing overflows or underflows.
     """
     X, Y = as_pair(X, Y, paired=True, same_dim=False)
-    return X / power_of_two_scale(X), Y / power_of_two_scale(Y)
+    return X / cloud_scale(X), Y / cloud_scale(Y)
 
 
 def modality_gap(X: Any, Y: Any) -> float:
@@ -667,7 +668,7 @@ def manifold_diagnostics(
     codes = None
     if labels is not None:
         codes, n_labels = _labels(labels, n)
-    Xu, Yu = X / power_of_two_scale(X), Y / power_of_two_scale(Y)
+    Xu, Yu = X / cloud_scale(X), Y / cloud_scale(Y)
     NX, NY = _knn(Xu, k), _knn(Yu, k)
     jac = _jaccard(NX, NY)
     haus = _hausdorff(Xu, Yu, NX, NY)

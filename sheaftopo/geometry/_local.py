@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_points, check_choice, check_real, power_of_two_scale
-from ._checks import as_pair, check_k
+from ._checks import as_pair, check_k, cloud_scale
 from ._spd import spd_distance, stein_divergence, von_neumann_divergence
 
 __all__ = [
@@ -238,7 +238,7 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
     ties going to the smaller index.
     """
     n, d = X.shape
-    X = X / power_of_two_scale(X)  # exact; squares neither overflow nor underflow
+    X = X / cloud_scale(X)  # exact; squares do not overflow
     Xc = X - X.mean(axis=0)
     sq = np.einsum("ij,ij->i", Xc, Xc)
     # |fl(D) - D| <= ~1.5 (d + 2) eps (|x|^2 + |y|^2) for the Gram-identity values
@@ -274,7 +274,7 @@ def knn_indices(X: Any, *, k: int) -> np.ndarray:
     duplicates are at distance exactly 0), ties broken by the smaller index:
     a point with duplicates lists them first, in increasing index order, and
     never lists itself. Distances are computed on ``X`` divided by a power of
-    two that brings its largest coordinate to unit scale (exact), so any
+    two (exact; see :func:`sheaftopo.geometry._checks.cloud_scale`), so any
     finite magnitude works.
     Candidates are preselected with :math:`\|x\|^2 + \|y\|^2 - 2x^Ty` (one
     matrix product per block of rows, bounded memory), keeping every point

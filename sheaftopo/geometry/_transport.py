@@ -46,6 +46,7 @@ from ._checks import (
     broadcast_batch,
     check_order,
     check_reg,
+    cloud_scale,
 )
 from ._local import _distances
 from ._spd import _bures_distance, _result
@@ -117,7 +118,7 @@ def _log2(s: float) -> int:
     return math.frexp(s)[1] - 1
 
 
-def _common_scale(*clouds: np.ndarray) -> float:
+def _unit_scale(*clouds: np.ndarray) -> float:
     """The power of two that brings the largest coordinate of all ``clouds`` into [1/2, 1).
 
     (Not the largest of the clouds' own scales: an all-zero cloud has scale 1.)
@@ -177,9 +178,9 @@ def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
     centring both clouds on their pooled mean (entries where that cancels to
     worse than a relative 1.1e-8 are recomputed from the differences, so
     every distance is accurate to that), then raised to the power
-    :math:`p`, all at unit scale (the coordinates and the squared distances
-    are divided by powers of two, which is exact, and the scale is put back
-    at the end): any finite coordinates work. Costs too large for float64
+    :math:`p`, the coordinates divided by a power of two first (exact; see
+    :func:`sheaftopo.geometry._checks.cloud_scale`) and the distances scaled
+    back before the power: any finite coordinates work. Costs too large for float64
     raise a ``ValueError`` (never inf); costs below the smallest float64
     underflow to 0, as the correctly rounded value does.
 
@@ -210,7 +211,7 @@ def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
     """
     X, Y = as_pair(X, Y, paired=False, same_dim=True)
     p = check_order(p)
-    s = _common_scale(X, Y)
+    s = cloud_scale(X, Y)
     d = _distances(X / s, Y / s)
     with np.errstate(over="ignore", under="ignore"):
         # the distances themselves at the original scale (exact but where they leave
@@ -381,7 +382,7 @@ def exact_transport(
     p = check_order(p)
     if max_iter is not None:
         max_iter = check_int(max_iter, "max_iter", minimum=1)
-    U, k = _unit_cost(X, Y, p, _common_scale(X, Y))
+    U, k = _unit_cost(X, Y, p, cloud_scale(X, Y))
     return _scaled_result(_exact(U, a, b, bool(return_plan), max_iter), k, p)
 
 
@@ -699,7 +700,7 @@ def entropic_transport(
     """
     X, Y, a, b, reg, p, max_iter, tol = _entropic_args(X, Y, a, b, reg, p, max_iter, tol)
     return _entropic(
-        X, Y, a, b, reg, p, max_iter, tol, bool(return_plan), _common_scale(X, Y)
+        X, Y, a, b, reg, p, max_iter, tol, bool(return_plan), cloud_scale(X, Y)
     )
 
 
@@ -815,10 +816,10 @@ def sinkhorn_divergence(
     X, Y, a, b, reg, p, max_iter, tol = _entropic_args(X, Y, a, b, reg, p, max_iter, tol)
     return_plan = bool(return_plan)
     if _same_measure(X, Y, a, b):  # the cross problem is the symmetric one: S = 0 exactly
-        xx = _entropic(X, X, a, a, reg, p, max_iter, tol, return_plan, _common_scale(X))
+        xx = _entropic(X, X, a, a, reg, p, max_iter, tol, return_plan, cloud_scale(X))
         xy = yy = xx
     else:
-        s = _common_scale(X, Y)
+        s = cloud_scale(X, Y)
         xx = _entropic(X, X, a, a, reg, p, max_iter, tol, False, s)
         xy = _entropic(X, Y, a, b, reg, p, max_iter, tol, return_plan, s)
         yy = _entropic(Y, Y, b, b, reg, p, max_iter, tol, False, s)
@@ -957,7 +958,7 @@ def sliced_wasserstein(
         theta = (D / norms[:, None]).T.copy()
     # SW_p^p is homogeneous of degree p: project the clouds at unit scale (powers of
     # two, exact) and scale back; each 1-D cost is at most 2^p there
-    s = _common_scale(X, Y)
+    s = _unit_scale(X, Y)
     with np.errstate(under="ignore"):
         _, log = ot.sliced_wasserstein_distance(
             X / s, Y / s, a, b, p=p, projections=theta, log=True
@@ -1046,7 +1047,7 @@ def gaussian_wasserstein(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> Any:
             f"covariances {batch} do not broadcast"
         ) from None
     # ||m1 - m2|| at the common unit scale of the means (powers of two: exact), scaled back
-    s = _common_scale(m1, m2)
+    s = cloud_scale(m1, m2)
     with np.errstate(over="ignore"):
         dm = np.linalg.norm(m1 / s - m2 / s, axis=-1) * s
         out = np.hypot(dm, _bures_distance(S1, S2, ("cov1", "cov2")))
