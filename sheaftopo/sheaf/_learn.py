@@ -113,10 +113,13 @@ def _whiten(
     else:
         mean = np.zeros((b, d))
     spread = np.abs(Xs).max(axis=(1, 2))
-    flat = spread == 0
+    # centring a constant column leaves the rounding error of its mean, about
+    # eps * log2(N) of its magnitude (which is in [0.5, 1) here): that is no variation
+    noise = 8 * np.finfo(np.float64).eps * max(1.0, float(np.log2(N))) if center else 0.0
+    flat = spread <= noise
     if flat.any():
         i = int(np.flatnonzero(flat)[0])
-        what = "is constant" if center else "is identically zero"
+        what = "is constant (up to rounding)" if center else "is identically zero"
         raise ValueError(f"{describe(i)} {what}: its covariance is zero, nothing can be learned")
     rescale = _pow2(spread)  # centring may have cancelled most of the magnitude
     Xs = Xs / rescale[:, None, None]
@@ -138,7 +141,15 @@ def _whiten(
         )
     Ws = np.matmul(Q * (1.0 / np.sqrt(w))[:, None, :], Q.transpose(0, 2, 1))
     Z = np.matmul(Xs, Ws)
-    return mean, Ws / scale[:, None, None], Z
+    with np.errstate(over="ignore", under="ignore"):
+        W = Ws / scale[:, None, None]  # Sigma^{-1/2}: the inverse of the data's spread
+    if not np.isfinite(W).all():
+        i = int(np.flatnonzero(~np.isfinite(W).all(axis=(1, 2)))[0])
+        raise ValueError(
+            f"{describe(i)} varies too little (spread about {float(scale[i]):.3g}): the "
+            "whitening map, about 1 / spread, overflows float64; rescale the data"
+        )
+    return mean, W, Z
 
 
 def _pow2(x: np.ndarray) -> np.ndarray:

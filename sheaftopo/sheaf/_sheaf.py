@@ -175,8 +175,9 @@ class CellularSheaf:
             if not np.isfinite(arr).all():
                 raise ValueError(f"{name} maps must be finite (no NaN or inf)")
         if vertex_labels is not None:
-            if isinstance(vertex_labels, (str, bytes, dict)) or not isinstance(
-                vertex_labels, (Sequence, np.ndarray)
+            if isinstance(vertex_labels, (str, bytes, dict)) or not (
+                isinstance(vertex_labels, Sequence)
+                or (isinstance(vertex_labels, np.ndarray) and vertex_labels.ndim == 1)
             ):
                 raise TypeError(
                     f"vertex_labels must be a list of {n} node labels or None; got "

@@ -466,7 +466,8 @@ def test_init_bad_arguments(arg, bad):
     good[arg] = bad
     labels = good.pop("vertex_labels")
     outcome = check_call(SUB, CellularSheaf, *good.values(), vertex_labels=labels,
-                         names=(arg, "graph", "edges", "n_vertices", "dims", "maps"))
+                         names=(arg, "graph", "edges", "n_vertices", "dims", "maps", "tail",
+                                "head"))
     if outcome[0] == "ok":
         F = outcome[1]
         assert np.isfinite(F._tail).all() and np.isfinite(F._head).all()
@@ -534,7 +535,7 @@ def test_networkx_and_nsd_round_trips(F):
     _, F2 = check_call(SUB, CellularSheaf.from_networkx, G)
     (L2, E2), (L0, E0) = ref_laplacian(F2), ref_laplacian(F)  # edges may come back reordered
     assert E2 == E0 and F2.vertex_dims.tolist() == F.vertex_dims.tolist()
-    np.testing.assert_array_equal(L2, L0)
+    rel_close(L2, L0, 1e-14, "networkx L")
     if F.is_uniform and F.n_edges:
         ei, M = F.to_nsd()
         _, F3 = check_call(SUB, CellularSheaf.from_nsd, ei, M, n_vertices=F.n_vertices)
@@ -648,7 +649,7 @@ def test_laplacian_against_dense_reference(data, F, normalized):
         d = np.diag(Ls).copy()
         ref = _normalized_reference(F, Ls)
         rel_close(out[1].toarray(), ref, 1e-9, "normalized")
-        assert np.abs(out[1] - out[1].T).max() <= 1e-14 * max(1.0, abs(out[1]).max())
+        assert np.abs(out[1] - out[1].T).max() <= 1e-13 * max(1.0, abs(out[1]).max())
         del d
         return
     expected = _ldexp(Ls, E)
@@ -808,7 +809,7 @@ def test_project_to_sections_against_reference(data, F, k):
     Xs = np.ldexp(X, -ex)
     ref = np.ldexp(Qref @ (Qref.T @ Xs), ex).reshape(np.shape(x))
     assert out[1].shape == np.shape(x) and not np.shares_memory(out[1], x)
-    rel_close(out[1], ref, 1e-6, "projection")
+    rel_close(out[1], ref, 1e-6, "projection", scale=np.abs(X).max(initial=0))
 
 
 @settings(max_examples=examples(20, 400))
@@ -1012,7 +1013,18 @@ def test_fit_restriction_maps_extreme_and_bad(X, edge_dim, reg, center):
         _, unit = check_call(SUB, fit_restriction_maps, np.asarray(X, float) / s, Y,
                              edge_dim, reg=reg, center=center)
         rel_close(fit.correlations, unit.correlations, 1e-6, "correlations")
-        rel_close(fit.tail * s, unit.tail, 1e-6, "tail")
+        with np.errstate(under="ignore"):  # F_u ~ 1 / scale may underflow (correctly) to 0
+            rel_close(fit.tail, unit.tail / s, 1e-6, "tail")
+
+
+def test_fit_restriction_maps_constant_up_to_rounding_is_constant():
+    # centring 18 copies of 1.2573e-301 left rounding noise that was whitened as signal,
+    # and the whitening map 1 / (noise * scale) overflowed
+    Y = np.random.default_rng(0).standard_normal((18, 2))
+    for c in (1.2573e-301, 0.1, 1e300):
+        X = np.full((18, 1), c)
+        out = check_call(SUB, fit_restriction_maps, X, Y, 1, reg=0.0, names="X_u")
+        assert out[0] == "error" and "constant" in str(out[1])
 
 
 @settings(max_examples=examples(20, 400))
