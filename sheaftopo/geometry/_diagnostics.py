@@ -10,6 +10,7 @@ equal dimensions.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,9 +66,9 @@ def median_bandwidth(X: Any, Y: Any = None) -> float:
     :math:`\|z_i\|^2 + \|z_j\|^2 - 2 z_i^T z_j` after centring (and
     recomputed from the differences where that would lose more than a
     relative 1e-8 to cancellation), on the
-    points divided by a power of two (exact; see
-    :func:`sheaftopo.geometry._checks.cloud_scale`), so any finite magnitude
-    works, also for clouds of very different magnitudes.
+    points divided by a power of two (exact), small distances recomputed from
+    the differences at the data's own scale, so any finite magnitude works,
+    also for clouds of very different magnitudes.
 
     Parameters
     ----------
@@ -102,14 +103,23 @@ def median_bandwidth(X: Any, Y: Any = None) -> float:
         Z = np.concatenate(as_pair(X, Y, paired=False, same_dim=True))
     if Z.shape[0] < 2:
         raise ValueError("the median heuristic needs at least two points in all")
-    s = cloud_scale(Z)  # exact: the median distance is homogeneous
-    return _median(_pairwise(Z / s)) * s
+    sigma = _median(_pairwise(Z))
+    if not math.isfinite(sigma):
+        raise ValueError(
+            "the median distance between the points of X and Y overflows float64; rescale them"
+        )
+    return sigma
 
 
-def _bandwidths(bandwidth: Any, D: np.ndarray, s: float) -> np.ndarray:
-    """The bandwidths in the units of ``D`` (distances of points divided by ``s``)."""
+def _bandwidths(bandwidth: Any, D: np.ndarray) -> np.ndarray:
+    """The bandwidths (positive and finite), in the units of the distances ``D``."""
     if bandwidth is None:
         sigma = _median(D)
+        if not math.isfinite(sigma):
+            raise ValueError(
+                "the median-heuristic bandwidth overflows float64 (X and Y are too far "
+                "apart); pass bandwidth= explicitly"
+            )
         if sigma == 0:
             raise ValueError(
                 "the median-heuristic bandwidth is 0 (more than half of the pairs of points "
@@ -124,10 +134,7 @@ def _bandwidths(bandwidth: Any, D: np.ndarray, s: float) -> np.ndarray:
             raise ValueError("bandwidth must be a positive number or a non-empty sequence of them")
     else:
         values = [check_real(bandwidth, "bandwidth", low=0.0, low_inclusive=False)]
-    # divided by the power of two s (exact unless it leaves the float64 range: a bandwidth
-    # that far from the data's scale gives kernel values 0 or 1 all the same)
-    with np.errstate(over="ignore", under="ignore"):
-        return np.array(values) / s
+    return np.array(values)
 
 
 def mmd2(X: Any, Y: Any, *, bandwidth: Any = None) -> float:
@@ -197,15 +204,13 @@ def mmd2(X: Any, Y: Any, *, bandwidth: Any = None) -> float:
             f"X and Y must each hold at least 2 samples for the unbiased MMD estimate; got {n} "
             f"and {m} rows"
         )
-    Z = np.concatenate([X, Y])
-    scale = cloud_scale(Z)  # the kernel depends on distance / bandwidth only
-    D = _pairwise(Z / scale)
-    sigmas = _bandwidths(bandwidth, D, scale)
+    D = _pairwise(np.concatenate([X, Y]))
+    sigmas = _bandwidths(bandwidth, D)
     K = np.zeros_like(D)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         for sigma in sigmas:
-            # (D / sigma)^2 saturates to inf (kernel 0) or 0 (kernel 1), never NaN, when
-            # sigma left the float64 range at the data's scale
+            # (D / sigma)^2 saturates to inf (kernel 0) or 0 (kernel 1), never NaN (sigma
+            # is positive and finite)
             K += np.exp(-0.5 * np.square(D / sigma))
     K /= len(sigmas)
     kxx = (K[:n, :n].sum() - np.trace(K[:n, :n])) / (n * (n - 1))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_points, check_choice, check_real, power_of_two_scale
-from ._checks import as_pair, check_k, cloud_scale
+from ._checks import as_pair, check_k
 from ._spd import spd_distance, stein_divergence, von_neumann_divergence
 
 __all__ = [
@@ -178,8 +178,8 @@ _GRAM_RECOMPUTE = float(2**26)
 def _norms(diff: np.ndarray) -> np.ndarray:
     """Euclidean norms of the rows of ``diff`` as ``m ||diff / m||``, ``m = max |diff|``.
 
-    No square under- or overflows, so norms far below the unit scale of the
-    data keep full precision (and 0 rows give exactly 0).
+    No square under- or overflows, so tiny norms keep full precision (and 0
+    rows give exactly 0).
     """
     top = np.abs(diff).max(axis=1)
     safe = np.where(top == 0, 1.0, top)
@@ -187,23 +187,37 @@ def _norms(diff: np.ndarray) -> np.ndarray:
     return top * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
 
 
+def _diff_norms(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``||a_i - b_i||`` row by row, at the data's own scale (inf only beyond float64)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _norms(A - B)
+        bad = ~np.isfinite(out)
+        if bad.any():  # coordinates near 1e308 of opposite signs: halve first (exact)
+            out[bad] = 2.0 * _norms(A[bad] / 2.0 - B[bad] / 2.0)
+    return out
+
+
 def _distances(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Euclidean distances (n, m), each accurate to a relative 1.1e-8 or better.
+    """Euclidean distances (n, m) in the units of the data, each to a relative 1.1e-8.
 
     One matrix product (``|x|^2 + |y|^2 - 2 x.y`` after centring on the pooled
-    mean) and a square root, then every entry too small against its rounding
-    bound to be accurate (close points far from the centroid, duplicates), or
-    whose square is near the subnormal range, is recomputed from the
-    coordinate differences as ``m ||diff / m||`` with ``m = max |diff|`` (no
-    square under- or overflows, so distances far below the largest
-    coordinate keep full precision). Works in blocks of rows (bounded
-    temporary memory); the caller scales the points to about unit size.
+    mean) on the points divided by a power of two that brings the largest
+    coordinate to [1/2, 1) (exact), square roots scaled back; then every entry
+    too small against its rounding bound to be accurate (close points far
+    from the centroid, duplicates), or tiny at that scale, is recomputed from
+    the coordinate differences of the original points as ``m ||diff / m||``
+    (:func:`_norms`), so small distances keep full precision whatever the
+    magnitude of the other points. Entries are inf only where the distance
+    exceeds the float64 range. Works in blocks of rows (bounded memory).
     """
     n, d = X.shape
     m = Y.shape[0]
-    c = (X.sum(axis=0) + Y.sum(axis=0)) / (n + m)
-    Xc = X - c
-    Yc = Y - c
+    top = max(float(np.abs(X).max(initial=0.0)), float(np.abs(Y).max(initial=0.0)))
+    e = math.frexp(top)[1] if top > 0 else 0
+    Xs, Ys = np.ldexp(X, -e), np.ldexp(Y, -e)
+    c = (Xs.sum(axis=0) + Ys.sum(axis=0)) / (n + m)
+    Xc = Xs - c
+    Yc = Ys - c
     sqx = np.einsum("ij,ij->i", Xc, Xc)
     sqy = np.einsum("ij,ij->i", Yc, Yc)
     D = Xc @ Yc.T
@@ -213,18 +227,18 @@ def _distances(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     bound = _GRAM_RECOMPUTE * (d + 2) * float(np.finfo(np.float64).eps)
     rows = max(1, min(n, _BLOCK_ENTRIES // max(m, 1)))
     step = max(1, _BLOCK_ENTRIES // max(d, 1))
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore", over="ignore"):
         for start in range(0, n, rows):
             block = D[start : start + rows]
-            limit = np.maximum(bound * (sqx[start : start + rows, None] + sqy[None, :]), 2.0**-900)
+            limit = np.maximum(bound * (sqx[start : start + rows, None] + sqy[None, :]), 2.0**-600)
             i, j = np.nonzero(block <= limit)
-            block[i, j] = -1.0  # marks the entries recomputed below
             i += start
             np.maximum(block, 0.0, out=block)
             np.sqrt(block, out=block)
+            block[...] = np.ldexp(block, e)
             for lo in range(0, len(i), step):
                 bi, bj = i[lo : lo + step], j[lo : lo + step]
-                D[bi, bj] = _norms(X[bi] - Y[bj])
+                D[bi, bj] = _diff_norms(X[bi], Y[bj])
     return D
 
 
@@ -238,8 +252,8 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
     ties going to the smaller index.
     """
     n, d = X.shape
-    X = X / cloud_scale(X)  # exact; squares do not overflow
-    Xc = X - X.mean(axis=0)
+    Xs = X / power_of_two_scale(X)  # exact; the Gram identity at unit scale
+    Xc = Xs - Xs.mean(axis=0)
     sq = np.einsum("ij,ij->i", Xc, Xc)
     # |fl(D) - D| <= ~1.5 (d + 2) eps (|x|^2 + |y|^2) for the Gram-identity values
     slack = 8.0 * (d + 2) * np.finfo(np.float64).eps * (sq + sq.max())
@@ -258,7 +272,7 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
         r, c = np.nonzero(D <= (kth + slack[start:stop])[:, None])
         other = c != start + r  # a point is never its own neighbour, whatever D holds
         r, c = r[other], c[other]
-        exact = _norms(X[start + r] - X[c])
+        exact = _diff_norms(X[start + r], X[c])  # at the data's own scale
         order = np.lexsort((c, exact, r))
         c = c[order]
         first = np.searchsorted(r[order], local)  # r is sorted by row
@@ -273,9 +287,9 @@ def knn_indices(X: Any, *, k: int) -> np.ndarray:
     differences, scaled so that no square under- or overflows, so that
     duplicates are at distance exactly 0), ties broken by the smaller index:
     a point with duplicates lists them first, in increasing index order, and
-    never lists itself. Distances are computed on ``X`` divided by a power of
-    two (exact; see :func:`sheaftopo.geometry._checks.cloud_scale`), so any
-    finite magnitude works.
+    never lists itself. The candidates are preselected on ``X`` divided by a
+    power of two (exact) and ranked by distances from the differences at the
+    data's own scale, so any finite magnitude works, mixed magnitudes too.
     Candidates are preselected with :math:`\|x\|^2 + \|y\|^2 - 2x^Ty` (one
     matrix product per block of rows, bounded memory), keeping every point
     within a rounding margin of the k-th, so the preselection never changes

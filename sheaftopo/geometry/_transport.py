@@ -126,19 +126,21 @@ def _unit_scale(*clouds: np.ndarray) -> float:
     return power_of_two_scale(np.array([max(float(np.abs(Z).max(initial=0.0)) for Z in clouds)]))
 
 
-def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float, s: float) -> tuple[np.ndarray, float]:
+def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float) -> tuple[np.ndarray, float]:
     """``(U, k)`` with ``||x_i - y_j||_2 ** p = U_ij * 2 ** k`` and ``max U`` in [2^-p, 1].
 
-    The clouds are divided by the power of two ``s`` (exact), the distances
-    computed there (:func:`sheaftopo.geometry._local._distances`), divided by
-    a power of two bringing their maximum into [1/2, 1) (exact; for
+    The distances (:func:`sheaftopo.geometry._local._distances`, accurate at
+    every magnitude), divided by a power of two bringing their maximum into
+    [1/2, 1) (exact; for
     ``p > 1000`` by the maximum itself, so that the largest cost stays 1
     after the power) and raised to the power ``p``; ``k`` collects the
     scales. Nothing overflows, whatever the magnitude of the coordinates or
     ``p``.
     """
-    C = _distances(X / s, Y / s)
+    C = _distances(X, Y)
     top = float(C.max())
+    if not math.isfinite(top):
+        raise _overflow_error("the cost matrix", math.inf, p)
     if p <= 1000.0 or top == 0.0:
         t = power_of_two_scale(C)
         C /= t
@@ -151,7 +153,7 @@ def _unit_cost(X: np.ndarray, Y: np.ndarray, p: float, s: float) -> tuple[np.nda
             np.square(C, out=C)
         elif p != 1.0:
             np.power(C, p, out=C)
-    return C, p * (_log2(s) + log2t)
+    return C, p * log2t
 
 
 def _times_pow2(x: Any, k: float) -> Any:
@@ -178,9 +180,9 @@ def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
     centring both clouds on their pooled mean (entries where that cancels to
     worse than a relative 1.1e-8 are recomputed from the differences, so
     every distance is accurate to that), then raised to the power
-    :math:`p`, the coordinates divided by a power of two first (exact; see
-    :func:`sheaftopo.geometry._checks.cloud_scale`) and the distances scaled
-    back before the power: any finite coordinates work. Costs too large for float64
+    :math:`p`; the Gram identity works on the points divided by a power of
+    two (exact) and small distances are recomputed at the data's own scale:
+    any finite coordinates work. Costs too large for float64
     raise a ``ValueError`` (never inf); costs below the smallest float64
     underflow to 0, as the correctly rounded value does.
 
@@ -211,13 +213,10 @@ def cost_matrix(X: Any, Y: Any, *, p: float = 2.0) -> np.ndarray:
     """
     X, Y = as_pair(X, Y, paired=False, same_dim=True)
     p = check_order(p)
-    s = cloud_scale(X, Y)
-    d = _distances(X / s, Y / s)
+    d = _distances(X, Y)
     with np.errstate(over="ignore", under="ignore"):
-        # the distances themselves at the original scale (exact but where they leave
-        # float64), then the power: every entry the correctly rounded value of the
-        # computed distance to the power p, 0 where it underflows
-        d = np.ldexp(d, _log2(s))
+        # every entry the correctly rounded power of the computed distance (0 where it
+        # underflows)
         C = np.square(d) if p == 2.0 else (d if p == 1.0 else np.power(d, p))
     if not np.isfinite(C).all():
         raise _overflow_error("the cost matrix", p * math.log2(max(float(d.max()), 1e-300)), p)
@@ -382,7 +381,7 @@ def exact_transport(
     p = check_order(p)
     if max_iter is not None:
         max_iter = check_int(max_iter, "max_iter", minimum=1)
-    U, k = _unit_cost(X, Y, p, cloud_scale(X, Y))
+    U, k = _unit_cost(X, Y, p)
     return _scaled_result(_exact(U, a, b, bool(return_plan), max_iter), k, p)
 
 
@@ -699,9 +698,7 @@ def entropic_transport(
     True
     """
     X, Y, a, b, reg, p, max_iter, tol = _entropic_args(X, Y, a, b, reg, p, max_iter, tol)
-    return _entropic(
-        X, Y, a, b, reg, p, max_iter, tol, bool(return_plan), cloud_scale(X, Y)
-    )
+    return _entropic(X, Y, a, b, reg, p, max_iter, tol, bool(return_plan))
 
 
 def _entropic(
@@ -714,13 +711,12 @@ def _entropic(
     max_iter: int,
     tol: float,
     return_plan: bool,
-    s: float,
 ) -> TransportResult:
     """OT_reg between the weighted clouds, solved at unit cost scale and scaled back.
 
     ``OT_reg(C) = 2^k OT_{reg / 2^k}(C / 2^k)`` (plan unchanged), exactly.
     """
-    U, k = _unit_cost(X, Y, p, s)
+    U, k = _unit_cost(X, Y, p)
     if not np.isfinite(_times_pow2(float(U.max()), k)):
         raise _overflow_error("the cost matrix", k, p)
     r = _unit_reg(reg, k, U)
@@ -816,13 +812,12 @@ def sinkhorn_divergence(
     X, Y, a, b, reg, p, max_iter, tol = _entropic_args(X, Y, a, b, reg, p, max_iter, tol)
     return_plan = bool(return_plan)
     if _same_measure(X, Y, a, b):  # the cross problem is the symmetric one: S = 0 exactly
-        xx = _entropic(X, X, a, a, reg, p, max_iter, tol, return_plan, cloud_scale(X))
+        xx = _entropic(X, X, a, a, reg, p, max_iter, tol, return_plan)
         xy = yy = xx
     else:
-        s = cloud_scale(X, Y)
-        xx = _entropic(X, X, a, a, reg, p, max_iter, tol, False, s)
-        xy = _entropic(X, Y, a, b, reg, p, max_iter, tol, return_plan, s)
-        yy = _entropic(Y, Y, b, b, reg, p, max_iter, tol, False, s)
+        xx = _entropic(X, X, a, a, reg, p, max_iter, tol, False)
+        xy = _entropic(X, Y, a, b, reg, p, max_iter, tol, return_plan)
+        yy = _entropic(Y, Y, b, b, reg, p, max_iter, tol, False)
     parts = (xy, xx, yy)
     converged = all(r.converged for r in parts)
     failed = [
