@@ -38,7 +38,8 @@ RESULTS_AND_ERRORS = {
     "NotConvergedError", "EmbeddingFileError", "DistributedTrainingError",
     "NonFiniteLossError", "PeerFailureError",
     # result objects
-    "RestrictionFit", "SheafSpectrum", "SpanningForest", "SparsificationBound",
+    "RestrictionFit", "SheafSpectrum", "CohomologyDimensions", "SpanningForest",
+    "SparsificationBound",
     "SparsifiedGraph", "Subsample", "FiberProduct", "FiberProfile", "ModalitySubspaces",
     "PlantedSubspaces", "RandomPairFraction", "SubspaceDecomposition", "LabelScores",
     "LocalAlignment", "ManifoldDiagnostics", "SPDMean", "TransportResult", "ToMCLIPTerms",
