@@ -117,6 +117,10 @@ def power_of_two_scale(arr: np.ndarray) -> float:
     of two is exact, so squares neither overflow near 1e154 nor underflow
     near 1e-160, and the result is the one exact arithmetic would give at the
     original scale. Divide by ``s``; never multiply by ``1 / s``.
+
+    For one scale shared by several arrays, call it on all of them together
+    (or on the largest of their maxima): the 1.0 of an all-zero array is no
+    scale, and taking it in a maximum would flush a tiny partner to zero.
     """
     if arr.size == 0:
         return 1.0
