@@ -23,6 +23,7 @@ __all__ = [
     "check_same_device",
     "check_same_dtype",
     "check_value",
+    "euclidean_distances",
     "guard_grad",
     "power_of_two",
     "row_powers_of_two",
@@ -132,6 +133,32 @@ def check_pair(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str]) -> None
             f"{names[0]} and {names[1]} must have the same number of rows (paired samples); "
             f"got shapes {tuple(a.shape)} and {tuple(b.shape)}"
         )
+
+
+def euclidean_distances(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``||x_i - y_j||`` for unit-scale ``x`` (m, d), ``y`` (n, d): fast and accurate.
+
+    The bulk comes from torch's matrix-product path (``|x|^2 + |y|^2 - 2 x.y``,
+    several times faster than differences at a batch of 256 x 512); the entries
+    where that identity cancels, ``d^2 <= 1e-2 (|x_i|^2 + |y_j|^2)`` (near and
+    coincident points), are recomputed
+    from the differences, so small distances are as accurate as the
+    difference formula (exactly 0 for duplicates) and the rest lose at most
+    a relative error of order 50 eps. Differentiable in both arguments (``index_put``); the
+    gradient at coincident points is 0. With ``y is x`` the diagonal is left
+    as the product path gives it (callers zero it).
+    """
+    d = torch.cdist(x, y)
+    with torch.no_grad():
+        sx = x.square().sum(dim=1)
+        sy = y.square().sum(dim=1)
+        near = d.square() <= 1e-2 * (sx[:, None] + sy[None, :])
+        if x is y:  # the diagonal of a set against itself is the caller's to zero
+            near.fill_diagonal_(False)
+        i, j = near.nonzero(as_tuple=True)
+    if i.numel():
+        d = d.index_put((i, j), torch.linalg.vector_norm(x[i] - y[j], dim=1))
+    return d
 
 
 def power_of_two(*tensors: torch.Tensor) -> float:

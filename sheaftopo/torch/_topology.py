@@ -37,6 +37,7 @@ from ._checks import (
     check_pair,
     check_same_device,
     check_value,
+    euclidean_distances,
     guard_grad,
     power_of_two,
     row_powers_of_two,
@@ -92,7 +93,7 @@ def _pairwise(z: torch.Tensor, metric: str, name: str = "z") -> torch.Tensor:
     else:
         c = power_of_two(z)
         zs = z / c
-        D = torch.cdist(zs, zs, compute_mode="donot_use_mm_for_euclid_dist")
+        D = euclidean_distances(zs, zs)
         D = check_value(D * c, "a pairwise distance", (name,))
     return D - torch.diag_embed(torch.diagonal(D))
 

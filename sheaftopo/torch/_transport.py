@@ -32,6 +32,7 @@ from ._checks import (
     check_same_device,
     check_same_dtype,
     check_value,
+    euclidean_distances,
     guard_grad,
     power_of_two,
 )
@@ -64,7 +65,7 @@ def _cost(xs: torch.Tensor, ys: torch.Tensor, p: float, c: float) -> torch.Tenso
     not fit the dtype overflows.
     """
     centre = (xs.sum(dim=0) + ys.sum(dim=0)) / (xs.shape[0] + ys.shape[0])
-    d = torch.cdist(xs - centre, ys - centre, compute_mode="donot_use_mm_for_euclid_dist") * c
+    d = euclidean_distances(xs - centre, ys - centre) * c
     return d.square() if p == 2.0 else d.pow(p)
 
 

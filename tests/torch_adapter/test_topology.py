@@ -379,3 +379,28 @@ def test_tensors_on_different_devices_are_refused():
     z = cloud(26, n=6)
     with pytest.raises(ValueError, match="same device"):
         tomclip_loss(z, torch.empty(6, 6, dtype=F64, device="meta"))
+
+
+def test_pairwise_distances_small_distances_accurate_on_the_fast_path():
+    # the matrix-product path cancels for near points; those entries are
+    # recomputed from differences: duplicates are exactly 0, a 1e-9 offset
+    # on unit-norm points is right to ~1e-6 relative (the product path alone
+    # gives ~1e-8 absolute noise, i.e. 100% error), and gradients stay finite
+    import torch
+
+    from sheaftopo.torch import pairwise_distances
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(64, 32, dtype=torch.float64, generator=g)
+    z = z / z.norm(dim=1, keepdim=True)
+    z[1] = z[0]
+    z[3] = z[2] + 1e-9 * torch.randn(32, dtype=torch.float64, generator=g)
+    z.requires_grad_(True)
+    D = pairwise_distances(z)
+    ref = torch.cdist(z.detach(), z.detach(), compute_mode="donot_use_mm_for_euclid_dist")
+    assert D[0, 1].item() == 0.0 and D[1, 0].item() == 0.0
+    assert abs(D[2, 3].item() - ref[2, 3].item()) <= 1e-6 * ref[2, 3].item()
+    off = ~torch.eye(64, dtype=torch.bool)
+    assert torch.allclose(D.detach()[off], ref[off], rtol=1e-12, atol=0)
+    D.sum().backward()
+    assert torch.isfinite(z.grad).all()
