@@ -75,8 +75,7 @@ def scaled_maps(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, int]:
     """
     if "scaled_maps" not in sheaf._cache:
         both = np.concatenate([sheaf._tail[:1], sheaf._head[:1]])  # dtype, possibly empty
-        top = max(float(np.abs(sheaf._tail).max(initial=0.0)),
-                  float(np.abs(sheaf._head).max(initial=0.0)))
+        top = _map_top(sheaf)
         e = _exponent(np.array([top], dtype=both.dtype))
         if abs(e) <= _SAFE_EXPONENT:
             sheaf._cache["scaled_maps"] = (sheaf._tail, sheaf._head, 0)
@@ -96,9 +95,15 @@ def scaled_weights(sheaf: CellularSheaf, w: np.ndarray | None) -> tuple[np.ndarr
     return np.ldexp(w, -e), e
 
 
+def _abs_max(a: np.ndarray) -> float:
+    """max|a| without an |a| temporary (the maps of a 1M-edge sheaf are 0.5 GB each)."""
+    if a.size == 0:
+        return 0.0
+    return max(float(a.max()), -float(a.min()))
+
+
 def _map_top(sheaf: CellularSheaf) -> float:
-    return max(float(np.abs(sheaf._tail).max(initial=0.0)),
-               float(np.abs(sheaf._head).max(initial=0.0)))
+    return max(_abs_max(sheaf._tail), _abs_max(sheaf._head))
 
 
 def unscale(
