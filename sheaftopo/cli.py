@@ -71,7 +71,7 @@ def _one_line_usage_errors(command: str) -> Iterator[None]:
     def error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
         _usage_error(command, message)
 
-    argparse.ArgumentParser.error = error  # type: ignore[method-assign]
+    argparse.ArgumentParser.error = error  # type: ignore[method-assign, assignment]
     try:
         yield
     finally:
@@ -613,8 +613,8 @@ def _analyze(args: argparse.Namespace, argv: list[str]) -> int:
     except (ValueError, TypeError, ImportError, _InputError) as e:
         return _error(cmd, e)
     except OSError as e:
-        where = getattr(e, "filename", None) or out
-        return _error(cmd, f"{where}: cannot write the report ({e.strerror or e})")
+        shown = getattr(e, "filename", None) or out
+        return _error(cmd, f"{shown}: cannot write the report ({e.strerror or e})")
     dt = time.perf_counter() - t0
     if not args.quiet:
         print_summary(result)

@@ -1052,7 +1052,7 @@ def _analyze(
             dense, n, "ToMCLIP sparsification and its bound, exact OT, MMD"
         ),
     }
-    data = {
+    data: dict[str, Any] = {
         "meta": {
             "tool": "sheaftopo analyze",
             "sheaftopo_version": __version__,

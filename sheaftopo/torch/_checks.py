@@ -202,12 +202,12 @@ class _GuardGrad(torch.autograd.Function):
     """Identity whose backward raises (naming the argument) instead of passing on inf or NaN."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, name: str) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: torch.Tensor, name: str) -> torch.Tensor:
         ctx.name = name
         return x.view_as(x)
 
     @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:
         if not bool(torch.isfinite(g).all()):
             raise ValueError(
                 f"the gradient with respect to {ctx.name} is not finite: it overflows "

@@ -319,7 +319,7 @@ class _Energy(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, X: torch.Tensor, L: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, X: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
         c = power_of_two(X)
         Xs = X / c
         e = (Xs * _matmul(L, Xs)).sum()
@@ -328,7 +328,7 @@ class _Energy(torch.autograd.Function):
         return check_value(e * c * c, "the energy x^T L x", ("x",))
 
     @staticmethod
-    def backward(ctx: Any, G: torch.Tensor) -> tuple[Any, Any]:  # type: ignore[override]
+    def backward(ctx: Any, G: torch.Tensor) -> tuple[Any, Any]:
         Xs, L = ctx.saved_tensors
         c = ctx.c
         grad_x = grad_L = None

@@ -141,7 +141,7 @@ class _EighFunction(torch.autograd.Function):
     """f(A) for symmetric A through eigh, with the cancellation-free Daleckii–Krein backward."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, A: torch.Tensor, name: str, argname: str = "A"
     ) -> torch.Tensor:
         s = _even_power_of_two(A)
@@ -165,7 +165,7 @@ class _EighFunction(torch.autograd.Function):
         return (U * flam.unsqueeze(-2)) @ U.mT
 
     @staticmethod
-    def backward(ctx: Any, G: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+    def backward(ctx: Any, G: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         mu, U, s = ctx.saved_tensors
         K = _divided_differences(ctx.name, mu, s)
         grad = U @ (K * (U.mT @ _sym(G) @ U)) @ U.mT

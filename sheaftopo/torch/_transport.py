@@ -236,7 +236,9 @@ def sinkhorn_divergence(
     True
     """
     x, y = _check_pair(x, y)
-    reg, p, max_iter, tol = _check_solver(reg, p, max_iter, tol, reg_required=True)
+    checked, p, max_iter, tol = _check_solver(reg, p, max_iter, tol, reg_required=True)
+    assert checked is not None  # reg_required: _check_solver refused None
+    reg = checked
     xy = _entropic_value(x, y, a, b, reg, p, max_iter, tol)
     xx = _entropic_value(x, x, a, a, reg, p, max_iter, tol)
     yy = _entropic_value(y, y, b, b, reg, p, max_iter, tol)

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -365,7 +366,7 @@ def _unguarded_call_site() -> tuple[str, int] | None:
     if _reexecuted_main() is None:
         return None
     main = sys.modules["__main__"]
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":
             break
