@@ -806,7 +806,12 @@ def test_wasserstein_matches_gudhi_at_unit_scale(d1, d2, same_scale, p, q, data)
         k = _common_shift(d1, d2)
         u1, u2 = np.ldexp(d1, -k), np.ldexp(d2, -k)
         ref = gudhi_wasserstein(u1, u2, p, q)
-        assert abs(math.ldexp(w, -k) - ref) <= 1e-7 * max(ref, 1e-3)
+        # GUDHI's LP solves for W_p^p at unit scale to ~eps per unit of cost, so
+        # its W_p itself is only good to (c eps)^(1/p) absolutely (a W_2 of
+        # 6.45e-9 at unit scale came back as 1.89e-8; the brute-force assignment
+        # agrees with ours there)
+        floor = (1e3 * np.finfo(float).eps * (len(u1) + len(u2) + 1)) ** (1.0 / p)
+        assert abs(math.ldexp(w, -k) - ref) <= 1e-7 * ref + floor
         assert w >= bottleneck(d1, d2) * (1 - 1e-9)  # W_p >= d_B for every ground metric
 
     check_call(SUB, wasserstein, v1, v2, p=p, internal_p=q, names=("dgm1", "dgm2"),
