@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pyriemann.geometry import distance as pr_distance
+    from pyriemann.geometry import geodesic as pr_geodesic
+
+#: pyRiemann's distance and geodesic for each of our metric names (the oracle)
+PR_DISTANCE = {
+    "affine": pr_distance.distance_riemann,
+    "log_euclidean": pr_distance.distance_logeuclid,
+    "bures": pr_distance.distance_wasserstein,
+}
+PR_GEODESIC = {
+    "affine": pr_geodesic.geodesic_riemann,
+    "log_euclidean": pr_geodesic.geodesic_logeuclid,
+    "bures": pr_geodesic.geodesic_wasserstein,
+}
 
 
 def random_spd(rng, n, batch=(), *, cond=100.0):

@@ -25,7 +25,7 @@ from _adversarial import (
     examples,
     point_clouds,
 )
-from _geometry_helpers import make_rng, random_spd
+from _geometry_helpers import PR_DISTANCE, PR_GEODESIC, make_rng, random_spd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -332,20 +332,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import ot
     from pyriemann.geometry import distance as pr_distance
-    from pyriemann.geometry import geodesic as pr_geodesic
     from pyriemann.geometry import mean as pr_mean
     from scipy.spatial.distance import cdist
 
-PR_DISTANCE = {
-    "affine": pr_distance.distance_riemann,
-    "log_euclidean": pr_distance.distance_logeuclid,
-    "bures": pr_distance.distance_wasserstein,
-}
-PR_GEODESIC = {
-    "affine": pr_geodesic.geodesic_riemann,
-    "log_euclidean": pr_geodesic.geodesic_logeuclid,
-    "bures": pr_geodesic.geodesic_wasserstein,
-}
 PR_MEAN = {
     "affine": lambda P: pr_mean.mean_riemann(P, tol=1e-14, maxiter=500),
     "log_euclidean": pr_mean.mean_logeuclid,

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.linalg as sl
-from _geometry_helpers import make_rng, random_spd, random_sym
+from _geometry_helpers import PR_DISTANCE, PR_GEODESIC, make_rng, random_spd, random_sym
 
 from sheaftopo.geometry import (
     SPDMean,
@@ -33,20 +33,9 @@ TOL = 1e-10
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from pyriemann.geometry import distance as pr_distance
-    from pyriemann.geometry import geodesic as pr_geodesic
     from pyriemann.geometry import mean as pr_mean
     from pyriemann.geometry import tangentspace as pr_tangent
 
-PR_DISTANCE = {
-    "affine": pr_distance.distance_riemann,
-    "log_euclidean": pr_distance.distance_logeuclid,
-    "bures": pr_distance.distance_wasserstein,
-}
-PR_GEODESIC = {
-    "affine": pr_geodesic.geodesic_riemann,
-    "log_euclidean": pr_geodesic.geodesic_logeuclid,
-    "bures": pr_geodesic.geodesic_wasserstein,
-}
 
 
 def rel(a, b):
