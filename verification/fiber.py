@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._registry import register
+from ._registry import register_legacy as register
 
 # --------------------------------------------------------------------------
 # brute force with the canonical distances of sheaftopo.fiber

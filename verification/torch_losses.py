@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._registry import register
+from ._registry import register_legacy as register
 
 try:
     import torch
