@@ -11,6 +11,9 @@ Subpackages (imported on first access, so ``import sheaftopo`` stays light):
     Polynomial-ring encodings, approximate fiber products, shared subspaces.
 ``sheaftopo.geometry``
     Optimal transport, SPD geometry, manifold diagnostics.
+``sheaftopo.verify``
+    Numerical verification of your own statements: instance families,
+    worst-ratio checks, adversarial search, shrunk counterexamples.
 
 ``sheaftopo.torch`` (differentiable losses, SheafAlign) needs PyTorch and is
 imported explicitly, never through this module.
@@ -23,7 +26,7 @@ from typing import Any
 
 __version__ = "0.1.0.dev0"
 
-_SUBPACKAGES = ("persistence", "sheaf", "fiber", "geometry")
+_SUBPACKAGES = ("persistence", "sheaf", "fiber", "geometry", "verify")
 
 __all__ = ["__version__", *_SUBPACKAGES]
 

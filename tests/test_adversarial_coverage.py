@@ -28,6 +28,7 @@ MODULES = (
     "sheaftopo.report",
     "sheaftopo.io",
     "sheaftopo.datasets",
+    "sheaftopo.verify",
 )
 
 #: public classes users never construct with their own input: results handed
@@ -46,6 +47,7 @@ RESULTS_AND_ERRORS = {
     "FiberProductFiles", "AnalysisResult", "DistanceAlignment", "Retrieval", "MultiViewData",
     "EdgeInfo", "Evaluation", "ExperimentResult", "LossTerms", "NodeResult", "StepInfo",
     "TrainResult", "MultiViewSplit",
+    "Counterexample", "FamilyResult", "Measurement", "Report", "SearchResult",
 }
 
 

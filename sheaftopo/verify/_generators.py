@@ -70,7 +70,7 @@ def _cloud(kind: str, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
         base = rng.standard_normal((max(1, n // 3), d))
         return base[rng.integers(0, len(base), n)]
     if kind == "lattice":
-        side = max(2, int(math.ceil(n ** (1 / max(1, min(d, 3))))))
+        side = max(2, math.ceil(n ** (1 / max(1, min(d, 3)))))
         axes = [np.arange(side, dtype=float)] * min(d, 3)
         g = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, min(d, 3))
         g = g[rng.permutation(len(g))[:n]]

@@ -127,7 +127,7 @@ class Statement:
         try:
             observed, bound = self.evaluate(instance)
             observed, bound = float(observed), float(bound)
-        except Exception as exc:  # noqa: BLE001 - a raising statement is a finding
+        except Exception as exc:  # a raising statement is a finding
             return Measurement(math.nan, math.nan, math.nan, False, f"{type(exc).__name__}: {exc}")
         if math.isnan(observed) or math.isnan(bound) or math.isinf(observed):
             return Measurement(observed, bound, math.nan, False, "non-finite observed or bound")
@@ -309,7 +309,7 @@ class Family:
     def label(self, instance: Any) -> str:
         try:
             return f"{self.name}: {self.describe(instance)}"
-        except Exception as exc:  # noqa: BLE001 - a label must never hide the finding
+        except Exception as exc:  # a label must never hide the finding
             return f"{self.name}: <describe failed: {type(exc).__name__}>"
 
 
@@ -614,8 +614,9 @@ def _gradient_ascent(
             best = {**instance, **{k: params[k].detach().numpy().copy() for k in keys}}
         (-torch.log(r)).backward()
         for k in keys:
-            if params[k].grad is not None:
-                params[k].grad.mul_(scales[k])
+            grad = params[k].grad
+            if grad is not None:
+                grad.mul_(scales[k])
         opt.step()
     return best
 
@@ -668,7 +669,8 @@ def search(
 
     >>> import numpy as np
     >>> from sheaftopo.verify import Family, Statement, search
-    >>> false = Statement("max-norm", lambda x: (abs(x["a"] + x["b"]), max(abs(x["a"]), abs(x["b"]))))
+    >>> false = Statement(
+    ...     "max-norm", lambda x: (abs(x["a"] + x["b"]), max(abs(x["a"]), abs(x["b"]))))
     >>> fam = Family("reals", lambda rng: {"a": rng.normal(), "b": rng.normal()})
     >>> res = search(false, fam, restarts=3, steps=20)
     >>> res.worst > 1, res.counterexample is not None
