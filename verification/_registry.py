@@ -117,16 +117,21 @@ def run_check(
 ) -> CheckResult:
     """Run one check on its seeded instances."""
     t0 = time.perf_counter()
-    statement, families = check_.build()
     n = check_.quick if quick else check_.full
-    rep = check(
-        statement,
-        families,
-        n=n,
-        seed=seed,
-        shrink_counterexample=not stop_on_violation,
-        stop_on_violation=stop_on_violation,
-    )
+    try:
+        statement, families = check_.build()
+        rep = check(
+            statement,
+            families,
+            n=n,
+            seed=seed,
+            shrink_counterexample=not stop_on_violation,
+            stop_on_violation=stop_on_violation,
+        )
+    except Exception as exc:  # a broken family or factory fails its row, not the run
+        reason = f"the check itself raised {type(exc).__name__}: {exc}"
+        return CheckResult(check_.name, "", check_.kind, 0, math.nan, reason, False,
+                           time.perf_counter() - t0, reason=reason)
     passed, reason = rep.holds, "" if rep.holds else f"{rep.violations} violation(s)"
     tight_worst = rep.tight_worst()
     required = None
