@@ -157,7 +157,7 @@ def _numpy64(t: torch.Tensor) -> np.ndarray:
 class _Selection:
     """Pairs selected on a detached copy: H0 deaths, H1 births, the scale pair."""
 
-    h0: np.ndarray  # (k, 2) MST edges (of the eps-graph when sparsified)
+    h0: np.ndarray  # (k, 2) pairs whose lengths are the H0 deaths (see _select)
     h1: np.ndarray  # (m, 2) non-tree edges of the eps-graph
     scale_pair: np.ndarray | None  # (2,) pair whose length divides everything
     eps: float
@@ -172,6 +172,13 @@ def _select(
     Without ``D`` only the exact minimum spanning tree is selected, from the
     points (no n x n matrix); with ``D`` the tree, the cycle-closing edges
     and, for the "tomclip" convention, the scale pair, all from one copy of D.
+
+    The H0 pairs of the "exact" convention with ``lam`` are those of the
+    ε-graph's filtration *completed at T = max D* (theory/sparsification-bound.md):
+    the minimum spanning tree edges of length <= ε, then the largest pair of D
+    once for each of the ``c - 1`` merges of the ``c`` components of the ε-graph
+    at T, so that those deaths are differentiable through the pair realising T.
+    The "tomclip" convention keeps the ``n - c`` tree edges only.
     """
     if D is None:
         # the tree of z / c is the tree of z (c a power of two, per row for cosine)
@@ -186,6 +193,11 @@ def _select(
     tree = tree[Dn[tree[:, 0], tree[:, 1]] <= eps]
     lo, hi = _pairs_below(Dn, eps)
     n = Dn.shape[0]
+    pairs = tree
+    merges = n - 1 - len(tree)  # c - 1: the components of the eps-graph merge at T
+    if lam is not None and convention == "exact" and merges > 0:
+        top = np.array(np.unravel_index(int(np.argmax(Dn)), Dn.shape), dtype=np.int64)
+        pairs = np.concatenate([tree, np.tile(top, (merges, 1))])
     in_tree = np.isin(lo * n + hi, np.minimum(tree[:, 0], tree[:, 1]) * n
                       + np.maximum(tree[:, 0], tree[:, 1]))
     cycles = np.stack([lo[~in_tree], hi[~in_tree]], axis=1)
@@ -194,7 +206,7 @@ def _select(
         k = int(np.argmax(Dn[lo, hi]))
         if Dn[lo[k], hi[k]] > 0:
             scale_pair = np.array([lo[k], hi[k]])
-    return _Selection(tree, cycles, scale_pair, float(eps) * c, D)
+    return _Selection(pairs, cycles, scale_pair, float(eps) * c, D)
 
 
 def _lengths_at(
@@ -243,8 +255,15 @@ def h0_diagram(
     torch at those edges. With ``lam``: the diagram of ToMCLIP's
     :math:`\varepsilon`-sparsified graph, :math:`\varepsilon = \mu -
     \lambda\sigma` (see :func:`sheaftopo.persistence.sparsify` for the two
-    conventions; ``"tomclip"`` divides every length by the largest kept one,
-    and that division is differentiated too).
+    conventions). With ``convention="exact"`` this is the diagram of the
+    sparsified filtration *completed at* :math:`T = \max_{ij} D_{ij}`, the
+    one :func:`sheaftopo.persistence.approximation_bound` bounds: the deaths
+    :math:`\le \varepsilon` are the exact ones, and the :math:`m(\varepsilon)
+    = c - 1` classes of the ε-graph's ``c`` components that the exact
+    diagram kills after ε die at T (differentiably, through the pair at
+    distance T). ``"tomclip"`` keeps the ``n - c`` finite deaths of the
+    ε-graph only and divides every length by the largest kept one (that
+    division is differentiated too).
 
     Parameters
     ----------
@@ -260,17 +279,19 @@ def h0_diagram(
     -------
     Tensor, shape (k, 2)
         Rows ``(0, death)`` in ascending order of death: ``k = n - 1`` without
-        ``lam``; with ``lam``, the ``n - c`` deaths of the ε-graph (``c`` its
-        components). The essential classes (death :math:`+\infty`) are left
-        out: there are as many in every batch of the same size without ``lam``,
-        so no Wasserstein-type loss depends on them.
+        ``lam`` and with ``lam`` and ``convention="exact"`` (``c - 1`` of the
+        deaths equal T); with ``convention="tomclip"``, the ``n - c`` deaths of
+        the ε-graph (``c`` its components). The essential class (death
+        :math:`+\infty`) is left out: there is one in every batch, so no
+        Wasserstein-type loss depends on it.
 
     Notes
     -----
     The gradient with respect to ``z`` is that of the edge lengths at the
     selected edges; it is exact wherever the selection is locally constant,
-    i.e. away from ties between distances. Coincident points give zero length
-    and a zero (sub)gradient, never NaN.
+    i.e. away from ties between distances. At ties it is the gradient along
+    one minimum spanning tree (``theory/h0-gradient.md``). Coincident points
+    give zero length and a zero (sub)gradient, never NaN.
 
     Examples
     --------

@@ -62,19 +62,62 @@ def test_exact_h0_equals_numpy_h0_diagram(metric, seed):
     np.testing.assert_allclose(ours.numpy(), finite, rtol=1e-12, atol=1e-14)
 
 
+def sparsified_reference(z, lam, convention):
+    """The numpy H0 diagram of the ε-graph, completed at T = max D for "exact".
+
+    ``P.h0_diagram`` of the ε-graph leaves its ``c`` components at +inf; the
+    "exact" convention merges ``c - 1`` of them at T (the filtration of
+    theory/sparsification-bound.md), "tomclip" drops them.
+    """
+    D = numpy_distances(z, "euclidean")
+    g = P.sparsify(D, lam=lam, convention=convention)
+    ref = P.h0_diagram(g.graph, metric="precomputed")
+    finite = ref[np.isfinite(ref[:, 1])]
+    if convention == "exact":
+        merged = np.zeros((g.n_components - 1, 2))
+        merged[:, 1] = D.max()
+        finite = np.concatenate([finite, merged])
+    return finite
+
+
 @pytest.mark.parametrize("convention", ["exact", "tomclip"])
 @pytest.mark.parametrize("lam", [0.0, 0.5, 1.0])
 def test_sparsified_h0_and_h1_equal_numpy_sparsify(convention, lam):
     for seed in range(3):
         z = cloud(seed, n=35)
         g = P.sparsify(numpy_distances(z, "euclidean"), lam=lam, convention=convention)
-        ref0 = P.h0_diagram(g.graph, metric="precomputed")
-        ref0 = ref0[np.isfinite(ref0[:, 1])]
+        ref0 = sparsified_reference(z, lam, convention)
         ours0 = h0_diagram(z, lam=lam, convention=convention)
+        assert ours0.shape == ((34, 2) if convention == "exact" else ref0.shape)
         np.testing.assert_allclose(ours0.numpy(), ref0, rtol=1e-12, atol=1e-14)
         ref1 = P.h1_births(g.graph)
         ours1 = h1_births(z, lam=lam, convention=convention)
         np.testing.assert_allclose(ours1.numpy(), ref1, rtol=1e-12, atol=1e-14)
+
+
+def test_regression_sparsified_training_diagram_obeys_the_sparsification_bound():
+    # issue 15: h0_diagram(z, lam=...) used to drop the pairs the eps-graph leaves
+    # unmerged; on three clusters with lam = 0 that diagram breaks
+    # W_p(Dgm0(D), Dgm0(D^eps)) <= m (T - eps) (theory/sparsification-bound.md).
+    # The training diagram is now the theorem's: those pairs die at T = max D.
+    from verification.torch_losses import completed_deaths, wasserstein_deaths
+
+    X = np.array([0.0, 0.1, 0.2, 3.0, 3.1, 10.0, 10.1, 10.2, 10.3])[:, None]
+    z = torch.tensor(X, requires_grad=True)
+    deaths = h0_diagram(z, lam=0.0)[:, 1]
+    exact = completed_deaths(X, None)[0]
+    _, info = completed_deaths(X, 0.0)
+    assert info["m"] == 1 and abs(info["eps"] - 5.461111111111111) < 1e-12
+    np.testing.assert_allclose(deaths.detach().numpy(), [0.1] * 6 + [2.8, 10.3], atol=1e-12)
+    bound = info["m"] * (info["T"] - info["eps"])  # 4.839
+    assert wasserstein_deaths(exact, deaths.detach().numpy(), 1.0) <= bound  # 3.4
+    dropped = deaths.detach().numpy()[:-1]
+    assert wasserstein_deaths(exact, dropped, 1.0) > bound  # 6.9 in L1, 4.88 in L2
+    # the death at T is differentiable through the pair realising T
+    deaths[-1].backward()
+    want = np.zeros_like(X)
+    want[0, 0], want[-1, 0] = -1.0, 1.0
+    np.testing.assert_allclose(z.grad.numpy(), want, atol=1e-15)
 
 
 def test_h1_births_of_complete_graph_count():
@@ -133,12 +176,9 @@ def test_topological_alignment_loss_equals_numpy_pipeline():
     for lam in (None, 0.5):
         for convention in ("exact", "tomclip"):
             def ref_diagram(z, lam=lam, convention=convention):
-                if lam is None:
-                    d = P.h0_diagram(z.numpy())
-                else:
-                    g = P.sparsify(numpy_distances(z, "euclidean"), lam=lam,
-                                   convention=convention)
-                    d = P.h0_diagram(g.graph, metric="precomputed")
+                if lam is not None:
+                    return sparsified_reference(z, lam, convention)
+                d = P.h0_diagram(z.numpy())
                 return d[np.isfinite(d[:, 1])]
 
             ref = P.sliced_wasserstein(ref_diagram(zs), ref_diagram(zt), n_directions=50)
