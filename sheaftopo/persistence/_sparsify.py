@@ -139,6 +139,19 @@ def _n_components(u: np.ndarray, v: np.ndarray, n: int) -> int:
     return int(k.uf_labels(parent)[1])
 
 
+def completed_at_max(D: np.ndarray, eps: float) -> np.ndarray:
+    """``D^eps``: the entries of ``D`` at most ``eps`` kept, every other one set to ``max(D)``.
+
+    The ε-graph's filtration completed at ``T = max(D)``, the value at which the
+    full Rips filtration is complete anyway (``theory/sparsification-bound.md``).
+    A new array of ``D``'s dtype; the diagonal stays zero (also for ``eps < 0``).
+    """
+    T = D.max() if D.size else D.dtype.type(0)
+    out = np.where(D <= eps, D, T)
+    np.fill_diagonal(out, 0)
+    return out
+
+
 def sparsify(D: Any, *, lam: float = 0.5, convention: str = "exact") -> SparsifiedGraph:
     r"""ToMCLIP's ε-sparsification of a distance matrix.
 
@@ -287,8 +300,9 @@ class SparsificationBound:
     p : float
         Order of the Wasserstein distance (``inf``: bottleneck).
     n_affected : int
-        :math:`m(\varepsilon)`: finite pairs of the exact diagram dying after
-        ε, equal to (components of the ε-graph) - 1.
+        :math:`m(\varepsilon)`: (components of the ε-graph) - 1, read off the
+        sparsified diagram (its deaths after ε); by the theorem also the
+        number of finite pairs of the exact diagram dying after ε.
     scale : float
         :math:`T = \max_{ij} D_{ij}`, the value at which the sparsified
         filtration completes (1 for distances normalised to [0, 1]).
@@ -301,8 +315,11 @@ class SparsificationBound:
     exact_diagram : ndarray, shape (n, 2)
         H0 diagram of D.
     sparse_diagram : ndarray, shape (n, 2)
-        H0 diagram of the sparsified filtration completed at T: deaths after
-        ε become T; one essential class remains.
+        H0 diagram of the sparsified filtration completed at T, computed from
+        its matrix :math:`D^\varepsilon_{ij} = D_{ij}` if
+        :math:`D_{ij} \le \varepsilon`, T otherwise (an MST of
+        :math:`D^\varepsilon`); by the theorem its deaths after ε are all T,
+        and one essential class remains.
     """
 
     eps: float
@@ -358,7 +375,9 @@ def approximation_bound(D: Any, eps: float, *, p: float = 2.0) -> Sparsification
     SparsificationBound
         The bound, the true distance (GUDHI/POT; this solves an optimal
         matching of 2n points, so it is the expensive part for large n) and
-        both diagrams.
+        both diagrams; the sparsified one is the persistence of
+        :math:`D^\varepsilon` itself (a second MST), not the theorem's
+        description of it.
 
     References
     ----------
@@ -380,12 +399,14 @@ def approximation_bound(D: Any, eps: float, *, p: float = 2.0) -> Sparsification
     Dv = as_distance_matrix(D, "D")
     eps = check_real(eps, "eps")
     p = check_real(p, "p", low=1.0, allow_inf=True)
-    n = Dv.shape[0]
     exact = mst(Dv, metric="precomputed")
     T = float(Dv.max())
-    deaths = exact.weights
-    affected = deaths > eps
-    m = int(affected.sum())
+    # the sparsified filtration completed at T, computed as it is defined (not
+    # read off the theorem's description of its diagram): D^eps_ij = D_ij where
+    # D_ij <= eps, T elsewhere
+    completed = mst(completed_at_max(Dv, eps), metric="precomputed")
+    # the c(G_eps) - 1 merges that G_eps cannot make happen after eps in D^eps
+    m = int((completed.weights > eps).sum())
     gap = max(T - eps, 0.0)
     if m == 0:
         bound = 0.0
@@ -398,11 +419,8 @@ def approximation_bound(D: Any, eps: float, *, p: float = 2.0) -> Sparsification
             f"eps={eps!r} is so far below max(D)={T!r} that the bound "
             f"m(eps)^(1/p) (max(D) - eps) exceeds the float64 range"
         )
-    sparse_deaths = np.where(affected, T, deaths)
     exact_dgm = exact.diagram
-    sparse_dgm = np.zeros((n, 2))
-    sparse_dgm[: n - 1, 1] = np.sort(sparse_deaths)
-    sparse_dgm[n - 1 :, 1] = np.inf
+    sparse_dgm = completed.diagram
     if np.isinf(p):
         dist = bottleneck(exact_dgm, sparse_dgm)
     else:
