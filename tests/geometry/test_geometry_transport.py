@@ -173,9 +173,33 @@ def test_symmetric_problems_use_the_symmetric_iteration():
     fast = entropic_transport(X, X, reg=0.01, a=a, b=a, tol=1e-12)
     assert fast.converged and fast.n_iter < 200
     Y = X.copy()
-    Y[0, 0] += 1e-12  # not the same measure: POT's alternating solver
-    slow = entropic_transport(X, Y, reg=0.01, a=a, b=a, tol=1e-12, max_iter=2_000)
-    assert not slow.converged
+    Y[0, 0] += 1e-12  # not the same measure: POT's alternating solver, which stalls here,
+    # then Newton steps on the semi-dual (reg-scaling), which converge
+    cross = entropic_transport(X, Y, reg=0.01, a=a, b=a, tol=1e-12, max_iter=2_000)
+    assert cross.converged and cross.n_iter > 1000
+    assert cross.cost == pytest.approx(fast.cost, rel=1e-9)
+    stalled = entropic_transport(X, Y, reg=0.01, a=a, b=a, tol=1e-12, max_iter=1_000)
+    assert not stalled.converged and "max_iter" in stalled.message
+
+
+def test_entropic_converges_at_small_reg():
+    """Regression (issue 15): reg = 3e-3 diam^2 on 7 points, where 20,000 (and 100,000)
+    alternating Sinkhorn iterations do not converge; the Newton steps do, to the value
+    of an independent solver (the averaged symmetric iteration at X = Y is not used here)."""
+    rng = make_rng(15)
+    for _ in range(4):
+        X, Y = rng.normal(size=(7, 2)), rng.normal(size=(7, 2)) + 0.5
+        reg = 3e-3 * float(np.ptp(np.vstack([X, Y]), axis=0).max()) ** 2
+        res = entropic_transport(X, Y, reg=reg, tol=1e-11, max_iter=100_000, return_plan=True)
+        assert res.converged and res.n_iter < 1_500
+        assert res.marginal_error < 1e-10
+        # at a converged plan the cost equals its primal value <P, C> + reg KL(P | a x b)
+        a = np.full(7, 1 / 7)
+        M = cdist(X, Y, "sqeuclidean")
+        P = res.plan
+        kl = float((P[P > 0] * np.log(P[P > 0] / np.outer(a, a)[P > 0])).sum() - P.sum() + 1.0)
+        assert res.cost == pytest.approx(float((P * M).sum()) + reg * kl, rel=1e-9)
+        assert res.cost >= exact_transport(X, Y).cost
 
 
 def test_sinkhorn_divergence_properties():
