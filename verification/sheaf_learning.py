@@ -1,12 +1,23 @@
-"""Check of the learned restriction maps (theory/sheaf-learned-maps.md)."""
+"""Check of the learned restriction maps (theory/sheaf-learned-maps.md), with its mutants.
+
+Four families of seeded instances (dicts of the data and the planted model),
+one per statement of the page; the truth comes from the planted model, from
+the data themselves (J recomputed from the maps), from random feasible pairs,
+and from an independent oracle: the generalized symmetric eigenproblem of CCA
+solved by ``scipy.linalg.eigh``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from ._registry import register_legacy as register
+from ._mutants import mutant
+from ._registry import register
+
+TOL = 1e-8
 
 
 def _mixing(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -29,6 +40,8 @@ def _planted(
     M_u, M_v = _mixing(rng, du), _mixing(rng, dv)
     A_u, A_v = M_u[:, :k], M_v[:, :k]
     z = rng.standard_normal((N, k))
+    if rng.random() < 0.25:  # duplicated samples: ties in the data
+        z = z[rng.integers(0, max(N // 2, 1), N)]
     X_u = z @ A_u.T
     X_v = z @ A_v.T
     if private:
@@ -50,89 +63,129 @@ def _inv_sqrt(S: np.ndarray) -> np.ndarray:
     return (Q / np.sqrt(w)) @ Q.T
 
 
-@register(
-    "sheaf-learned-maps",
-    theory="sheaf-learned-maps.md",
-    statement="CCA maps: noiseless planted F_u A_u = F_v A_v; J = 2(k - sum rho) - ridge "
-    "penalties; J <= J(any feasible pair); rho = generalized-eigh oracle",
-    kind="error",
-    tolerance=1e-8,
-    quick=32,
-    full=2000,
-)
-def _sheaf_learned_maps(rng: np.random.Generator, n: int) -> Iterator[tuple[str, float]]:
-    import scipy.linalg as sla
+def _centred(X: np.ndarray, center: bool) -> np.ndarray:
+    return X - X.mean(0) if center else X
 
-    from sheaftopo.sheaf._learn import fit_restriction_maps
 
-    for i in range(n):
-        family = i % 4
+def _sample(kind: str):
+    """Sampler of one statement's instances: the data, k, reg, center and the planted maps."""
+
+    def sample(rng: np.random.Generator) -> dict:
         k, du, dv = _sizes(rng)
         center = bool(rng.integers(0, 2))
-        if family == 0:
-            # noiseless planted model: shared latent + private signal, reg = 0
-            N = 2 * (du + dv) + int(rng.integers(10, 200))
-            scale = float(10.0 ** rng.integers(-4, 5))
+        N = 2 * (du + dv) + int(rng.integers(10, 200 if kind == "planted" else 300))
+        reg = 0.0
+        if kind == "planted":
             X_u, X_v, A_u, A_v = _planted(rng, N, du, dv, k, 0.0, private=True)
-            X_u = X_u * scale
-            A_u = A_u * scale
+            scale = float(10.0 ** rng.integers(-4, 5))
+            X_u, A_u = X_u * scale, A_u * scale
             if center:
                 X_u = X_u + rng.standard_normal(du) * 1e3 * scale
-            fit = fit_restriction_maps(X_u, X_v, k, reg=0.0, center=center)
-            P, Q = fit.tail @ A_u, fit.head @ A_v
-            err = float(np.linalg.norm(P - Q) / np.linalg.norm(P))
-            label = f"noiseless planted k={k} d=({du},{dv}) N={N} scale={scale:g} center={center}"
-            yield label, err
-        elif family == 1:
-            # objective identity J = 2(k - sum rho) - lambda_u |F_u|^2 - lambda_v |F_v|^2
-            N = 2 * (du + dv) + int(rng.integers(10, 300))
-            noise = float(10.0 ** rng.uniform(-3, 0.5))
-            reg = 0.0 if rng.integers(0, 2) else float(10.0 ** rng.uniform(-8, -1))
-            X_u, X_v, _, _ = _planted(rng, N, du, dv, k, noise, private=bool(rng.integers(0, 2)))
-            fit = fit_restriction_maps(X_u, X_v, k, reg=reg, center=center)
-            lam = []
-            for X in (X_u, X_v):
-                Xc = X - X.mean(0) if center else X
-                lam.append(reg * float(np.sum(Xc * Xc)) / (N * X.shape[1]))
-            formula = (
-                2 * (k - float(fit.correlations.sum()))
-                - lam[0] * float(np.sum(fit.tail**2))
-                - lam[1] * float(np.sum(fit.head**2))
-            )
-            label = f"objective identity k={k} d=({du},{dv}) noise={noise:.2g} reg={reg:.2g}"
-            yield label, abs(fit.objective - formula) / (2 * k)
-        elif family == 2:
-            # optimality against random feasible pairs (reg = 0)
-            N = 2 * (du + dv) + int(rng.integers(10, 300))
-            noise = float(10.0 ** rng.uniform(-2, 0.5))
-            X_u, X_v, _, _ = _planted(rng, N, du, dv, k, noise, private=False)
-            fit = fit_restriction_maps(X_u, X_v, k, reg=0.0, center=center)
-            Xc = X_u - X_u.mean(0) if center else X_u
-            Yc = X_v - X_v.mean(0) if center else X_v
-            W_u = _inv_sqrt(Xc.T @ Xc / N)
-            W_v = _inv_sqrt(Yc.T @ Yc / N)
-            best = np.inf
-            for _ in range(20):
-                G_u = np.linalg.qr(rng.standard_normal((du, k)))[0].T
-                G_v = np.linalg.qr(rng.standard_normal((dv, k)))[0].T
-                R = Xc @ (G_u @ W_u).T - Yc @ (G_v @ W_v).T
-                best = min(best, float(np.sum(R * R)) / N)
-            label = f"optimality k={k} d=({du},{dv}) noise={noise:.2g}"
-            yield label, max(0.0, fit.objective - best) / (2 * k)
+            note = f"scale={scale:g}"
         else:
-            # correlations against the generalized eigenproblem of CCA
-            N = 2 * (du + dv) + int(rng.integers(10, 300))
-            noise = float(10.0 ** rng.uniform(-1, 0.5))
-            X_u, X_v, _, _ = _planted(rng, N, du, dv, k, noise, private=False)
-            reg = 0.0 if rng.integers(0, 2) else float(10.0 ** rng.uniform(-6, -1))
-            fit = fit_restriction_maps(X_u, X_v, k, reg=reg, center=center)
-            Xc = X_u - X_u.mean(0) if center else X_u
-            Yc = X_v - X_v.mean(0) if center else X_v
-            S = np.hstack([Xc, Yc]).T @ np.hstack([Xc, Yc]) / N
-            Suu, Svv, Suv = S[:du, :du], S[du:, du:], S[:du, du:]
-            Suu = Suu + reg * np.trace(Suu) / du * np.eye(du)
-            Svv = Svv + reg * np.trace(Svv) / dv * np.eye(dv)
-            A = np.block([[np.zeros((du, du)), Suv], [Suv.T, np.zeros((dv, dv))]])
-            rho = sla.eigh(A, sla.block_diag(Suu, Svv), eigvals_only=True)[::-1][:k]
-            label = f"eigenproblem oracle k={k} d=({du},{dv}) noise={noise:.2g} reg={reg:.2g}"
-            yield label, float(np.abs(fit.correlations - rho).max())
+            lo = {"objective": -3.0, "optimality": -2.0, "oracle": -1.0}[kind]
+            noise = float(10.0 ** rng.uniform(lo, 0.5))
+            private = bool(rng.integers(0, 2)) if kind == "objective" else False
+            X_u, X_v, A_u, A_v = _planted(rng, N, du, dv, k, noise, private=private)
+            if kind != "optimality" and rng.integers(0, 2):
+                reg = float(10.0 ** rng.uniform(-8 if kind == "objective" else -6, -1))
+            note = f"noise={noise:.2g} reg={reg:.2g}"
+        return {"X_u": X_u, "X_v": X_v, "A_u": A_u, "A_v": A_v, "k": k, "reg": reg,
+                "center": center, "kind": kind, "note": note}
+
+    return sample
+
+
+def _describe(inst: dict) -> str:
+    return (f"k={inst['k']} d=({inst['X_u'].shape[1]},{inst['X_v'].shape[1]}) "
+            f"N={inst['X_u'].shape[0]} center={inst['center']} {inst['note']}")
+
+
+def _evaluate(inst: dict) -> tuple[float, float]:
+    import scipy.linalg as sla
+
+    from sheaftopo.sheaf import fit_restriction_maps
+
+    X_u, X_v, k = inst["X_u"], inst["X_v"], int(inst["k"])
+    reg, center, kind = float(inst["reg"]), bool(inst["center"]), inst["kind"]
+    N, du, dv = X_u.shape[0], X_u.shape[1], X_v.shape[1]
+    fit = fit_restriction_maps(X_u, X_v, k, reg=reg, center=center)
+    Xc, Yc = _centred(X_u, center), _centred(X_v, center)
+    if kind == "planted":  # statement 4: F_u A_u = F_v A_v (relative)
+        P, Q = fit.tail @ inst["A_u"], fit.head @ inst["A_v"]
+        return float(np.linalg.norm(P - Q) / np.linalg.norm(P)), TOL
+    if kind == "objective":  # statement 1: J from the data = 2(k - sum rho) - ridge penalties
+        lam = [reg * float(np.sum(Z * Z)) / (N * Z.shape[1]) for Z in (Xc, Yc)]
+        R = Xc @ fit.tail.T - Yc @ fit.head.T
+        J = float(np.sum(R * R)) / N
+        formula = (2 * (k - float(fit.correlations.sum())) - lam[0] * float(np.sum(fit.tail**2))
+                   - lam[1] * float(np.sum(fit.head**2)))
+        return max(abs(J - formula), abs(fit.objective - J)) / (2 * k), TOL
+    if kind == "optimality":  # statement 1: J* <= J of any feasible pair; constraints hold
+        W_u, W_v = _inv_sqrt(Xc.T @ Xc / N), _inv_sqrt(Yc.T @ Yc / N)
+        rng = np.random.default_rng(N * 1000 + du * 10 + dv)
+        best = np.inf
+        for _ in range(20):
+            G_u = np.linalg.qr(rng.standard_normal((du, k)))[0].T
+            G_v = np.linalg.qr(rng.standard_normal((dv, k)))[0].T
+            R = Xc @ (G_u @ W_u).T - Yc @ (G_v @ W_v).T
+            best = min(best, float(np.sum(R * R)) / N)
+        feas = max(float(np.abs(fit.tail @ (Xc.T @ Xc / N) @ fit.tail.T - np.eye(k)).max()),
+                   float(np.abs(fit.head @ (Yc.T @ Yc / N) @ fit.head.T - np.eye(k)).max()))
+        return max(max(0.0, fit.objective - best) / (2 * k), feas), TOL
+    # the correlations against the generalized eigenproblem of CCA
+    S = np.hstack([Xc, Yc]).T @ np.hstack([Xc, Yc]) / N
+    Suu, Svv, Suv = S[:du, :du], S[du:, du:], S[:du, du:]
+    Suu = Suu + reg * np.trace(Suu) / du * np.eye(du)
+    Svv = Svv + reg * np.trace(Svv) / dv * np.eye(dv)
+    A = np.block([[np.zeros((du, du)), Suv], [Suv.T, np.zeros((dv, dv))]])
+    rho = sla.eigh(A, sla.block_diag(Suu, Svv), eigvals_only=True)[::-1][:k]
+    return float(np.abs(fit.correlations - rho).max()), TOL
+
+
+@register("sheaf-learned-maps", theory="sheaf-learned-maps.md", kind="identity", quick=6,
+          full=250)
+def _sheaf_learned_maps() -> tuple:
+    from sheaftopo.verify import Family, Statement
+
+    st = Statement("sheaf-learned-maps", _evaluate, rtol=0.0,
+                   description="CCA maps: noiseless planted F_u A_u = F_v A_v; J (from the data) "
+                               "= 2(k - sum rho) - ridge penalties = the reported objective; "
+                               "J* <= J(any feasible pair), constraints F Σ Fᵀ = I; rho = "
+                               "generalized-eigh oracle (errors <= 1e-8)")
+    names = {"planted": "noiseless planted model, private signals, data scaled 1e-4..1e4",
+             "objective": "noisy planted data, objective identity (reg 0 or random)",
+             "optimality": "noisy data, optimality against 20 random feasible pairs",
+             "oracle": "noisy data, correlations against the CCA eigenproblem"}
+    fams = [Family(label, _sample(kind), describe=_describe) for kind, label in names.items()]
+    return st, fams
+
+
+def _fit_changed(change: Any) -> Any:
+    """A mutant maker: the original fit, then ``change(fit) -> dict of replaced fields``."""
+
+    def make(original: Any) -> Any:
+        def wrong(*args: Any, **kwargs: Any) -> Any:
+            fit = original(*args, **kwargs)
+            return replace(fit, **change(fit))
+
+        return wrong
+
+    return make
+
+
+mutant("learned maps return the identity", page="sheaf-learned-maps.md",
+       target="sheaftopo.sheaf:fit_restriction_maps", quick=True)(_fit_changed(
+           lambda f: {"tail": np.eye(*f.tail.shape), "head": np.eye(*f.head.shape)}))
+mutant("canonical correlations in ascending order", page="sheaf-learned-maps.md",
+       target="sheaftopo.sheaf:fit_restriction_maps")(_fit_changed(
+           lambda f: {"correlations": f.correlations[::-1].copy()}))
+mutant("head map negated", page="sheaf-learned-maps.md",
+       target="sheaftopo.sheaf:fit_restriction_maps")(_fit_changed(
+           lambda f: {"head": -f.head}))
+mutant("objective reported as 2(k - sum rho) without the ridge penalties",
+       page="sheaf-learned-maps.md", target="sheaftopo.sheaf:fit_restriction_maps")(_fit_changed(
+           lambda f: {"objective": 2 * (len(f.correlations) - float(f.correlations.sum()))}))
+mutant("maps scaled by 1.001 (constraint off)", page="sheaf-learned-maps.md",
+       target="sheaftopo.sheaf:fit_restriction_maps")(_fit_changed(
+           lambda f: {"tail": 1.001 * f.tail, "head": 1.001 * f.head}))
