@@ -144,7 +144,7 @@ def _evaluate(inst: dict) -> tuple[float, float]:
 
 
 @register("sheaf-learned-maps", theory="sheaf-learned-maps.md", kind="identity", quick=6,
-          full=250)
+          full=200)
 def _sheaf_learned_maps() -> tuple:
     from sheaftopo.verify import Family, Statement
 
