@@ -213,7 +213,7 @@ def _gradient_family(name: str, *, graph: str = "dense", tiny: bool = False,
 
 
 @register("sheafalign-decentralized-gradient", theory=GRADIENT_PAGE, kind="identity",
-          quick=1, full=10)
+          quick=2, full=10)
 def _decentralized_gradient() -> tuple[Any, list[Any]]:
     from sheaftopo.verify import Statement
 
@@ -472,7 +472,7 @@ def _pid_family(name: str, *, shared: bool, views: tuple[int, int] = (3, 5)) -> 
     return Family(name, sample, describe=describe, shrink=lambda inst: iter(()))
 
 
-@register("sheafalign-single-space", theory=SINGLE_PAGE, kind="identity", quick=2, full=60)
+@register("sheafalign-single-space", theory=SINGLE_PAGE, kind="identity", quick=4, full=60)
 def _single_space() -> tuple[Any, list[Any]]:
     from sheaftopo.verify import Statement
 
