@@ -308,7 +308,8 @@ def _rips_evaluate(inst: dict) -> tuple[float, float]:
     D = _dist(X)
     ref, n_inf = _gudhi_h0(D)
     diam = float(D.max()) if n else 0.0
-    pairs = []
+    # from a matrix the pairs are canonical: the tree of the key (D_ij, i, j), Kruskal's
+    pairs = [_exact(mst(D, metric="precomputed").edges, _kruskal(D)[0])]
     # Gram-identity methods: within the near-tie window; KD-tree (direct differences) and
     # matrices: exact up to the rounding of the lengths themselves
     runs = [(X, "euclidean", "prim", ETA), (X, "euclidean", "boruvka", ETA),
@@ -334,7 +335,8 @@ def _h0_rips_mst() -> tuple[Any, list[Any]]:
         _rips_evaluate,
         rtol=0.0,
         description="H0 deaths of Rips(X) = GUDHI's (Prim, Borůvka, KD-tree, matrix); each "
-        "method's edges a minimum spanning tree of the exact distances within 1e-9 diam",
+        "method's edges a minimum spanning tree of the exact distances (within 1e-9 diam for "
+        "the Gram methods, 8 ulps for the KD-tree); from a matrix, Kruskal's tree exactly",
     )
     return st, [_clouds("mixed"), _clouds("ties"), _clouds("scaled"),
                 _clouds("tight-clusters"), _clouds("duplicates", n=(1, 3))]
@@ -495,8 +497,9 @@ def _eps_uniform(inst: dict, rng: np.random.Generator) -> dict:
 
 
 def _three_sites(rng: np.random.Generator) -> dict:
-    """Three collinear sites s apart (duplicates at each), eps = s / (1 + delta): ratio 1/(1+delta).
+    """Three collinear sites s apart (duplicates at each), eps = s / (1 + delta).
 
+    W_p / bound = (1 + delta) / (1 + 2 delta) >= 1 - delta.
     The sharp family of theory/sparsification-bound.md.
     """
     s = float(rng.uniform(0.5, 2.0)) * float(10.0 ** rng.choice([-150, 0, 150]))
@@ -885,6 +888,21 @@ def _m_rips_float32(original: Any) -> Any:
         return dataclasses.replace(forest, weights=w)
 
     return _wrap(rounded)(original)
+
+
+@mutant("mst on a matrix breaks ties by another vertex numbering", page="h0-rips-mst.md",
+        target="sheaftopo.persistence:mst")
+def _m_rips_renumbered(original: Any) -> Any:
+    def renumbered(data: Any, *args: Any, metric: str = "euclidean", **kw: Any) -> Any:
+        if metric != "precomputed" or kw.get("weights") is not None:
+            return original(data, *args, metric=metric, **kw)
+        D = np.asarray(data)
+        n = len(D)
+        f = original(D[::-1, ::-1], *args, metric=metric, **kw)
+        E = np.sort(n - 1 - f.edges, axis=1)
+        return _forest_with(f, E, f.weights)
+
+    return renumbered
 
 
 @mutant("bottleneck returns half", page="h0-stability.md",

@@ -115,6 +115,16 @@ def exact_sqdist(R, i, j):
 # --------------------------------------------------------------------------
 
 
+@nb.njit(cache=True, inline="always")
+def _pair_less(a, b, c, d):
+    """``(min(a, b), max(a, b)) < (min(c, d), max(c, d))``; a pair with ``c < 0`` is last."""
+    if c < 0:
+        return True
+    lo1, hi1 = min(a, b), max(a, b)
+    lo2, hi2 = min(c, d), max(c, d)
+    return lo1 < lo2 or (lo1 == lo2 and hi1 < hi2)
+
+
 @nb.njit(cache=True)
 def prim_dense(M, a, c, R, tol):
     """Prim's algorithm on the complete graph with weights ``a[i] + a[j] + c*M[i, j]``.
@@ -125,6 +135,12 @@ def prim_dense(M, a, c, R, tol):
     ``tol * (a[i] + a[j])`` being recomputed from the coordinates ``R``.
     Returns ``(parent, key)``: the tree edges are ``(parent[v], v)`` for
     ``v != 0`` with weight ``key[v]`` (clamped at 0).
+
+    Equal values are ordered by the edge's vertex pair ``(min, max)``, so every
+    comparison is on the key ``(value, min(i, j), max(i, j))``, a strict total
+    order, and the tree is the unique minimum for that key: on a distance
+    matrix the same tree Kruskal returns with that key, whatever the vertex
+    numbering of the ties.
     """
     n = M.shape[0]
     intree = np.zeros(n, np.bool_)
@@ -143,10 +159,12 @@ def prim_dense(M, a, c, R, tol):
                 v = ai + a[j] + c * row[j]
                 if v < tol * (ai + a[j]):
                     v = exact_sqdist(R, cur, j)
-                if v < key[j]:
+                if v < key[j] or (v == key[j] and _pair_less(cur, j, parent[j], j)):
                     key[j] = v
                     parent[j] = cur
-                if key[j] < best or best_j < 0:
+                if best_j < 0 or key[j] < best or (
+                    key[j] == best and _pair_less(parent[j], j, parent[best_j], best_j)
+                ):
                     best = key[j]
                     best_j = j
         intree[best_j] = True

@@ -589,3 +589,50 @@ def test_batch_errors_say_which_cloud():
         mst_batch([np.ones((3, 2)), np.full((2, 2), np.nan)])
     with pytest.raises(TypeError, match=r"^data\[0\]: "):
         h0_diagram_batch([np.array([["a"]]), np.ones((2, 2))])
+
+
+ISSUE_15_TIES = np.array([[2, 1], [1, 0], [1, 1], [1, 0], [0, 0], [0, 1], [0, 0]], dtype=float)
+
+
+def _key_tree(D):
+    """Kruskal on the key (D_ij, i, j): the unique tree of that strict total order."""
+    n = len(D)
+    iu, ju = np.triu_indices(n, 1)
+    parent = list(range(n))
+
+    def find(a):
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    out = []
+    for t in np.lexsort((ju, iu, D[iu, ju])):
+        a, b = find(iu[t]), find(ju[t])
+        if a != b:
+            parent[a] = b
+            out.append((iu[t], ju[t]))
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_regression_matrix_pairs_are_canonical_at_ties(seed):
+    """Issue 15: dense Prim broke equal distances by discovery order, so the persistence
+    pairs of a matrix depended on the numbering; they are now the key-minimal tree."""
+    rng = np.random.default_rng(seed)
+    grid = np.stack(np.meshgrid(np.arange(4.0), np.arange(3.0)), -1).reshape(-1, 2)
+    X = ISSUE_15_TIES if seed == 0 else grid[rng.integers(0, len(grid), 20)]
+    D = cdist(X, X)
+    f = mst(D, metric="precomputed")
+    np.testing.assert_array_equal(f.edges, _key_tree(D))
+    (batch,) = mst_batch([D], metric="precomputed")
+    np.testing.assert_array_equal(batch.edges, f.edges)
+
+
+def test_point_methods_agree_on_deaths_not_on_pairs_at_ties():
+    """theory/h0-rips-mst.md: at ties the methods on points may return different trees
+    (here Prim and the KD-tree do), all minimal, with the same deaths."""
+    trees = {m: mst(ISSUE_15_TIES, method=m) for m in ("prim", "boruvka", "kdtree")}
+    for f in trees.values():
+        np.testing.assert_array_equal(f.weights, trees["kdtree"].weights)
+        assert f.total_weight == mst(cdist(ISSUE_15_TIES, ISSUE_15_TIES),
+                                     metric="precomputed").total_weight

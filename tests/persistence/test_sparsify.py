@@ -128,6 +128,60 @@ def test_bound_holds_and_reports_truth(p):
                 assert res.distance == pytest.approx(ref)
 
 
+def _gudhi_finite_deaths(D):
+    gudhi = pytest.importorskip("gudhi")
+    st = gudhi.RipsComplex(distance_matrix=D).create_simplex_tree(max_dimension=1)
+    st.compute_persistence(min_persistence=-1.0, persistence_dim_max=True)
+    iv = st.persistence_intervals_in_dimension(0)
+    return np.sort(iv[np.isfinite(iv[:, 1]), 1])
+
+
+def _ties(rng):
+    grid = np.stack(np.meshgrid(np.arange(3.0), np.arange(3.0)), -1).reshape(-1, 2)
+    return grid[rng.integers(0, 9, 14)]  # exact distance ties and duplicate points
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_regression_sparse_diagram_is_the_persistence_of_d_eps(seed):
+    """Issue 15: the sparsified diagram was written from the theorem's conclusion
+    (deaths > eps replaced by T); it must be Dgm0 of D^eps, computed here by GUDHI."""
+    rng = np.random.default_rng(seed)
+    D = _D(_ties(rng) if seed % 2 else _cloud(25, k=3, rng=rng))
+    T = D.max()
+    iu = np.triu_indices(len(D), 1)
+    for eps in (float(rng.choice(D[iu])), float(rng.uniform(0, T)), -1.0, 0.0, T):
+        Deps = np.where(D <= eps, D, T)
+        np.fill_diagonal(Deps, 0.0)
+        for p in (1.0, np.inf):
+            res = approximation_bound(D, eps, p=p)
+            np.testing.assert_array_equal(res.sparse_diagram[:-1, 1], _gudhi_finite_deaths(Deps))
+            assert res.sparse_diagram[-1, 1] == np.inf
+            adjacent = sp.csr_array(((D <= eps) & ~np.eye(len(D), dtype=bool)).astype(np.int8))
+            assert res.n_affected == connected_components(adjacent, directed=False)[0] - 1
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, np.inf])
+@pytest.mark.parametrize("delta", [1e-3, 1e-6])
+def test_three_collinear_points_are_the_sharp_family(p, delta):
+    """theory/sparsification-bound.md: X = {0, s, 2s}, eps = s / (1 + delta) gives
+    W_p = 2^(1/p) s and bound 2^(1/p) (2s - eps): ratio (1 + delta) / (1 + 2 delta)."""
+    s = 3.0
+    X = np.array([[0.0], [s], [2 * s]])
+    res = approximation_bound(_D(X), s / (1 + delta), p=p)
+    assert res.n_affected == 2
+    assert res.distance == pytest.approx(2 ** (1 / p) * s, rel=1e-12)
+    assert res.ratio == pytest.approx((1 + delta) / (1 + 2 * delta), rel=1e-9)
+
+
+def test_two_clusters_are_far_from_sharp():
+    """The page used to claim two clusters spaced just above eps are sharp: T is then
+    the spacing itself, the affected death moves by almost nothing, and the ratio is tiny."""
+    X = np.repeat(np.array([[0.0], [1.0 + 1e-6]]), 3, axis=0)
+    X += np.random.default_rng(0).uniform(0, 1e-9, X.shape)
+    res = approximation_bound(_D(X), 1.0, p=2)
+    assert res.n_affected == 1 and res.ratio < 0.01
+
+
 def test_bound_m_counts_components_of_the_eps_graph():
     D = _D(_cloud(60, k=5, sep=30))
     g = sparsify(D, lam=0.5)
