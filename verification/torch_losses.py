@@ -118,18 +118,27 @@ def wasserstein_deaths(a: np.ndarray, b: np.ndarray, p: float) -> float:
     this W_p bounds every other L_q version from above), and two points with
     equal births cost |a - b| in every L_q.
     """
+    pairs, to_diagonal_a, to_diagonal_b = optimal_matching(a, b, p)
+    cost = (np.sum(np.abs(a[pairs[:, 0]] - b[pairs[:, 1]]) ** p)
+            + np.sum(a[to_diagonal_a] ** p) + np.sum(b[to_diagonal_b] ** p))
+    return float(cost ** (1.0 / p))
+
+
+def optimal_matching(a: np.ndarray, b: np.ndarray, p: float) -> tuple[np.ndarray, ...]:
+    """An optimal matching for :func:`wasserstein_deaths`: matched index pairs (i, j),
+    the i sent to the diagonal, the j sent to the diagonal (scipy's assignment)."""
     from scipy.optimize import linear_sum_assignment
 
     k, l_ = len(a), len(b)
-    if k + l_ == 0:
-        return 0.0
     C = np.full((k + l_, l_ + k), np.inf)
     C[:k, :l_] = np.abs(a[:, None] - b[None, :]) ** p
     C[np.arange(k), l_ + np.arange(k)] = a**p
     C[k + np.arange(l_), np.arange(l_)] = b**p
     C[k:, l_:] = 0.0
-    rows, cols = linear_sum_assignment(C)
-    return float(C[rows, cols].sum() ** (1.0 / p))
+    rows, cols = linear_sum_assignment(C) if k + l_ else (np.zeros(0, int), np.zeros(0, int))
+    matched = (rows < k) & (cols < l_)
+    return (np.stack([rows[matched], cols[matched]], axis=1).reshape(-1, 2),
+            rows[(rows < k) & (cols >= l_)], cols[(rows >= k) & (cols < l_)])
 
 
 # --------------------------------------------------------------------------
@@ -232,7 +241,8 @@ def _cloud_family(base: Any, name: str, mode: str, lam: tuple[float, float] | No
 
     def describe(inst: dict) -> str:
         X = inst["X"]
-        ties = len(np.unique(np.round(distances(X)[np.triu_indices(len(X), 1)], 12)))
+        D = distances(X)
+        ties = len(np.unique(np.round(D[np.triu_indices(len(X), 1)] / max(D.max(), 1e-300), 12)))
         label = f"n={len(X)} d={X.shape[1]} distinct distances {ties}/{len(X) * (len(X) - 1) // 2}"
         return label + (f" lam={inst['lam']:.3g}" if "lam" in inst else "")
 
@@ -297,6 +307,31 @@ def _sparsified_bound_evaluate(inst: dict) -> tuple[float, float]:
     observed = wasserstein_deaths(exact / T, deaths.detach().numpy() / T, p)
     bound = m ** (1.0 / p) * max(T - eps, 0.0) / T
     return observed, bound
+
+
+def _sparsified_torch_ratio(t: dict) -> Any:
+    """The ratio of ``h0-sparsified-bound`` in torch, for ``sheaftopo.verify.search``.
+
+    The optimal matching and m(ε) are chosen on detached values; the matching's
+    cost (through both torch diagrams) and the bound (through T and ε) are
+    differentiated, so gradient ascent moves the points to raise the ratio.
+    """
+    from sheaftopo.torch import h0_diagram, pairwise_distances
+
+    z, lam, p = t["X"], float(t["lam"]), float(t["p"])
+    D = pairwise_distances(z)
+    T = D.max()
+    off = D[~torch.eye(len(D), dtype=torch.bool)] / T
+    eps = T * (off.mean() - lam * off.std(unbiased=False))
+    exact = h0_diagram(z)[:, 1] / T
+    sparse = h0_diagram(z, lam=lam)[:, 1] / T
+    m = int((exact.detach() * T.detach() > eps.detach()).sum())
+    if m == 0:
+        return T * 0.0
+    pairs, da, db = optimal_matching(exact.detach().numpy(), sparse.detach().numpy(), p)
+    cost = ((exact[pairs[:, 0]] - sparse[pairs[:, 1]]).abs() ** p).sum() + (
+        exact[da] ** p).sum() + (sparse[db] ** p).sum()
+    return cost ** (1.0 / p) / (m ** (1.0 / p) * (T - eps).clamp_min(1e-300) / T)
 
 
 def _sparsified_family(kind: str, lam: tuple[float, float], n: tuple[int, int]) -> Any:
@@ -385,6 +420,7 @@ def _h0_sparsified_bound() -> tuple[Any, list[Any]]:
         atol=1e-12,
         description="the training diagram h0_diagram(z, lam) (convention 'exact'): "
         "W_p(Dgm0(D), it) <= m(eps)^(1/p) (T - eps)^+ (L1 ground metric, p in {1,2,3})",
+        torch_ratio=_sparsified_torch_ratio,
     )
     return statement, families
 
