@@ -242,8 +242,43 @@ def _general_eigvals(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> np
     else:
         _, Linv = _chol_inv(P, names[0])
         lam = np.linalg.eigvalsh(_whiten(Linv, Q))
+    lam = _small_end_from_inverse(P, Q, lam, names)
     if not (lam[..., 0] > 0).all():
         raise not_positive_definite(np.broadcast_to(Q, lam.shape + lam.shape[-1:]), names[1])
+    return lam
+
+
+#: eigenvalues of P^{-1} Q spanning more than this ratio get their small end from Q^{-1} P
+_SPREAD_RECOMPUTE = 1e8
+
+
+def _small_end_from_inverse(
+    P: np.ndarray, Q: np.ndarray, lam: np.ndarray, names: tuple[str, str]
+) -> np.ndarray:
+    """Eigenvalues of ``P^{-1} Q`` with the ones below 1 recomputed as ``1 / eig(Q^{-1} P)``.
+
+    Whitening by ``P`` gives every eigenvalue with an absolute error of about
+    ``eps * lam_max``: when the spectrum spans many orders of magnitude (cond(P)
+    cond(Q) near or beyond 1/eps), the small ones lose their digits or even
+    come out negative, although P and Q are SPD. They are the reciprocals of
+    the large eigenvalues of ``Q^{-1} P``, which whitening by ``Q`` computes to
+    the same relative accuracy as the large ones here. Only the pairs whose
+    spread exceeds :data:`_SPREAD_RECOMPUTE` are recomputed.
+    """
+    spread = ~(lam[..., 0] * _SPREAD_RECOMPUTE > lam[..., -1])
+    if not spread.any():
+        return lam
+    shape = lam.shape[:-1]
+    n = lam.shape[-1]
+    Pb = np.broadcast_to(P, (*shape, n, n))[spread]
+    Qb = np.broadcast_to(Q, (*shape, n, n))[spread]
+    _, Linv = _chol_inv(Qb, names[1])
+    mu = np.linalg.eigvalsh(_whiten(Linv, Pb))  # ascending: 1 / mu[::-1] ascending
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / mu[..., ::-1]
+    sub = lam[spread]
+    lam = lam.copy()
+    lam[spread] = np.where(sub >= 1.0, sub, inv)
     return lam
 
 
