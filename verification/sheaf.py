@@ -408,7 +408,7 @@ def _hodge() -> tuple:
         F = _sheaf(inst)
         D = _delta(inst)
         L = laplacian(F).toarray()
-        scale = max(1.0, float(np.abs(L).max(initial=0.0)))
+        scale = float(np.abs(L).max(initial=0.0)) or 1.0
         n = L.shape[0]
         asym = float(np.abs(L - L.T).max(initial=0.0)) / scale
         neg = max(0.0, -float(np.linalg.eigvalsh(L)[0])) / scale if n else 0.0
