@@ -1140,16 +1140,14 @@ def _haar(rng: np.random.Generator, m: int, d: int) -> np.ndarray:
 
 def _near_identity(rng: np.random.Generator, m: int, d: int, lo: float, hi: float
                    ) -> np.ndarray:
-    """m rotations exp(theta K), K a random unit skew matrix, theta log-uniform in [lo, hi]."""
-    import scipy.linalg as sla
-
-    out = np.empty((m, d, d))
-    for i in range(m):
-        A = rng.standard_normal((d, d))
-        K = A - A.T
-        K /= max(float(np.linalg.norm(K, 2)), 1e-300)
-        out[i] = sla.expm(float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) * K)
-    return out
+    """m rotations within theta of I, theta log-uniform in [lo, hi]: Cayley transforms
+    (I - theta K / 2)^{-1} (I + theta K / 2) of random unit skew matrices K."""
+    A = rng.standard_normal((m, d, d))
+    K = A - A.transpose(0, 2, 1)
+    K /= np.maximum(np.linalg.norm(K, 2, axis=(1, 2)), 1e-300)[:, None, None]
+    theta = np.exp(rng.uniform(np.log(lo), np.log(hi), m))[:, None, None] / 2
+    eye = np.eye(d)
+    return np.linalg.solve(eye - theta * K, eye + theta * K)
 
 
 def _planted_holonomy(rng: np.random.Generator, d: int, fixed: int, lo: float, hi: float
