@@ -18,8 +18,16 @@ def _unit_rows(X):
 
 
 def _rescaled(t):
-    m = np.abs(t).max()
-    return (m, sum((x / m) ** 2 for x in t)) if m > 0 else (0.0, 0.0)
+    """(m, sum of (t_k / m) * (t_k / m) in order): the definition's products, not ``**2``
+    (numpy's scalar power differs from the product by an ulp in about 1 case in 1000)."""
+    m = float(np.abs(t).max())
+    if m == 0.0:
+        return 0.0, 0.0
+    s = 0.0
+    for x in t:
+        q = float(x) / m
+        s = s + q * q
+    return m, s
 
 
 def canonical(F, G, metric="euclidean"):
