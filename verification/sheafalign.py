@@ -300,6 +300,8 @@ def _missing_evaluate(inst: dict) -> tuple[float, float]:
         want2 = H[0] @ P[0].T @ Q[0].T @ Pj[1].T @ inst["Qi"][1].T
         ident = max(ident, float(np.abs(two - want2).max()) / max(float(np.abs(want2).max()),
                                                                   1e-300))
+    if inst["evaluate"]:  # Evaluation.missing_nmse_nodes: all neighbours' estimates averaged
+        ident = max(ident, _evaluate_nmse_error(model, inst))
     # both sides in units of ||h_j||_RMS, so that rounding is judged at the data's scale
     unit = max(_rms(hj), 1e-300)
     observed = _rms(np.mean([ours[t] for t in avail], axis=0) - hj) / unit
@@ -311,15 +313,33 @@ def _missing_evaluate(inst: dict) -> tuple[float, float]:
     return observed, bound
 
 
+def _evaluate_nmse_error(model: Any, inst: dict) -> float:
+    """Relative error of ``evaluate(...).missing_nmse_nodes["model"][0]`` (node j's NMSE of
+    the mean of every neighbour's estimate) against sum ||mean_i Q P h_i - h_j||^2 /
+    sum ||h_j - mean h_j||^2 computed here."""
+    from sheaftopo.torch.sheafalign import evaluate
+
+    H, P, Q, hj = inst["H"], inst["P"], inst["Q"], inst["hj"]
+    views = [hj, *H]
+    labels = np.arange(len(hj)) % 2
+    ev = evaluate(model, views, labels, train_views=views, train_labels=labels, ks=(1,),
+                  shots=(1,), drop_rates=(0.5,), n_repeats=1)
+    mean = np.mean([H[t] @ P[t].T @ Q[t].T for t in range(len(H))], axis=0)
+    c = max(float(np.abs(hj).max()), 1e-300)
+    want = float(np.sum(((mean - hj) / c) ** 2) / max(np.sum(((hj - hj.mean(0)) / c) ** 2),
+                                                        1e-300))
+    return abs(ev.missing_nmse_nodes["model"][0] - want) / max(want, 1e-300)
+
+
 def _missing_family(name: str, kind: str, *, one_source: bool = False,
-                    tight: bool = False) -> Any:
+                    tight: bool = False, through_evaluate: bool = False) -> Any:
     """Star instances: ``kind`` is "arbitrary", "consistent-ls" (least-squares Q*) or
     "consistent-random" (random Q); sources 1..4, d_e <= min(d_i, d_j)."""
     from sheaftopo.verify import Family
 
     def sample(rng: np.random.Generator) -> dict:
         k = int(rng.integers(1, 5))
-        N = int(rng.integers(2, 120))
+        N = int(rng.integers(4 if through_evaluate else 2, 120))
         dj, di = int(rng.integers(1, 7)), int(rng.integers(1, 7))
         de = int(rng.integers(1, min(dj, di) + 1))
         s = float(10.0 ** rng.uniform(-3, 3))
@@ -343,7 +363,7 @@ def _missing_family(name: str, kind: str, *, one_source: bool = False,
             avail[int(rng.integers(k))] = 1
         return {"hj": hj, "H": H, "P": P, "Pj": Pj, "Q": Q,
                 "Qi": rng.standard_normal((k, di, de)), "avail": avail,
-                "tail": rng.integers(0, 2, k)}
+                "tail": rng.integers(0, 2, k), "evaluate": int(through_evaluate)}
 
     def describe(inst: dict) -> str:
         k, N, di = inst["H"].shape
@@ -361,6 +381,8 @@ def _missing_modality() -> tuple[Any, list[Any]]:
 
     families = [
         _missing_family("arbitrary data and maps", "arbitrary"),
+        _missing_family("arbitrary, also through evaluate()", "arbitrary",
+                        through_evaluate=True),
         _missing_family("consistent edges, random dual maps", "consistent-random"),
         _missing_family("consistent edges, least-squares dual maps", "consistent-ls"),
         _missing_family("consistent edges, one available source", "consistent-random",
@@ -569,6 +591,18 @@ def _estimates_wrong_map(original: Any) -> Any:
         return out
 
     return neighbour_estimates
+
+
+@mutant("evaluate reports the per-neighbour NMSE as the averaged estimate's",
+        page=MISSING_PAGE, target=f"{SHEAFALIGN}:evaluate")
+def _evaluate_swapped(original: Any) -> Any:
+    def evaluate(*args: Any, **kw: Any) -> Any:
+        ev = original(*args, **kw)
+        nodes = ev.missing_nmse_nodes
+        nodes["model"], nodes["model_single"] = nodes["model_single"], nodes["model"]
+        return ev
+
+    return evaluate
 
 
 @mutant("transport stops one hop early", page=MISSING_PAGE,
