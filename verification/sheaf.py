@@ -150,6 +150,18 @@ def _ragged_sample(rng: np.random.Generator) -> dict:
             "graph": "random"}
 
 
+def _keeping_stalks(shrink: Callable[[dict], Iterator[dict]]) -> Callable[[dict], Iterator[dict]]:
+    """Only the shrink candidates whose vertex stalks are unchanged (cochains stay valid:
+    a vertex losing its last edge would fall back to R^1)."""
+    def keep(inst: dict) -> Iterator[dict]:
+        vd = _dims(inst)[0]
+        for cand in shrink(inst):
+            if np.array_equal(_dims(cand)[0], vd):
+                yield cand
+
+    return keep
+
+
 def _ragged_shrink(inst: dict) -> Iterator[dict]:
     for e in range(len(inst["edges"])):
         keep = [i for i in range(len(inst["edges"])) if i != e]
@@ -590,13 +602,8 @@ def _with_boundary(fam: Any) -> Any:
             vals = np.round(vals)  # ties and zeros among the boundary values
         return {**inst, "boundary": B, "values": vals}
 
-    def shrink(inst: dict) -> Iterator[dict]:
-        for cand in fam.shrink(inst):
-            if len(cand["edges"]) < len(inst["edges"]):
-                yield cand
-
     return Family(f"{fam.name}, random boundary", sample, describe=_with_note(fam.describe),
-                  shrink=shrink, perturb=fam.perturb)
+                  shrink=_keeping_stalks(fam.shrink), perturb=fam.perturb)
 
 
 def _coords(vd: np.ndarray, vertices: np.ndarray) -> np.ndarray:
@@ -737,7 +744,7 @@ def _with_flow(fam: Any, name: str | None = None, tight: bool = False) -> Any:
                 "alpha": float(rng.uniform(0.1, 1.9)), "steps": int(rng.integers(1, 61))}
 
     return Family(name or f"{fam.name}, random x0", sample, describe=_with_note(fam.describe),
-                  shrink=fam.shrink, perturb=fam.perturb, tight=tight)
+                  shrink=_keeping_stalks(fam.shrink), perturb=fam.perturb, tight=tight)
 
 
 def _flow_oracle(inst: dict) -> dict | None:
