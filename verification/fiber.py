@@ -408,8 +408,12 @@ def _pairs_family(
             eps = [0.0, float(D.flat[rng.integers(D.size)]),
                    float(np.quantile(D, rng.uniform(0, 0.2)))]
         method, precision = _PLANS[int(rng.integers(len(_PLANS)))]
+        n, m = len(F), len(G)
+        true = rng.choice(n * m, int(rng.integers(1, min(n * m, 20) + 1)), replace=False)
         return {"F": F, "G": G, "eps": tuple(sorted(eps)), "metric": metric,
-                "method": method, "precision": precision, "label": label}
+                "method": method, "precision": precision, "label": label,
+                "true_i": true // m, "true_j": true % m,
+                "fraction": float(rng.choice([1.0, 0.5, rng.uniform(0.01, 1.0)]))}
 
     def describe(inst: dict) -> str:
         (n, d), m = inst["F"].shape, len(inst["G"])
@@ -421,11 +425,16 @@ def _pairs_family(
 
 
 def _shrink_pairs(inst: dict) -> Iterator[dict]:
-    """Drop one row of F or of G, then round (the generic moves)."""
-    for key in ("F", "G"):
+    """Drop one row of F or of G (and the true pairs through it), then round."""
+    for key, idx in (("F", "true_i"), ("G", "true_j")):
         X = inst[key]
         for i in range(len(X) if len(X) > 1 else 0):
-            yield {**inst, key: np.delete(X, i, axis=0)}
+            keep = inst[idx] != i
+            if keep.any():
+                cand = {**inst, key: np.delete(X, i, axis=0),
+                        "true_i": inst["true_i"][keep], "true_j": inst["true_j"][keep]}
+                cand[idx] = cand[idx] - (cand[idx] > i)
+                yield cand
     yield from shrink_arrays(inst)
 
 
@@ -448,7 +457,7 @@ def _product_families() -> list[Family]:
 
 def _product_errors(inst: dict) -> tuple[float, float]:
     """Mismatches against the exact brute force (pairs, order, distances, profile counts)."""
-    from sheaftopo.fiber import approximate_fiber_product, fiber_profile
+    from sheaftopo.fiber import approximate_fiber_product, epsilon_star, fiber_profile
 
     F, G, metric = inst["F"], inst["G"], inst["metric"]
     kw = {"metric": metric, "method": inst["method"], "precision": inst["precision"],
@@ -469,11 +478,23 @@ def _product_errors(inst: dict) -> tuple[float, float]:
         with np.errstate(invalid="ignore"):
             wrong += int((dist > eps).sum() + (np.abs(dist - orc.D[r, c]) > tol[r, c]).sum())
         sizes.append(res.n_pairs)
-        bounds.append((int(must_in.sum()), int((~must_out).sum())))
-    prof = fiber_profile(F, G, np.array(inst["eps"]), **kw)
-    for k, (lo, hi) in enumerate(bounds):
+        bounds.append((must_in, must_out))
+    ti, tj, q = inst["true_i"], inst["true_j"], inst["fraction"]
+    prof = fiber_profile(F, G, np.array(inst["eps"]), true_pairs=np.stack([ti, tj], 1),
+                         fraction=q, **kw)
+    for k, (must_in, must_out) in enumerate(bounds):
         count = int(prof.counts[k])
-        wrong += int(not lo <= count <= hi) + int(count != sizes[k])
+        wrong += int(not must_in.sum() <= count <= (~must_out).sum()) + int(count != sizes[k])
+        # recall of the true pairs, within what must be in and what may be
+        T = len(ti)
+        rec = float(prof.recall[k])
+        wrong += int(not must_in[ti, tj].sum() / T <= rec <= (~must_out[ti, tj]).sum() / T)
+    # eps*: the ceil(qT)-th smallest true distance (order statistics move by at most the band)
+    star = epsilon_star(F, G, np.stack([ti, tj], 1), fraction=q, metric=metric)
+    order = np.sort(orc.D[ti, tj])
+    kth = float(order[max(1, math.ceil(q * len(ti) - 1e-12 * len(ti))) - 1])
+    slack = 2 * orc.eta * max(kth, star) if metric == "euclidean" else 2 * orc.eta
+    wrong += int(not abs(star - kth) <= slack) + int(prof.epsilon_star != star)
     return float(wrong), 0.0
 
 
@@ -565,6 +586,17 @@ def _mut_squared(original: Any) -> Any:
     return mutated
 
 
+@mutant("epsilon_star: one true pair more than ceil(qT)", page="fiber-product.md",
+        target="sheaftopo.fiber:epsilon_star")
+def _mut_star(original: Any) -> Any:
+    def mutated(F: Any, G: Any, true_pairs: Any = "diagonal", **kw: Any) -> Any:
+        T = len(F) if isinstance(true_pairs, str) else len(true_pairs)
+        q = min(1.0, kw.pop("fraction", 1.0) + 1.0 / T)
+        return original(F, G, true_pairs, fraction=q, **kw)
+
+    return mutated
+
+
 @mutant("fiber_profile: counts off by one grid point", page="fiber-product.md",
         target="sheaftopo.fiber:fiber_profile")
 def _mut_profile_shift(original: Any) -> Any:
@@ -615,9 +647,11 @@ def _ring_family(name: str, moduli: Callable[[np.random.Generator], int], kind: 
             P, Q = n - 1 - P % 7, n - 1 - Q % 5
         elif kind == "zero-divisors" and n % 2 == 0 and n > 2:  # lc(P) lc(Q) = 0 in Z_n
             P[:, -1], Q[:, -1] = n // 2, 2
-        elif kind == "tiny":  # zero polynomials, constants, zero leading coefficients
+        elif kind == "tiny":  # zero polynomials, constants, zero leading coefficients, P = Q
             P[rng.random(P.shape) < 0.6] = 0
             Q[rng.random(Q.shape) < 0.6] = 0
+            if rng.random() < 0.3:
+                Q = P.copy()
         return {"P": P, "Q": Q, "pts": rng.integers(0, n, 3, dtype=np.int64),
                 "a": rng.integers(0, n, 8, dtype=np.int64), "n": n}
 
@@ -1040,7 +1074,8 @@ def _concentration_family(name: str, metric: str, kind: str, tight: bool = False
             rng.integers(1 if metric == "euclidean" else 2, 4))
         sigma = float(np.exp(rng.uniform(-3, 3))) if metric == "euclidean" else 1.0
         scale = sigma * math.sqrt(2 * d) if metric == "euclidean" else 1.0
-        eps = np.sort(np.concatenate([rng.uniform(0, 2.0, 6) * scale, [0.0, 2.5 * scale]]))
+        grid = rng.uniform(0, 2.0, 5) * scale
+        eps = np.sort(np.concatenate([grid, grid[:1], [0.0, 2.5 * scale]]))  # with a tie
         N, M = (int(v) for v in rng.integers(1 if kind == "small" else 50, 300, 2))
         dim = min(d, 64)
         sample_eps = eps if metric == "cosine" else eps * math.sqrt(dim / d)
