@@ -124,7 +124,9 @@ def _gradient_setup(inst: dict) -> tuple[Any, list[Any]]:
     edges = _random_graph(rng, n, inst["graph"])
     d_in = [int(x) for x in rng.integers(2, 7, n)]
     d = [int(x) for x in rng.integers(1 if inst["tiny"] else 2, 4 if inst["tiny"] else 7, n)]
-    d_e = [int(rng.integers(1, min(d[u], d[v]) + 1)) for u, v in edges]
+    # InfoNCE alone on 1-d projections is constant (cosines +-1): its gradient is rounding
+    lowest = 2 if float(inst["lam"]) == 0 and float(inst["gamma"]) == 0 else 1
+    d_e = [int(rng.integers(min(lowest, d[u], d[v]), min(d[u], d[v]) + 1)) for u, v in edges]
     model = SheafAlign(d_in, edges, embed_dim=d, edge_dim=d_e, hidden=int(rng.integers(2, 9)),
                        normalize=bool(inst["normalize"]), beta=float(inst["beta"]),
                        gamma=float(inst["gamma"]), lam=float(inst["lam"]),
