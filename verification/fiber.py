@@ -111,7 +111,13 @@ def _band(d: int, metric: str) -> float:
 
 
 def _lattice(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """(A, B, k) with X = A 2**k, Y = B 2**k for int64 A, B below 2**26, else None."""
+    """(A, B, k) with X = A 2**k, Y = B 2**k for int64 A, B below 2**26, else None.
+
+    (With fewer than 2**9 features the squared distances of such rows are exact
+    in int64.)
+    """
+    if X.shape[1] >= 2**9:
+        return None
     Z = np.concatenate([X.ravel(), Y.ravel()])
     Z = Z[Z != 0]
     if Z.size == 0:
