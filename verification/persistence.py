@@ -326,7 +326,7 @@ def _rips_evaluate(inst: dict) -> tuple[float, float]:
     return _worst(*pairs)
 
 
-@register("h0-rips-mst", theory="h0-rips-mst.md", kind="identity", quick=4, full=60)
+@register("h0-rips-mst", theory="h0-rips-mst.md", kind="identity", quick=4, full=45)
 def _h0_rips_mst() -> tuple[Any, list[Any]]:
     from sheaftopo.verify import Statement
 
@@ -602,7 +602,7 @@ def _sub_label(inst: dict) -> str:
     return f"{inst.get('kind', '')} {_label(inst['X'])}; k={inst['k']}{extra}".strip()
 
 
-@register("subsample-bound", theory="subsample-bound.md", kind="bound", quick=4, full=80,
+@register("subsample-bound", theory="subsample-bound.md", kind="bound", quick=4, full=60,
           tight_delta=1e-9)
 def _subsample() -> tuple[Any, list[Any]]:
     from sheaftopo.verify import Family, Statement
@@ -783,7 +783,7 @@ def _dask_label(inst: dict) -> str:
 
 
 @register("h0-certified-boruvka", theory="h0-certified-boruvka.md", kind="identity", quick=3,
-          full=40)
+          full=30)
 def _h0_certified_boruvka() -> tuple[Any, list[Any]]:
     from sheaftopo.verify import Family, Statement
 

@@ -6,26 +6,55 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True, parallel=True)
-def _update_points(X, c, mind):
-    n, d = X.shape
-    for i in nb.prange(n):
-        s = 0.0
-        for t in range(d):
-            v = np.float64(X[i, t]) - np.float64(X[c, t])
-            s += v * v
-        s = np.sqrt(s)
-        if s < mind[i]:
-            mind[i] = s
+#: below this many coordinates (matrix entries) per update a serial loop beats
+#: waking the thread pool, by far on a busy machine (ms per parallel region)
+PARALLEL_MIN = 1 << 15
+
+
+@nb.njit(cache=True, inline="always")
+def _relax_point(X, c, mind, i):
+    s = 0.0
+    for t in range(X.shape[1]):
+        v = np.float64(X[i, t]) - np.float64(X[c, t])
+        s += v * v
+    s = np.sqrt(s)
+    if s < mind[i]:
+        mind[i] = s
+
+
+@nb.njit(cache=True, inline="always")
+def _relax_entry(D, c, mind, i):
+    s = np.float64(D[c, i])
+    if s < mind[i]:
+        mind[i] = s
 
 
 @nb.njit(cache=True, parallel=True)
-def _update_matrix(D, c, mind):
-    n = D.shape[0]
-    for i in nb.prange(n):
-        s = np.float64(D[c, i])
-        if s < mind[i]:
-            mind[i] = s
+def _update_points_parallel(X, c, mind):
+    for i in nb.prange(X.shape[0]):
+        _relax_point(X, c, mind, i)
+
+
+@nb.njit(cache=True, parallel=True)
+def _update_matrix_parallel(D, c, mind):
+    for i in nb.prange(D.shape[0]):
+        _relax_entry(D, c, mind, i)
+
+
+@nb.njit(cache=True)
+def _update(data, c, mind, use_matrix):
+    """mind[i] = min(mind[i], d(i, c)) for every i, in parallel for large inputs."""
+    n = data.shape[0]
+    if n * (n if use_matrix else data.shape[1]) < PARALLEL_MIN:
+        for i in range(n):
+            if use_matrix:
+                _relax_entry(data, c, mind, i)
+            else:
+                _relax_point(data, c, mind, i)
+    elif use_matrix:
+        _update_matrix_parallel(data, c, mind)
+    else:
+        _update_points_parallel(data, c, mind)
 
 
 @nb.njit(cache=True)
@@ -48,10 +77,7 @@ def _greedy(data, k, start, stop, use_matrix):
     m = 1
     c = start
     while True:
-        if use_matrix:
-            _update_matrix(data, c, mind)
-        else:
-            _update_points(data, c, mind)
+        _update(data, c, mind, use_matrix)
         c = _argmax_first(mind)
         r = mind[c]
         if m == k or r <= stop or r == 0.0:
