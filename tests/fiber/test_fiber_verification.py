@@ -61,6 +61,6 @@ def test_every_fiber_page_has_three_mutants_one_quick():
         assert len(ms) >= 3 and sum(m.quick for m in ms) == 1, page
 
 
-def test_the_strict_comparison_mutant_is_killed_by_the_ties():
-    res = verification.run_mutant("fiber product: < instead of <=")
+def test_only_exact_ties_see_an_eps_off_by_one_part_in_a_billion():
+    res = verification.run_mutant("fiber product: eps x (1 - 1e-9)")
     assert res.killed and "fiber-product-exact" in res.killed_by
