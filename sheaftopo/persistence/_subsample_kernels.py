@@ -5,7 +5,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-
 #: below this many coordinates (matrix entries) per update a serial loop beats
 #: waking the thread pool, by far on a busy machine (ms per parallel region)
 PARALLEL_MIN = 1 << 15
