@@ -842,12 +842,19 @@ def _diffusion_explicit() -> tuple:
         drift = k * alpha * o["tau"]
         bound = rho**k * o["dist0"] * (1 + drift) + (drift + 1e-12) * o["nx0"]
         xs = diffusion_steps(F, x0, alpha=alpha, n_steps=k)
-        return float(np.linalg.norm(xs - o["P"])) / bound, 1.0
+        ratio = float(np.linalg.norm(xs - o["P"])) / bound
+        try:  # beyond 2 / lambda_max the scheme diverges: it must be refused
+            diffusion_steps(F, x0, alpha=2.01 / o["top"], n_steps=k)
+        except ValueError:
+            return ratio, 1.0
+        inst["note"] += ", alpha = 2.01/lambda_max accepted"
+        return max(ratio, 1e6), 1.0
 
     st = Statement("sheaf-diffusion-explicit", evaluate, rtol=1e-9,
                    description="k steps x <- x - alpha L x, alpha lambda_max in (0.1, 1.9), "
                                "k <= 60: |x_k - P x0| <= rho^k |x0 - P x0|, "
-                               "rho = max(|1 - alpha gap|, |1 - alpha lambda_max|)")
+                               "rho = max(|1 - alpha gap|, |1 - alpha lambda_max|); "
+                               "alpha = 2.01 / lambda_max refused")
     return st, _flow_families()
 
 
@@ -871,6 +878,23 @@ def _m_diff_half(original: Any) -> Any:
 def _m_diff_fewer(original: Any) -> Any:
     def wrong(sheaf: Any, x0: Any, *, n_steps: int, **kw: Any) -> Any:
         return original(sheaf, x0, n_steps=max(n_steps - 1, 0), **kw)
+
+    return wrong
+
+
+@mutant("explicit diffusion accepts alpha >= 2/lambda_max", page="sheaf-diffusion.md",
+        target="sheaftopo.sheaf:diffusion_steps")
+def _m_diff_unguarded(original: Any) -> Any:
+    def wrong(sheaf: Any, x0: Any, *, alpha: Any = None, n_steps: int, **kw: Any) -> Any:
+        try:
+            return original(sheaf, x0, alpha=alpha, n_steps=n_steps, **kw)
+        except ValueError:  # run the diverging steps anyway
+            from sheaftopo.sheaf import laplacian
+
+            L, x = laplacian(sheaf), np.array(x0, dtype=float)
+            for _ in range(n_steps):
+                x = x - alpha * (L @ x)
+            return x
 
     return wrong
 

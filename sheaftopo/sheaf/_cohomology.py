@@ -241,7 +241,13 @@ def project_to_sections(
         One or several cochains (vectorised over columns); the result has
         the same shape (a new array).
     rtol, maxiter
-        Conjugate-gradient tolerance on ``|L(x - z)| / |L x|`` and cap.
+        Conjugate-gradient tolerance on ``|L(x - z)| / |L x|`` and cap. The
+        residual is not pushed below the rounding error of ``L x`` itself,
+        :math:`4 (k + 1) \epsilon \|L\|_1 \|x\|` (k the most nonzeros in a row
+        of L): for a cochain that is nearly a section, ``|L x|`` is tiny and
+        that error has a part in ker L that no iterate can cancel. The
+        component of the result along an eigenvector of eigenvalue λ is then
+        accurate to about ``max(rtol |L x|, that floor) / λ``.
 
     Examples
     --------
@@ -259,7 +265,10 @@ def project_to_sections(
     ex = _exponent(X)
     Xs = np.ldexp(X, -ex)
     L, _ = laplacian_scaled(sheaf, None)
-    Z, _, _ = cg(L, L @ Xs, rtol=rtol, maxiter=maxiter)
+    row_nnz = int(np.diff(L.indptr).max(initial=0))
+    norm1 = float(abs(L).sum(axis=0).max(initial=0.0)) if L.nnz else 0.0
+    floor = 4 * (row_nnz + 1) * np.finfo(float).eps * norm1 * np.linalg.norm(Xs, axis=0)
+    Z, _, _ = cg(L, L @ Xs, rtol=rtol, maxiter=maxiter, atol=floor)
     return restore(unscale(Xs - Z, ex, "the projection", sheaf, None, " and in x"))
 
 

@@ -110,6 +110,7 @@ def cg(
     M: Any = None,
     rtol: float = 1e-10,
     maxiter: int | None = None,
+    atol: Any = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(Preconditioned) conjugate gradients on A X = B for all columns of B at once.
 
@@ -117,8 +118,12 @@ def cg(
     its range (consistent systems); from X = 0 and without preconditioner the
     iterates stay in range(A), so X is the minimum-norm solution. Columns
     converge independently (vectorised over columns, one sparse product per
-    iteration). Returns ``(X, relative residuals, iterations)``; raises
-    :class:`NotConvergedError` when some column misses ``rtol``.
+    iteration). A column is done when its residual is at most
+    ``max(rtol |b|, atol)`` (``atol`` a number or one per column: the floor
+    set by rounding when B = A X0 was itself computed, whose error has a
+    part outside range(A) that no iterate can remove). Returns
+    ``(X, relative residuals, iterations)``; raises :class:`NotConvergedError`
+    when some column misses its target.
     """
     n, k = B.shape
     maxiter = 10 * n if maxiter is None else maxiter
@@ -127,7 +132,8 @@ def cg(
     X = np.zeros_like(B)
     R = B.copy()
     bnorm = np.linalg.norm(B, axis=0)
-    active = bnorm > 0
+    target = np.maximum(rtol * bnorm, np.broadcast_to(np.asarray(atol, dtype=float), (k,)))
+    active = bnorm > target
     Y = R if M is None else M @ R
     P = Y.copy()
     rz = np.einsum("ij,ij->j", R, Y)
@@ -141,8 +147,9 @@ def cg(
         alpha = np.where(ok, rz / np.where(ok, pap, 1.0), 0.0)
         X += alpha * P
         R -= alpha * AP
-        rel = np.linalg.norm(R, axis=0) / np.where(bnorm > 0, bnorm, 1.0)
-        active = active & (rel > rtol) & (pap > 0)
+        rnorm = np.linalg.norm(R, axis=0)
+        rel = rnorm / np.where(bnorm > 0, bnorm, 1.0)
+        active = active & (rnorm > target) & (pap > 0)
         if not active.any():
             break
         Y = R if M is None else M @ R
@@ -150,7 +157,7 @@ def cg(
         beta = np.where(active, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
         P = Y + beta * P
         rz = rz_new
-    if (rel > rtol).any():
+    if (rel * bnorm > target).any():
         raise NotConvergedError(
             f"conjugate gradients reached relative residual {rel.max():.3g} > rtol={rtol:g} "
             f"after {it} iterations; the Laplacian is too ill-conditioned for this budget "
