@@ -282,6 +282,36 @@ def _small_end_from_inverse(
     return lam
 
 
+def _whitened_eigh(L: np.ndarray, Linv: np.ndarray, X: np.ndarray, name: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and vectors of ``W = L^{-1} X L^{-T}`` for SPD ``X``.
+
+    ``eigh(W)`` gives every eigenvalue with an absolute error of about
+    ``eps * lam_max``; when the spectrum spans more than
+    :data:`_SPREAD_RECOMPUTE` (cond(P) cond(X) large, e.g. clustered spectra
+    at cond 1e12 each) the small eigenvalues lose their digits or come out
+    negative although ``X`` is SPD. For those matrices ``W = N N^T`` with
+    ``N = L^{-1} L_X`` (``L_X`` the Cholesky factor of ``X``), and the
+    singular values of ``N`` carry absolute errors ``eps * sigma_max``, i.e.
+    ``lam_i`` is recomputed as ``sigma_i^2`` with error about
+    ``eps sqrt(lam_i lam_max)`` instead of ``eps lam_max``.
+    """
+    W = _whiten(Linv, X)
+    lam, U = np.linalg.eigh(W)
+    bad = ~(lam[..., 0] * _SPREAD_RECOMPUTE > lam[..., -1])
+    if not bad.any():
+        return lam, U
+    full = lam.shape[:-1]
+    n = lam.shape[-1]
+    Lx = cholesky(np.broadcast_to(X, (*full, n, n))[bad], name)
+    N = np.broadcast_to(Linv, (*full, n, n))[bad] @ Lx
+    Un, sv, _ = np.linalg.svd(N)
+    lam, U = lam.copy(), U.copy()
+    lam[bad] = np.square(sv)[..., ::-1]
+    U[bad] = Un[..., ::-1]
+    return lam, U
+
+
 def _spd_log(P: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``log P``, the logarithms of the eigenvalues of ``P`` and its eigenvectors.
 
@@ -510,10 +540,9 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
         Bs, eB = unit_scaled(B, even=True)
         Ps, eP = unit_scaled(P)
         L, Linv = _chol_inv(Bs, "base")
-        W = _whiten(Linv, Ps)
-        lam, U = np.linalg.eigh(W)
+        lam, U = _whitened_eigh(L, Linv, Ps, "P")
         if not (lam[..., 0] > 0).all():
-            raise not_positive_definite(np.broadcast_to(P, W.shape), "P")
+            raise not_positive_definite(np.broadcast_to(P, U.shape), "P")
         LU = L @ U
         logs = _log_times_pow2(lam, (eP - eB)[..., None])
         with np.errstate(over="ignore"):
@@ -698,10 +727,9 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
         Ps, eP = unit_scaled(P, even=True)
         Qs, eQ = unit_scaled(Q)
         L, Linv = _chol_inv(Ps, "P")
-        W = _whiten(Linv, Qs)
-        lam, U = np.linalg.eigh(W)
+        lam, U = _whitened_eigh(L, Linv, Qs, "Q")
         if not (lam[..., 0] > 0).all():
-            raise not_positive_definite(np.broadcast_to(Q, W.shape), "Q")
+            raise not_positive_definite(np.broadcast_to(Q, U.shape), "Q")
         LU = np.broadcast_to(L @ U, full)
         with np.errstate(over="ignore", invalid="ignore"):
             ell = _log_times_pow2(lam, (eQ - eP)[..., None]) * tt[..., None]
@@ -776,7 +804,7 @@ def _affine_gradient(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Cholesky factor ``L`` of ``M``, ``G = sum_i w_i log(L^{-1} P_i L^{-T})`` and ``||G||_F``."""
     L, Linv = _chol_inv(M, "the current mean")
-    lam, U = np.linalg.eigh(_whiten(Linv, P))
+    lam, U = _whitened_eigh(L, Linv, P, "P")
     if not (lam[:, 0] > 0).all():
         raise not_positive_definite(P, "P")
     G = _weighted_sum_from_eig(w, np.log(lam), U)

@@ -447,3 +447,15 @@ def test_ill_conditioned_pairs_are_not_refused():
         s_ref = float(mp.log(mp.det((MP + MQ) / 2)) - (mp.log(mp.det(MP)) + mp.log(mp.det(MQ))) / 2)
     assert float(spd_distance(P, Q)) == pytest.approx(d_ref, rel=1e-5)
     assert float(stein_divergence(P, Q)) == pytest.approx(s_ref, rel=1e-5)
+    # the maps whiten too: Log_P(Q) and gamma(t) = L f(L^-1 Q L^-T) L^T at 40 digits
+    with mp.workdps(40):
+        E, V = mp.eigsy(Li * MQ * Li.T)
+
+        def through(f):
+            return np.array((L * V * mp.diag([f(e) for e in E]) * V.T * L.T).tolist(), dtype=float)
+
+        log_ref, geo_ref = through(mp.log), through(lambda e: e**0.3)
+    scale = np.linalg.norm(P) + np.linalg.norm(Q)
+    # within cond * eps = 2.2e-4 (observed 1.3e-5; before: "Q not positive definite")
+    assert np.linalg.norm(spd_log(Q, P) - log_ref) / scale < 1e-4
+    assert np.linalg.norm(spd_geodesic(P, Q, 0.3) - geo_ref) / scale < 1e-4
