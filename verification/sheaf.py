@@ -32,7 +32,25 @@ EPS = float(np.finfo(float).eps)
 
 
 def _maps(inst: dict, key: str) -> list[np.ndarray]:
+    if inst.get("maps") == "constant":  # the sheaf is CellularSheaf.constant: identities
+        return [np.eye(_constant_dim(inst))] * len(inst["edges"])
     return [np.asarray(M, dtype=float) for M in inst[key]]
+
+
+def _project(inst: dict) -> dict:
+    """Keep a moved instance valid (adversarial search moves every float array):
+    weights >= 0, alpha lambda_max in [0.05, 1.95], t gap > 0, rotations orthogonal."""
+    out = dict(inst)
+    if "w" in out:
+        out["w"] = np.maximum(np.asarray(out["w"], dtype=float), 0.0)
+    if "alpha" in out:
+        out["alpha"] = float(np.clip(out["alpha"], 0.05, 1.95))
+    if "tgap" in out:
+        out["tgap"] = float(np.clip(out["tgap"], 0.01, 50.0))
+    if "R" in out:  # the nearest orthogonal matrices; the planted dimension is lost
+        U, _, Vt = np.linalg.svd(np.asarray(out["R"], dtype=float))
+        out["R"], out["fixed"] = U @ Vt, None
+    return out
 
 
 def _dims(inst: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +198,7 @@ def _ragged(name: str = "ragged sheaves (zero, rank-one and tied maps)") -> Any:
     from sheaftopo.verify import Family
 
     return Family(name, _ragged_sample, describe=_with_note(_graph_family_describe),
-                  shrink=_ragged_shrink, perturb=_ragged_perturb)
+                  shrink=_ragged_shrink, perturb=_ragged_perturb, project=_project)
 
 
 def _tied_weights(rng: np.random.Generator, m: int) -> np.ndarray:
@@ -211,7 +229,8 @@ def _weighted(fam: Any, name: str | None = None) -> Any:
                 yield {**cand, "w": np.delete(inst["w"], drop)}
 
     return Family(name or f"{fam.name}, tied/zero weights", sample,
-                  describe=_with_note(fam.describe), shrink=shrink, perturb=fam.perturb)
+                  describe=_with_note(fam.describe), shrink=shrink, perturb=fam.perturb,
+                  project=_project)
 
 
 def _generated(maps: str, graph: str = "mixed", **kw: Any) -> Any:
@@ -221,7 +240,7 @@ def _generated(maps: str, graph: str = "mixed", **kw: Any) -> Any:
     from sheaftopo.verify import sheaves_on_graphs
 
     fam = sheaves_on_graphs(maps, graph=graph, **kw)
-    return replace(fam, describe=_with_note(fam.describe))
+    return replace(fam, describe=_with_note(fam.describe), project=_project)
 
 
 def _standard_families(weighted: bool = False) -> list:
@@ -603,7 +622,7 @@ def _with_boundary(fam: Any) -> Any:
         return {**inst, "boundary": B, "values": vals}
 
     return Family(f"{fam.name}, random boundary", sample, describe=_with_note(fam.describe),
-                  shrink=_keeping_stalks(fam.shrink), perturb=fam.perturb)
+                  shrink=_keeping_stalks(fam.shrink), perturb=fam.perturb, project=_project)
 
 
 def _coords(vd: np.ndarray, vertices: np.ndarray) -> np.ndarray:
@@ -744,7 +763,8 @@ def _with_flow(fam: Any, name: str | None = None, tight: bool = False) -> Any:
                 "alpha": float(rng.uniform(0.1, 1.9)), "steps": int(rng.integers(1, 61))}
 
     return Family(name or f"{fam.name}, random x0", sample, describe=_with_note(fam.describe),
-                  shrink=_keeping_stalks(fam.shrink), perturb=fam.perturb, tight=tight)
+                  shrink=_keeping_stalks(fam.shrink), perturb=fam.perturb, project=_project,
+                  tight=tight)
 
 
 def _flow_oracle(inst: dict) -> dict | None:
@@ -990,6 +1010,7 @@ def _normalized() -> tuple:
     fams = _standard_families(weighted=True)
     fams.append(Family("constant sheaf on bipartite graphs, tied weights", _bipartite_sample,
                        describe=_with_note(_graph_family_describe), shrink=lambda i: iter(()),
+                       project=_project,
                        tight=True))
     return st, fams
 
@@ -1053,7 +1074,7 @@ def _with_deleted_edge(fam: Any) -> Any:
         raise RuntimeError(f"{fam.name} drew no edge in 100 tries")
 
     return Family(f"{fam.name}, one edge deleted", sample, describe=_with_note(fam.describe),
-                  shrink=lambda inst: iter(()), perturb=fam.perturb)
+                  shrink=lambda inst: iter(()), perturb=fam.perturb, project=_project)
 
 
 def _isolated_edge_sample(rng: np.random.Generator) -> dict:
@@ -1125,7 +1146,8 @@ def _interlacing() -> tuple:
     fams = [_with_deleted_edge(f) for f in _standard_families()]
     fams.append(Family("an isolated edge deleted next to a random sheaf (shift t attained)",
                        _isolated_edge_sample, describe=_with_note(_graph_family_describe),
-                       shrink=lambda i: iter(()), perturb=_ragged_perturb, tight=True))
+                       shrink=lambda i: iter(()), perturb=_ragged_perturb, project=_project,
+                       tight=True))
     return st, fams
 
 
@@ -1346,7 +1368,8 @@ def _holonomy() -> tuple:
               "cycles, holonomy ~1e-5 from I, d >= 2 (gap 1e-12..1e-10: under the default tol)"),
              ("cycle", "near-identity", "near-identity",
               "cycles, d >= 2, transports and holonomy within 1e-12..1e-6 of I")]
-    fams = [Family(label, _connection_sample(g, t, h), describe=describe, shrink=none)
+    fams = [Family(label, _connection_sample(g, t, h), describe=describe, shrink=none,
+                   project=_project)
             for g, t, h, label in specs]
     return st, fams
 
