@@ -291,7 +291,7 @@ def laplacian(
         the pseudo-inverse square root :math:`D_v^{+1/2}` (eigenvalues below
         ``pinv_rtol`` times the block's largest are treated as zero), so
         those directions get zero rows and columns. Its spectrum lies in
-        [0, 2] (``theory/sheaf-normalized-spectrum.md``).
+        [0, 2] (``theory/sheaf-normalized-laplacian.md``).
     format : {"csr", "csc", "coo", "bsr"}
     pinv_rtol : float
         Relative cut-off of the pseudo-inverse.
