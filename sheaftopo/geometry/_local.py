@@ -242,14 +242,34 @@ def _distances(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return D
 
 
+def _row_scaled_squares(diff: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """``sum_j diff_ij^2 / 4^e_r``, one power of two ``2^e_r`` per query row ``r``.
+
+    The ranking key of the candidates of one row: dividing all of them by the
+    same power of two is exact, so distances that tie exactly (integer
+    coordinates, duplicates) give equal keys and the index decides, as
+    ``theory/diagnostics-knn.md`` states; the scale brings the row's largest
+    difference to [1/2, 1), so the squares neither overflow nor underflow at
+    that row's scale. (Per-pair scaling, ``m ||diff / m||``, rounds differently
+    for different ``m`` and broke such ties: sqrt(18) from (3, 3) and from
+    (4, 1, 1) differ by an ulp.)
+    """
+    top = np.zeros(n_rows)
+    np.maximum.at(top, rows, np.abs(diff).max(axis=1, initial=0.0))
+    e = np.frexp(top)[1]
+    scaled = np.ldexp(diff, -e[rows][:, None])
+    return np.einsum("ij,ij->i", scaled, scaled)
+
+
 def _knn(X: np.ndarray, k: int) -> np.ndarray:
     """Indices (n, k) of the k nearest other points, sorted by (distance, index).
 
     Candidates are found with the Gram identity |x|^2 + |y|^2 - 2 x.y (after
     centring, one matrix product per block of rows), keeping every point within
     a rigorous rounding margin of the k-th candidate; the candidates are then
-    ranked by the distances computed from the differences (:func:`_norms`),
-    ties going to the smaller index.
+    ranked by the squared distances computed from the differences, scaled by
+    one power of two per row (:func:`_row_scaled_squares`), exact ties going
+    to the smaller index.
     """
     n, d = X.shape
     Xs = X / power_of_two_scale(X)  # exact; the Gram identity at unit scale
@@ -272,7 +292,7 @@ def _knn(X: np.ndarray, k: int) -> np.ndarray:
         r, c = np.nonzero(D <= (kth + slack[start:stop])[:, None])
         other = c != start + r  # a point is never its own neighbour, whatever D holds
         r, c = r[other], c[other]
-        exact = _diff_norms(X[start + r], X[c])  # at the data's own scale
+        exact = _row_scaled_squares(Xs[start + r] - Xs[c], r, b)
         order = np.lexsort((c, exact, r))
         c = c[order]
         first = np.searchsorted(r[order], local)  # r is sorted by row

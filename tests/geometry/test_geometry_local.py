@@ -140,3 +140,15 @@ def test_local_alignment_needs_paired_rows_of_equal_dimension():
         local_alignment(rng.normal(size=(10, 3)), rng.normal(size=(10, 4)), k=3)
     with pytest.raises(ValueError, match="same number of rows"):
         local_alignment(rng.normal(size=(10, 3)), rng.normal(size=(11, 3)), k=3)
+
+
+def test_knn_exact_ties_go_to_the_smaller_index():
+    """Regression (issue 15): |(4, 1, 1)| = |(3, 3, 0)| = sqrt(18) exactly, but m |d / m|
+    rounds them an ulp apart (m = 4 vs 3), which ranked index 2 before index 1."""
+    from sheaftopo.geometry._local import _norms
+
+    a, b = np.array([[4.0, 1.0, 1.0]]), np.array([[3.0, 3.0, 0.0]])
+    assert _norms(a)[0] != _norms(b)[0]  # the rounding that used to decide
+    X = np.array([[0.0, 0.0, 0.0], [4.0, 1.0, 1.0], [3.0, 3.0, 0.0], [9.0, 9.0, 9.0]])
+    assert knn_indices(X, k=1)[0, 0] == 1
+    assert knn_indices(X, k=2)[0].tolist() == [1, 2]
