@@ -440,15 +440,16 @@ def _stein_bound() -> tuple[Any, list[Any]]:
 
         P, Q = inst["P"], inst["Q"]
         # rounding moves each log eigenvalue by ~ kappa eps: room for it when P ~ Q
-        room = _spd_tol(P.shape[0], P, Q) ** 2
-        return 8.0 * float(stein_divergence(P, Q)), _mp_affine(P, Q) ** 2 + room
+        tol = _spd_tol(P.shape[0], P, Q)
+        d = _mp_affine(P, Q)
+        return 8.0 * float(stein_divergence(P, Q)), d * d + 2.0 * d * tol + tol * tol
 
     from sheaftopo.verify import spd_pairs
 
     fams = [spd_pairs("random", dim=(1, 6), cond=1e4), spd_pairs("commuting", dim=(1, 6),
             cond=1e12), spd_pairs("clustered", dim=(1, 6), cond=1e12), _near_pairs(1e-3)]
     st = Statement("stein-bound", evaluate, rtol=1e-9,
-                   description="8 S(P, Q) <= d_AI(P, Q)^2 + (64 n eps cond)^2 (d_AI by mpmath, "
+                   description="8 S(P, Q) <= (d_AI(P, Q) + 64 n eps cond)^2 (d_AI by mpmath, "
                    "40 digits); sharp as Q -> P")
     return st, fams
 
@@ -763,7 +764,7 @@ def _entropic_identity() -> tuple[Any, list[Any]]:
         C = _cost(X, Y, p)
         cost, lin, *_ = _entropic_oracle(C, a, b, reg)
         exact = _lp_transport(a, b, C)
-        scale = max(float(C.max()), 1e-300)
+        scale = max(float(C.max()), reg)  # OT_eps ~ max C + eps H (all costs may be 0)
         err = max(abs(res.cost - cost), abs(res.linear_cost - lin),
                   exact - res.linear_cost, res.linear_cost - res.cost) / scale
         return max(err, res.marginal_error), 1e-9
@@ -837,7 +838,8 @@ def _divergence_identity() -> tuple[Any, list[Any]]:
 
         S, T = _divergence(inst), _divergence(inst, swap=True)
         ref, sharp, _ = _divergence_oracle(inst)
-        scale = max(float(_cost(inst["X"], inst["Y"], inst["p"]).max()), 1e-300)
+        # OT_eps is of the order of max C + eps H: relative to that (all costs may be 0)
+        scale = max(float(_cost(inst["X"], inst["Y"], inst["p"]).max()), inst["reg"])
         same = sinkhorn_divergence(inst["X"], inst["X"], a=inst["a"], b=inst["a"],
                                    reg=inst["reg"], p=inst["p"]).cost
         err = max(abs(S.cost - ref), abs(S.linear_cost - sharp), abs(T.cost - ref), abs(same))
