@@ -860,8 +860,8 @@ def _lipschitz_aligned(rng: np.random.Generator) -> dict:
     Lf, Lg = (int(v) for v in rng.integers(1, 17, 2))
     f, g = _embedding(rng, Lf, nf), _embedding(rng, Lg, ng)
     d = max(f.matrix.shape[0], g.matrix.shape[0]) + int(rng.integers(0, 3))
-    Wf = _isometry(rng, f.matrix.shape[0], d, float(np.exp(rng.uniform(-2, 2))))
-    Wg = _isometry(rng, g.matrix.shape[0], d, float(np.exp(rng.uniform(-2, 2))))
+    Wf = _isometry(rng, f.matrix.shape[0], d, float(10 ** rng.uniform(-100, 100)))
+    Wg = _isometry(rng, g.matrix.shape[0], d, float(10 ** rng.uniform(-100, 100)))
     P = rng.integers(0, nf, (N, Lf))
     Q = rng.integers(0, ng, (N, Lg))
     move_f = bool(rng.random() < 0.5)
@@ -994,7 +994,7 @@ def _tail_logs(metric: str, d: int, sigma: float, eps: np.ndarray) -> tuple[np.n
 
     with np.errstate(divide="ignore"):
         if metric == "euclidean":
-            t = eps**2 / (2 * sigma**2)
+            t = (eps / sigma) ** 2 / 2
             p = stats.chi2.cdf(t, d)
             logp = np.array([_log_chi2_cdf(d, v) if 0 < v < d else float(lp)
                              for v, lp in zip(t, stats.chi2.logcdf(t, d), strict=True)])
@@ -1010,7 +1010,7 @@ def _page_bounds(metric: str, d: int, sigma: float, eps: np.ndarray) -> tuple[np
     """The page's closed forms p <= exp(-x_up), 1 - p <= exp(-x_low) (0 where silent),
     and how far a float64 evaluation of the exponents may be off (the cancellation in d - t)."""
     if metric == "euclidean":
-        t = eps**2 / (2 * sigma**2)
+        t = (eps / sigma) ** 2 / 2
         x_up = np.where(t < d, (d - t) ** 2 / (4 * d), 0.0)
         root = np.sqrt(np.maximum(2 * t - d, 0.0))
         x_low = np.where(t > d, ((root - math.sqrt(d)) / 2) ** 2, 0.0)
@@ -1081,14 +1081,14 @@ def _concentration_family(name: str, metric: str, kind: str, tight: bool = False
                     "label": f"d={d:.3g} eta={eta:.2g}"}
         d = int(rng.integers(1 if metric == "euclidean" else 2, 600)) if kind != "small" else int(
             rng.integers(1 if metric == "euclidean" else 2, 4))
-        sigma = float(np.exp(rng.uniform(-3, 3))) if metric == "euclidean" else 1.0
+        sigma = float(10 ** rng.uniform(-100, 100)) if metric == "euclidean" else 1.0
         scale = sigma * math.sqrt(2 * d) if metric == "euclidean" else 1.0
         grid = rng.uniform(0, 2.0, 5) * scale
         eps = np.sort(np.concatenate([grid, grid[:1], [0.0, 2.5 * scale]]))  # with a tie
         N, M = (int(v) for v in rng.integers(1 if kind == "small" else 50, 300, 2))
         dim = min(d, 64)
         sample_eps = eps if metric == "cosine" else eps * math.sqrt(dim / d)
-        mu = rng.standard_normal(dim) * (0 if metric == "cosine" else 5)
+        mu = rng.standard_normal(dim) * (0 if metric == "cosine" else 5 * sigma)
         F = mu + rng.standard_normal((N, dim)) * sigma
         G = mu + rng.standard_normal((M, dim)) * sigma
         return {"metric": metric, "d": d, "sigma": sigma, "eps": eps, "F": F, "G": G,
@@ -1111,7 +1111,7 @@ def _concentration() -> tuple[Statement, list[Family]]:
         "Hoeffding's radius",
     )
     return st, [
-        _concentration_family("euclidean, d < 600", "euclidean", "random"),
+        _concentration_family("euclidean, d < 600, sigma 1e-100..1e100", "euclidean", "random"),
         _concentration_family("cosine, d < 600", "cosine", "random"),
         _concentration_family("euclidean d <= 3, tiny samples", "euclidean", "small"),
         _concentration_family("cosine d <= 3, tiny samples", "cosine", "small"),
