@@ -161,6 +161,24 @@ def _mp_stein(P: np.ndarray, Q: np.ndarray) -> float:
         return float(mp.log(mp.det((MP + MQ) / 2)) - (mp.log(mp.det(MP)) + mp.log(mp.det(MQ))) / 2)
 
 
+def _mp_von_neumann(P: np.ndarray, Q: np.ndarray) -> float:
+    """tr(P log P - P log Q - P + Q) at 40 digits (logarithms by mpmath's eigsy)."""
+    import mpmath as mp
+
+    e = _exponent(P, Q)
+    with mp.workdps(40):
+        MP, MQ = _mp_matrix(0.5 * (P + P.T), e), _mp_matrix(0.5 * (Q + Q.T), e)
+
+        def logm(M: Any) -> Any:
+            E, U = mp.eigsy(M)
+            return U * mp.diag([mp.log(x) for x in E]) * U.T
+
+        D = MP * (logm(MP) - logm(MQ)) - MP + MQ
+        n = MP.rows
+        # D_vN(cP || cQ) = c D_vN(P || Q): scale back by 2^e
+        return math.ldexp(float(mp.fsum(D[i, i] for i in range(n))), e)
+
+
 def _mp_bures2(P: np.ndarray, Q: np.ndarray) -> float:
     """tr P + tr Q - 2 tr (P^1/2 Q P^1/2)^1/2 at 40 digits (no cancellation left)."""
     import mpmath as mp
@@ -253,7 +271,7 @@ def _oracle_maps(P: np.ndarray, Q: np.ndarray, t: float, metric: str
             float(np.linalg.norm((T - eye) @ R)))
 
 
-@register("spd-exp-log", theory="spd-metrics.md", kind="identity", quick=1, full=10)
+@register("spd-exp-log", theory="spd-metrics.md", kind="identity", quick=1, full=5)
 def _exp_log() -> tuple[Any, list[Any]]:
     """Log, Exp, geodesic and distance of each metric against their closed forms."""
     from sheaftopo.verify import Statement
@@ -387,7 +405,7 @@ def _stein() -> tuple[Any, list[Any]]:
     from sheaftopo.verify import Statement
 
     def evaluate(inst: dict) -> tuple[float, float]:
-        from sheaftopo.geometry import stein_divergence
+        from sheaftopo.geometry import stein_divergence, von_neumann_divergence
 
         P, Q, A = inst["P"], inst["Q"], inst["A"]
         n = P.shape[0]
@@ -399,13 +417,21 @@ def _stein() -> tuple[Any, list[Any]]:
                      (np.linalg.inv(P), np.linalg.inv(Q))):
             X, Y = 0.5 * (X + X.T), 0.5 * (Y + Y.T)
             err = abs(float(stein_divergence(X, Y)) - ref)
-            worst = max(worst, err / (_spd_tol(n, X, Y) * size))
+            worst = max(worst, err / (_spd_tol(n, X, Y, c=256.0) * size))
+        # statement 5: D_vN(P || Q) and D_vN(Q || P) (not symmetric) against 40 digits,
+        # relative to (tr P + tr Q) (1 + |log cond|): its terms are lambda log(lambda / mu)
+        unit = float(np.trace(P) + np.trace(Q)) * (1.0 + math.log(_kappa(P, Q)))
+        for X, Y in ((P, Q), (Q, P)):
+            err = abs(float(von_neumann_divergence(X, Y)) - _mp_von_neumann(X, Y))
+            worst = max(worst, err / (_spd_tol(n, X, Y) * unit))
         return worst, 1.0
 
     st = Statement("stein-divergence", evaluate, rtol=0.0,
                    description="S(P, Q) = S(Q, P) = S(APA^T, AQA^T) = S(P^-1, Q^-1) = "
                    "log det((P+Q)/2) - (log det P + log det Q)/2 (mpmath, 40 digits), "
-                   "within 64 n eps cond sqrt(S)")
+                   "within 256 n eps cond sqrt(S); D_vN(P||Q), D_vN(Q||P) = "
+                   "tr(P log P - P log Q - P + Q) (mpmath) within 64 n eps cond tr(P + Q) "
+                   "(1 + log cond)")
     return st, [_with(b, f"{b.name} + A", _add_A) for b in _spd_bases()]
 
 
@@ -736,7 +762,7 @@ def _entropic_families(tight: bool) -> list[Any]:
     return fams
 
 
-@register("sinkhorn-limit", theory="ot-entropic.md", kind="bound", quick=1, full=15,
+@register("sinkhorn-limit", theory="ot-entropic.md", kind="bound", quick=1, full=8,
           tight_delta=1e-2)
 def _sinkhorn_limit() -> tuple[Any, list[Any]]:
     """OT_eps - OT_0 <= eps min(H(a), H(b)), sharp on separated permutations."""
@@ -753,7 +779,7 @@ def _sinkhorn_limit() -> tuple[Any, list[Any]]:
     return st, _entropic_families(True)
 
 
-@register("entropic-oracle", theory="ot-entropic.md", kind="identity", quick=1, full=15)
+@register("entropic-oracle", theory="ot-entropic.md", kind="identity", quick=1, full=8)
 def _entropic_identity() -> tuple[Any, list[Any]]:
     """OT_eps and <P_eps, C> against scipy's Newton solver; OT_0 <= <P, C> <= OT_eps."""
     from sheaftopo.verify import Statement
@@ -828,7 +854,7 @@ def _divergence(inst: dict, swap: bool = False) -> Any:
 
 
 @register("sinkhorn-divergence", theory="ot-sinkhorn-divergence.md", kind="identity",
-          quick=1, full=12)
+          quick=1, full=5)
 def _divergence_identity() -> tuple[Any, list[Any]]:
     """S_eps and the sharp variant against the oracle; symmetry; S(a, a) = 0."""
     from sheaftopo.verify import Statement
@@ -853,7 +879,7 @@ def _divergence_identity() -> tuple[Any, list[Any]]:
 
 
 @register("sinkhorn-divergence-bound", theory="ot-sinkhorn-divergence.md", kind="bound",
-          quick=1, full=12, tight_delta=2e-3)
+          quick=1, full=5, tight_delta=2e-3)
 def _divergence_bound() -> tuple[Any, list[Any]]:
     """(eps/2) |mu - nu|^2_k <= S_eps, sharp as eps -> infinity."""
     from sheaftopo.verify import Statement
@@ -1051,7 +1077,7 @@ def _knn_family(kind: str, relation: str) -> Any:
     return _with(base, f"X {kind}, Y {relation}", extra)
 
 
-@register("knn-diagnostics", theory="diagnostics-knn.md", kind="identity", quick=2, full=30)
+@register("knn-diagnostics", theory="diagnostics-knn.md", kind="identity", quick=2, full=10)
 def _knn() -> tuple[Any, list[Any]]:
     """k-NN overlap and Hausdorff mismatch = brute force; similarity invariance."""
     from scipy.spatial.distance import directed_hausdorff
@@ -1261,6 +1287,12 @@ def _m_stein_asym(original: Any) -> Any:
         P, Q = np.asarray(P, dtype=float), np.asarray(Q, dtype=float)
         return np.linalg.slogdet(0.5 * (P + Q))[1] - np.linalg.slogdet(P)[1]
     return f
+
+
+@mutant("von Neumann divergence with its arguments swapped", page="spd-stein-divergence.md",
+        target="sheaftopo.geometry:von_neumann_divergence")
+def _m_vn_swap(original: Any) -> Any:
+    return lambda P, Q: original(Q, P)
 
 
 # ot-exact-sliced.md --------------------------------------------------------
