@@ -496,20 +496,35 @@ def _eps_uniform(inst: dict, rng: np.random.Generator) -> dict:
     return {"eps": float(rng.uniform(-0.1, 1.1)) * T}
 
 
-def _three_sites(rng: np.random.Generator) -> dict:
-    """Three collinear sites s apart (duplicates at each), eps = s / (1 + delta).
+def _sharp_sparsification(rng: np.random.Generator) -> dict:
+    """The sharp family of theory/sparsification-bound.md: w_max >= T/2 and eps just below w_max.
 
-    W_p / bound = (1 + delta) / (1 + 2 delta) >= 1 - delta.
-    The sharp family of theory/sparsification-bound.md.
+    Either three collinear sites s apart (repeated points at each) with
+    eps = s / (1 + delta), ratio (1 + delta) / (1 + 2 delta); or two clusters
+    spanning rho <= gap/4 on a line with eps = w - delta (T - w), w the gap
+    (the largest death), ratio 1 / (1 + delta). Scales 1 and 10^±150.
     """
-    s = float(rng.uniform(0.5, 2.0)) * float(10.0 ** rng.choice([-150, 0, 150]))
+    scale = float(10.0 ** rng.choice([-150, 0, 150]))
     delta = float(10.0 ** rng.uniform(-9, -4))
     d = int(rng.integers(1, 4))
     u = np.zeros(d)
     u[int(rng.integers(0, d))] = 1.0
-    sites = np.arange(3)[rng.integers(0, 3, int(rng.integers(0, 6)))]
-    t = np.r_[0, 1, 2, sites].astype(float)[rng.permutation(3 + len(sites))]
-    return {"X": (t * s)[:, None] * u[None, :], "eps": s / (1.0 + delta), "delta": delta}
+    if rng.random() < 0.5:
+        s = float(rng.uniform(0.5, 2.0)) * scale
+        sites = np.arange(3)[rng.integers(0, 3, int(rng.integers(0, 6)))]
+        t = np.r_[0, 1, 2, sites].astype(float)[rng.permutation(3 + len(sites))] * s
+        return {"X": t[:, None] * u[None, :], "eps": s / (1.0 + delta), "delta": delta,
+                "kind": "three sites"}
+    gap = float(rng.uniform(1.0, 2.0))
+    rho = gap * float(rng.uniform(0.01, 0.25))
+    n1, n2 = (int(v) for v in rng.integers(0, 4, 2))
+    # each cluster spans exactly [0, rho]: T - w = 2 rho, so eps < w is representable
+    far = rho + gap + np.r_[0.0, rho, rng.uniform(0, rho, n2)]
+    t = np.r_[0.0, rho, rng.uniform(0, rho, n1), far]
+    X = (t[rng.permutation(len(t))] * scale)[:, None] * u[None, :]
+    D = _dist(X)
+    w, T = float(_kruskal(D)[1].max()), float(D.max())
+    return {"X": X, "eps": w - delta * (T - w), "delta": delta, "kind": "two clusters"}
 
 
 def _sparse_label(inst: dict) -> str:
@@ -537,8 +552,8 @@ def _sparsification() -> tuple[Any, list[Any]]:
               _sparse_label),
         _with(_clouds("mixed", (2, 30)), "clouds, eps uniform in [-0.1 T, 1.1 T]",
               _eps_uniform, _sparse_label),
-        Family("three collinear sites, eps just below their spacing (sharp)", _three_sites,
-               describe=_sparse_label, tight=True),
+        Family("three sites or two clusters, eps just below w_max (sharp)",
+               _sharp_sparsification, describe=_sparse_label, tight=True),
     ]
 
 

@@ -173,9 +173,16 @@ def test_three_collinear_points_are_the_sharp_family(p, delta):
     assert res.ratio == pytest.approx((1 + delta) / (1 + 2 * delta), rel=1e-9)
 
 
-def test_two_clusters_are_far_from_sharp():
-    """The page used to claim two clusters spaced just above eps are sharp: T is then
-    the spacing itself, the affected death moves by almost nothing, and the ratio is tiny."""
+@pytest.mark.parametrize("delta", [1e-3, 1e-6])
+def test_two_clusters_are_sharp_only_with_eps_just_below_the_gap(delta):
+    """theory/sparsification-bound.md: with eps = w - delta (T - w) the ratio is
+    1 / (1 + delta); with the clusters eps (1 + delta) apart and a tiny spread (the
+    family the page used to call sharp) it is tiny."""
+    X = np.array([[0.0], [0.2], [1.2], [1.4]])  # gap w = 1, T = 1.4
+    D = _D(X)
+    res = approximation_bound(D, 1.0 - delta * 0.4, p=2)
+    assert res.n_affected == 1
+    assert res.ratio == pytest.approx(1 / (1 + delta), rel=1e-9)
     X = np.repeat(np.array([[0.0], [1.0 + 1e-6]]), 3, axis=0)
     X += np.random.default_rng(0).uniform(0, 1e-9, X.shape)
     res = approximation_bound(_D(X), 1.0, p=2)
