@@ -280,8 +280,9 @@ def _clouds(kind: str, n: tuple[int, int] = (1, 40)) -> Any:
         return Family("lattice ties and duplicates (issue 15 example)", sample,
                       describe=lambda inst: _label(inst["X"]))
     base = point_clouds(kind, n=n, dim=(1, 8))
+    name = base.name if n[1] > 3 else f"{base.name}, n <= {n[1]}"
     return dataclasses.replace(
-        base, describe=lambda inst: f"{inst.get('kind', kind)} {_label(inst['X'])}"
+        base, name=name, describe=lambda inst: f"{inst.get('kind', kind)} {_label(inst['X'])}"
     )
 
 
