@@ -320,8 +320,12 @@ def harmonic_extension(
     kept. The part of the boundary values that a section matches,
     :math:`x_B = Q_B c + r_B` (least squares), extends exactly as the section
     :math:`Q c`; only the rest :math:`r_B` goes through conjugate gradients on
-    :math:`L_{II} x_I = -L_{IB} r_B`, so the well-posed but ill-conditioned
-    extensions along sections stay accurate. Everything is computed on the
+    :math:`L_{II} x_I = -L_{IB} r_B - (L Q c)_I`, so the well-posed but ill-conditioned
+    extensions along sections stay accurate. The defect :math:`(L Q c)_I` is kept
+    only where it exceeds its rounding error: Q holds near-sections too
+    (eigenvalues up to ``tol * lambda_max``), whose energy the minimiser still
+    trades off; for exact sections it is rounding and dropping it keeps their
+    extension exact. Everything is computed on the
     maps and values rescaled by powers of two (the extension is scale-free in
     the maps and linear in the values).
 
@@ -393,10 +397,23 @@ def harmonic_extension(
         x = Q @ c
         r = v - Q[bc] @ c
     interior = np.setdiff1d(np.arange(n), bc)
-    if len(interior) and np.any(r):
-        L = laplacian_scaled(sheaf, None)[0].tocsr()
+    defect = np.zeros(len(interior))
+    L = laplacian_scaled(sheaf, None)[0].tocsr()
+    if h and len(interior):
+        # Q c is a section only to the kernel tolerance: an eigenvalue up to tol * lmax
+        # counts as zero. Where L (Q c) exceeds its rounding error, Q c is a near-section
+        # whose energy the minimiser must still trade off: keep its defect in the
+        # right-hand side (for exact sections it is rounding and is dropped, which keeps
+        # the extension along them exact however ill-conditioned L_II is).
+        d = (L @ x)[interior]
+        k = int(np.diff(L.indptr).max(initial=0))
+        floor = 64 * (k + 1) * np.finfo(float).eps * float(
+            np.linalg.norm((abs(L) @ np.abs(x))[interior]))
+        if float(np.linalg.norm(d)) > floor:
+            defect = d
+    if len(interior) and (np.any(r) or np.any(defect)):
         L_IB = L[interior][:, bc]
-        rhs = -(L_IB @ r)
+        rhs = -(L_IB @ r) - defect
         scale = max(float(np.linalg.norm(L_IB @ v)), float(np.linalg.norm(rhs)))
         bnorm = float(np.linalg.norm(rhs))
         if bnorm > 0:
