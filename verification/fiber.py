@@ -879,7 +879,7 @@ def _lipschitz_aligned(rng: np.random.Generator) -> dict:
         delta = (f(P2[:1]) @ Wf)[0] - F0
         e = delta / np.linalg.norm(delta)
         bg = F0 - float(np.exp(rng.uniform(-3, 1))) * np.linalg.norm(delta) * e - G0
-    else:  # G moves away from F along -delta: F0 = G0 + eps e behind it
+    else:  # G sits at distance eps from F along e and moves further along e
         delta = (g(Q2[:1]) @ Wg)[0] - G0
         e = delta / np.linalg.norm(delta)
         bg = F0 + float(np.exp(rng.uniform(-3, 1))) * np.linalg.norm(delta) * e - G0
