@@ -115,3 +115,27 @@ def test_regression_radii_at_decimal_scales_and_max_radius(s):
 def test_regression_radii_beyond_float64_are_refused():
     with pytest.raises(ValueError, match="data: distances between its points exceed"):
         farthest_point_subsample(np.array([[1.5e308], [-1.5e308]]), 2)
+
+
+@pytest.mark.parametrize("n", [50, 9000])
+def test_serial_and_parallel_updates_give_the_greedy_sample(n):
+    """Small inputs update serially, large ones (>= 2^15 coordinates) in parallel: same greedy."""
+    from sheaftopo.persistence._subsample_kernels import PARALLEL_MIN
+
+    X = np.random.default_rng(3).standard_normal((n, 4))
+    assert (n * 4 >= PARALLEL_MIN) == (n == 9000)
+    s = farthest_point_subsample(X, 6, start=2)
+    mind = np.linalg.norm(X - X[2], axis=1)
+    ref = [2]
+    for _ in range(5):
+        ref.append(int(np.argmax(mind)))
+        mind = np.minimum(mind, np.linalg.norm(X - X[ref[-1]], axis=1))
+    np.testing.assert_array_equal(s.indices, ref)
+    assert s.covering_radius == pytest.approx(mind.max(), rel=1e-12)
+    M = cdist(X[:300], X[:300])  # 300^2 entries: the parallel matrix update
+    sm = farthest_point_subsample(M, 6, metric="precomputed")
+    mind, ref = M[0].copy(), [0]
+    for _ in range(5):
+        ref.append(int(np.argmax(mind)))
+        mind = np.minimum(mind, M[ref[-1]])
+    np.testing.assert_array_equal(sm.indices, ref)
