@@ -20,24 +20,25 @@ from ._registry import register
 TOL = 1e-8
 
 
-def _mixing(rng: np.random.Generator, d: int) -> np.ndarray:
-    """A random d x d matrix with singular values in [1/3, 3] (condition number <= 9)."""
+def _mixing(rng: np.random.Generator, d: int, spread: float = 3.0) -> np.ndarray:
+    """A random d x d matrix with singular values in [1/spread, spread]."""
     Q1 = np.linalg.qr(rng.standard_normal((d, d)))[0]
     Q2 = np.linalg.qr(rng.standard_normal((d, d)))[0]
-    return (Q1 * np.exp(rng.uniform(-np.log(3), np.log(3), d))) @ Q2
+    return (Q1 * np.exp(rng.uniform(-np.log(spread), np.log(spread), d))) @ Q2
 
 
 def _planted(
-    rng: np.random.Generator, N: int, du: int, dv: int, k: int, noise: float, private: bool
+    rng: np.random.Generator, N: int, du: int, dv: int, k: int, noise: float, private: bool,
+    spread: float = 3.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """x_u = A_u z + B_u p_u + noise, x_v = A_v z + B_v p_v + noise (p private, z shared).
 
-    [A_u B_u] is a well-conditioned d_u x d_u matrix, so that the data covariance
-    is well conditioned when N is a few times d_u + d_v: the check measures the
-    theorem, not the conditioning of the instance (rounding errors grow like
-    eps * cond(Sigma)).
+    [A_u B_u] has singular values in [1/spread, spread]: with the default 3 the
+    data covariance is well conditioned when N is a few times d_u + d_v, and the
+    check measures the theorem, not the conditioning of the instance (rounding
+    errors grow like eps * cond(Sigma)); the ill-conditioned family widens it.
     """
-    M_u, M_v = _mixing(rng, du), _mixing(rng, dv)
+    M_u, M_v = _mixing(rng, du, spread), _mixing(rng, dv, spread)
     A_u, A_v = M_u[:, :k], M_v[:, :k]
     z = rng.standard_normal((N, k))
     if rng.random() < 0.25:  # duplicated samples: ties in the data
@@ -75,8 +76,9 @@ def _sample(kind: str):
         center = bool(rng.integers(0, 2))
         N = 2 * (du + dv) + int(rng.integers(10, 200 if kind == "planted" else 300))
         reg = 0.0
-        if kind == "planted":
-            X_u, X_v, A_u, A_v = _planted(rng, N, du, dv, k, 0.0, private=True)
+        if kind in ("planted", "ill-conditioned"):
+            spread = 10 ** rng.uniform(0, 3) if kind == "ill-conditioned" else 3.0
+            X_u, X_v, A_u, A_v = _planted(rng, N, du, dv, k, 0.0, private=True, spread=spread)
             scale = float(10.0 ** rng.integers(-4, 5))
             X_u, A_u = X_u * scale, A_u * scale
             if center:
@@ -111,9 +113,15 @@ def _evaluate(inst: dict) -> tuple[float, float]:
     N, du, dv = X_u.shape[0], X_u.shape[1], X_v.shape[1]
     fit = fit_restriction_maps(X_u, X_v, k, reg=reg, center=center)
     Xc, Yc = _centred(X_u, center), _centred(X_v, center)
-    if kind == "planted":  # statement 4: F_u A_u = F_v A_v (relative)
+    if kind in ("planted", "ill-conditioned"):  # statement 4: F_u A_u = F_v A_v (relative)
         P, Q = fit.tail @ inst["A_u"], fit.head @ inst["A_v"]
-        return float(np.linalg.norm(P - Q) / np.linalg.norm(P)), TOL
+        err = float(np.linalg.norm(P - Q) / np.linalg.norm(P))
+        if kind == "planted":
+            return err, TOL
+        # rounding in the whitening grows like eps cond(Sigma) (theory page)
+        cond = max(float(np.linalg.cond(Xc.T @ Xc)), float(np.linalg.cond(Yc.T @ Yc)))
+        inst["note"] = f"cond(Sigma)={cond:.2g}"
+        return err, TOL + 1e-14 * cond
     if kind == "objective":  # statement 1: J from the data = 2(k - sum rho) - ridge penalties
         lam = [reg * float(np.sum(Z * Z)) / (N * Z.shape[1]) for Z in (Xc, Yc)]
         R = Xc @ fit.tail.T - Yc @ fit.head.T
@@ -154,6 +162,8 @@ def _sheaf_learned_maps() -> tuple:
                                "J* <= J(any feasible pair), constraints F Σ Fᵀ = I; rho = "
                                "generalized-eigh oracle (errors <= 1e-8)")
     names = {"planted": "noiseless planted model, private signals, data scaled 1e-4..1e4",
+             "ill-conditioned": "noiseless planted model, mixing singular values 1e-3..1e3 "
+                                "(error <= 1e-8 + 1e-14 cond(Sigma))",
              "objective": "noisy planted data, objective identity (reg 0 or random)",
              "optimality": "noisy data, optimality against 20 random feasible pairs",
              "oracle": "noisy data, correlations against the CCA eigenproblem"}
