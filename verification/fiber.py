@@ -1327,7 +1327,7 @@ def _angle_errors(inst: dict) -> tuple[float, float]:
 
 
 @register("fiber-principal-angles", theory="fiber-shared-subspaces.md", kind="identity",
-          quick=8, full=300)
+          quick=10, full=300)
 def _principal() -> tuple[Statement, list[Family]]:
     st = Statement(
         "fiber-principal-angles",
