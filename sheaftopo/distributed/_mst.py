@@ -40,8 +40,10 @@ and those candidates are measured exactly, so every list is a true prefix of
 the point's neighbours in key order and every bound holds. Certification is
 strict (``<``), so ties are always resolved by an exact query. The selected
 tree is therefore the minimum spanning tree for that total order, whatever
-the block sizes and ``k``, and its weights are bit-for-bit the ones the
-in-memory code reports.
+the block sizes and ``k``. Its weights are the in-memory code's bit for bit
+except at near-ties below the Gram-identity resolution, where the two may
+pick different (equally minimal) edges and a death can differ in its last
+bits (a 15-point integer lattice scaled by 1e150 shows one ulp).
 """
 
 from __future__ import annotations
@@ -446,9 +448,11 @@ def mst_dask(
     not change.
 
     The edge key and the weights are those of :func:`sheaftopo.persistence.mst`,
-    so the deaths equal :func:`sheaftopo.persistence.h0_diagram` bit for bit,
-    and the edges are equal wherever the in-memory code's choice is not a
-    near-tie below its Gram-identity resolution. As there, the blocks are
+    so the deaths and the edges equal :func:`sheaftopo.persistence.h0_diagram`'s
+    bit for bit wherever the in-memory code's choice is not a near-tie below
+    its Gram-identity resolution; at such ties a death can differ by an ulp
+    (``python -m verification h0-certified-boruvka`` compares both with an
+    exact Kruskal). As there, the blocks are
     divided by the power of two that brings the largest |coordinate| of the
     whole cloud (found in the first pass) into [0.5, 1), exactly, and the
     lengths multiplied back: coordinates of 1e300 or 1e-300 work, and
@@ -545,7 +549,8 @@ def h0_diagram_dask(
     ndarray, shape (n, 2)
         Rows ``(0, death)``, the finite deaths in ascending order, then one
         ``(0, inf)`` row; equal bit for bit to
-        :func:`sheaftopo.persistence.h0_diagram` on the same points.
+        :func:`sheaftopo.persistence.h0_diagram` on the same points except at
+        near-ties below its Gram-identity resolution (an ulp or so).
 
     References
     ----------

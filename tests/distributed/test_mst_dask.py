@@ -1,4 +1,4 @@
-"""Exact distributed MST / H0 on Dask equals the in-memory code bit for bit."""
+"""Exact distributed MST / H0 on Dask equals the in-memory code bit for bit, away from near-ties."""
 
 from __future__ import annotations
 
