@@ -202,7 +202,7 @@ def _mp_bures2(P: np.ndarray, Q: np.ndarray) -> float:
 
 
 @register("spd-affine-invariance", theory="spd-affine-invariant.md", kind="identity",
-          quick=1, full=12)
+          quick=2, full=12)
 def _affine_invariance() -> tuple[Any, list[Any]]:
     """d(P, Q), d(APA^T, AQA^T), d(P^-1, Q^-1) against the 40-digit eigenvalue formula."""
     from sheaftopo.verify import Statement
@@ -349,7 +349,7 @@ def _mean_family(kind: str, metric: str, cond: float) -> Any:
                   shrink=lambda inst: iter(()))
 
 
-@register("spd-frechet-mean", theory="spd-frechet-mean.md", kind="identity", quick=1, full=12)
+@register("spd-frechet-mean", theory="spd-frechet-mean.md", kind="identity", quick=2, full=12)
 def _frechet() -> tuple[Any, list[Any]]:
     """Closed forms (commuting, duplicated, log-Euclidean) or the gradient condition."""
     from sheaftopo.verify import Statement
@@ -402,7 +402,7 @@ def _frechet() -> tuple[Any, list[Any]]:
 
 
 @register("stein-divergence", theory="spd-stein-divergence.md", kind="identity",
-          quick=1, full=12)
+          quick=2, full=12)
 def _stein() -> tuple[Any, list[Any]]:
     """S(P, Q), S(Q, P), S(APA^T, AQA^T), S(P^-1, Q^-1) against 40-digit log-determinants."""
     from sheaftopo.verify import Statement
@@ -458,7 +458,7 @@ def _near_pairs(delta: float) -> Any:
     return _with(base, f"near-equal (|log eig(P^-1 Q)| ~ {delta:g})", extra, tight=True)
 
 
-@register("stein-bound", theory="spd-stein-divergence.md", kind="bound", quick=2, full=25,
+@register("stein-bound", theory="spd-stein-divergence.md", kind="bound", quick=3, full=25,
           tight_delta=1e-6)
 def _stein_bound() -> tuple[Any, list[Any]]:
     """8 S(P, Q) <= d_AI(P, Q)^2, sharp as Q -> P."""
@@ -483,7 +483,7 @@ def _stein_bound() -> tuple[Any, list[Any]]:
     return st, fams
 
 
-@register("stein-triangle", theory="spd-stein-divergence.md", kind="bound", quick=2, full=25,
+@register("stein-triangle", theory="spd-stein-divergence.md", kind="bound", quick=4, full=25,
           tight_delta=1e-5)
 def _stein_triangle() -> tuple[Any, list[Any]]:
     """sqrt S(P, Q) <= sqrt S(P, M) + sqrt S(M, Q), sharp for M on a short geodesic P -> Q."""
@@ -765,7 +765,7 @@ def _entropic_families(tight: bool) -> list[Any]:
     return fams
 
 
-@register("sinkhorn-limit", theory="ot-entropic.md", kind="bound", quick=1, full=8,
+@register("sinkhorn-limit", theory="ot-entropic.md", kind="bound", quick=2, full=8,
           tight_delta=1e-2)
 def _sinkhorn_limit() -> tuple[Any, list[Any]]:
     """OT_eps - OT_0 <= eps min(H(a), H(b)), sharp on separated permutations."""
@@ -782,7 +782,7 @@ def _sinkhorn_limit() -> tuple[Any, list[Any]]:
     return st, _entropic_families(True)
 
 
-@register("entropic-oracle", theory="ot-entropic.md", kind="identity", quick=1, full=8)
+@register("entropic-oracle", theory="ot-entropic.md", kind="identity", quick=3, full=8)
 def _entropic_identity() -> tuple[Any, list[Any]]:
     """OT_eps and <P_eps, C> against scipy's Newton solver; OT_0 <= <P, C> <= OT_eps."""
     from sheaftopo.verify import Statement
@@ -857,7 +857,7 @@ def _divergence(inst: dict, swap: bool = False) -> Any:
 
 
 @register("sinkhorn-divergence", theory="ot-sinkhorn-divergence.md", kind="identity",
-          quick=1, full=5)
+          quick=3, full=5)
 def _divergence_identity() -> tuple[Any, list[Any]]:
     """S_eps and the sharp variant against the oracle; symmetry; S(a, a) = 0."""
     from sheaftopo.verify import Statement
@@ -882,7 +882,7 @@ def _divergence_identity() -> tuple[Any, list[Any]]:
 
 
 @register("sinkhorn-divergence-bound", theory="ot-sinkhorn-divergence.md", kind="bound",
-          quick=1, full=5, tight_delta=2e-3)
+          quick=2, full=5, tight_delta=2e-3)
 def _divergence_bound() -> tuple[Any, list[Any]]:
     """(eps/2) |mu - nu|^2_k <= S_eps, sharp as eps -> infinity."""
     from sheaftopo.verify import Statement
@@ -903,7 +903,7 @@ def _divergence_bound() -> tuple[Any, list[Any]]:
 # --------------------------------------------------------------------------
 
 
-@register("gaussian-w2", theory="ot-gaussian-w2.md", kind="identity", quick=1, full=10)
+@register("gaussian-w2", theory="ot-gaussian-w2.md", kind="identity", quick=2, full=10)
 def _gaussian() -> tuple[Any, list[Any]]:
     """W2 = 40-digit closed form; the Brenier map matches every sample optimally."""
     from sheaftopo.verify import Statement
@@ -979,7 +979,7 @@ def _mmd_family(kind: str) -> Any:
     return _with(base, f"{kind} pairs", extra)
 
 
-@register("mmd-estimator", theory="diagnostics-mmd.md", kind="identity", quick=2, full=30)
+@register("mmd-estimator", theory="diagnostics-mmd.md", kind="identity", quick=3, full=30)
 def _mmd_estimator() -> tuple[Any, list[Any]]:
     """mmd2 = the U-statistic by brute force (median heuristic: numpy's median of pdist)."""
     from scipy.spatial.distance import pdist
@@ -1019,7 +1019,7 @@ def _population_mmd2(d: int, shift: float, s1: float, s2: float, sigma: float) -
     return ek(2 * s1**2, 0.0) + ek(2 * s2**2, 0.0) - 2 * ek(s1**2 + s2**2, d * shift**2)
 
 
-@register("mmd-unbiased", theory="diagnostics-mmd.md", kind="identity", quick=2, full=25)
+@register("mmd-unbiased", theory="diagnostics-mmd.md", kind="identity", quick=10, full=25)
 def _mmd_unbiased() -> tuple[Any, list[Any]]:
     """E[MMD^2_u] = the Gaussian closed form, within 5 standard errors of 150 draws."""
     from sheaftopo.verify import Family, Statement
