@@ -56,6 +56,12 @@ def _expm(S: np.ndarray) -> np.ndarray:
     return _sym_fn(S, np.exp)
 
 
+def _spd_inv(P: np.ndarray) -> np.ndarray:
+    """P^-1 by the eigendecomposition: SPD by construction even at cond 1e12, where an LU
+    inverse may come out indefinite (its errors, ~cond eps |P^-1|, exceed lambda_min)."""
+    return _sym_fn(P, lambda x: 1.0 / x)
+
+
 def _kappa(*mats: np.ndarray) -> float:
     """The largest 2-norm condition number of the SPD matrices given."""
     out = 1.0
@@ -66,8 +72,15 @@ def _kappa(*mats: np.ndarray) -> float:
 
 
 def _spd_tol(n: int, *mats: np.ndarray, c: float = 64.0) -> float:
-    """``c * n * eps * kappa``: the rounding allowance of an SPD computation."""
-    return c * max(n, 1) * EPS * _kappa(*mats)
+    """``c * n * eps * kappa``: the rounding allowance of an SPD computation.
+
+    Raises when a matrix is not numerically SPD (an infinite allowance would
+    make the comparison vacuous).
+    """
+    kappa = _kappa(*mats)
+    if not math.isfinite(kappa):
+        raise ValueError("an input of the comparison is not numerically positive definite")
+    return c * max(n, 1) * EPS * kappa
 
 
 def _with(base: Any, name: str, extra: Callable[[np.random.Generator, dict], dict],
@@ -216,7 +229,7 @@ def _affine_invariance() -> tuple[Any, list[Any]]:
         scale = max(1.0, ref)
         worst = 0.0
         for X, Y in ((P, Q), (_congruence(A, P), _congruence(A, Q)),
-                     (np.linalg.inv(P), np.linalg.inv(Q))):
+                     (_spd_inv(P), _spd_inv(Q))):
             X, Y = 0.5 * (X + X.T), 0.5 * (Y + Y.T)
             err = abs(float(spd_distance(X, Y)) - ref) / scale
             worst = max(worst, err / _spd_tol(n, X, Y))
@@ -417,7 +430,7 @@ def _stein() -> tuple[Any, list[Any]]:
         size = math.sqrt(max(ref, 0.0)) + EPS
         worst = 0.0
         for X, Y in ((P, Q), (Q, P), (_congruence(A, P), _congruence(A, Q)),
-                     (np.linalg.inv(P), np.linalg.inv(Q))):
+                     (_spd_inv(P), _spd_inv(Q))):
             X, Y = 0.5 * (X + X.T), 0.5 * (Y + Y.T)
             err = abs(float(stein_divergence(X, Y)) - ref)
             worst = max(worst, err / (_spd_tol(n, X, Y, c=256.0) * size))
