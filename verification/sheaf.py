@@ -768,7 +768,8 @@ def _complete_constant_sample(rng: np.random.Generator) -> dict:
 
 
 def _with_flow(fam: Any, name: str | None = None, tight: bool = False) -> Any:
-    """The family with x0, t·gap in [0.1, 5], alpha·lambda_max in (0.1, 1.9), 1-60 steps."""
+    """The family with x0, t·gap in [0.1, 5], alpha·lambda_max in (0.1, 1.9), 1-60 steps
+    (the sharp family: alpha·lambda_max away from 1 and at most 10 steps)."""
     from sheaftopo.verify import Family
 
     def sample(rng: np.random.Generator) -> dict:
@@ -777,6 +778,12 @@ def _with_flow(fam: Any, name: str | None = None, tight: bool = False) -> Any:
         x0 = rng.standard_normal(int(vd.sum()))
         if rng.random() < 0.2:
             x0 = np.round(x0)  # ties and exact zeros
+        if tight:  # alpha lambda_max in (0.1, 0.5) or (1.5, 1.9), k <= 10: rho >= 0.5 and
+            # rho^k >= 1e-3 stays far above the rounding room of the bound
+            u = float(rng.uniform(0.1, 0.5))
+            return {**inst, "x0": x0, "tgap": float(rng.uniform(0.1, 5.0)),
+                    "alpha": u if rng.random() < 0.5 else 2.0 - u,
+                    "steps": int(rng.integers(1, 11))}
         return {**inst, "x0": x0, "tgap": float(rng.uniform(0.1, 5.0)),
                 "alpha": float(rng.uniform(0.1, 1.9)), "steps": int(rng.integers(1, 61))}
 
@@ -1254,7 +1261,7 @@ def _connection_sample(graph: str, transports: str, holonomy: str) -> Callable:
         m = len(E)
         lo, hi = {"near-identity": (1e-12, 1e-6)}.get(holonomy, (0.5, math.pi))
         if holonomy == "resolvable":  # angle phi: relative gap about sin(phi / 2n)^2
-            phi = 2 * n * math.asin(math.sqrt(10 ** rng.uniform(-12, -10.3)))
+            phi = 2 * n * math.asin(math.sqrt(10 ** rng.uniform(-11.5, -10.3)))
             lo, hi = phi, 2 * phi
         R = (_near_identity(rng, m, d, 1e-12, 1e-6) if transports == "near-identity"
              else _haar(rng, m, d))
@@ -1351,14 +1358,14 @@ def _holonomy() -> tuple:
             if numerical < len(rel) and c.nonzero_min is not None:
                 ratios.append(abs(c.nonzero_min - rel[numerical])
                               / (1e-6 * rel[numerical] + nrel))
-        if gap > 1e3 * nrel:  # resolvable: a tolerance between the noise and the gap
+        if gap > 1e2 * nrel:  # resolvable: a tolerance between the noise and the gap
             tau = math.sqrt(nrel * gap)
             h0 = cohomology_dimensions(F, tol=tau)[0]
             Q = global_sections(F, tol=tau)
             N = np.linalg.qr(X @ kernel)[0] if exact else np.zeros((len(X), 0))
             ratios.append(2.0 * (abs(h0 - exact) + abs(Q.shape[1] - exact)))
             if Q.shape[1] == exact:
-                ratios.append(_subspace_gap(Q, N) / (1e-8 + 1e2 * nrel / gap))
+                ratios.append(_subspace_gap(Q, N) / (1e-8 + 10 * nrel / gap))
         else:
             inst["note"] += f" (below rounding: numerical dim {numerical})"
             Q = global_sections(F)
@@ -1384,7 +1391,7 @@ def _holonomy() -> tuple:
              ("cycle", "haar", "identity", "cycles, planted identity holonomy"),
              ("cycle", "haar", "one axis", "cycles, holonomy fixing exactly one axis"),
              ("cycle", "haar", "resolvable",
-              "cycles, holonomy ~1e-5 from I, d >= 2 (gap 1e-12..1e-10: under the default tol)"),
+              "cycles, holonomy ~1e-5 from I, d >= 2 (gap 3e-12..5e-11: under the default tol)"),
              ("cycle", "near-identity", "near-identity",
               "cycles, d >= 2, transports and holonomy within 1e-12..1e-6 of I")]
     fams = [Family(label, _connection_sample(g, t, h), describe=describe, shrink=none,
