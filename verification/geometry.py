@@ -284,7 +284,7 @@ def _oracle_maps(P: np.ndarray, Q: np.ndarray, t: float, metric: str
             float(np.linalg.norm((T - eye) @ R)))
 
 
-@register("spd-exp-log", theory="spd-metrics.md", kind="identity", quick=1, full=8)
+@register("spd-exp-log", theory="spd-metrics.md", kind="identity", quick=1, full=10)
 def _exp_log() -> tuple[Any, list[Any]]:
     """Log, Exp, geodesic and distance of each metric against their closed forms."""
     from sheaftopo.verify import Statement
@@ -778,7 +778,7 @@ def _entropic_families(tight: bool) -> list[Any]:
     return fams
 
 
-@register("sinkhorn-limit", theory="ot-entropic.md", kind="bound", quick=2, full=8,
+@register("sinkhorn-limit", theory="ot-entropic.md", kind="bound", quick=2, full=10,
           tight_delta=1e-2)
 def _sinkhorn_limit() -> tuple[Any, list[Any]]:
     """OT_eps - OT_0 <= eps min(H(a), H(b)), sharp on separated permutations."""
@@ -795,7 +795,7 @@ def _sinkhorn_limit() -> tuple[Any, list[Any]]:
     return st, _entropic_families(True)
 
 
-@register("entropic-oracle", theory="ot-entropic.md", kind="identity", quick=3, full=8)
+@register("entropic-oracle", theory="ot-entropic.md", kind="identity", quick=3, full=10)
 def _entropic_identity() -> tuple[Any, list[Any]]:
     """OT_eps and <P_eps, C> against scipy's Newton solver; OT_0 <= <P, C> <= OT_eps."""
     from sheaftopo.verify import Statement
@@ -870,7 +870,7 @@ def _divergence(inst: dict, swap: bool = False) -> Any:
 
 
 @register("sinkhorn-divergence", theory="ot-sinkhorn-divergence.md", kind="identity",
-          quick=3, full=5)
+          quick=3, full=7)
 def _divergence_identity() -> tuple[Any, list[Any]]:
     """S_eps and the sharp variant against the oracle; symmetry; S(a, a) = 0."""
     from sheaftopo.verify import Statement
@@ -895,7 +895,7 @@ def _divergence_identity() -> tuple[Any, list[Any]]:
 
 
 @register("sinkhorn-divergence-bound", theory="ot-sinkhorn-divergence.md", kind="bound",
-          quick=2, full=5, tight_delta=2e-3)
+          quick=2, full=7, tight_delta=2e-3)
 def _divergence_bound() -> tuple[Any, list[Any]]:
     """(eps/2) |mu - nu|^2_k <= S_eps, sharp as eps -> infinity."""
     from sheaftopo.verify import Statement
@@ -1093,7 +1093,7 @@ def _knn_family(kind: str, relation: str) -> Any:
     return _with(base, f"X {kind}, Y {relation}", extra)
 
 
-@register("knn-diagnostics", theory="diagnostics-knn.md", kind="identity", quick=2, full=10)
+@register("knn-diagnostics", theory="diagnostics-knn.md", kind="identity", quick=2, full=20)
 def _knn() -> tuple[Any, list[Any]]:
     """k-NN overlap and Hausdorff mismatch = brute force; similarity invariance."""
     from scipy.spatial.distance import directed_hausdorff
