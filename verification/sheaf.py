@@ -8,9 +8,11 @@ by transporting frames along the graph. None of them calls the function it
 checks. Instances come from :func:`sheaftopo.verify.sheaves_on_graphs` (random,
 orthogonal, near-identity, constant and rank-deficient maps on random graphs,
 trees, cycles, forests with isolated vertices and complete graphs) and from
-local families: ragged stalks with tied, duplicated and zero maps, tied and
-zero edge weights, connections whose holonomy is within 1e-12..1e-6 of the
-identity, and the sharp families of the bounds.
+local families: ragged stalks with tied, duplicated and zero maps, edges
+scaled by 10^(+-3) (condition numbers up to ~1e12, near-sections under the
+kernel tolerance), tied and zero edge weights, connections whose holonomy is
+within 1e-12..1e-5 of the identity (the spectral gap in the label), and the
+sharp families of the bounds. Each page's mutants follow its check.
 """
 
 from __future__ import annotations
