@@ -462,14 +462,14 @@ def _hodge() -> tuple:
         scale = float(np.abs(L).max(initial=0.0)) or 1.0
         n = L.shape[0]
         asym = float(np.abs(L - L.T).max(initial=0.0)) / scale
-        neg = max(0.0, -float(np.linalg.eigvalsh(L)[0])) / scale if n else 0.0
+        mu, W = np.linalg.eigh(0.5 * (L + L.T)) if n else (np.zeros(0), np.zeros((0, 0)))
+        neg = max(0.0, -float(mu[0])) / scale if n else 0.0
         N, lam, ambiguous = _kernel_oracle(D)
         gap, note = _spectral_gap_note(lam, N.shape[1])
         inst["note"] = note + (" (ambiguous rank)" if ambiguous else "")
         Q = global_sections(F)
         h0, h1 = cohomology_dimensions(F)
         ratios = [asym / (8 * n * EPS + 1e-300), neg / (8 * n * EPS + 1e-300)]
-        mu, W = np.linalg.eigh(0.5 * (L + L.T)) if n else (np.zeros(0), np.zeros((0, 0)))
         KL = W[:, mu <= KERNEL_TOL * max(float(mu.max(initial=0.0)), 0.0)]  # ker of our L
         if Q.shape[1]:
             ratios.append(float(np.abs(Q.T @ Q - np.eye(Q.shape[1])).max()) / 1e-10)
