@@ -964,12 +964,16 @@ def _m_proj_id(original: Any) -> Any:
 
 
 def _pinv_sqrt(B: np.ndarray, rtol: float = 1e-12) -> tuple[np.ndarray, float]:
-    """(B^{+1/2}, condition number of the kept part) of a symmetric PSD block."""
+    """(B^{+1/2}, condition number of the kept part) of a symmetric PSD block; the
+    condition number is inf when an eigenvalue is within a factor 100 of the cut
+    (whether it is kept is then a matter of rounding)."""
     mu, U = np.linalg.eigh(B)
     top = float(mu.max(initial=0.0))
     keep = mu > rtol * top if top > 0 else np.zeros(len(mu), dtype=bool)
     inv = np.where(keep, 1.0 / np.sqrt(np.where(keep, mu, 1.0)), 0.0)
     cond = top / float(mu[keep].min()) if keep.any() else 1.0
+    if top > 0 and _cut_ambiguous(mu, rtol * top):
+        cond = math.inf
     return (U * inv) @ U.T, cond
 
 
@@ -1022,9 +1026,12 @@ def _normalized() -> tuple:
             S[sl, sl], c = _pinv_sqrt(L[sl, sl])
             cond = max(cond, c)
         ref = S @ L @ S
-        inst["note"] = f"cond(D_v)<={cond:.2g}"
         lam = np.linalg.eigvalsh(0.5 * (Nlib + Nlib.T))
         n = len(lam)
+        if math.isinf(cond):  # kept or cut by rounding: entries of size up to 1/eps^(1/2)
+            inst["note"] = "a D_v eigenvalue at the pinv cut: not judged"
+            return 0.0, 1.0
+        inst["note"] = f"cond(D_v)<={cond:.2g}"
         # D^{+1/2} of a block of condition number cond is accurate to eps cond relative, and
         # S_p B S_q then to eps cond^2 absolute: the rounding room of both claims
         room = 8 * n * EPS * cond**2
