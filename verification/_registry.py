@@ -7,10 +7,12 @@ public API a researcher uses for their own statements.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,34 @@ def register(
     return deco
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block with one BLAS/OpenMP, numba and torch thread, then restore them.
+
+    Check instances are small: on a busy machine the pools' wake-up costs more
+    than the work (tiny eigh/expm calls and 3-vertex Laplacians were 10x
+    slower with the default pools).
+    """
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    numba = sys.modules.get("numba")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    numba_threads = numba.get_num_threads() if numba is not None else None
+    try:
+        with threadpool_limits(1):
+            if torch is not None:
+                torch.set_num_threads(1)
+            if numba is not None:
+                numba.set_num_threads(1)
+            yield
+    finally:
+        if torch is not None and torch_threads is not None:
+            torch.set_num_threads(torch_threads)
+        if numba is not None and numba_threads is not None:
+            numba.set_num_threads(numba_threads)
+
+
 def run_check(
     check_: Check, *, quick: bool = False, seed: int = 0, stop_on_violation: bool = False
 ) -> CheckResult:
@@ -119,15 +149,16 @@ def run_check(
     t0 = time.perf_counter()
     n = check_.quick if quick else check_.full
     try:
-        statement, families = check_.build()
-        rep = check(
-            statement,
-            families,
-            n=n,
-            seed=seed,
-            shrink_counterexample=not stop_on_violation,
-            stop_on_violation=stop_on_violation,
-        )
+        with one_thread():
+            statement, families = check_.build()
+            rep = check(
+                statement,
+                families,
+                n=n,
+                seed=seed,
+                shrink_counterexample=not stop_on_violation,
+                stop_on_violation=stop_on_violation,
+            )
     except Exception as exc:  # a broken family or factory fails its row, not the run
         reason = f"the check itself raised {type(exc).__name__}: {exc}"
         return CheckResult(check_.name, "", check_.kind, 0, math.nan, reason, False,
