@@ -350,8 +350,8 @@ def sheaves_on_graphs(
     maps : str
         ``"random"`` (Gaussian, variance 1/d), ``"orthogonal"`` (an
         O(d)-bundle: a connection), ``"near-identity"`` (orthogonal maps
-        within ~1e-6 of the identity: holonomy near the identity, tiny spectral
-        gaps), ``"constant"`` (identities), ``"rank-deficient"`` (maps of rank
+        within 1e-12 to 1e-6 of the identity: holonomy near the identity, tiny
+        spectral gaps), ``"constant"`` (identities), ``"rank-deficient"`` (maps of rank
         one), or ``"mixed"``.
     graph : str, keyword-only
         ``"gnm"``, ``"tree"``, ``"cycle"``, ``"forest"`` (several components,
@@ -381,12 +381,13 @@ def sheaves_on_graphs(
         elif mk == "orthogonal":
             tail, head = _orthogonal(rng, m, d), _orthogonal(rng, m, d)
         elif mk == "near-identity":
-            A = rng.standard_normal((m, d, d)) * 1e-6
+            # Cayley transforms (I - A)^-1 (I + A) of skew A with |A| ~ 1e-12 .. 1e-6
+            size = 10.0 ** rng.uniform(-12, -6, (m, 1, 1))
+            A = rng.standard_normal((m, d, d)) * size
             skew = A - np.swapaxes(A, 1, 2)
-            import scipy.linalg
-
-            tail = np.stack([scipy.linalg.expm(s) for s in skew]) if m else np.zeros((0, d, d))
-            head = np.broadcast_to(np.eye(d), (m, d, d)).copy()
+            eye = np.broadcast_to(np.eye(d), (m, d, d))
+            tail = np.linalg.solve(eye - skew, eye + skew) if m else np.zeros((0, d, d))
+            head = eye.copy()
         elif mk == "constant":
             tail = np.broadcast_to(np.eye(d), (m, d, d)).copy()
             head = tail.copy()
