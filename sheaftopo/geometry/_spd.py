@@ -282,21 +282,23 @@ def _small_end_from_inverse(
     return lam
 
 
-def _whitened_eigh(L: np.ndarray, Linv: np.ndarray, X: np.ndarray, name: str
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (ascending) and vectors of ``W = L^{-1} X L^{-T}`` for SPD ``X``.
+def _whitened_eigh(M: np.ndarray, X: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and vectors of ``W = M X M^T`` for SPD ``X``, invertible ``M``.
+
+    (``M = L^{-1}`` whitens by ``P = L L^T``; ``M = L^T`` gives the Bures
+    matrix ``L^T X L``.)
 
     ``eigh(W)`` gives every eigenvalue with an absolute error of about
     ``eps * lam_max``; when the spectrum spans more than
     :data:`_SPREAD_RECOMPUTE` (cond(P) cond(X) large, e.g. clustered spectra
     at cond 1e12 each) the small eigenvalues lose their digits or come out
     negative although ``X`` is SPD. For those matrices ``W = N N^T`` with
-    ``N = L^{-1} L_X`` (``L_X`` the Cholesky factor of ``X``), and the
+    ``N = M L_X`` (``L_X`` the Cholesky factor of ``X``), and the
     singular values of ``N`` carry absolute errors ``eps * sigma_max``, i.e.
     ``lam_i`` is recomputed as ``sigma_i^2`` with error about
     ``eps sqrt(lam_i lam_max)`` instead of ``eps lam_max``.
     """
-    W = _whiten(Linv, X)
+    W = M @ X @ _t(M)
     lam, U = np.linalg.eigh(W)
     bad = ~(lam[..., 0] * _SPREAD_RECOMPUTE > lam[..., -1])
     if not bad.any():
@@ -304,7 +306,7 @@ def _whitened_eigh(L: np.ndarray, Linv: np.ndarray, X: np.ndarray, name: str
     full = lam.shape[:-1]
     n = lam.shape[-1]
     Lx = cholesky(np.broadcast_to(X, (*full, n, n))[bad], name)
-    N = np.broadcast_to(Linv, (*full, n, n))[bad] @ Lx
+    N = np.broadcast_to(M, (*full, n, n))[bad] @ Lx
     Un, sv, _ = np.linalg.svd(N)
     lam, U = lam.copy(), U.copy()
     lam[bad] = np.square(sv)[..., ::-1]
@@ -387,10 +389,9 @@ def _bures_map_times_base(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) 
     P, eP = unit_scaled(P, even=True)
     Q, eQ = unit_scaled(Q, even=True)
     L, Linv = _chol_inv(P, names[0])
-    S = _t(L) @ Q @ L
-    lam, U = np.linalg.eigh(S)
+    lam, U = _whitened_eigh(_t(L), Q, names[1])  # L^T Q L
     if not (lam[..., 0] > 0).all():
-        raise not_positive_definite(np.broadcast_to(Q, S.shape), names[1])
+        raise not_positive_definite(np.broadcast_to(Q, U.shape), names[1])
     root = _from_eig(np.sqrt(lam), U)  # (L^T Q L)^{1/2}
     # T = L^{-T} root L^{-1}, so T P = L^{-T} root L^T.
     with np.errstate(over="ignore"):
@@ -540,7 +541,7 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
         Bs, eB = unit_scaled(B, even=True)
         Ps, eP = unit_scaled(P)
         L, Linv = _chol_inv(Bs, "base")
-        lam, U = _whitened_eigh(L, Linv, Ps, "P")
+        lam, U = _whitened_eigh(Linv, Ps, "P")
         if not (lam[..., 0] > 0).all():
             raise not_positive_definite(np.broadcast_to(P, U.shape), "P")
         LU = L @ U
@@ -727,7 +728,7 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
         Ps, eP = unit_scaled(P, even=True)
         Qs, eQ = unit_scaled(Q)
         L, Linv = _chol_inv(Ps, "P")
-        lam, U = _whitened_eigh(L, Linv, Qs, "Q")
+        lam, U = _whitened_eigh(Linv, Qs, "Q")
         if not (lam[..., 0] > 0).all():
             raise not_positive_definite(np.broadcast_to(Q, U.shape), "Q")
         LU = np.broadcast_to(L @ U, full)
@@ -804,7 +805,7 @@ def _affine_gradient(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Cholesky factor ``L`` of ``M``, ``G = sum_i w_i log(L^{-1} P_i L^{-T})`` and ``||G||_F``."""
     L, Linv = _chol_inv(M, "the current mean")
-    lam, U = _whitened_eigh(L, Linv, P, "P")
+    lam, U = _whitened_eigh(Linv, P, "P")
     if not (lam[:, 0] > 0).all():
         raise not_positive_definite(P, "P")
     G = _weighted_sum_from_eig(w, np.log(lam), U)

@@ -459,3 +459,6 @@ def test_ill_conditioned_pairs_are_not_refused():
     # within cond * eps = 2.2e-4 (observed 1.3e-5; before: "Q not positive definite")
     assert np.linalg.norm(spd_log(Q, P) - log_ref) / scale < 1e-4
     assert np.linalg.norm(spd_geodesic(P, Q, 0.3) - geo_ref) / scale < 1e-4
+    # the Bures map diagonalises L^T Q L, as spread out: Exp_P(Log_P Q) = Q again
+    V = spd_log(Q, P, metric="bures")
+    assert np.linalg.norm(spd_exp(V, P, metric="bures") - Q) / scale < 1e-4
