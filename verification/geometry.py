@@ -1095,6 +1095,36 @@ def _knn_family(kind: str, relation: str) -> Any:
     return _with(base, f"X {kind}, Y {relation}", extra)
 
 
+def _gap_error(X: np.ndarray, rng: np.random.Generator) -> float:
+    """Statement 4: the modality gap of X and a rotated, noisy, partly rescaled copy.
+
+    Against the definition (rows normalised here), in [0, 2], unchanged by
+    positive row rescalings (powers of two: exact) and by a common rotation;
+    a zero row must be refused.
+    """
+    from sheaftopo.geometry import modality_gap
+
+    d = X.shape[1]
+    R, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    Y = X @ R + 0.3 * rng.standard_normal(X.shape) + rng.choice([0.0, 1.0])
+    if not (np.abs(X).max(axis=1) > 0).all():
+        try:
+            modality_gap(X, Y)
+        except ValueError:
+            return 0.0
+        return 1.0
+
+    def centroid(A: np.ndarray) -> np.ndarray:
+        return np.mean([a / math.sqrt(float(a @ a)) for a in A], axis=0)
+
+    ref = float(np.linalg.norm(centroid(X) - centroid(Y)))
+    gap = modality_gap(X, Y)
+    scaled = X * np.ldexp(1.0, rng.integers(-20, 21, len(X)))[:, None]
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    err = abs(gap - ref) + max(0.0, gap - 2.0) + abs(modality_gap(scaled, Y) - gap)
+    return err + abs(modality_gap(X @ Q, Y @ Q) - gap) / 100.0  # rotation: rounding only
+
+
 @register("knn-diagnostics", theory="diagnostics-knn.md", kind="identity", quick=2, full=20)
 def _knn() -> tuple[Any, list[Any]]:
     """k-NN overlap and Hausdorff mismatch = brute force; similarity invariance."""
@@ -1134,7 +1164,7 @@ def _knn() -> tuple[Any, list[Any]]:
         Y2 = 4.0 * Y @ R + 3.0
         err += abs(knn_overlap(X, Y2, k=k) - jac) + abs(knn_hausdorff(X, Y2, k=k) - haus) / max(
             1.0, haus)
-        return err, 1e-9
+        return err + _gap_error(X, rng), 1e-9
 
     fams = [_knn_family("lattice", "integers"), _knn_family("duplicates", "linear"),
             _knn_family("gaussian", "linear"), _knn_family("collinear", "independent"),
@@ -1142,7 +1172,8 @@ def _knn() -> tuple[Any, list[Any]]:
     st = Statement("knn-diagnostics", evaluate, rtol=0.0,
                    description="k-NN overlap and Hausdorff mismatch = brute-force definitions "
                    "(ties by index, scipy directed_hausdorff); unchanged under an exact "
-                   "similarity of Y; refused when r = 0")
+                   "similarity of Y; refused when r = 0; the modality gap = its definition, "
+                   "invariant under row rescaling and a common rotation")
     return st, fams
 
 
@@ -1559,6 +1590,15 @@ def _m_knn_ties(original: Any) -> Any:
                                           for j in range(n) if j != i)[:k]] for i in range(n)]
 
         return _jaccard_of([[-j for j in r] for r in knn(X)], [[-j for j in r] for r in knn(Y)])
+    return f
+
+
+@mutant("modality gap without normalising the rows", page="diagnostics-knn.md",
+        target="sheaftopo.geometry:modality_gap")
+def _m_gap_raw(original: Any) -> Any:
+    def f(X: Any, Y: Any) -> float:
+        X, Y = np.asarray(X, float), np.asarray(Y, float)
+        return float(np.linalg.norm(X.mean(axis=0) - Y.mean(axis=0)))
     return f
 
 
