@@ -1,4 +1,4 @@
-"""The theorem harness: every check holds in quick mode; the CLI reports and fails."""
+"""The theorem harness: every check holds, can see sharpness, and can fail (mutants)."""
 
 from __future__ import annotations
 
@@ -10,55 +10,160 @@ import numpy as np
 import pytest
 
 import verification
-from verification._registry import Check, run_check
+from sheaftopo.verify import Family, Statement
+from verification import MUTANTS, REGISTRY
+from verification.__main__ import main
+from verification._mutants import Mutant, format_mutant_table, run_mutant
+from verification._registry import NO_SHARP_FAMILY, Check, run_check
 
 ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted(p.name for p in (ROOT / "theory").glob("*.md") if p.name != "README.md")
 
 
-def test_every_check_has_a_theory_page():
-    assert len(verification.REGISTRY) >= 5
-    for check in verification.REGISTRY.values():
+def test_every_check_has_a_theory_page_that_names_it():
+    assert len(REGISTRY) >= 30
+    for check in REGISTRY.values():
         assert check.theory_path.is_file(), check.theory_path
         text = check.theory_path.read_text()
         assert check.name in text, f"{check.theory} does not name its check {check.name}"
 
 
-@pytest.mark.parametrize("name", sorted(verification.REGISTRY))
+def test_every_page_has_a_check():
+    covered = {c.theory for c in REGISTRY.values()}
+    assert not [p for p in PAGES if p not in covered]
+
+
+def test_no_check_uses_the_legacy_adapter():
+    for check in REGISTRY.values():
+        _, families = check.build()
+        assert [f.name for f in families] != ["legacy"], check.name
+
+
+def test_every_bound_is_sharp_or_says_why_not():
+    for check in REGISTRY.values():
+        if check.kind != "bound":
+            continue
+        _, families = check.build()
+        if check.tight_delta is None:
+            assert NO_SHARP_FAMILY in check.theory_path.read_text(), (
+                f"{check.name}: no tight family and {check.theory} does not say "
+                f"{NO_SHARP_FAMILY!r}"
+            )
+        else:
+            assert any(f.tight for f in families), f"{check.name}: tight_delta without a family"
+            assert 0 < check.tight_delta < 0.5
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_quick_harness_holds(name):
     (result,) = verification.run([name], quick=True)
     assert result.instances >= 10
-    assert result.passed, f"{name}: worst {result.worst} on {result.worst_instance}"
+    assert result.passed, (
+        f"{name}: {result.reason}; worst {result.worst} on {result.worst_instance}"
+    )
 
 
-def test_a_violated_check_fails():
-    def bad(rng, n):
-        for i in range(n):
-            yield f"instance {i}", 1.0 + i
-
-    check = Check("bad", "x.md", "always violated", "ratio", 1e-9, 3, 3, bad)
-    res = run_check(check, quick=True)
-    assert not res.passed and res.worst == 3.0 and res.worst_instance == "instance 2"
-
-    def nan(rng, n):
-        yield "nan", np.nan
-
-    assert not run_check(Check("nan", "x.md", "", "error", 1e-9, 1, 1, nan)).passed
+# --------------------------------------------------------------------------
+# the harness itself can fail
+# --------------------------------------------------------------------------
 
 
-def test_cli_runs_one_check_and_lists():
+def _check(evaluate, *, kind="bound", tight_delta=None, tight=False):
+    fam = Family("f", lambda rng: {"x": np.array([rng.uniform(0.0, 1.0)])}, tight=tight)
+    return Check("c", "x.md", kind, 5, 5, lambda: (Statement("c", evaluate), [fam]), tight_delta)
+
+
+def test_a_violated_check_fails_with_a_shrunk_counterexample():
+    res = run_check(_check(lambda inst: (float(inst["x"][0]) + 1.0, 1.0)), quick=True)
+    assert not res.passed and res.worst > 1 and "violation" in res.reason
+    assert res.counterexample and "ratio" in res.counterexample
+
+
+def test_a_nan_or_raising_check_fails():
+    assert not run_check(_check(lambda inst: (np.nan, 1.0)), quick=True).passed
+    assert not run_check(_check(lambda inst: 1 / 0), quick=True).passed
+
+
+def test_a_loose_bound_fails_its_sharpness_requirement():
+    loose = _check(lambda inst: (float(inst["x"][0]), 2.0), tight_delta=0.01, tight=True)
+    res = run_check(loose, quick=True)
+    assert not res.passed and "not sharp" in res.reason
+    sharp = _check(lambda inst: (0.995, 1.0), tight_delta=0.01, tight=True)
+    assert run_check(sharp, quick=True).passed
+
+
+# --------------------------------------------------------------------------
+# mutation testing
+# --------------------------------------------------------------------------
+
+
+def test_mutant_library_size_and_coverage():
+    assert len(MUTANTS) >= 60
+    per_page = {p: 0 for p in PAGES}
+    for m in MUTANTS.values():
+        assert m.page in per_page, f"{m.name}: unknown page {m.page}"
+        assert m.check_names(), f"{m.name}: no check runs against it"
+        per_page[m.page] += 1
+    assert not {p: k for p, k in per_page.items() if k < 2}, per_page
+    quick = {m.page for m in MUTANTS.values() if m.quick}
+    assert quick == set(PAGES), sorted(set(PAGES) - quick)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, m in MUTANTS.items() if m.quick))
+def test_quick_mutants_are_killed(name):
+    res = run_mutant(name)
+    assert res.killed, f"mutant {name!r} survived {MUTANTS[name].check_names()} {res.error}"
+
+
+def test_a_harmless_mutant_survives_and_the_cli_says_so(capsys):
+    name = "identity (test)"
+    MUTANTS[name] = Mutant(name, "h0-stability.md", "sheaftopo.persistence:bottleneck",
+                           lambda f: f)
+    try:
+        res = run_mutant(name)
+        assert not res.killed
+        assert "SURVIVED" in format_mutant_table([res])
+        assert main(["--mutants", name]) == 1
+        assert "SURVIVED" in capsys.readouterr().err
+    finally:
+        del MUTANTS[name]
+
+
+def test_mutants_are_undone():
+    import sheaftopo.persistence as p
+
+    before = p.bottleneck
+    name = next(n for n, m in MUTANTS.items() if m.target == "sheaftopo.persistence:bottleneck")
+    run_mutant(name)
+    assert p.bottleneck is before
+
+
+# --------------------------------------------------------------------------
+# the command line
+# --------------------------------------------------------------------------
+
+
+def test_cli_runs_checks_in_parallel_and_lists():
     out = subprocess.run(
-        [sys.executable, "-m", "verification", "--quick", "h0-stability"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [sys.executable, "-m", "verification", "--quick", "--jobs", "2", "h0-stability",
+         "subsample-bound"],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    assert "h0-stability" in out.stdout and "pass" in out.stdout
+    assert "h0-stability" in out.stdout and "subsample-bound" in out.stdout
+    assert "[tight]" in out.stdout and "pass" in out.stdout
     listing = subprocess.run(
-        [sys.executable, "-m", "verification", "--list"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [sys.executable, "-m", "verification", "--list-mutants"],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
     )
-    assert "sparsification-bound" in listing.stdout
+    assert len(listing.stdout.splitlines()) == len(MUTANTS)
     unknown = subprocess.run(
         [sys.executable, "-m", "verification", "no-such-theorem"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
     )
     assert unknown.returncode == 2 and "unknown check" in unknown.stderr
+    bad_jobs = subprocess.run(
+        [sys.executable, "-m", "verification", "--jobs", "0"],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert bad_jobs.returncode == 2 and "--jobs" in bad_jobs.stderr
