@@ -167,3 +167,17 @@ def test_cli_runs_checks_in_parallel_and_lists():
         cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
     )
     assert bad_jobs.returncode == 2 and "--jobs" in bad_jobs.stderr
+
+
+def test_theory_index_lists_every_check_on_its_page_row():
+    import re
+
+    rows = {}
+    for line in (ROOT / "theory" / "README.md").read_text().splitlines():
+        m = re.match(r"\| \[[a-z0-9-]+\]\(([a-z0-9-]+\.md)\) \|", line)
+        if m:
+            rows[m.group(1)] = set(re.findall(r"`([a-z0-9-]+)`", line.split(" | ")[-1]))
+    expected: dict[str, set[str]] = {}
+    for c in REGISTRY.values():
+        expected.setdefault(c.theory, set()).add(c.name)
+    assert rows == expected
