@@ -386,7 +386,8 @@ def sheaves_on_graphs(
             A = rng.standard_normal((m, d, d)) * size
             skew = A - np.swapaxes(A, 1, 2)
             eye = np.broadcast_to(np.eye(d), (m, d, d))
-            tail = np.linalg.solve(eye - skew, eye + skew) if m else np.zeros((0, d, d))
+            tail = (np.asarray(np.linalg.solve(eye - skew, eye + skew), dtype=np.float64)
+                    if m else np.zeros((0, d, d)))
             head = eye.copy()
         elif mk == "constant":
             tail = np.broadcast_to(np.eye(d), (m, d, d)).copy()
