@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# the harness's rescaled sum of squares (products, not ``**2``: numpy's scalar
+# power differs from the product by an ulp in about 1 case in 1000)
+from verification.fiber import _rescaled
+
 
 def _unit_rows(X):
     """The documented unit rows: divided by 2**e (max in [1/2, 1)), then by the norm."""
@@ -15,19 +19,6 @@ def _unit_rows(X):
             s = s + v * v
         U[i] = y / np.sqrt(s)
     return U
-
-
-def _rescaled(t):
-    """(m, sum of (t_k / m) * (t_k / m) in order): the definition's products, not ``**2``
-    (numpy's scalar power differs from the product by an ulp in about 1 case in 1000)."""
-    m = float(np.abs(t).max())
-    if m == 0.0:
-        return 0.0, 0.0
-    s = 0.0
-    for x in t:
-        q = float(x) / m
-        s = s + q * q
-    return m, s
 
 
 def canonical(F, G, metric="euclidean"):
