@@ -19,7 +19,6 @@ import numpy as np
 
 from ._mutants import mutant as _mutant
 from ._registry import register as _register
-from .torch_losses import one_thread
 
 try:
     import torch
@@ -233,7 +232,7 @@ def _decentralized_gradient() -> tuple[Any, list[Any]]:
     ]
     statement = Statement(
         "sheafalign-decentralized-gradient",
-        one_thread(_decentralized_evaluate),
+        _decentralized_evaluate,
         rtol=0.0,
         description="SheafAlign.loss_terms = the page's L (value, gradient); sum of the nodes' "
         "local_loss gradients (neighbour projections as constants) = grad L; shares sum to "
@@ -392,7 +391,7 @@ def _missing_modality() -> tuple[Any, list[Any]]:
     ]
     statement = Statement(
         "sheafalign-missing-modality",
-        one_thread(_missing_evaluate),
+        _missing_evaluate,
         rtol=1e-9,
         atol=1e-12,
         description="RMS error of the mean of SheafAlign.neighbour_estimates over the "
@@ -508,7 +507,7 @@ def _single_space() -> tuple[Any, list[Any]]:
     ]
     statement = Statement(
         "sheafalign-single-space",
-        one_thread(_single_space_evaluate),
+        _single_space_evaluate,
         rtol=0.0,
         description="make_pid_views (noise 0): pair spans meet in dim s + dim r, "
         "anchor-aligned spans of two other views in dim s; a SheafAlign edge with the "

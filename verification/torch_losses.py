@@ -34,25 +34,6 @@ def _skip(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
 register = _register if torch is not None else _skip
 mutant = _mutant if torch is not None else _skip
 
-
-def one_thread(evaluate: Callable[[Any], tuple[float, float]]) -> Callable[[Any], Any]:
-    """``evaluate`` run with one torch thread (restored after).
-
-    The instances are tiny: torch's intra-op thread pool only adds
-    synchronisation, which on a busy machine made the checks ten times slower.
-    """
-
-    def run(instance: Any) -> tuple[float, float]:
-        saved = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return evaluate(instance)
-        finally:
-            torch.set_num_threads(saved)
-
-    run.__doc__ = evaluate.__doc__
-    return run
-
 H0_PAGE = "h0-gradient.md"
 DK_PAGE = "spd-daleckii-krein.md"
 
@@ -300,7 +281,7 @@ def _h0_gradient() -> tuple[Any, list[Any]]:
     ]
     statement = Statement(
         "h0-gradient",
-        one_thread(_h0_gradient_evaluate),
+        _h0_gradient_evaluate,
         rtol=0.0,
         description="generic clouds: torch H0 deaths = Prim oracle (1e-12) and autograd "
         "gradient of sum w_k delta_k^2 = central differences (1e-5 relative); ties: "
@@ -434,7 +415,7 @@ def _h0_sparsified_bound() -> tuple[Any, list[Any]]:
     ]
     statement = Statement(
         "h0-sparsified-bound",
-        one_thread(_sparsified_bound_evaluate),
+        _sparsified_bound_evaluate,
         rtol=1e-9,
         atol=1e-12,
         description="the training diagram h0_diagram(z, lam) (convention 'exact'): "
@@ -594,7 +575,7 @@ def _daleckii_krein() -> tuple[Any, list[Any]]:
     ]
     statement = Statement(
         "spd-daleckii-krein",
-        one_thread(_dk_evaluate),
+        _dk_evaluate,
         rtol=0.0,
         description="<autograd of tr(W f(A)), E> (f = log, sqrt, invsqrt, exp) = 60-digit "
         "central difference, to 32 n eps cond(A) of ||W|| ||E|| max|f'(lambda)|",
