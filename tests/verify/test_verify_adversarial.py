@@ -34,7 +34,9 @@ from sheaftopo.verify import (
 )
 
 SUB = "verify"
-FAM = Family("unit", lambda rng: {"x": np.array([rng.uniform(0.5, 1.0)])})
+# search moves instances: project keeps them in the family's support [0.5, 1]
+FAM = Family("unit", lambda rng: {"x": np.array([rng.uniform(0.5, 1.0)])},
+             project=lambda inst: {"x": np.clip(inst["x"], 0.5, 1.0)})
 TRUE = Statement("true", lambda inst: (float(inst["x"][0]), 1.0))
 BAD_OBJECTS = [None, "x", 3, 2.5, [1, 2], {"a": 1}, np.zeros(3), object()]
 
