@@ -288,6 +288,11 @@ def diagrams(kind: str = "mixed", *, n: int | Range = (0, 25)) -> Family:
         for key in ("A", "B"):
             for i in range(len(inst[key])):
                 yield {**inst, key: np.delete(inst[key], i, axis=0)}
+        # a point of each diagram at once: matched pairs often only go together
+        for i in range(len(inst["A"])):
+            for j in range(len(inst["B"])):
+                yield {**inst, "A": np.delete(inst["A"], i, axis=0),
+                       "B": np.delete(inst["B"], j, axis=0)}
         for digits in (1, 2, 3):
             yield {**inst, **{k: np.round(inst[k], digits) for k in ("A", "B")}}
 
