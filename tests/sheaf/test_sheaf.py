@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _sheaf_helpers import dense_delta
 from scipy.linalg import expm, null_space
 
 from sheaftopo.sheaf import (
@@ -43,20 +44,10 @@ SHEAVES = {
 }
 
 
-def _dense_delta(F):
-    """Reference coboundary built edge by edge from the public accessors."""
-    D = np.zeros((F.dim_c1, F.dim_c0))
-    vo, eo = F.vertex_offsets, F.edge_offsets
-    for e, (u, v) in enumerate(F.edges):
-        D[eo[e] : eo[e + 1], vo[u] : vo[u + 1]] -= F.tail_map(e)
-        D[eo[e] : eo[e + 1], vo[v] : vo[v + 1]] += F.head_map(e)
-    return D
-
-
 @pytest.mark.parametrize("name", list(SHEAVES))
 def test_operators_match_dense_references(name):
     F = SHEAVES[name]
-    D = _dense_delta(F)
+    D = dense_delta(F)
     d = coboundary(F)
     assert sp.issparse(d) and d.format == "csr" and d.has_sorted_indices
     np.testing.assert_array_equal(d.toarray(), D)
@@ -107,7 +98,7 @@ def test_assembly_vector_tiles_and_wide_rows(vertex_dims, edge_dims):
     for 5, 6, 9, 11); the hub's row takes the buffer-flush path; uniform vertex and/or
     edge dimensions take the kernel's computed offsets, ragged ones its offset arrays."""
     F, w = _hub_sheaf(vertex_dims, edge_dims, seed=3)
-    D = _dense_delta(F)
+    D = dense_delta(F)
     np.testing.assert_array_equal(coboundary(F).toarray(), D)
     W = np.diag(np.repeat(w, F.edge_dims))
     for weights, ref in ((None, D.T @ D), (w, D.T @ W @ D)):
@@ -177,7 +168,7 @@ def test_normalized_laplacian(name):
 @pytest.mark.parametrize("name", list(SHEAVES))
 def test_global_sections_dense_and_iterative_agree(name):
     F = SHEAVES[name]
-    D = _dense_delta(F)
+    D = dense_delta(F)
     ref = null_space(D, rcond=1e-10)
     for method in ("dense", "iterative"):
         Q = global_sections(F, method=method)
@@ -216,7 +207,7 @@ def test_projection_is_orthogonal_and_a_section():
 
 def test_harmonic_extension_against_least_squares_and_uniqueness():
     F = SHEAVES["ragged"]
-    D = _dense_delta(F)
+    D = dense_delta(F)
     B = np.array([0, 5, 7, 20, 33])
     vo = F.vertex_offsets
     bc = np.concatenate([np.arange(vo[v], vo[v + 1]) for v in B])

@@ -28,6 +28,7 @@ from _adversarial import (
     examples,
     point_clouds,
 )
+from _sheaf_helpers import dense_delta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -87,15 +88,6 @@ def _ldexp(a, e):
 
 def _exp(a) -> int:
     return int(np.frexp(power_of_two_scale(np.asarray(a, dtype=float)))[1]) - 1
-
-
-def dense_delta(F):
-    D = np.zeros((F.dim_c1, F.dim_c0))
-    vo, eo = F.vertex_offsets, F.edge_offsets
-    for e, (u, v) in enumerate(F.edges):
-        D[eo[e] : eo[e + 1], vo[u] : vo[u + 1]] -= F.tail_map(e)
-        D[eo[e] : eo[e + 1], vo[v] : vo[v + 1]] += F.head_map(e)
-    return D
 
 
 def ref_laplacian(F, w=None):
