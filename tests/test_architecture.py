@@ -142,7 +142,9 @@ def layer_violations(paths: list[Path] | None = None) -> list[str]:
     out = []
     for path in _source_files(paths):
         own = _unit(_module_name(path))
-        if own == "":  # sheaftopo/__init__.py: lazy re-exports of every unit
+        if own == "" or path.name == "__main__.py":
+            # sheaftopo/__init__.py lazily re-exports every unit; a __main__ is a
+            # program (``python -m ...``), not library code, and may call the CLI
             continue
         for imp in _imports(path):
             unit = _unit(imp.module)
