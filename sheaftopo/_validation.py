@@ -29,8 +29,10 @@ __all__ = [
     "as_points",
     "as_sparse_graph",
     "as_vector",
+    "as_weights",
     "check_choice",
     "check_int",
+    "check_k",
     "check_random_state",
     "check_real",
     "kernel_layout",
@@ -38,6 +40,11 @@ __all__ = [
 ]
 
 _FLOAT_DTYPES = (np.float32, np.float64)
+
+#: Probability weights must sum to one within this absolute tolerance; they are
+#: then divided by their sum (so that, for example, float32 weights summing to
+#: one in float32 arithmetic are accepted). See :func:`as_weights`.
+WEIGHT_SUM_ATOL = 1e-6
 
 
 def _describe(x: Any) -> str:
@@ -58,9 +65,7 @@ def as_float_array(x: Any, name: str, *, dtype: Any = None) -> np.ndarray:
         import scipy.sparse as sp
 
         if sp.issparse(x):
-            raise TypeError(
-                f"{name} must be a dense array; got a scipy.sparse {type(x).__name__}"
-            )
+            raise TypeError(f"{name} must be a dense array; got a scipy.sparse {type(x).__name__}")
     except ImportError:  # pragma: no cover - scipy is a core dependency
         pass
     if hasattr(x, "detach") and hasattr(x, "cpu") and not isinstance(x, np.ndarray):
@@ -95,11 +100,7 @@ def kernel_layout(arr: np.ndarray) -> np.ndarray:
     normalisation a read-only view costs a fresh compilation (seconds) on
     every kernel it reaches. The copy is never written through to the caller.
     """
-    if (
-        arr.flags.c_contiguous
-        and arr.flags.writeable
-        and arr.dtype.isnative
-    ):
+    if arr.flags.c_contiguous and arr.flags.writeable and arr.dtype.isnative:
         return arr
     return np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)
 
@@ -181,9 +182,7 @@ def as_distance_matrix(
     _check_finite(arr, name)
     if (arr < 0).any():
         idx = tuple(int(i) for i in np.argwhere(arr < 0)[0])
-        raise ValueError(
-            f"{name} must be non-negative; found {arr[idx].item()!r} at index {idx}"
-        )
+        raise ValueError(f"{name} must be non-negative; found {arr[idx].item()!r} at index {idx}")
     diag = np.diagonal(arr)
     if (diag != 0).any():
         i = int(np.flatnonzero(diag != 0)[0])
@@ -317,6 +316,31 @@ def check_int(
     if maximum is not None and v > maximum:
         raise ValueError(f"{name} must be <= {maximum}; got {v}")
     return v
+
+
+def check_k(k: Any, n: int, name: str = "k", *, what: str = "X") -> int:
+    """A neighbour count ``1 <= k <= n - 1`` (neighbours exclude the point itself).
+
+    Parameters
+    ----------
+    k : int
+        The neighbour count to check.
+    n : int
+        Number of points of the cloud ``what``.
+    name, what : str
+        The argument's name and the cloud's name, for the error message.
+
+    Returns
+    -------
+    k : int
+    """
+    k = check_int(k, name, minimum=1)
+    if k > n - 1:
+        raise ValueError(
+            f"{name} must be at most n - 1 = {n - 1} for {what} with {n} points (the "
+            f"k nearest neighbours of a point exclude the point itself); got {name} = {k}"
+        )
+    return k
 
 
 def check_real(
@@ -472,3 +496,46 @@ def as_dims(dims: Any, count: int, name: str) -> np.ndarray:
         k = int(np.flatnonzero(arr < 1)[0])
         raise ValueError(f"{name} must be >= 1 everywhere; {name}[{k}] = {arr[k]}")
     return arr.astype(np.int64)
+
+
+def as_weights(w: Any, n: int, name: str) -> np.ndarray:
+    """Probability weights of length ``n``: None gives uniform weights.
+
+    Weights must be finite, non-negative and sum to one within
+    :data:`WEIGHT_SUM_ATOL`; they are then divided by their sum. Weights that
+    do not sum to one are refused rather than renormalised, because the total
+    mass changes the value of a transport cost.
+
+    Parameters
+    ----------
+    w : array_like of shape (n,) or None
+        The weights; None gives ``1 / n`` each.
+    n : int
+        Number of points the weights belong to.
+    name : str
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    weights : ndarray of shape (n,), float64
+        A new array (the input is never modified).
+    """
+    if w is None:
+        return np.full(n, 1.0 / n)
+    arr = as_float_array(w, name, dtype=np.float64)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(
+            f"{name} must be a 1-D array of {n} weights (one per point); got shape {arr.shape}"
+        )
+    _check_finite(arr, name)
+    if (arr < 0).any():
+        k = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"{name} must be non-negative; found {name}[{k}] = {float(arr[k])!r}")
+    total = float(arr.sum())
+    if abs(total - 1.0) > WEIGHT_SUM_ATOL:
+        raise ValueError(
+            f"{name} must sum to 1 (within {WEIGHT_SUM_ATOL:g}); got a sum of {total!r}. "
+            f"Weights are not renormalised silently: pass {name} / {name}.sum() to compare "
+            "normalised measures"
+        )
+    return arr / total

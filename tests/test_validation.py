@@ -93,3 +93,29 @@ def test_scalars_and_choices():
         v.check_random_state("seed")
     with pytest.raises(ValueError):
         v.check_random_state(-1)
+
+
+def test_check_k_bounds_neighbour_counts_by_the_cloud_size():
+    assert v.check_k(3, 4) == 3
+    with pytest.raises(ValueError, match=r"k must be at most n - 1 = 3 for Y with 4 points"):
+        v.check_k(4, 4, what="Y")
+    with pytest.raises(ValueError, match="n_neighbors must be >= 1"):
+        v.check_k(0, 4, "n_neighbors")
+    with pytest.raises(TypeError, match="k must be an integer"):
+        v.check_k(2.0, 4)
+
+
+def test_as_weights_uniform_default_and_refuses_unnormalised_weights():
+    np.testing.assert_array_equal(v.as_weights(None, 4, "a"), np.full(4, 0.25))
+    w = np.array([0.5, 0.25, 0.25], dtype=np.float32)
+    out = v.as_weights(w, 3, "a")
+    assert out.dtype == np.float64 and out is not w and w.dtype == np.float32
+    assert out.sum() == 1.0
+    with pytest.raises(ValueError, match=r"b must sum to 1 .*b / b\.sum\(\)"):
+        v.as_weights([1.0, 1.0], 2, "b")
+    with pytest.raises(ValueError, match=r"b must be non-negative; found b\[1\]"):
+        v.as_weights([1.5, -0.5], 2, "b")
+    with pytest.raises(ValueError, match=r"1-D array of 3 weights"):
+        v.as_weights([0.5, 0.5], 3, "b")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        v.as_weights([np.nan, 1.0], 2, "b")

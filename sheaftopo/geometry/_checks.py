@@ -16,10 +16,10 @@ import numpy as np
 from .._validation import (
     as_float_array,
     as_points,
-    check_int,
     check_real,
     power_of_two_scale,
 )
+from .._validation import check_k as check_k  # alias for torch/_local.py until rewired
 
 #: Relative tolerance of the symmetry check for float64 input: a matrix ``P``
 #: passes when ``max|P - P^T| <= SYMMETRY_RTOL * max|P|``. float32 input uses
@@ -33,11 +33,6 @@ SYMMETRY_RTOL = 1e-7
 #: the largest one, so neither its sign nor its size carries information (the relative
 #: eigenvalue test of LAPACK's rank decisions and ``numpy.linalg.matrix_rank``).
 SINGULAR_RTOL_PER_N = float(np.finfo(np.float64).eps)
-
-#: Weights must sum to one within this absolute tolerance; they are then
-#: divided by their sum (so that, for example, float32 weights summing to one
-#: in float32 arithmetic are accepted).
-WEIGHT_SUM_ATOL = 1e-6
 
 
 def _index_text(idx: tuple[int, ...]) -> str:
@@ -240,35 +235,6 @@ def broadcast_batch(P: np.ndarray, Q: np.ndarray, names: tuple[str, str]) -> tup
         ) from None
 
 
-def as_weights(w: Any, n: int, name: str) -> np.ndarray:
-    """Probability weights of length ``n``: None gives uniform weights.
-
-    Weights must be finite, non-negative and sum to one within
-    :data:`WEIGHT_SUM_ATOL`; they are then divided by their sum. Weights that
-    do not sum to one are refused rather than renormalised, because the total
-    mass changes the value of a transport cost.
-    """
-    if w is None:
-        return np.full(n, 1.0 / n)
-    arr = as_float_array(w, name, dtype=np.float64)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(
-            f"{name} must be a 1-D array of {n} weights (one per point); got shape {arr.shape}"
-        )
-    _check_finite(arr, name)
-    if (arr < 0).any():
-        k = int(np.flatnonzero(arr < 0)[0])
-        raise ValueError(f"{name} must be non-negative; found {name}[{k}] = {float(arr[k])!r}")
-    total = float(arr.sum())
-    if abs(total - 1.0) > WEIGHT_SUM_ATOL:
-        raise ValueError(
-            f"{name} must sum to 1 (within {WEIGHT_SUM_ATOL:g}); got a sum of {total!r}. "
-            f"Weights are not renormalised silently: pass {name} / {name}.sum() to compare "
-            "normalised measures"
-        )
-    return arr / total
-
-
 def check_reg(reg: Any, name: str = "reg") -> float:
     """A finite, strictly positive regularisation."""
     return check_real(reg, name, low=0.0, low_inclusive=False)
@@ -277,17 +243,6 @@ def check_reg(reg: Any, name: str = "reg") -> float:
 def check_order(p: Any, name: str = "p") -> float:
     """A finite transport order ``p >= 1``."""
     return check_real(p, name, low=1.0)
-
-
-def check_k(k: Any, n: int, name: str = "k", *, what: str = "X") -> int:
-    """A neighbour count ``1 <= k <= n - 1`` (neighbours exclude the point itself)."""
-    k = check_int(k, name, minimum=1)
-    if k > n - 1:
-        raise ValueError(
-            f"{name} must be at most n - 1 = {n - 1} for {what} with {n} points (the "
-            f"k nearest neighbours of a point exclude the point itself); got {name} = {k}"
-        )
-    return k
 
 
 #: cloud_scale leaves coordinates up to 2^CLOUD_EXPONENT in magnitude as they are

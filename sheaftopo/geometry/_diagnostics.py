@@ -18,8 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_points, check_random_state, check_real, power_of_two_scale
-from ._checks import as_pair, check_k, cloud_scale
+from .._validation import (
+    as_points,
+    check_k,
+    check_random_state,
+    check_real,
+    power_of_two_scale,
+)
+from ._checks import as_pair, cloud_scale
 from ._local import _BLOCK_ENTRIES, _distances, _knn
 
 __all__ = [

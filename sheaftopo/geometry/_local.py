@@ -16,9 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_points, check_choice, check_real, power_of_two_scale
-from ._checks import as_pair, check_k
+from .._core.shrinkage import check_shrinkage, shrinkage_coefficients
+from .._validation import as_points, check_choice, check_k, power_of_two_scale
+from ._checks import as_pair
 from ._spd import spd_distance, stein_divergence, von_neumann_divergence
+
+# aliases for torch/_local.py until rewired
+_check_shrinkage = check_shrinkage
+_shrinkage_coefficients = shrinkage_coefficients
 
 __all__ = [
     "LocalAlignment",
@@ -28,43 +33,10 @@ __all__ = [
     "local_covariances",
 ]
 
-SHRINKAGES = ("ledoit_wolf", "oas")
 DIVERGENCES = ("stein", "affine", "log_euclidean", "bures", "von_neumann")
 
 # Working buffers are kept near this many float64 entries (about 32 MB).
 _BLOCK_ENTRIES = 1 << 22
-
-
-def _check_shrinkage(shrinkage: Any) -> str | float | None:
-    if shrinkage is None:
-        return None
-    if isinstance(shrinkage, str):
-        return check_choice(shrinkage, "shrinkage", SHRINKAGES)
-    return check_real(shrinkage, "shrinkage", low=0.0, high=1.0)
-
-
-def _shrinkage_coefficients(
-    Xc: np.ndarray, emp: np.ndarray, shrinkage: str | float
-) -> np.ndarray:
-    """Shrinkage intensities (B,) for centred samples ``Xc`` (B, s, d) with covariances ``emp``."""
-    B, s, d = Xc.shape
-    if isinstance(shrinkage, float):
-        return np.full(B, shrinkage)
-    mu = np.trace(emp, axis1=1, axis2=2) / d
-    frob2 = np.einsum("bij,bij->b", emp, emp)  # ||emp||_F^2
-    if shrinkage == "ledoit_wolf":
-        # Ledoit & Wolf (2004), in scikit-learn's form (ledoit_wolf_shrinkage)
-        sq = np.einsum("bsi,bsi->bs", Xc, Xc)
-        beta_ = np.einsum("bs,bs->b", sq, sq)  # sum_s ||x_s||^4
-        beta = (beta_ / s - frob2) / (d * s)
-        delta = (frob2 - d * mu**2) / d  # ||emp - mu I||_F^2 / d
-        beta = np.minimum(beta, delta)
-        return np.where(beta > 0, beta / np.where(delta > 0, delta, 1.0), 0.0)
-    # Chen, Wiesel, Eldar & Hero (2010), in scikit-learn's form (oas)
-    alpha = frob2 / d**2
-    num = alpha + mu**2
-    den = (s + 1) * (alpha - mu**2 / d)
-    return np.where(den == 0, 1.0, np.minimum(num / np.where(den == 0, 1.0, den), 1.0))
 
 
 def _batched_covariance(Xb: np.ndarray, shrinkage: str | float | None) -> np.ndarray:
@@ -79,7 +51,7 @@ def _batched_covariance(Xb: np.ndarray, shrinkage: str | float | None) -> np.nda
     if shrinkage is None:
         return emp
     mu = np.trace(emp, axis1=1, axis2=2) / d
-    coef = _shrinkage_coefficients(Xc, emp, shrinkage)
+    coef = shrinkage_coefficients(Xc, emp, shrinkage)
     out = emp * (1.0 - coef)[:, None, None]
     out[:, np.arange(d), np.arange(d)] += (coef * mu)[:, None]
     return out
@@ -145,7 +117,7 @@ def covariance(X: Any, *, shrinkage: Any = None) -> np.ndarray:
     X = as_points(X, "X", dtype=np.float64)
     if X.shape[0] < 2:
         raise ValueError(f"X must hold at least 2 samples to estimate a covariance; got {X.shape}")
-    shrink = _check_shrinkage(shrinkage)
+    shrink = check_shrinkage(shrinkage)
     s = power_of_two_scale(X)
     return _scale_back(_batched_covariance((X / s)[None], shrink)[0], s)
 
@@ -399,7 +371,7 @@ def local_covariances(X: Any, *, k: int, shrinkage: Any = None) -> np.ndarray:
     """
     X = as_points(X, "X", dtype=np.float64)
     k = check_k(k, X.shape[0])
-    shrink = _check_shrinkage(shrinkage)
+    shrink = check_shrinkage(shrinkage)
     s = power_of_two_scale(X)
     return _scale_back(_local_covariances(X / s, k, shrink), s)
 
@@ -500,7 +472,7 @@ def local_alignment(
     X, Y = as_pair(X, Y, paired=True, same_dim=True)
     k = check_k(k, X.shape[0])
     divergence = check_choice(divergence, "divergence", DIVERGENCES)
-    shrink = _check_shrinkage(shrinkage)
+    shrink = check_shrinkage(shrinkage)
     # common unit scale s (exact): Stein, affine and log-Euclidean values are invariant
     # under the common congruence by s, Bures^2 and von Neumann scale by s^2
     s = power_of_two_scale(np.array([np.abs(X).max(), np.abs(Y).max()]))

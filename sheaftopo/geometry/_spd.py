@@ -85,12 +85,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_choice, check_int, check_real
+from .._validation import as_float_array, as_weights, check_choice, check_int, check_real
 from ._checks import (
     as_spd,
     as_spd_batch,
     as_symmetric,
-    as_weights,
     broadcast_batch,
     cholesky,
     matrix_scale_exponents,
@@ -980,8 +979,11 @@ def spd_mean(
     if metric == "bures":
         res = _bures_mean(P, w, start, tol, max_iter)
         return SPDMean(
-            np.ldexp(res.mean, e), res.n_iter, res.converged,
-            math.ldexp(res.gradient_norm, e // 2), "bures",
+            np.ldexp(res.mean, e),
+            res.n_iter,
+            res.converged,
+            math.ldexp(res.gradient_norm, e // 2),
+            "bures",
         )
     res = _affine_mean(P, w, start, tol, max_iter)
     return SPDMean(np.ldexp(res.mean, e), res.n_iter, res.converged, res.gradient_norm, "affine")

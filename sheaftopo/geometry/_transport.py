@@ -34,6 +34,7 @@ import numpy as np
 
 from .._validation import (
     as_float_array,
+    as_weights,
     check_int,
     check_random_state,
     check_real,
@@ -42,7 +43,6 @@ from .._validation import (
 from ._checks import (
     as_pair,
     as_spd,
-    as_weights,
     broadcast_batch,
     check_order,
     check_reg,
@@ -593,9 +593,7 @@ def _sinkhorn(
         # for small reg (only the log-domain potentials are used here).
         first = min(max_iter, NEWTON_AFTER) if newton_ok else max_iter
         with np.errstate(over="ignore", under="ignore"):
-            _, log = sinkhorn_log(
-                a, b, C, reg, numItermax=first, stopThr=tol, log=True, warn=False
-            )
+            _, log = sinkhorn_log(a, b, C, reg, numItermax=first, stopThr=tol, log=True, warn=False)
         g = reg * (log["log_v"] - np.log(b))
         n_iter, last = min(int(log["niter"]) + 1, first), float(log["err"][-1])
         if not last < tol and newton_ok and n_iter < max_iter:
