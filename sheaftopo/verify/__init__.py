@@ -19,21 +19,11 @@ theory pages (``python -m verification``) are written with this API; see
 ``docs/verify.md`` for a tutorial.
 """
 
+from ._check import Counterexample, FamilyResult, Report, check, shrink
 from ._generators import diagrams, paired_embeddings, point_clouds, sheaves_on_graphs, spd_pairs
-from ._statement import (
-    Counterexample,
-    Family,
-    FamilyResult,
-    Measurement,
-    Report,
-    SearchResult,
-    Statement,
-    check,
-    perturb_arrays,
-    search,
-    shrink,
-    shrink_arrays,
-)
+from ._instances import perturb_arrays, shrink_arrays
+from ._search import SearchResult, search
+from ._statement import Family, Measurement, Statement
 
 __all__ = [
     "Counterexample",

@@ -160,9 +160,7 @@ def _spectrum(rng: np.random.Generator, d: int, cond: float, clustered: bool) ->
     return np.exp(logs)
 
 
-def spd_pairs(
-    kind: str = "mixed", *, dim: int | Range = (1, 8), cond: float = 1e4
-) -> Family:
+def spd_pairs(kind: str = "mixed", *, dim: int | Range = (1, 8), cond: float = 1e4) -> Family:
     """Pairs ``{"P", "Q"}`` of SPD matrices with condition number up to ``cond``.
 
     Parameters
@@ -226,8 +224,7 @@ def spd_pairs(
         cp = float(np.linalg.cond(inst["P"]))
         return f"{inst.get('kind', kind)} d={inst['P'].shape[0]} cond(P)={cp:.2g}"
 
-    return Family(f"SPD pairs ({kind}, cond<={cond:g})", sample, describe=describe,
-                  project=project)
+    return Family(f"SPD pairs ({kind}, cond<={cond:g})", sample, describe=describe, project=project)
 
 
 # --------------------------------------------------------------------------
@@ -291,16 +288,18 @@ def diagrams(kind: str = "mixed", *, n: int | Range = (0, 25)) -> Family:
         # a point of each diagram at once: matched pairs often only go together
         for i in range(len(inst["A"])):
             for j in range(len(inst["B"])):
-                yield {**inst, "A": np.delete(inst["A"], i, axis=0),
-                       "B": np.delete(inst["B"], j, axis=0)}
+                yield {
+                    **inst,
+                    "A": np.delete(inst["A"], i, axis=0),
+                    "B": np.delete(inst["B"], j, axis=0),
+                }
         for digits in (1, 2, 3):
             yield {**inst, **{k: np.round(inst[k], digits) for k in ("A", "B")}}
 
     def describe(inst: dict) -> str:
         return f"{inst.get('kind', kind)} |A|={len(inst['A'])} |B|={len(inst['B'])}"
 
-    return Family(f"diagrams ({kind})", sample, describe=describe, shrink=shrink,
-                  project=project)
+    return Family(f"diagrams ({kind})", sample, describe=describe, shrink=shrink, project=project)
 
 
 # --------------------------------------------------------------------------
@@ -377,8 +376,8 @@ def sheaves_on_graphs(
         n = _draw(rng, vr)
         E = _graph(rng, gk, n)
         m, d = len(E), _draw(rng, sr)
-        de = d if er is None or mk in ("orthogonal", "near-identity", "constant") else _draw(
-            rng, er
+        de = (
+            d if er is None or mk in ("orthogonal", "near-identity", "constant") else _draw(rng, er)
         )
         if mk == "random":
             tail = rng.standard_normal((m, de, d)) / math.sqrt(d)
@@ -391,8 +390,11 @@ def sheaves_on_graphs(
             A = rng.standard_normal((m, d, d)) * size
             skew = A - np.swapaxes(A, 1, 2)
             eye = np.broadcast_to(np.eye(d), (m, d, d))
-            tail = (np.asarray(np.linalg.solve(eye - skew, eye + skew), dtype=np.float64)
-                    if m else np.zeros((0, d, d)))
+            tail = (
+                np.asarray(np.linalg.solve(eye - skew, eye + skew), dtype=np.float64)
+                if m
+                else np.zeros((0, d, d))
+            )
             head = eye.copy()
         elif mk == "constant":
             tail = np.broadcast_to(np.eye(d), (m, d, d)).copy()
@@ -400,14 +402,15 @@ def sheaves_on_graphs(
         else:
             u, v = rng.standard_normal((m, de, 1)), rng.standard_normal((m, 1, d))
             tail, head = u @ v, rng.standard_normal((m, de, d)) / math.sqrt(d)
-        return {"edges": E, "n_vertices": n, "tail": tail, "head": head, "maps": mk,
-                "graph": gk}
+        return {"edges": E, "n_vertices": n, "tail": tail, "head": head, "maps": mk, "graph": gk}
 
     def describe(inst: dict) -> str:
         t = inst["tail"]
-        return (f"{inst.get('maps', maps)} maps on {inst.get('graph', graph)} graph, "
-                f"n={inst['n_vertices']} m={len(inst['edges'])} d_e={t.shape[1]} "
-                f"d_v={t.shape[2]}")
+        return (
+            f"{inst.get('maps', maps)} maps on {inst.get('graph', graph)} graph, "
+            f"n={inst['n_vertices']} m={len(inst['edges'])} d_e={t.shape[1]} "
+            f"d_v={t.shape[2]}"
+        )
 
     def shrink(inst: dict):
         for e in range(len(inst["edges"])):
@@ -417,8 +420,9 @@ def sheaves_on_graphs(
             for p in (0, 1, 2)
         )
 
-    return Family(f"sheaves ({maps} maps, {graph} graphs)", sample, describe=describe,
-                  shrink=shrink)
+    return Family(
+        f"sheaves ({maps} maps, {graph} graphs)", sample, describe=describe, shrink=shrink
+    )
 
 
 # --------------------------------------------------------------------------
@@ -481,4 +485,3 @@ def paired_embeddings(
         return f"{inst.get('kind', kind)} n={inst['X'].shape[0]} d={inst['X'].shape[1]}"
 
     return Family(f"paired embeddings ({kind})", sample, describe=describe)
-

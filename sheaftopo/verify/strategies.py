@@ -127,8 +127,9 @@ def sheaves_on_graphs(
     pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
     chosen = draw(st.lists(st.sampled_from(pairs), unique=True)) if pairs else []
     flips = draw(st.lists(st.booleans(), min_size=len(chosen), max_size=len(chosen)))
-    E = np.array([(b, a) if f else (a, b) for (a, b), f in zip(chosen, flips, strict=True)],
-                 dtype=np.int64).reshape(-1, 2)
+    E = np.array(
+        [(b, a) if f else (a, b) for (a, b), f in zip(chosen, flips, strict=True)], dtype=np.int64
+    ).reshape(-1, 2)
     d, de = draw(st.integers(*sr)), draw(st.integers(*er))
     entries = st.one_of(st.just(0.0), _floats(-2, 2))
     tail = draw(hnp.arrays(np.float64, (len(E), de, d), elements=entries))
