@@ -254,6 +254,37 @@ def test_every_unit_is_in_the_layer_table() -> None:
     assert units <= set(ALLOWED), sorted(units - set(ALLOWED))
 
 
+def _documented_layers() -> dict[str, frozenset[str]]:
+    """The layer table of docs/architecture.md (the section "The layers")."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("## The layers", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, frozenset[str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        unit, allowed = cells[0].strip("`"), cells[2]
+        if allowed == "every unit above":
+            rows[unit] = frozenset(rows)
+        else:
+            rows[unit] = frozenset(a.strip().strip("`") for a in allowed.split(",") if "`" in a)
+    return rows
+
+
+def test_documented_layers_match_the_enforced_ones() -> None:
+    documented = _documented_layers()
+    enforced = {u: a for u, a in ALLOWED.items() if u != "__main__"}
+    assert documented == enforced
+
+
+def test_every_core_module_is_documented() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text.split("## The shared lower layer", 1)[1].split("\n## ", 1)[0]
+    modules = sorted(p.name for p in (PACKAGE / "_core").glob("*.py") if p.name != "__init__.py")
+    missing = [m for m in modules if f"`_core/{m}`" not in table]
+    assert not missing, f"docs/architecture.md does not describe {missing}"
+
+
 def test_no_private_imports_across_units() -> None:
     found = private_import_violations()
     assert not found, "\n".join(found)
