@@ -34,6 +34,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._core.fiber_blocks import (
+    MAX_BLOCK_COLS,
+    ROW_BLOCK,
+    as_grid,
+    check_true_distances,
+    order_statistic,
+    pair_inputs,
+    true_distances,
+)
+from .._core.fiber_blocks import true_pairs as checked_pairs
 from .._validation import check_choice, check_real
 from ._inputs import DEFAULT_TIMEOUT, check_sizes, compute, connect, note, offsets_of, prepare
 from ._inputs import require_dask as _require_dask
@@ -66,7 +76,7 @@ def task_bytes(rows: int, d: int, pairs: bool = False) -> int:
 
     The two blocks and the in-memory kernel's copies of them
     (:data:`TASK_BYTES_PER_COORDINATE` bytes per row and feature each), its
-    screening buffer (one float64 slab of ``_ROW_BLOCK`` x ``_MAX_BLOCK_COLS``
+    screening buffer (one float64 slab of ``ROW_BLOCK`` x ``MAX_BLOCK_COLS``
     inner products: the kernel runs with ``n_jobs=1`` in a task) and, with
     ``pairs``, the worst case of the listed pairs: every pair of the two
     blocks within ε (:data:`TASK_BYTES_PER_PAIR` bytes each). A profile task
@@ -78,9 +88,7 @@ def task_bytes(rows: int, d: int, pairs: bool = False) -> int:
     >>> task_bytes(1000, 64) // 2**20, task_bytes(1000, 64, pairs=True) // 2**20
     (7, 53)
     """
-    from ..fiber._product import _MAX_BLOCK_COLS, _ROW_BLOCK
-
-    screen = 8 * _ROW_BLOCK * _MAX_BLOCK_COLS
+    screen = 8 * ROW_BLOCK * MAX_BLOCK_COLS
     listed = TASK_BYTES_PER_PAIR * rows * rows if pairs else 0
     return 2 * TASK_BYTES_PER_COORDINATE * rows * d + screen + listed
 
@@ -240,7 +248,7 @@ def _run_join(
 
 def _pair_product(A: Any, B: Any, off_a: int, off_b: int, eps: float, metric: str) -> tuple:
     """The ε-pairs between one F block and one G block, with global indices."""
-    from ..fiber._product import approximate_fiber_product
+    from ..fiber import approximate_fiber_product
 
     prod = approximate_fiber_product(A, B, eps, metric=metric, n_jobs=1)
     return prod.rows + np.int64(off_a), prod.cols + np.int64(off_b), prod.distances
@@ -267,17 +275,15 @@ def _pair_write(
 
 def _pair_counts(A: Any, B: Any, grid: np.ndarray, metric: str) -> np.ndarray:
     """Per ε of the grid, the number of pairs of one block pair within it (no pairs kept)."""
-    from ..fiber._product import fiber_profile
+    from ..fiber import fiber_profile
 
     return fiber_profile(A, B, grid, metric=metric, n_jobs=1).counts
 
 
 def _pair_true(A: Any, B: Any, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
     """Canonical distances of the pairs ``(A[i], B[j])`` (local indices; may be inf)."""
-    from ..fiber._product import _pair_inputs, _true_distances
-
-    Av, Bv = _pair_inputs(A, B)
-    return _true_distances(Av, Bv, i, j, metric)
+    Av, Bv = pair_inputs(A, B)
+    return true_distances(Av, Bv, i, j, metric)
 
 
 # --------------------------------------------------------------------------
@@ -379,7 +385,7 @@ def fiber_product_dask(
     >>> prod.distances
     array([0.        , 5.        , 5.        , 5.        , 3.16227766, 0.        ])
     """
-    from ..fiber._product import FiberProduct
+    from ..fiber import FiberProduct
 
     eps = check_real(eps, "eps", low=0.0)
     s = _setup(F, G, metric, block_rows, memory_budget, pairs=True)
@@ -536,8 +542,6 @@ def _gather_distances(
     A pair farther apart than the largest float64 raises ``ValueError`` (with
     its global indices), as in :func:`sheaftopo.fiber.epsilon_star`.
     """
-    from ..fiber._product import check_true_distances
-
     true_d = np.empty(len(pairs[0]), np.float64)
     for idx, d in zip(groups, found, strict=True):
         true_d[idx] = d
@@ -610,12 +614,12 @@ def fiber_profile_dask(
     >>> prof.epsilon_star
     0.5
     """
-    from ..fiber._product import FiberProfile, _as_grid, _order_statistic, _true_pairs
+    from ..fiber import FiberProfile
 
-    grid = _as_grid(eps_grid)
+    grid = as_grid(eps_grid)
     q = check_real(fraction, "fraction", low=0.0, high=1.0, low_inclusive=False)
     s = _setup(F, G, metric, block_rows, memory_budget, pairs=False)
-    pairs = None if true_pairs is None else _true_pairs(true_pairs, s.n, s.m)
+    pairs = None if true_pairs is None else checked_pairs(true_pairs, s.n, s.m)
     dask, _ = _require_dask()
     count = dask.delayed(_pair_counts, pure=True)
     groups: list[np.ndarray] = []
@@ -637,7 +641,7 @@ def fiber_profile_dask(
         true_d = _gather_distances(pairs, groups, found[s.n_pairs :])
         sd = np.sort(true_d)
         recall = np.searchsorted(sd, grid, side="right") / len(sd)
-        star = _order_statistic(sd, q)
+        star = order_statistic(sd, q)
     return FiberProfile(
         eps=grid.copy(),
         counts=counts,
@@ -691,10 +695,8 @@ def true_distances_dask(
     >>> true_distances_dask(F, F + 0.5, "diagonal", block_rows=2)
     array([0.5, 0.5, 0.5])
     """
-    from ..fiber._product import _true_pairs
-
     s = _setup(F, G, metric, block_rows, memory_budget, pairs=False)
-    i, j = _true_pairs(true_pairs, s.n, s.m)
+    i, j = checked_pairs(true_pairs, s.n, s.m)
     groups: list[np.ndarray] = []
 
     def tasks() -> list[Any]:

@@ -16,7 +16,7 @@ def test_import_fiber_defers_kernels_scipy_and_sympy():
         "sympy",
         "sklearn",
         "threadpoolctl",
-        "sheaftopo.fiber._fiber_kernels",
+        "sheaftopo._core.fiber_kernels",
     )
     assert not [m for m in heavy if m in mods]
 

@@ -11,7 +11,9 @@ from _fiber_helpers import canonical
 from scipy.spatial.distance import cdist
 
 from sheaftopo.fiber import approximate_fiber_product, epsilon_star, fiber_profile
-from sheaftopo.fiber._product import _ball_leaves, _Blocked, _prepare, _screen_threshold
+from sheaftopo.fiber._balls import ball_leaves
+from sheaftopo.fiber._blocked import Blocked
+from sheaftopo.fiber._screening import prepare, screen_threshold
 
 METHODS = [("auto", "auto"), ("blocked", "float32"), ("blocked", "float64"), ("kdtree", "auto")]
 
@@ -113,8 +115,8 @@ def test_pruned_blocks_on_clustered_data_still_give_every_pair():
     F = centers[np.repeat(np.arange(40), 100)] + RNG.standard_normal((4000, 16))
     G = centers[np.repeat(np.arange(40), 60)] + RNG.standard_normal((2400, 16))
     eps = 3.0
-    p = _prepare(F, G, "euclidean")
-    eng = _Blocked(p, _screen_threshold(p, eps), "float32", 1 << 24, 1)
+    p = prepare(F, G, "euclidean")
+    eng = Blocked(p, screen_threshold(p, eps), "float32", 1 << 24, 1)
     assert eng.alive.mean() < 0.5  # most pairs of blocks are skipped
     assert assert_brute_force(F, G, eps, n_jobs=2) > 300
 
@@ -129,7 +131,7 @@ def test_dense_products_regrow_the_buffers():
 def test_ball_leaves_partition_the_rows():
     X = RNG.standard_normal((1000, 7))
     X[:300] = 0.0  # a block of identical points
-    perm, leaves = _ball_leaves(X, 64)
+    perm, leaves = ball_leaves(X, 64)
     assert np.array_equal(np.sort(perm), np.arange(1000))
     assert leaves[0][0] == 0 and leaves[-1][1] == 1000
     assert all(a[1] == b[0] for a, b in itertools.pairwise(leaves))

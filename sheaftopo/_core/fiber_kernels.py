@@ -1,8 +1,11 @@
 """numba kernels of the approximate fiber product.
 
-Plain functions over plain arrays; :mod:`._product` validates the input,
-chooses block sizes and runs these kernels on row blocks in worker threads
-(every kernel releases the GIL).
+Plain functions over plain arrays; :mod:`sheaftopo.fiber` validates the
+input, chooses block sizes and runs these kernels on row blocks in worker
+threads (every kernel releases the GIL). They live in the shared layer because
+:mod:`sheaftopo.distributed` computes the same canonical distances (through
+:mod:`sheaftopo._core.fiber_blocks`); load them with
+``sheaftopo._core.fiber_blocks.fiber_kernels()``, never at import.
 
 Two kinds of distance appear here:
 
