@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 HEAVY = (
-    "torch", "gudhi", "ot", "numba", "sheaftopo.persistence._mst_kernels",
-    "sheaftopo.fiber._fiber_kernels", "dask",
+    "torch", "gudhi", "ot", "numba", "sheaftopo._core.mst_kernels",
+    "sheaftopo._core.fiber_kernels", "dask",
 )
 
 

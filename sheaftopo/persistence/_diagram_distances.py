@@ -22,16 +22,19 @@ from typing import Any
 
 import numpy as np
 
+from .._core.slicing import angles, quantile_plan
 from .._validation import (
     as_diagram,
-    as_vector,
     check_choice,
     check_int,
-    check_random_state,
     check_real,
 )
 
 __all__ = ["bottleneck", "sliced_wasserstein", "wasserstein"]
+
+# alias for sheaftopo/torch/_sliced.py until it imports sheaftopo._core.slicing
+_angles = angles
+_quantile_plan = quantile_plan
 
 # Directions are processed in blocks whose working buffer (projections of both
 # diagrams) holds about this many bytes. Small buffers stay in cache and are
@@ -79,19 +82,6 @@ def _handle_essential(
             + "; essential='drop' only applies when the counts agree"
         )
     return d1[np.isfinite(d1[:, 1])], d2[np.isfinite(d2[:, 1])]
-
-
-def _angles(n_directions: int, seed: Any, directions: Any) -> np.ndarray:
-    if directions is not None:
-        if seed is not None:
-            raise ValueError(
-                "seed has no effect when directions is given; pass one of them, not both"
-            )
-        return as_vector(directions, "directions")
-    if seed is None:
-        return -np.pi / 2 + np.pi * np.arange(n_directions) / n_directions
-    rng = check_random_state(seed)
-    return rng.uniform(-np.pi / 2, np.pi / 2, size=n_directions)
 
 
 def _block_size(row_entries: int, n_dirs: int) -> int:
@@ -159,27 +149,6 @@ def _sw_diagram(f1: np.ndarray, f2: np.ndarray, theta: np.ndarray, p: float) -> 
     return _finish(scale, s, p)
 
 
-def _quantile_plan(n1: int, n2: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merged quantile breakpoints of two uniform measures with n1 and n2 atoms.
-
-    The quantile function of the uniform measure on sorted values
-    ``x_0 <= ... <= x_{n-1}`` is ``Q(u) = x_{ceil(u n) - 1}``. On each interval
-    between consecutive points of ``{k / n1} U {k / n2}`` both quantile
-    functions are constant; the breakpoints are computed exactly in units of
-    ``1 / lcm(n1, n2)``. Returns ``(i1, i2, w)``: the atom indices on each
-    interval and the interval lengths (summing to 1).
-    """
-    g = math.gcd(n1, n2)
-    s1, s2 = n2 // g, n1 // g  # lcm / n1 and lcm / n2
-    lcm = s1 * n1
-    t = np.union1d(np.arange(1, n1 + 1, dtype=np.int64) * s1,
-                   np.arange(1, n2 + 1, dtype=np.int64) * s2)
-    i1 = (t + (s1 - 1)) // s1 - 1
-    i2 = (t + (s2 - 1)) // s2 - 1
-    w = np.diff(t, prepend=0) / lcm
-    return i1, i2, w
-
-
 def _sw_point_cloud(f1: np.ndarray, f2: np.ndarray, theta: np.ndarray, p: float) -> float:
     """Sliced W_p between the uniform empirical measures on the rows of f1 and f2."""
     n1, n2 = len(f1), len(f2)
@@ -194,7 +163,7 @@ def _sw_point_cloud(f1: np.ndarray, f2: np.ndarray, theta: np.ndarray, p: float)
         )
     equal = n1 == n2
     if not equal:
-        i1, i2, w = _quantile_plan(n1, n2)
+        i1, i2, w = quantile_plan(n1, n2)
     U = _unit_vectors(theta)
     m = len(theta)
     k = n1 if equal else len(w)
@@ -447,7 +416,7 @@ def sliced_wasserstein(
     if p is None:
         p = 1.0 if kind == "diagram" else 2.0
     p = check_real(p, "p", low=1.0)
-    theta = _angles(n_directions, seed, directions)
+    theta = angles(n_directions, seed, directions)
     f1, f2 = _handle_essential(d1, d2, essential)
 
     # Dividing by a power of two is exact and commutes with every step below,

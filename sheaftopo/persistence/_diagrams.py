@@ -86,5 +86,7 @@ def h0_diagram_batch(
     >>> [d.shape for d in dgms]
     [(5, 2), (5, 2), (5, 2)]
     """
-    return [f.diagram for f in mst_batch(data, metric=metric, method=method,
-                                          memory_budget=memory_budget)]
+    return [
+        f.diagram
+        for f in mst_batch(data, metric=metric, method=method, memory_budget=memory_budget)
+    ]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._mst_kernels import uf_find, uf_union
+from .._core.mst_kernels import uf_find, uf_union
 
 
 @nb.njit(cache=True)
@@ -93,8 +93,15 @@ def build_kdtree(X, leaf_size):
         sp += 1
         stack[sp] = a
         sp += 1
-    return (perm, start[:n_nodes], end[:n_nodes], left[:n_nodes], right[:n_nodes],
-            lo[:n_nodes], hi[:n_nodes])
+    return (
+        perm,
+        start[:n_nodes],
+        end[:n_nodes],
+        left[:n_nodes],
+        right[:n_nodes],
+        lo[:n_nodes],
+        hi[:n_nodes],
+    )
 
 
 @nb.njit(cache=True, inline="always")
@@ -122,8 +129,9 @@ def _less(d, lo_, hi_, bd, blo, bhi):
 
 
 @nb.njit(cache=True)
-def _knn_outside(X, i, comp, node_comp, start, end, left, right, lo, hi, bound,
-                 out_d, out_j, stack, dstack):
+def _knn_outside(
+    X, i, comp, node_comp, start, end, left, right, lo, hi, bound, out_d, out_j, stack, dstack
+):
     """The k nearest points to X[i] outside comp[i] with squared distance <= bound.
 
     Results, ordered by (d, j), go to ``out_d[:k], out_j[:k]`` (k = len(out_d));
@@ -189,8 +197,9 @@ def _knn_outside(X, i, comp, node_comp, start, end, left, right, lo, hi, bound,
 
 
 @nb.njit(cache=True, parallel=True)
-def _search(X, comp, node_comp, start, end, left, right, lo, hi,
-            todo, k, comp_bound, cand_d, cand_j, lb):
+def _search(
+    X, comp, node_comp, start, end, left, right, lo, hi, todo, k, comp_bound, cand_d, cand_j, lb
+):
     """Refresh the candidate lists of the points in ``todo`` with a tree search.
 
     Each gets its k nearest points outside its component within its
@@ -210,8 +219,9 @@ def _search(X, comp, node_comp, start, end, left, right, lo, hi,
             i = todo[t]
             c = comp[i]
             bnd = comp_bound[c]
-            f = _knn_outside(X, i, comp, node_comp, start, end, left, right, lo, hi,
-                             bnd, od, oj, stack, dstack)
+            f = _knn_outside(
+                X, i, comp, node_comp, start, end, left, right, lo, hi, bnd, od, oj, stack, dstack
+            )
             for s in range(kk):
                 cand_d[i, s] = od[s] if s < k else np.inf
                 cand_j[i, s] = oj[s] if s < k else -1
@@ -300,8 +310,23 @@ def kdtree_boruvka(X, leaf_size, k_first, k_later):
             if pick[i] < 0 and lb[i] <= comp_bound[comp[i]]:
                 todo[n_todo] = i
                 n_todo += 1
-        _search(Xs, comp, node_comp, start, end, left, right, lo, hi, todo[:n_todo],
-                k_first if first else k_later, comp_bound, cand_d, cand_j, lb)
+        _search(
+            Xs,
+            comp,
+            node_comp,
+            start,
+            end,
+            left,
+            right,
+            lo,
+            hi,
+            todo[:n_todo],
+            k_first if first else k_later,
+            comp_bound,
+            cand_d,
+            cand_j,
+            lb,
+        )
         first = False
         for t in range(n_todo):
             i = todo[t]
@@ -317,8 +342,9 @@ def kdtree_boruvka(X, leaf_size, k_first, k_later):
             j = cand_j[i, s]
             d = cand_d[i, s]
             cc = comp[i]
-            if bp[cc] < 0 or _less(d, min(i, j), max(i, j), bd[cc], min(bp[cc], bq[cc]),
-                                   max(bp[cc], bq[cc])):
+            if bp[cc] < 0 or _less(
+                d, min(i, j), max(i, j), bd[cc], min(bp[cc], bq[cc]), max(bp[cc], bq[cc])
+            ):
                 bd[cc] = d
                 bp[cc] = i
                 bq[cc] = j

@@ -28,12 +28,20 @@ Methods
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._core.mst import (
+    DEFAULT_MEMORY_BUDGET,
+    MAX_BLOCK,
+    NO_COORDS,
+    SpanningForest,
+    dense_mst,
+    finish_forest,
+    mst_kernels,
+)
+from .._core.scaling import GRAM_GUARD, rescaled, scaled_back
 from .._validation import (
     as_distance_matrix,
     as_edge_list,
@@ -42,24 +50,28 @@ from .._validation import (
     as_sparse_graph,
     check_choice,
     check_int,
-    power_of_two_scale,
 )
+
+# alias for sheaftopo/distributed/_mst.py until it imports sheaftopo._core.mst
+_finish = finish_forest
+# alias for sheaftopo/torch/_persistence.py until it imports sheaftopo._core.mst
+_mst_matrix = dense_mst
+# GRAM_GUARD, rescaled, scaled_back (from _core.scaling) and DEFAULT_MEMORY_BUDGET,
+# MAX_BLOCK (from _core.mst) stay importable here: alias for sheaftopo/distributed/_mst.py,
+# sheaftopo/distributed/_inputs.py and benchmarks/distributed.py until they import
+# sheaftopo._core.scaling / sheaftopo._core.mst
 
 __all__ = ["SpanningForest", "mst", "mst_batch"]
 
 METRICS = ("euclidean", "cosine", "precomputed")
 METHODS = ("auto", "prim", "boruvka", "kdtree", "kruskal")
 
-#: default bound on the working memory of one call, in bytes
-DEFAULT_MEMORY_BUDGET = 2 * 1024**3
 #: dimensions up to which "auto" uses the KD-tree for large point clouds
 KDTREE_MAX_DIM = 10
 #: size from which "auto" prefers the KD-tree to dense Prim in low dimension
 KDTREE_MIN_POINTS = 2048
 #: points are centred when |mean|^2 exceeds this share of the mean squared norm
 CENTRE_ABOVE = 0.25
-#: squared distances under GRAM_GUARD * d * eps * (|x|^2 + |y|^2) are recomputed exactly
-GRAM_GUARD = 64.0
 #: KD-tree leaf size and candidate-list lengths of its first and later rounds
 KDTREE_LEAF_SIZE = 32
 KDTREE_K_FIRST = 3
@@ -71,101 +83,6 @@ BORUVKA_MIN_ROW_BYTES = 2048
 BORUVKA_NEIGHBORS = 16
 #: row size (bytes) from which a sweep multiplies each block pair once (see _sweep)
 SYMMETRIC_SWEEP_MIN_ROW_BYTES = 1024
-#: largest row block of the blocked sweeps
-MAX_BLOCK = 4096
-
-
-def _kernels() -> Any:
-    from . import _mst_kernels
-
-    return _mst_kernels
-
-
-#: stands for "no coordinates" where a kernel takes them but its guard is off
-_NO_COORDS = np.zeros((0, 0))
-
-
-@dataclass(frozen=True, eq=False)
-class SpanningForest:
-    """A minimum spanning forest, edges sorted by weight.
-
-    Attributes
-    ----------
-    edges : ndarray of int64, shape (n_vertices - n_components, 2)
-        The forest's edges ``(i, j)`` with ``i < j``, sorted by
-        ``(weight, i, j)``. Row ``k`` is the edge whose appearance in the
-        filtration kills the ``k``-th finite point of :attr:`diagram`: the
-        persistence pairs, needed by differentiable users who gather distances
-        at these indices.
-    weights : ndarray of float64, shape (n_vertices - n_components,)
-        Edge weights in ascending order. For point clouds these are recomputed
-        in float64 directly from the coordinates, not read off the Gram
-        identity, so they carry no cancellation error.
-    n_vertices : int
-        Number of vertices (points).
-    n_components : int
-        Number of connected components: 1 for point clouds and dense matrices,
-        possibly more for sparse graphs.
-    labels : ndarray of int64, shape (n_vertices,)
-        Component of every vertex, numbered 0.. in order of each component's
-        smallest vertex.
-    method : str
-        The algorithm that produced the forest.
-    """
-
-    edges: np.ndarray
-    weights: np.ndarray
-    n_vertices: int
-    n_components: int
-    labels: np.ndarray
-    method: str
-
-    @property
-    def total_weight(self) -> float:
-        """Sum of the edge weights."""
-        return float(self.weights.sum())
-
-    @property
-    def diagram(self) -> np.ndarray:
-        """The H0 persistence diagram, shape (n_vertices, 2).
-
-        Rows ``(0, w)`` for the edge weights in ascending order, then one
-        ``(0, inf)`` row per connected component (ripser's convention).
-        """
-        out = np.zeros((self.n_vertices, 2))
-        m = self.weights.shape[0]
-        out[:m, 1] = self.weights
-        out[m:, 1] = np.inf
-        return out
-
-    def __repr__(self) -> str:
-        return (
-            f"SpanningForest(n_vertices={self.n_vertices}, n_edges={len(self.weights)}, "
-            f"n_components={self.n_components}, total_weight={self.total_weight:.6g}, "
-            f"method={self.method!r})"
-        )
-
-
-def _finish(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int, method: str) -> SpanningForest:
-    """Orient, sort by edge key and label components."""
-    u = np.asarray(u, dtype=np.int64)
-    v = np.asarray(v, dtype=np.int64)
-    lo = np.minimum(u, v)
-    hi = np.maximum(u, v)
-    order = np.lexsort((hi, lo, w))
-    edges = np.stack([lo[order], hi[order]], axis=1) if len(order) else np.zeros((0, 2), np.int64)
-    weights = np.ascontiguousarray(w[order], dtype=np.float64)
-    k = _kernels()
-    parent = np.arange(n)
-    rank = np.zeros(n, np.int8)
-    _union_all(k, parent, rank, edges)
-    labels, c = k.uf_labels(parent)
-    return SpanningForest(edges, weights, n, int(c), labels, method)
-
-
-def _union_all(k: Any, parent: np.ndarray, rank: np.ndarray, edges: np.ndarray) -> None:
-    if len(edges):
-        k.uf_merge(parent, rank, edges[:, 0].copy(), edges[:, 1].copy())
 
 
 # --------------------------------------------------------------------------
@@ -177,30 +94,6 @@ def _memory_budget(memory_budget: Any) -> int:
     if memory_budget is None:
         return DEFAULT_MEMORY_BUDGET
     return check_int(memory_budget, "memory_budget", minimum=1024)
-
-
-def scale_exponent(arr: np.ndarray) -> int:
-    """``e`` such that ``2**e = power_of_two_scale(arr)``: max |arr| / 2**e in [0.5, 1).
-
-    For entries of 2**1023 or more, whose scale 2**1024 is not a float, ``e``
-    is 1023 and the scaled entries land in [1, 2).
-    """
-    with np.errstate(over="ignore"):
-        s = power_of_two_scale(arr)
-    return 1023 if math.isinf(s) else math.frexp(s)[1] - 1
-
-
-def rescaled(arr: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(arr / s, s)`` with ``s = 2**scale_exponent(arr)``: a new array, max |entry| in [0.5, 1).
-
-    The division is an exact change of exponent (``ldexp``), so quantities
-    homogeneous in the entries (distances, deaths) computed on ``arr / s`` and
-    multiplied by ``s`` are those exact arithmetic would give at the original
-    scale, while squares can neither overflow (coordinates above ~1e154) nor
-    underflow (below ~1e-160). The dtype is kept.
-    """
-    e = scale_exponent(arr)
-    return np.ldexp(arr, -e), math.ldexp(1.0, e)
 
 
 def unit_rows(X: np.ndarray, name: str) -> np.ndarray:
@@ -263,23 +156,10 @@ def _lengths(
     ref: np.ndarray, u: np.ndarray, v: np.ndarray, metric: str, scale: float, name: str = "data"
 ) -> np.ndarray:
     """Lengths of the edges ``(u, v)``: exact distances at the original scale."""
-    dist = _kernels().euclidean_edge_lengths(ref, u, v)
+    dist = mst_kernels().euclidean_edge_lengths(ref, u, v)
     if metric == "cosine":
         return 0.5 * dist * dist
     return scaled_back(dist, scale, name)
-
-
-def scaled_back(dist: np.ndarray, scale: float, name: str) -> np.ndarray:
-    """``dist * scale``, or a ``ValueError`` naming ``name`` if that leaves the float64 range."""
-    with np.errstate(over="ignore"):
-        out = dist * scale
-    if not np.isfinite(out).all():
-        raise ValueError(
-            f"{name}: distances between its points exceed the largest float64 "
-            f"({np.finfo(np.float64).max:.3g}); divide {name} by a constant first "
-            "(every death scales with it)"
-        )
-    return out
 
 
 def _auto_method(n: int, d: int, itemsize: int, budget: int) -> str:
@@ -316,7 +196,7 @@ def _prim_points(
     work: np.ndarray, sq: np.ndarray, ref: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     n = work.shape[0]
-    parent, _ = _kernels().prim_dense(_gram(work), sq, -2.0, ref, _gram_guard(work))
+    parent, _ = mst_kernels().prim_dense(_gram(work), sq, -2.0, ref, _gram_guard(work))
     v = np.arange(1, n)
     return parent[1:], v
 
@@ -335,7 +215,7 @@ def _sweep(work, ref, sq, block, comp, slot, best_d, best_i) -> None:
     folding a block column-wise costs more than a second product, so every
     ordered block pair is multiplied and folded row-wise.
     """
-    k = _kernels()
+    k = mst_kernels()
     n, d = work.shape
     tol = _gram_guard(work)
     symmetric = d * work.dtype.itemsize >= SYMMETRIC_SWEEP_MIN_ROW_BYTES
@@ -360,7 +240,7 @@ def _boruvka_points(
     n_neighbors: int = BORUVKA_NEIGHBORS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact MST by Borůvka rounds over blocked Gram sweeps (see the module docstring)."""
-    k = _kernels()
+    k = mst_kernels()
     n = work.shape[0]
     if n == 1:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -397,7 +277,7 @@ def _boruvka_points(
             pi = np.full((n, c, 1), -1, np.int64)
             _sweep(work, ref, sq, block, labels, np.arange(c), pd, pi)
             W, P, Q = k.component_pair_minima(pd, pi, labels, c)
-            cparent, _ = k.prim_dense(W, np.zeros(c), 1.0, _NO_COORDS, 0.0)
+            cparent, _ = k.prim_dense(W, np.zeros(c), 1.0, NO_COORDS, 0.0)
             b = np.arange(1, c)
             a = cparent[1:]
             us.append(P[a, b])
@@ -447,7 +327,7 @@ def _mst_points(X: np.ndarray, metric: str, method: str, budget: int) -> Spannin
             f"method={method!r} does not apply to a point cloud; use 'auto', 'prim', "
             "'boruvka' or 'kdtree'"
         )
-    return _finish(u, v, _lengths(ref, u, v, metric, scale), n, method)
+    return finish_forest(u, v, _lengths(ref, u, v, metric, scale), n, method)
 
 
 # --------------------------------------------------------------------------
@@ -575,7 +455,7 @@ def mst(
             raise ValueError(f"method={method!r} does not apply to a graph; use 'kruskal'")
         lo, hi, w, n = as_graph(data, weights=weights, n_vertices=n_vertices)
         sel = kruskal_selection(lo, hi, w, n)
-        return _finish(lo[sel], hi[sel], w[sel], n, "kruskal")
+        return finish_forest(lo[sel], hi[sel], w[sel], n, "kruskal")
     if n_vertices is not None:
         raise ValueError("n_vertices= is only for edge lists (with weights=)")
     if metric == "precomputed":
@@ -584,7 +464,7 @@ def mst(
             raise ValueError(
                 f"method={method!r} does not apply to a dense distance matrix; use 'prim'"
             )
-        return _mst_matrix(D)
+        return dense_mst(D)
     X = as_points(data, "data")
     return _mst_points(X, metric, method, budget)
 
@@ -645,15 +525,7 @@ def as_graph(
 def kruskal_selection(lo: np.ndarray, hi: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
     """Indices of the edges of a minimum spanning forest, in edge-key order."""
     order = np.lexsort((hi, lo, w))
-    return _kernels().kruskal(lo, hi, order, n)
-
-
-def _mst_matrix(D: np.ndarray) -> SpanningForest:
-    n = D.shape[0]
-    parent, _ = _kernels().prim_dense(D, np.zeros(n), 1.0, _NO_COORDS, 0.0)
-    v = np.arange(1, n)
-    u = parent[1:]
-    return _finish(u, v, D[u, v].astype(np.float64), n, "prim")
+    return mst_kernels().kruskal(lo, hi, order, n)
 
 
 def _one_by_one(data: Any, metric: str, method: str, budget: int) -> list[SpanningForest]:
@@ -728,18 +600,17 @@ def mst_batch(
     ):
         return _one_by_one(arr, metric, method, budget)
     prepared = [
-        _prepare_points(as_points(x, f"data[{b}]"), metric, f"data[{b}]")
-        for b, x in enumerate(arr)
+        _prepare_points(as_points(x, f"data[{b}]"), metric, f"data[{b}]") for b, x in enumerate(arr)
     ]
     work = np.stack([p[0] for p in prepared])
     sq = np.stack([p[1] for p in prepared])
     ref = np.stack([p[2] for p in prepared])
     G = np.matmul(work, np.ascontiguousarray(work.transpose(0, 2, 1)))
-    parents, _ = _kernels().prim_dense_batch(G, sq, -2.0, ref, _gram_guard(work[0]))
+    parents, _ = mst_kernels().prim_dense_batch(G, sq, -2.0, ref, _gram_guard(work[0]))
     v = np.arange(1, n)
     out = []
     for b in range(B):
         u = parents[b, 1:]
         lengths = _lengths(prepared[b][2], u, v, metric, prepared[b][3], f"data[{b}]")
-        out.append(_finish(u, v, lengths, n, "prim"))
+        out.append(finish_forest(u, v, lengths, n, "prim"))
     return out

@@ -12,14 +12,15 @@ Wasserstein distance that costs (``theory/sparsification-bound.md``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._core.mst import mst_kernels
+from .._core.screening import CONVENTIONS, pairs_below, threshold
 from .._validation import as_distance_matrix, check_choice, check_real
-from ._mst import _kernels, as_graph, kruskal_selection, mst, scale_exponent
+from ._mst import as_graph, kruskal_selection, mst
 
 __all__ = [
     "SparsificationBound",
@@ -29,8 +30,11 @@ __all__ = [
     "sparsify",
 ]
 
-CONVENTIONS = ("exact", "tomclip")
-_ROW_BLOCK = 1024
+# CONVENTIONS (imported above from _core.screening) stays importable here, and these
+# two: alias for sheaftopo/torch/_persistence.py and sheaftopo/torch/_tomclip.py until
+# they import sheaftopo._core.screening
+_threshold = threshold
+_pairs_below = pairs_below
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,63 +79,8 @@ class SparsifiedGraph:
         )
 
 
-def _threshold(D: np.ndarray, lam: float, convention: str) -> float:
-    """mean - lam * std of the entries of D, in row blocks (no n^2 temporaries).
-
-    Computed on D divided by the power of two that brings its largest entry
-    into [0.5, 1) (exact), so neither the sum nor the squares can overflow or
-    underflow, then multiplied back; a threshold outside the float64 range
-    (only for an enormous |lam|) raises a ``ValueError`` naming ``lam``.
-    """
-    n = D.shape[0]
-    shift = scale_exponent(D)  # D / 2**shift = ldexp(D, -shift), exact
-    scale = math.ldexp(1.0, shift)
-
-    def blocks() -> Iterator[np.ndarray]:
-        for i0 in range(0, n, _ROW_BLOCK):
-            yield np.ldexp(D[i0 : i0 + _ROW_BLOCK].astype(np.float64), -shift)
-
-    total = math.fsum(float(blk.sum()) for blk in blocks())
-    if convention == "exact":
-        count = n * (n - 1)
-        mean = total / count
-        # the n zero diagonal entries would add n * mean^2 to the sum of squares
-        ss = -n * mean * mean
-        ddof = 0
-    else:
-        count = n * n
-        mean = total / count
-        ss = 0.0
-        ddof = 1
-    for blk in blocks():
-        blk -= mean
-        ss += float(np.einsum("ij,ij->", blk, blk))
-    var = max(ss, 0.0) / (count - ddof)
-    eps = (mean - lam * math.sqrt(var)) * scale
-    if not math.isfinite(eps):
-        raise ValueError(
-            f"lam={lam!r} puts the threshold mean(D) - lam * std(D) outside the float64 "
-            f"range (mean {mean * scale:.6g}, std {math.sqrt(var) * scale:.6g})"
-        )
-    return eps
-
-
-def _pairs_below(D: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs i < j with D[i, j] <= eps, in row blocks."""
-    rows, cols = [], []
-    n = D.shape[0]
-    for i0 in range(0, n, _ROW_BLOCK):
-        blk = D[i0 : i0 + _ROW_BLOCK]
-        r, c = np.nonzero(blk <= eps)
-        r = r + i0
-        keep = c > r
-        rows.append(r[keep])
-        cols.append(c[keep])
-    return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
-
-
 def _n_components(u: np.ndarray, v: np.ndarray, n: int) -> int:
-    k = _kernels()
+    k = mst_kernels()
     parent = np.arange(n)
     rank = np.zeros(n, np.int8)
     if len(u):
@@ -224,8 +173,8 @@ def sparsify(D: Any, *, lam: float = 0.5, convention: str = "exact") -> Sparsifi
         raise ValueError(
             f"D must describe at least 2 points to have a threshold; got shape {Dv.shape}"
         )
-    eps = _threshold(Dv, lam, convention)
-    u, v = _pairs_below(Dv, eps)
+    eps = threshold(Dv, lam, convention)
+    u, v = pairs_below(Dv, eps)
     w = Dv[u, v].astype(np.float64)
     scale = 1.0
     if convention == "tomclip" and len(w) and float(w.max()) > 0:

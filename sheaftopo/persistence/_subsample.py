@@ -7,16 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from .._core.kernels import kernel_loader
+from .._core.scaling import rescaled, scaled_back
 from .._validation import as_distance_matrix, as_points, check_choice, check_int, check_real
-from ._mst import rescaled, scaled_back
 
 __all__ = ["Subsample", "farthest_point_subsample"]
 
 
-def _kernels() -> Any:
-    from . import _subsample_kernels
-
-    return _subsample_kernels
+_kernels = kernel_loader("sheaftopo.persistence._subsample_kernels")
 
 
 @dataclass(frozen=True, eq=False)

@@ -535,7 +535,8 @@ def test_regression_sparse_conflicting_entries_the_smaller_weight_wins():
 def _dispatchers():
     import numba
 
-    from sheaftopo.persistence import _kdtree, _mst_kernels, _subsample_kernels
+    from sheaftopo._core import mst_kernels as _mst_kernels
+    from sheaftopo.persistence import _kdtree, _subsample_kernels
 
     mods = (_mst_kernels, _kdtree, _subsample_kernels)
     return {
