@@ -147,10 +147,10 @@ def optimal_matching(a: np.ndarray, b: np.ndarray, p: float) -> tuple[np.ndarray
 
 
 def _torch_deaths(X: np.ndarray, lam: float | None) -> tuple[Any, Any]:
-    from sheaftopo.torch import h0_diagram
+    from sheaftopo.torch import finite_h0_diagram
 
     z = torch.tensor(X, dtype=torch.float64, requires_grad=True)
-    return z, h0_diagram(z, lam=lam)[:, 1]
+    return z, finite_h0_diagram(z, lam=lam)[:, 1]
 
 
 def _generic_error(inst: dict) -> float:
@@ -291,7 +291,7 @@ def _h0_gradient() -> tuple[Any, list[Any]]:
 
 
 # --------------------------------------------------------------------------
-# the training diagram h0_diagram(z, lam=...) satisfies the sparsification bound
+# the training diagram finite_h0_diagram(z, lam=...) satisfies the sparsification bound
 # --------------------------------------------------------------------------
 
 
@@ -316,15 +316,15 @@ def _sparsified_torch_ratio(t: dict) -> Any:
     cost (through both torch diagrams) and the bound (through T and ε) are
     differentiated, so gradient ascent moves the points to raise the ratio.
     """
-    from sheaftopo.torch import h0_diagram, pairwise_distances
+    from sheaftopo.torch import finite_h0_diagram, pairwise_distances
 
     z, lam, p = t["X"], float(t["lam"]), float(t["p"])
     D = pairwise_distances(z)
     T = D.max()
     off = D[~torch.eye(len(D), dtype=torch.bool)] / T
     eps = T * (off.mean() - lam * off.std(unbiased=False))
-    exact = h0_diagram(z)[:, 1] / T
-    sparse = h0_diagram(z, lam=lam)[:, 1] / T
+    exact = finite_h0_diagram(z)[:, 1] / T
+    sparse = finite_h0_diagram(z, lam=lam)[:, 1] / T
     m = int((exact.detach() * T.detach() > eps.detach()).sum())
     if m == 0:
         return T * 0.0
@@ -418,7 +418,7 @@ def _h0_sparsified_bound() -> tuple[Any, list[Any]]:
         _sparsified_bound_evaluate,
         rtol=1e-9,
         atol=1e-12,
-        description="the training diagram h0_diagram(z, lam) (convention 'exact'): "
+        description="the training diagram finite_h0_diagram(z, lam) (convention 'exact'): "
         "W_p(Dgm0(D), it) <= m(eps)^(1/p) (T - eps)^+ (L1 ground metric, p in {1,2,3})",
         torch_ratio=_sparsified_torch_ratio,
     )
@@ -593,13 +593,13 @@ def _scaled_backward(t: Any, factor: float) -> Any:
     return t * factor - t.detach() * (factor - 1.0)
 
 
-@mutant("h0 gradient doubled", page=H0_PAGE, target="sheaftopo.torch:h0_diagram", quick=True)
+@mutant("h0 gradient doubled", page=H0_PAGE, target="sheaftopo.torch:finite_h0_diagram", quick=True)
 def _h0_doubled(original: Any) -> Any:
     return lambda z, **kw: _scaled_backward(original(z, **kw), 2.0)
 
 
 @mutant("h0 edge-length gradient routed to the other endpoint", page=H0_PAGE,
-        target="sheaftopo.torch._topology:_edge_lengths")
+        target="sheaftopo.torch._distances:_edge_lengths")
 def _h0_wrong_endpoint(original: Any) -> Any:
     def lengths(z: Any, u: Any, v: Any, metric: str, name: str = "z") -> Any:
         exact = original(z, u, v, metric, name)
@@ -612,13 +612,13 @@ def _h0_wrong_endpoint(original: Any) -> Any:
 
 
 @mutant("h0 diagram drops its largest death", page=H0_PAGE,
-        target="sheaftopo.torch:h0_diagram")
+        target="sheaftopo.torch:finite_h0_diagram")
 def _h0_off_by_one(original: Any) -> Any:
     return lambda z, **kw: original(z, **kw)[:-1]
 
 
 @mutant("sparsified h0 drops the pairs that die at T (the old training diagram)",
-        page=H0_PAGE, target="sheaftopo.torch:h0_diagram")
+        page=H0_PAGE, target="sheaftopo.torch:finite_h0_diagram")
 def _h0_drop_completed(original: Any) -> Any:
     def diagram(z: Any, **kw: Any) -> Any:
         dgm = original(z, **kw)
@@ -633,7 +633,7 @@ def _h0_drop_completed(original: Any) -> Any:
 
 
 @mutant("sparsified h0 completes at the longest kept edge instead of T", page=H0_PAGE,
-        target="sheaftopo.torch._topology:_select")
+        target="sheaftopo.torch._persistence:_select")
 def _h0_complete_at_eps(original: Any) -> Any:
     def select(z: Any, D: Any, lam: Any, convention: str, metric: str) -> Any:
         import dataclasses

@@ -25,15 +25,19 @@ work in float64; a value or gradient that does not fit the dtype raises a
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 try:
     import torch as _torch  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without torch
     raise ImportError(
         "sheaftopo.torch needs PyTorch: install it with `pip install torch` (on CPU-only "
-        "machines `pip install torch==2.13.0`) or `pip install \"sheaftopo[torch]\"`"
+        'machines `pip install torch==2.13.0`) or `pip install "sheaftopo[torch]"`'
     ) from exc
 
 from ._contrastive import info_nce
+from ._distances import pairwise_distances
 from ._local import local_alignment_loss
 from ._modules import (
     InfoNCELoss,
@@ -41,20 +45,18 @@ from ._modules import (
     ToMCLIPLoss,
     TopologicalAlignmentLoss,
 )
+from ._persistence import finite_h0_diagram, sparsified_h1_births
 from ._sheaf import (
     laplacian_tensor,
     sheaf_consistency_loss,
     sheaf_energy,
     sheaf_reconstruction_loss,
 )
+from ._sliced import sliced_wasserstein
 from ._spd import expm, invsqrtm, logm, spd_distance, sqrtm, stein_divergence
-from ._topology import (
+from ._tomclip import (
     ToMCLIPTerms,
     distance_matrix_loss,
-    h0_diagram,
-    h1_births,
-    pairwise_distances,
-    sliced_wasserstein,
     tomclip_loss,
     tomclip_loss_terms,
     topological_alignment_loss,
@@ -69,8 +71,7 @@ __all__ = [
     "TopologicalAlignmentLoss",
     "distance_matrix_loss",
     "expm",
-    "h0_diagram",
-    "h1_births",
+    "finite_h0_diagram",
     "info_nce",
     "invsqrtm",
     "laplacian_tensor",
@@ -82,6 +83,7 @@ __all__ = [
     "sheaf_reconstruction_loss",
     "sinkhorn_divergence",
     "sliced_wasserstein",
+    "sparsified_h1_births",
     "spd_distance",
     "sqrtm",
     "stein_divergence",
@@ -90,3 +92,29 @@ __all__ = [
     "topological_alignment_loss",
     "transport_loss",
 ]
+
+#: Old names kept for one release: old name -> (new name, the release that removes it).
+_RENAMED = {
+    "h0_diagram": ("finite_h0_diagram", "0.3"),
+    "h1_births": ("sparsified_h1_births", "0.3"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The renamed functions under their old names, with a ``DeprecationWarning``.
+
+    ``h0_diagram`` and ``h1_births`` shared their names with numpy functions of
+    :mod:`sheaftopo.persistence` that return a different quantity (all ``n``
+    rows with the essential one; births of a given graph).
+    """
+    if name in _RENAMED:
+        new, release = _RENAMED[name]
+        warnings.warn(
+            f"sheaftopo.torch.{name} is renamed {new} (it differs from "
+            f"sheaftopo.persistence.{name}); the old name will be removed in sheaftopo "
+            f"{release}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import check_choice
+from .._core.shrinkage import check_shrinkage, shrinkage_coefficients
+from .._validation import check_choice, check_k
 from ._checks import as_embeddings, check_pair, check_value, guard_grad, power_of_two
 from ._spd import _EighFunction, spd_distance, stein_divergence
 
@@ -28,8 +29,6 @@ DIVERGENCES = ("stein", "affine", "log_euclidean", "bures", "von_neumann")
 def _local_covariances(
     z: torch.Tensor, nbrs: np.ndarray, shrinkage: str | float | None
 ) -> torch.Tensor:
-    from ..geometry._local import _shrinkage_coefficients
-
     n, d = z.shape
     idx = np.concatenate([np.arange(n)[:, None], nbrs], axis=1)  # (n, k + 1)
     Zb = z[torch.as_tensor(idx, device=z.device)]  # (n, s, d)
@@ -38,7 +37,7 @@ def _local_covariances(
     emp = Zc.mT @ Zc / s
     if shrinkage is None:
         return emp
-    coef_np = _shrinkage_coefficients(
+    coef_np = shrinkage_coefficients(
         Zc.detach().to("cpu", torch.float64).numpy(),
         emp.detach().to("cpu", torch.float64).numpy(),
         shrinkage,
@@ -97,8 +96,7 @@ def local_alignment_loss(
     >>> float(local_alignment_loss(x, 2.0 * x, k=6, shrinkage=0.1)) > 0
     True
     """
-    from ..geometry._checks import check_k
-    from ..geometry._local import _check_shrinkage, knn_indices
+    from ..geometry import knn_indices  # geometry loads only when this loss is used
 
     x = as_embeddings(x, "x")
     y = as_embeddings(y, "y")
@@ -110,7 +108,7 @@ def local_alignment_loss(
         )
     k = check_k(k, x.shape[0])
     divergence = check_choice(divergence, "divergence", DIVERGENCES)
-    shrink = _check_shrinkage(shrinkage)
+    shrink = check_shrinkage(shrinkage)
     # covariances are homogeneous of degree 2: computed for x / c, y / c (c a power of
     # two, exact); stein, affine and log-Euclidean are invariant, bures and von Neumann
     # scale by c**2
@@ -127,7 +125,8 @@ def local_alignment_loss(
             LX = _EighFunction.apply(0.5 * (SX + SX.mT), "log")
             LY = _EighFunction.apply(0.5 * (SY + SY.mT), "log")
             values = (SX * (LX - LY)).sum(dim=(-2, -1)) - torch.diagonal(
-                SX - SY, dim1=-2, dim2=-1).sum(-1)
+                SX - SY, dim1=-2, dim2=-1
+            ).sum(-1)
         else:
             values = spd_distance(SX, SY, metric=divergence, squared=True)
     except ValueError as err:

@@ -15,7 +15,7 @@ from .._validation import check_int, check_real
 from ._checks import as_tensor, check_value
 from ._contrastive import _check_inputs, _info_nce, info_nce
 from ._sheaf import _reconstruction, sheaf_consistency_loss
-from ._topology import ToMCLIPTerms, tomclip_loss_terms, topological_alignment_loss
+from ._tomclip import ToMCLIPTerms, tomclip_loss_terms, topological_alignment_loss
 
 __all__ = ["InfoNCELoss", "SheafConsistencyLoss", "ToMCLIPLoss", "TopologicalAlignmentLoss"]
 
@@ -24,7 +24,8 @@ def _settings(fn: Callable[..., Any], settings: dict[str, Any]) -> dict[str, Any
     """The keyword settings of a loss module, refused at construction if ``fn`` has no such
     keyword (a typo would otherwise surface only at the first forward call)."""
     accepted = [
-        name for name, par in inspect.signature(fn).parameters.items()
+        name
+        for name, par in inspect.signature(fn).parameters.items()
         if par.kind is inspect.Parameter.KEYWORD_ONLY
     ]
     unknown = sorted(set(settings) - set(accepted))
@@ -129,7 +130,6 @@ class InfoNCELoss(nn.Module):
         return info_nce(z_a, z_b, temperature=self.temperature)
 
 
-
 class SheafConsistencyLoss(nn.Module):
     r"""One SheafAlign edge: learnable restriction maps and their duals, with the edge's loss.
 
@@ -196,8 +196,7 @@ class SheafConsistencyLoss(nn.Module):
         self.lam = check_real(lam, "lam", low=0.0)
         self.beta = check_real(beta, "beta", low=0.0)
         self.gamma = check_real(gamma, "gamma", low=0.0)
-        self.temperature = check_real(temperature, "temperature", low=0.0,
-                                      low_inclusive=False)
+        self.temperature = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
         seed = 0 if seed is None else check_int(seed, "seed", minimum=0, maximum=2**64 - 1)
         g = torch.Generator().manual_seed(seed)
 
@@ -224,5 +223,6 @@ class SheafConsistencyLoss(nn.Module):
         if self.gamma > 0:
             total = total + self.gamma * (
                 _reconstruction(h_i, P_i, self.Q_i.to(dtype), "mean", ("h_i", "P_i", "Q_i"))
-                + _reconstruction(h_j, P_j, self.Q_j.to(dtype), "mean", ("h_j", "P_j", "Q_j")))
+                + _reconstruction(h_j, P_j, self.Q_j.to(dtype), "mean", ("h_j", "P_j", "Q_j"))
+            )
         return check_value(total, "the edge loss", ("h_i", "h_j"))

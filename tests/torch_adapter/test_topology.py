@@ -14,10 +14,10 @@ from sheaftopo.torch import (  # noqa: E402
     ToMCLIPLoss,
     TopologicalAlignmentLoss,
     distance_matrix_loss,
-    h0_diagram,
-    h1_births,
+    finite_h0_diagram,
     pairwise_distances,
     sliced_wasserstein,
+    sparsified_h1_births,
     tomclip_loss,
     tomclip_loss_terms,
     topological_alignment_loss,
@@ -55,7 +55,7 @@ def test_pairwise_distances_match_scipy(metric):
 @pytest.mark.parametrize("seed", range(4))
 def test_exact_h0_equals_numpy_h0_diagram(metric, seed):
     z = cloud(seed, n=30 + seed)
-    ours = h0_diagram(z, metric=metric)
+    ours = finite_h0_diagram(z, metric=metric)
     ref = P.h0_diagram(z.numpy(), metric=metric)
     finite = ref[np.isfinite(ref[:, 1])]
     assert ours.shape == finite.shape
@@ -87,16 +87,16 @@ def test_sparsified_h0_and_h1_equal_numpy_sparsify(convention, lam):
         z = cloud(seed, n=35)
         g = P.sparsify(numpy_distances(z, "euclidean"), lam=lam, convention=convention)
         ref0 = sparsified_reference(z, lam, convention)
-        ours0 = h0_diagram(z, lam=lam, convention=convention)
+        ours0 = finite_h0_diagram(z, lam=lam, convention=convention)
         assert ours0.shape == ((34, 2) if convention == "exact" else ref0.shape)
         np.testing.assert_allclose(ours0.numpy(), ref0, rtol=1e-12, atol=1e-14)
         ref1 = P.h1_births(g.graph)
-        ours1 = h1_births(z, lam=lam, convention=convention)
+        ours1 = sparsified_h1_births(z, lam=lam, convention=convention)
         np.testing.assert_allclose(ours1.numpy(), ref1, rtol=1e-12, atol=1e-14)
 
 
 def test_regression_sparsified_training_diagram_obeys_the_sparsification_bound():
-    # issue 15: h0_diagram(z, lam=...) used to drop the pairs the eps-graph leaves
+    # issue 15: finite_h0_diagram(z, lam=...) used to drop the pairs the eps-graph leaves
     # unmerged; on three clusters with lam = 0 that diagram breaks
     # W_p(Dgm0(D), Dgm0(D^eps)) <= m (T - eps) (theory/sparsification-bound.md).
     # The training diagram is now the theorem's: those pairs die at T = max D.
@@ -104,7 +104,7 @@ def test_regression_sparsified_training_diagram_obeys_the_sparsification_bound()
 
     X = np.array([0.0, 0.1, 0.2, 3.0, 3.1, 10.0, 10.1, 10.2, 10.3])[:, None]
     z = torch.tensor(X, requires_grad=True)
-    deaths = h0_diagram(z, lam=0.0)[:, 1]
+    deaths = finite_h0_diagram(z, lam=0.0)[:, 1]
     exact = completed_deaths(X, None)[0]
     _, info = completed_deaths(X, 0.0)
     assert info["m"] == 1 and abs(info["eps"] - 5.461111111111111) < 1e-12
@@ -122,7 +122,7 @@ def test_regression_sparsified_training_diagram_obeys_the_sparsification_bound()
 
 def test_h1_births_of_complete_graph_count():
     z = cloud(3, n=12)
-    b = h1_births(z, lam=None)
+    b = sparsified_h1_births(z, lam=None)
     assert b.shape == (12 * 11 // 2 - 11,)
     full = np.sort(numpy_distances(z, "euclidean")[np.triu_indices(12, 1)])
     # the births are the non-tree pairs: every pair but the n - 1 MST edges
@@ -203,13 +203,13 @@ def test_point_cloud_losses_equal_general_sliced_wasserstein_on_points(p):
     # the one-sort shortcut for points on an axis equals the per-direction formula
     zs, zt = cloud(22, n=26), cloud(23, n=26, d=4)
     for lam in (None, 0.5):
-        ds, dt = h0_diagram(zs, lam=lam), h0_diagram(zt, lam=lam)
+        ds, dt = finite_h0_diagram(zs, lam=lam), finite_h0_diagram(zt, lam=lam)
         for kw in ({"n_directions": 50}, {"seed": 4}, {"directions": [0.3, -1.2]}):
             ref = P.sliced_wasserstein(ds.numpy(), dt.numpy(), kind="point_cloud", p=p, **kw)
             ours = topological_alignment_loss(zs, zt, lam=lam, kind="point_cloud", p=p, **kw)
             assert abs(float(ours) - ref) < 1e-12 * max(ref, 1.0)
-            bs, bt = (np.stack([b.numpy(), np.zeros(len(b))], 1)
-                      for b in (h1_births(zs, lam=0.5), h1_births(zt, lam=0.5)))
+            births = (sparsified_h1_births(zs, lam=0.5), sparsified_h1_births(zt, lam=0.5))
+            bs, bt = (np.stack([b.numpy(), np.zeros(len(b))], 1) for b in births)
             ref1 = float(sliced_wasserstein(torch.tensor(bs), torch.tensor(bt),
                                             kind="point_cloud", p=p, **kw))
             ours1 = topological_alignment_loss(zs, zt, dim=1, kind="point_cloud", p=p, **kw)
@@ -246,7 +246,7 @@ def test_h0_gradcheck(metric):
     z = _leaf(cloud(8, n=12, d=3))
     weights = torch.linspace(0.5, 2.0, 11, dtype=F64)
     assert torch.autograd.gradcheck(
-        lambda x: (h0_diagram(x, metric=metric)[:, 1] * weights).sum(), (z,))
+        lambda x: (finite_h0_diagram(x, metric=metric)[:, 1] * weights).sum(), (z,))
 
 
 @pytest.mark.parametrize("convention", ["exact", "tomclip"])
@@ -277,7 +277,7 @@ def test_sliced_wasserstein_gradcheck_both_arguments():
 def test_h0_gradient_matches_finite_differences_of_numpy_diagram():
     z = cloud(11, n=10, d=3)
     x = _leaf(z)
-    loss = h0_diagram(x)[:, 1].square().sum()
+    loss = finite_h0_diagram(x)[:, 1].square().sum()
     loss.backward()
     h = 1e-6
     base = z.numpy()
@@ -316,7 +316,7 @@ def test_coincident_points_give_finite_gradients():
     tomclip_loss(x, cloud(14, n=10, d=3)).backward()
     assert bool(torch.isfinite(x.grad).all())
     x = _leaf(z)
-    h0_diagram(x)[:, 1].sum().backward()
+    finite_h0_diagram(x)[:, 1].sum().backward()
     assert bool(torch.isfinite(x.grad).all())
 
 
@@ -336,7 +336,7 @@ def test_deterministic_value_and_gradient():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_outputs_keep_dtype(dtype):
     zs, zt = cloud(17, n=16, dtype=dtype), cloud(18, n=16, dtype=dtype)
-    for out in (h0_diagram(zs), h1_births(zs), pairwise_distances(zs),
+    for out in (finite_h0_diagram(zs), sparsified_h1_births(zs), pairwise_distances(zs),
                 topological_alignment_loss(zs, zt), tomclip_loss(zs, zt),
                 distance_matrix_loss(zs, zt)):
         assert out.dtype == dtype and out.device == zs.device
@@ -360,17 +360,17 @@ def test_modules():
 def test_bad_input_errors_name_the_argument():
     z = cloud(21, n=8)
     with pytest.raises(TypeError, match=r"z must be a torch\.Tensor"):
-        h0_diagram(z.numpy())
+        finite_h0_diagram(z.numpy())
     with pytest.raises(TypeError, match="floating-point"):
-        h0_diagram(torch.ones(4, 2, dtype=torch.int64))
+        finite_h0_diagram(torch.ones(4, 2, dtype=torch.int64))
     with pytest.raises(ValueError, match="at least 2 embeddings"):
-        h0_diagram(z[:1])
+        finite_h0_diagram(z[:1])
     with pytest.raises(ValueError, match="2-D tensor"):
-        h0_diagram(z[0])
+        finite_h0_diagram(z[0])
     bad = z.clone()
     bad[2, 1] = float("nan")
     with pytest.raises(ValueError, match="z must be finite"):
-        h0_diagram(bad)
+        finite_h0_diagram(bad)
     with pytest.raises(ValueError, match="z_teacher must be finite"):
         tomclip_loss(z, bad)
     with pytest.raises(ValueError, match="same number of rows"):
@@ -384,9 +384,9 @@ def test_bad_input_errors_name_the_argument():
     with pytest.raises(ValueError, match="dim must be <= 1"):
         topological_alignment_loss(z, z, dim=2)
     with pytest.raises(ValueError, match="convention"):
-        h0_diagram(z, lam=0.5, convention="ripser")
+        finite_h0_diagram(z, lam=0.5, convention="ripser")
     with pytest.raises(ValueError, match="zero rows with metric='cosine'"):
-        h0_diagram(torch.zeros(3, 2, dtype=F64), metric="cosine")
+        finite_h0_diagram(torch.zeros(3, 2, dtype=F64), metric="cosine")
     with pytest.raises(ValueError, match="finite"):
         sliced_wasserstein(torch.tensor([[0.0, float("inf")]]), torch.tensor([[0.0, 1.0]]))
     with pytest.raises(ValueError, match=r"shape \(n_points, 2\)"):
@@ -408,7 +408,8 @@ def test_outputs_stay_on_the_input_device(device):
     x = zs.clone().requires_grad_(True)
     terms = tomclip_loss_terms(x, zt)
     terms.total.backward()
-    for t in (terms.total, terms.h0, terms.h1, x.grad, h0_diagram(zs), h1_births(zs),
+    for t in (terms.total, terms.h0, terms.h1, x.grad, finite_h0_diagram(zs),
+              sparsified_h1_births(zs),
               topological_alignment_loss(zs, zt, kind="diagram", lam=None)):
         assert t.device.type == device
     ref = tomclip_loss_terms(zs.cpu(), zt.cpu())
@@ -444,3 +445,23 @@ def test_pairwise_distances_small_distances_accurate_on_the_fast_path():
     assert torch.allclose(D.detach()[off], ref[off], rtol=1e-12, atol=0)
     D.sum().backward()
     assert torch.isfinite(z.grad).all()
+
+
+@pytest.mark.parametrize(("old", "new", "kwargs"), [
+    ("h0_diagram", finite_h0_diagram, {}),
+    ("h0_diagram", finite_h0_diagram, {"lam": 0.5, "convention": "tomclip"}),
+    ("h1_births", sparsified_h1_births, {}),
+    ("h1_births", sparsified_h1_births, {"lam": None, "metric": "cosine"}),
+])
+def test_old_names_warn_and_give_the_same_result(old, new, kwargs):
+    """The names before issue 16 still work until 0.3, with a DeprecationWarning."""
+    import sheaftopo.torch as stt
+
+    z = cloud(3, n=12, d=3)
+    with pytest.warns(DeprecationWarning, match=rf"{old} is renamed {new.__name__}.*0\.3"):
+        fn = getattr(stt, old)
+    assert fn is new
+    assert old not in stt.__all__ and new.__name__ in stt.__all__
+    assert torch.equal(fn(z, **kwargs), new(z, **kwargs))
+    with pytest.raises(AttributeError, match="no attribute 'h2_births'"):
+        stt.h2_births  # noqa: B018

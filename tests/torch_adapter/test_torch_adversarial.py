@@ -54,8 +54,7 @@ from sheaftopo.torch import (  # noqa: E402
     TopologicalAlignmentLoss,
     distance_matrix_loss,
     expm,
-    h0_diagram,
-    h1_births,
+    finite_h0_diagram,
     info_nce,
     invsqrtm,
     laplacian_tensor,
@@ -67,6 +66,7 @@ from sheaftopo.torch import (  # noqa: E402
     sheaf_reconstruction_loss,
     sinkhorn_divergence,
     sliced_wasserstein,
+    sparsified_h1_births,
     spd_distance,
     sqrtm,
     stein_divergence,
@@ -423,8 +423,8 @@ def _every_function_with_one_tensor(t):
     good, spd, L, edge = (_FIXTURES[k] for k in ("good", "spd", "L", "edge"))
     return [
         (lambda: pairwise_distances(t), "z"),
-        (lambda: h0_diagram(t), "z"),
-        (lambda: h1_births(t), "z"),
+        (lambda: finite_h0_diagram(t), "z"),
+        (lambda: sparsified_h1_births(t), "z"),
         (lambda: distance_matrix_loss(t, good), "z_student"),
         (lambda: topological_alignment_loss(good, t), "z_teacher"),
         (lambda: tomclip_loss(t, good), "z_student"),
@@ -569,7 +569,7 @@ def test_regression_h0_and_pairwise_distances_rescale_exactly():
     for e in (-1000, -600, -540, 520, 600, 1000):  # 1e-301 .. 1e301, exact
         m = 2.0 ** e
         z = torch.tensor(X0 * m, requires_grad=True)
-        dgm = h0_diagram(z)
+        dgm = finite_h0_diagram(z)
         np.testing.assert_allclose(_np(dgm[:, 1]) / m, np.sort(deaths0), rtol=1e-14)
         dgm[:, 1].sum().backward()
         assert bool(torch.isfinite(z.grad).all()) and float(z.grad.abs().max()) > 0
@@ -577,14 +577,14 @@ def test_regression_h0_and_pairwise_distances_rescale_exactly():
         np.testing.assert_allclose(_np(D) / m, D0, rtol=1e-13, atol=0)
         for lam in (0.0, 0.5):
             for convention in ("exact", "tomclip"):
-                ours = h0_diagram(z, lam=lam, convention=convention)
-                unit = h0_diagram(torch.tensor(X0), lam=lam, convention=convention)
+                ours = finite_h0_diagram(z, lam=lam, convention=convention)
+                unit = finite_h0_diagram(torch.tensor(X0), lam=lam, convention=convention)
                 k = 1.0 if convention == "tomclip" else m
                 np.testing.assert_allclose(_np(ours) / k, _np(unit), rtol=1e-13)
         zc = torch.tensor(X0 * m, requires_grad=True)
         Dc = pairwise_distances(zc, metric="cosine")
         np.testing.assert_allclose(_np(Dc), cdist(X0, X0, "cosine"), rtol=1e-12, atol=1e-15)
-        h0_diagram(zc, metric="cosine").sum().backward()
+        finite_h0_diagram(zc, metric="cosine").sum().backward()
         assert bool(torch.isfinite(zc.grad).all())
     with pytest.raises(ValueError, match="z"):  # distances beyond float64
         pairwise_distances(torch.tensor([[1.7e308], [-1.7e308]], dtype=F64))
@@ -701,8 +701,8 @@ def test_absurd_hyperparameters(value, which):
     d = torch.tensor([[0.0, 1.0], [0.5, 2.0]], dtype=F64)
     F = S.CellularSheaf.constant([[0, 1]], 1)
     cases = [
-        (lambda: h0_diagram(z, lam=value), "lam"),
-        (lambda: h1_births(z, lam=value), "lam"),
+        (lambda: finite_h0_diagram(z, lam=value), "lam"),
+        (lambda: sparsified_h1_births(z, lam=value), "lam"),
         (lambda: topological_alignment_loss(z, z, n_directions=value), "n_directions"),
         (lambda: topological_alignment_loss(z, z, p=value), "p"),
         (lambda: topological_alignment_loss(z, z, dim=value), "dim"),
@@ -758,7 +758,7 @@ def test_pairwise_distances_and_h0(X, layout, metric):
         assert bool((dgm[:, 0] == 0).all())
 
     leaf2, z2 = _leaf(X, layout)
-    run(h0_diagram, z2, metric=metric, names=("z",), leaves=(leaf2,), check=check_h0)
+    run(finite_h0_diagram, z2, metric=metric, names=("z",), leaves=(leaf2,), check=check_h0)
 
 
 @settings(max_examples=examples(20, 300))
@@ -773,18 +773,18 @@ def test_h1_births_and_sparsified_h0_scale_equivariant(X, lam, convention):
     rtol = _rtol(leaf.dtype)
 
     def check_h1(b):
-        want = _np(h1_births(unit_z, lam=lam, convention=convention)) * k
+        want = _np(sparsified_h1_births(unit_z, lam=lam, convention=convention)) * k
         _close(_np(b), want, rtol, "h1 births")
 
-    run(h1_births, z, lam=lam, convention=convention, names=("z",), leaves=(leaf,),
+    run(sparsified_h1_births, z, lam=lam, convention=convention, names=("z",), leaves=(leaf,),
         check=check_h1)
 
     def check_h0(d):
-        want = _np(h0_diagram(unit_z, lam=lam, convention=convention)) * k
+        want = _np(finite_h0_diagram(unit_z, lam=lam, convention=convention)) * k
         _close(_np(d), want, rtol, "sparsified h0")
 
     leaf2, z2 = _leaf(X, "strided")
-    run(h0_diagram, z2, lam=lam, convention=convention, names=("z",), leaves=(leaf2,),
+    run(finite_h0_diagram, z2, lam=lam, convention=convention, names=("z",), leaves=(leaf2,),
         check=check_h0)
 
 
