@@ -31,13 +31,13 @@ and when they recover a planted decomposition exactly, is on
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._core.cca import canonical_svd, center_and_scale, column_space
 from .._validation import as_float_array, as_points, check_int, check_random_state, check_real
 from ._numeric import check_allocation, exponent_of
 
@@ -295,22 +295,6 @@ def _correlation_angles(Ux: np.ndarray, Uy: np.ndarray, n: int) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
-def _column_space(Xc: np.ndarray, aug: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(U, s, Vt) for the (ridge-augmented) centred data, rank-truncated.
-
-    The first N rows of U span the column space of Xc when ``aug = 0``; with
-    ``aug > 0`` the rows ``aug * I`` (``aug = sqrt(N lam)``) are appended, and
-    the cross products between the two modalities only see the first N rows
-    of U (the whole of U is orthonormal, which the angles use).
-    """
-    d = Xc.shape[1]
-    Xa = np.vstack([Xc, aug * np.eye(d)]) if aug > 0 else Xc
-    U, s, Vt = np.linalg.svd(Xa, full_matrices=False)
-    tol = max(Xa.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
-    r = int((s > tol).sum())
-    return U[:, :r], s[:r], Vt[:r]
-
-
 def _complement(Q: np.ndarray, d: int) -> np.ndarray:
     """Orthonormal basis of the orthogonal complement of the orthonormal columns Q."""
     if Q.shape[1] == 0:
@@ -542,25 +526,15 @@ def subspace_decomposition(
 
     parts = []
     for M, name in ((Xv, "X"), (Yv, "Y")):
-        M64 = np.asarray(M, dtype=np.float64)
-        # divide by powers of two (exact) so that neither the mean nor the
-        # squares over- or underflow: first the data, then the centred data
-        e0 = exponent_of(M64)
-        Ms = np.ldexp(M64, -e0)
-        mean_s = Ms.mean(axis=0)
-        Mc = Ms - mean_s
-        e1 = exponent_of(Mc)
-        if e1 == 0 and not Mc.any():
+        # centred and divided by powers of two (exact): neither the mean nor the
+        # squares over- or underflow
+        Mc, mean, exponent, spread = center_and_scale(np.asarray(M, dtype=np.float64), True)
+        if spread == 0:
             raise ValueError(f"{name} has zero variance (every row is the same)")
-        Mc = np.ldexp(Mc, -e1)
-        total = float(np.einsum("ij,ij->", Mc, Mc))
-        # ridge rows sqrt(N lam_m) I with lam_m = reg tr(Sigma) / d, without overflow
-        aug = math.sqrt(lam) * math.sqrt(total / M64.shape[1])
-        U, s, Vt = _column_space(Mc, aug)
-        parts.append((Mc, np.ldexp(mean_s, e0), U, s, Vt, e0 + e1))
+        U, s, Vt = column_space(Mc, lam)
+        parts.append((Mc, mean, U, s, Vt, int(exponent)))
     (Xc, mx, Ux, sx, Vx, ex), (Yc, my, Uy, sy, Vy, ey) = parts
-    P, rho, Rt = np.linalg.svd(Ux[:n].T @ Uy[:n], full_matrices=False)
-    rho = np.clip(rho, 0.0, 1.0)
+    P, rho, Rt = canonical_svd(Ux[:n], Uy[:n])
     r = len(rho)
     p_values = None
     if rule == "fixed":

@@ -15,12 +15,13 @@ See ``theory/sheaf-learned-maps.md`` for the statement and proof.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._core.cca import signed_svd, whiten
 from .._validation import (
     as_dims,
     as_float_array,
@@ -87,75 +88,9 @@ class RestrictionFit:
 
 
 # ----------------------------------------------------------------------
-# kernels shared by fit_restriction_maps and learn_sheaf
+# the cross-covariance step shared by fit_restriction_maps and learn_sheaf
+# (whitening and the signed SVD are sheaftopo._core.cca's)
 # ----------------------------------------------------------------------
-
-
-def _whiten(
-    X: np.ndarray, reg: float, center: bool, describe: Callable[[int], str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Batched whitening of a stack of data sets.
-
-    X : (b, N, d). Returns ``(mean (b, d), W (b, d, d), Z (b, N, d))`` with
-    Σ = cov + lam I (lam = reg * mean eigenvalue of cov), W = Σ^{-1/2}
-    (symmetric) and Z = (X - mean) W, so that Z^T Z / N = W cov W.
-    """
-    b, N, d = X.shape
-    # work with X / 2^e, e chosen so that max|X| / 2^e is about 1: exact in floating
-    # point, and neither huge nor tiny data over- or underflow in the sums below;
-    # the scale is folded back into the mean and W at the end
-    scale = _pow2(np.abs(X).max(axis=(1, 2)))
-    Xs = X / scale[:, None, None]
-    if center:
-        mean_s = Xs.mean(axis=1)
-        Xs = Xs - mean_s[:, None, :]
-        mean = mean_s * scale[:, None]
-    else:
-        mean = np.zeros((b, d))
-    spread = np.abs(Xs).max(axis=(1, 2))
-    # centring a constant column leaves the rounding error of its mean, about
-    # eps * log2(N) of its magnitude (which is in [0.5, 1) here): that is no variation
-    noise = 8 * np.finfo(np.float64).eps * max(1.0, float(np.log2(N))) if center else 0.0
-    flat = spread <= noise
-    if flat.any():
-        i = int(np.flatnonzero(flat)[0])
-        what = "is constant (up to rounding)" if center else "is identically zero"
-        raise ValueError(f"{describe(i)} {what}: its covariance is zero, nothing can be learned")
-    rescale = _pow2(spread)  # centring may have cancelled most of the magnitude
-    Xs = Xs / rescale[:, None, None]
-    scale = scale * rescale
-    S = np.matmul(Xs.transpose(0, 2, 1), Xs) / N
-    S = (S + S.transpose(0, 2, 1)) / 2
-    lam = reg * np.trace(S, axis1=1, axis2=2) / d  # reg times the mean eigenvalue
-    diag = np.arange(d)
-    S[:, diag, diag] += lam[:, None]
-    w, Q = np.linalg.eigh(S)
-    singular = w[:, 0] <= d * np.finfo(np.float64).eps * w[:, -1]
-    if singular.any():
-        i = int(np.flatnonzero(singular)[0])
-        cond = "N <= d" if N - int(center) < d else "linearly dependent features"
-        raise ValueError(
-            f"{describe(i)} has a singular covariance (eigenvalues from {w[i, 0]:.3g} to "
-            f"{w[i, -1]:.3g} after scaling by max|x|; N = {N}, d = {d}: {cond}?); pass "
-            f"reg > 0 (got reg={reg:g}) or reduce the dimension"
-        )
-    Ws = np.matmul(Q * (1.0 / np.sqrt(w))[:, None, :], Q.transpose(0, 2, 1))
-    Z = np.matmul(Xs, Ws)
-    with np.errstate(over="ignore", under="ignore"):
-        W = Ws / scale[:, None, None]  # Sigma^{-1/2}: the inverse of the data's spread
-    if not np.isfinite(W).all():
-        i = int(np.flatnonzero(~np.isfinite(W).all(axis=(1, 2)))[0])
-        raise ValueError(
-            f"{describe(i)} varies too little (spread about {float(scale[i]):.3g}): the "
-            "whitening map, about 1 / spread, overflows float64; rescale the data"
-        )
-    return mean, W, Z
-
-
-def _pow2(x: np.ndarray) -> np.ndarray:
-    """The power of two 2^e with 2^(e-1) <= x < 2^e (1 where x = 0)."""
-    e = np.frexp(x)[1]
-    return np.where(x > 0, np.ldexp(1.0, e), 1.0)
 
 
 def _cross(Zu: np.ndarray, iu: np.ndarray, Zv: np.ndarray, iv: np.ndarray) -> np.ndarray:
@@ -173,21 +108,6 @@ def _cross(Zu: np.ndarray, iu: np.ndarray, Zv: np.ndarray, iv: np.ndarray) -> np
         np.matmul(A.transpose(0, 2, 1), B, out=out[s : s + chunk])
     out /= N
     return out
-
-
-def _svd(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Batched thin SVD with a deterministic sign per singular pair.
-
-    Each left singular vector is flipped so that its entry of largest modulus is
-    positive; its right partner is flipped with it (M is unchanged).
-    """
-    U, s, Vh = np.linalg.svd(M, full_matrices=False)
-    big = np.argmax(np.abs(U), axis=1)  # (g, r)
-    sign = np.sign(np.take_along_axis(U, big[:, None, :], axis=1))[:, 0, :]
-    sign[sign == 0] = 1.0
-    U = U * sign[:, None, :]
-    Vh = Vh * sign[:, :, None]
-    return U, s, Vh
 
 
 def _check_center(center: Any) -> bool:
@@ -336,10 +256,10 @@ def fit_restriction_maps(
     reg = check_real(reg, "reg", low=0.0)
     center = _check_center(center)
 
-    mu_u, W_u, Z_u = _whiten(Xu[None], reg, center, lambda i: "X_u")
-    mu_v, W_v, Z_v = _whiten(Xv[None], reg, center, lambda i: "X_v")
+    mu_u, W_u, Z_u = whiten(Xu[None], reg, center, lambda i: "X_u")
+    mu_v, W_v, Z_v = whiten(Xv[None], reg, center, lambda i: "X_v")
     zero = np.zeros(1, dtype=np.int64)
-    U, s, Vh = _svd(_cross(Z_u, zero, Z_v, zero))
+    U, s, Vh = signed_svd(_cross(Z_u, zero, Z_v, zero))
     F_u = U[0, :, :k].T @ W_u[0]
     F_v = Vh[0, :k, :] @ W_v[0]
     R = (Xu - mu_u[0]) @ F_u.T - (Xv - mu_v[0]) @ F_v.T
@@ -548,7 +468,7 @@ def learn_sheaf(
                 w = int(block_verts[i])
                 return f"features[{w}] (vertex {names[w]!r})"
 
-            _, Wd[sl], Zd[sl] = _whiten(data[local[sl]], reg, center, describe)
+            _, Wd[sl], Zd[sl] = whiten(data[local[sl]], reg, center, describe)
         W[int(d)], Z[int(d)] = Wd, Zd
 
     shapes = np.stack([vd[u], vd[v]], axis=1)
@@ -557,7 +477,7 @@ def learn_sheaf(
     for g, (du, dv) in enumerate(uniq.tolist()):
         idx = np.flatnonzero(inverse == g)
         pu, pv = pos[u[idx]], pos[v[idx]]
-        U, _, Vh = _svd(_cross(Z[du], pu, Z[dv], pv))
+        U, _, Vh = signed_svd(_cross(Z[du], pu, Z[dv], pv))
         kg = ks[idx]
         for k in np.unique(kg).tolist():
             sel = np.flatnonzero(kg == k)
