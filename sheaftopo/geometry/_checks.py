@@ -19,7 +19,6 @@ from .._validation import (
     check_real,
     power_of_two_scale,
 )
-from .._validation import check_k as check_k  # alias for torch/_local.py until rewired
 
 #: Relative tolerance of the symmetry check for float64 input: a matrix ``P``
 #: passes when ``max|P - P^T| <= SYMMETRY_RTOL * max|P|``. float32 input uses

@@ -21,10 +21,6 @@ from .._validation import as_points, check_choice, check_k, power_of_two_scale
 from ._checks import as_pair
 from ._spd import spd_distance, stein_divergence, von_neumann_divergence
 
-# aliases for torch/_local.py until rewired
-_check_shrinkage = check_shrinkage
-_shrinkage_coefficients = shrinkage_coefficients
-
 __all__ = [
     "LocalAlignment",
     "covariance",
