@@ -33,6 +33,7 @@ from ._diagnostics import (
     mmd2,
     modality_gap,
 )
+from ._divergences import stein_divergence, von_neumann_divergence
 from ._local import (
     LocalAlignment,
     covariance,
@@ -40,16 +41,8 @@ from ._local import (
     local_alignment,
     local_covariances,
 )
-from ._spd import (
-    SPDMean,
-    spd_distance,
-    spd_exp,
-    spd_geodesic,
-    spd_log,
-    spd_mean,
-    stein_divergence,
-    von_neumann_divergence,
-)
+from ._spd import spd_distance, spd_exp, spd_geodesic, spd_log
+from ._spd_mean import SPDMean, spd_mean
 from ._transport import (
     TransportResult,
     cost_matrix,

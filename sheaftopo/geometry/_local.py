@@ -19,7 +19,8 @@ import numpy as np
 from .._core.shrinkage import check_shrinkage, shrinkage_coefficients
 from .._validation import as_points, check_choice, check_k, power_of_two_scale
 from ._checks import as_pair
-from ._spd import spd_distance, stein_divergence, von_neumann_divergence
+from ._divergences import stein_divergence, von_neumann_divergence
+from ._spd import spd_distance
 
 __all__ = [
     "LocalAlignment",

@@ -49,7 +49,7 @@ from ._checks import (
     cloud_scale,
 )
 from ._local import _distances
-from ._spd import _bures_distance, _result
+from ._spd_linalg import _bures_distance, _result
 
 __all__ = [
     "TransportResult",

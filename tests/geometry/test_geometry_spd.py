@@ -404,7 +404,7 @@ def test_extreme_tangent_vectors_raise_instead_of_overflowing():
 
 
 def test_large_matrices_use_lapack_pairwise_with_the_same_results(monkeypatch):
-    import sheaftopo.geometry._spd as spd
+    import sheaftopo.geometry._spd_linalg as spd
 
     rng = make_rng(17)
     n = spd._LAPACK_MIN_N + 2
