@@ -208,7 +208,7 @@ def ot_section(repeat: int, seed: int, quick: bool) -> None:
         exact_transport,
         gaussian_wasserstein,
         sinkhorn_divergence,
-        sliced_wasserstein,
+        sliced_transport,
     )
 
     print()
@@ -254,7 +254,7 @@ def ot_section(repeat: int, seed: int, quick: bool) -> None:
     Xs, Ys = rng.standard_normal((ns, 64)), rng.standard_normal((ns, 64)) + 0.1
     t_o, r_o, t_t, r_t = interleaved(
         repeat,
-        lambda: sliced_wasserstein(Xs, Ys, n_projections=50, seed=0),
+        lambda: sliced_transport(Xs, Ys, n_projections=50, seed=0),
         lambda: ot.sliced_wasserstein_distance(Xs, Ys, n_projections=50, seed=0),
     )
     over(

@@ -737,11 +737,11 @@ def _sliced() -> tuple[Any, list[Any]]:
     from sheaftopo.verify import Statement
 
     def evaluate(inst: dict) -> tuple[float, float]:
-        from sheaftopo.geometry import sliced_wasserstein
+        from sheaftopo.geometry import sliced_transport
 
         X, Y, a, b, p = inst["X"], inst["Y"], inst["a"], inst["b"], inst["p"]
         W = _lp_transport(a, b, _cost(X, Y, p))
-        S = sliced_wasserstein(X, Y, a=a, b=b, p=p, n_projections=20, seed=inst["seed"])
+        S = sliced_transport(X, Y, a=a, b=b, p=p, n_projections=20, seed=inst["seed"])
         return S.cost, W
 
     fams = [_ot_family(k) for k in ("gaussian", "lattice", "duplicates", "scaled")]
@@ -1369,13 +1369,13 @@ def _m_exact_root(original: Any) -> Any:
 
 
 @mutant("sliced Wasserstein is 0", page="ot-exact-sliced.md",
-        target="sheaftopo.geometry:sliced_wasserstein")
+        target="sheaftopo.geometry:sliced_transport")
 def _m_sliced_zero(original: Any) -> Any:
     return lambda *args, **kw: _replace(original(*args, **kw), cost=0.0)
 
 
 @mutant("sliced Wasserstein sums the directions instead of averaging",
-        page="ot-exact-sliced.md", target="sheaftopo.geometry:sliced_wasserstein")
+        page="ot-exact-sliced.md", target="sheaftopo.geometry:sliced_transport")
 def _m_sliced_sum(original: Any) -> Any:
     def f(*args: Any, n_projections: int = 50, **kw: Any) -> Any:
         res = original(*args, n_projections=n_projections, **kw)

@@ -22,6 +22,9 @@ Argument order everywhere: data first, base point or reference last
 keyword-only.
 """
 
+import warnings
+from typing import Any
+
 from ._diagnostics import (
     LabelScores,
     ManifoldDiagnostics,
@@ -50,7 +53,7 @@ from ._transport import (
     exact_transport,
     gaussian_wasserstein,
     sinkhorn_divergence,
-    sliced_wasserstein,
+    sliced_transport,
 )
 
 __all__ = [
@@ -75,7 +78,7 @@ __all__ = [
     "mmd2",
     "modality_gap",
     "sinkhorn_divergence",
-    "sliced_wasserstein",
+    "sliced_transport",
     "spd_distance",
     "spd_exp",
     "spd_geodesic",
@@ -84,3 +87,26 @@ __all__ = [
     "stein_divergence",
     "von_neumann_divergence",
 ]
+
+#: old name -> (new name, the release that removes the old name)
+_RENAMED = {"sliced_wasserstein": ("sliced_transport", "0.3")}
+
+
+def __getattr__(name: str) -> Any:
+    """The renamed functions under their old names, with a ``DeprecationWarning``.
+
+    ``sliced_wasserstein`` (point clouds, a :class:`TransportResult`) shared its
+    name with :func:`sheaftopo.persistence.sliced_wasserstein` (persistence
+    diagrams, a float); it is now :func:`sliced_transport`.
+    """
+    if name in _RENAMED:
+        new, release = _RENAMED[name]
+        warnings.warn(
+            f"sheaftopo.geometry.{name} is renamed {new} (it differs from "
+            f"sheaftopo.persistence.{name}); the old name will be removed in sheaftopo "
+            f"{release}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

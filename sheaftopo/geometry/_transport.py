@@ -58,7 +58,7 @@ __all__ = [
     "exact_transport",
     "gaussian_wasserstein",
     "sinkhorn_divergence",
-    "sliced_wasserstein",
+    "sliced_transport",
 ]
 
 
@@ -75,7 +75,7 @@ class TransportResult:
         \mathrm{KL}(P_\varepsilon \,\|\, a \otimes b)` for
         :func:`entropic_transport`; the debiased combination of those for
         :func:`sinkhorn_divergence`; :math:`SW_p^p` for
-        :func:`sliced_wasserstein`.
+        :func:`sliced_transport`.
     linear_cost : float
         The transport part alone: :math:`\langle P, C\rangle` of the returned
         plan (equal to ``cost`` for the exact and sliced solvers; for
@@ -351,7 +351,7 @@ def exact_transport(
 
     See Also
     --------
-    entropic_transport, sliced_wasserstein, gaussian_wasserstein
+    entropic_transport, sliced_transport, gaussian_wasserstein
 
     References
     ----------
@@ -981,7 +981,7 @@ def sinkhorn_divergence(
     )
 
 
-def sliced_wasserstein(
+def sliced_transport(
     X: Any,
     Y: Any,
     *,
@@ -993,6 +993,13 @@ def sliced_wasserstein(
     directions: Any = None,
 ) -> TransportResult:
     r"""Sliced Wasserstein cost between two weighted point clouds (POT).
+
+    Formerly ``sliced_wasserstein``: the old name still works, with a
+    ``DeprecationWarning``, and will be removed in sheaftopo 0.3. It sits with
+    :func:`exact_transport` and :func:`entropic_transport`, whose results it
+    shares, and is a different quantity from
+    :func:`sheaftopo.persistence.sliced_wasserstein` (persistence diagrams,
+    a float).
 
     .. math::
 
@@ -1053,11 +1060,11 @@ def sliced_wasserstein(
     Along the only direction of a line the sliced cost is the exact one:
 
     >>> import numpy as np
-    >>> from sheaftopo.geometry import sliced_wasserstein
+    >>> from sheaftopo.geometry import sliced_transport
     >>> X = np.array([[0.0], [1.0]])
-    >>> sliced_wasserstein(X, X + 2.0).cost
+    >>> sliced_transport(X, X + 2.0).cost
     4.0
-    >>> sliced_wasserstein(np.zeros((1, 2)), [[3.0, 4.0]], directions=[[1.0, 0.0]]).cost
+    >>> sliced_transport(np.zeros((1, 2)), [[3.0, 4.0]], directions=[[1.0, 0.0]]).cost
     9.0
     """
     import ot

@@ -53,7 +53,7 @@ from sheaftopo.geometry import (
     mmd2,
     modality_gap,
     sinkhorn_divergence,
-    sliced_wasserstein,
+    sliced_transport,
     spd_distance,
     spd_exp,
     spd_geodesic,
@@ -175,7 +175,7 @@ def test_regression_cost_and_transport_rescale(s, p):
     log_factor = p * math.log(s)
     ref = cost_matrix(XT, YT, p=p)
     ref_exact = exact_transport(XT, YT, p=p).cost
-    ref_sw = sliced_wasserstein(XT, YT, p=p).cost
+    ref_sw = sliced_transport(XT, YT, p=p).cost
     if log_factor < -700:  # the costs underflow: computed as the correctly rounded 0
         assert cost_matrix(XT * s, YT * s, p=p).max() < 1e-290
         assert exact_transport(XT * s, YT * s, p=p).cost < 1e-290
@@ -183,14 +183,14 @@ def test_regression_cost_and_transport_rescale(s, p):
         factor = math.exp(log_factor)
         rel_close(cost_matrix(XT * s, YT * s, p=p), ref * factor, 1e-9)
         rel_close(exact_transport(XT * s, YT * s, p=p).cost, ref_exact * factor, 1e-9)
-        rel_close(sliced_wasserstein(XT * s, YT * s, p=p).cost, ref_sw * factor, 1e-9)
+        rel_close(sliced_transport(XT * s, YT * s, p=p).cost, ref_sw * factor, 1e-9)
         ent = entropic_transport(XT * s, YT * s, reg=0.5 * factor, p=p)
         rel_close(ent.cost, entropic_transport(XT, YT, reg=0.5, p=p).cost * factor, 1e-7)
     else:
         for call in (
             lambda: cost_matrix(XT * s, YT * s, p=p),
             lambda: exact_transport(XT * s, YT * s, p=p),
-            lambda: sliced_wasserstein(XT * s, YT * s, p=p),
+            lambda: sliced_transport(XT * s, YT * s, p=p),
         ):
             with pytest.raises(ValueError, match=r"overflows float64: the points of X and Y"):
                 call()
@@ -492,7 +492,7 @@ def test_sinkhorn_divergence_adversarial(pair, rel_reg):
                names=("X", "Y", "reg"), check=check)
 
 
-@covers("sliced_wasserstein")
+@covers("sliced_transport")
 @settings(max_examples=examples(20, 400))
 @given(pairs_of_clouds, st.sampled_from([1.0, 2.0]))
 def test_sliced_wasserstein_adversarial(pair, p):
@@ -507,9 +507,9 @@ def test_sliced_wasserstein_adversarial(pair, p):
         bound = float(times_pow2(exact * (1 + 1e-7) + 1e-12, p * e))
         assert 0.0 <= res.cost <= bound
         if X.shape[1] == 1:
-            close_scaled(res.cost, exact, p * e, 1e-7, "sliced_wasserstein on a line")
+            close_scaled(res.cost, exact, p * e, 1e-7, "sliced_transport on a line")
 
-    check_call(SUB, sliced_wasserstein, X, Y, p=p, names=("X", "Y"), check=check)
+    check_call(SUB, sliced_transport, X, Y, p=p, names=("X", "Y"), check=check)
 
 
 @covers("gaussian_wasserstein")
@@ -863,8 +863,8 @@ CLOUD_FUNCTIONS = {
         lambda X, Y, **kw: sinkhorn_divergence(X, Y, **{"reg": 1.0, **kw}),
         ("reg", "tol", "max_iter"),
     ),
-    "sliced_wasserstein": (
-        lambda X, Y, **kw: sliced_wasserstein(X, Y, **kw),
+    "sliced_transport": (
+        lambda X, Y, **kw: sliced_transport(X, Y, **kw),
         ("p", "n_projections", "seed", "directions"),
     ),
     "mmd2": (lambda X, Y, **kw: mmd2(X, Y, **kw), ("bandwidth",)),
@@ -918,9 +918,9 @@ def test_point_cloud_functions_bad_hyperparameters(name, data):
 def test_regression_sliced_wasserstein_seed_with_directions():
     for seed in (np.array([1, 2]), None, 1, "0", True):
         with pytest.raises(ValueError, match=r"^seed has no effect when directions is given"):
-            sliced_wasserstein(XT, YT, directions=[[1.0, 0.0]], seed=seed)
-    ref = sliced_wasserstein(XT, YT, directions=[[1.0, 0.0]]).cost
-    assert sliced_wasserstein(XT, YT, directions=[[1.0, 0.0]], seed=np.int64(0)).cost == ref
+            sliced_transport(XT, YT, directions=[[1.0, 0.0]], seed=seed)
+    ref = sliced_transport(XT, YT, directions=[[1.0, 0.0]]).cost
+    assert sliced_transport(XT, YT, directions=[[1.0, 0.0]], seed=np.int64(0)).cost == ref
 
 
 def test_regression_found_by_the_thorough_profile():

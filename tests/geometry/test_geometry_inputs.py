@@ -24,7 +24,7 @@ from sheaftopo.geometry import (
     mmd2,
     modality_gap,
     sinkhorn_divergence,
-    sliced_wasserstein,
+    sliced_transport,
     spd_distance,
     spd_exp,
     spd_geodesic,
@@ -128,7 +128,7 @@ WEIGHTED = [
     ("exact", lambda **kw: exact_transport(X, Y, **kw)),
     ("entropic", lambda **kw: entropic_transport(X, Y, reg=1.0, **kw)),
     ("divergence", lambda **kw: sinkhorn_divergence(X, Y, reg=1.0, **kw)),
-    ("sliced", lambda **kw: sliced_wasserstein(X, Y, **kw)),
+    ("sliced", lambda **kw: sliced_transport(X, Y, **kw)),
 ]
 
 
@@ -184,13 +184,13 @@ def test_transport_options():
     with pytest.raises(ValueError, match="tol must be > 0"):
         entropic_transport(X, Y, reg=1.0, tol=0.0)
     with pytest.raises(ValueError, match="n_projections must be >= 1"):
-        sliced_wasserstein(X, Y, n_projections=0)
+        sliced_transport(X, Y, n_projections=0)
     with pytest.raises(ValueError, match="seed has no effect when directions is given"):
-        sliced_wasserstein(X, Y, directions=[[1.0, 0.0]], seed=1)
+        sliced_transport(X, Y, directions=[[1.0, 0.0]], seed=1)
     with pytest.raises(ValueError, match=r"directions must have shape \(n_directions, 2\)"):
-        sliced_wasserstein(X, Y, directions=[[1.0, 0.0, 0.0]])
+        sliced_transport(X, Y, directions=[[1.0, 0.0, 0.0]])
     with pytest.raises(ValueError, match="directions has a zero row"):
-        sliced_wasserstein(X, Y, directions=[[1.0, 0.0], [0.0, 0.0]])
+        sliced_transport(X, Y, directions=[[1.0, 0.0], [0.0, 0.0]])
     with pytest.raises(ValueError, match="overflows"):
         exact_transport(X * 1e100, Y, p=4.0)
 

@@ -25,7 +25,7 @@ from sheaftopo.geometry import (
     exact_transport,
     gaussian_wasserstein,
     sinkhorn_divergence,
-    sliced_wasserstein,
+    sliced_transport,
     spd_distance,
 )
 
@@ -257,18 +257,18 @@ def test_sliced_matches_pot_and_is_reproducible():
     a, b = simplex(rng, 40), simplex(rng, 30)
     D = rng.normal(size=(17, 5))
     for p in (1.0, 2.0, 3.0):
-        res = sliced_wasserstein(X, Y, a=a, b=b, p=p, directions=D)
+        res = sliced_transport(X, Y, a=a, b=b, p=p, directions=D)
         proj = (D / np.linalg.norm(D, axis=1, keepdims=True)).T
         ref = ot.sliced_wasserstein_distance(X, Y, a, b, p=p, projections=proj)
         assert res.cost ** (1 / p) == pytest.approx(float(ref), rel=1e-12)
         assert res.plan is None and res.converged and res.n_iter is None
-    s1 = sliced_wasserstein(X, Y, seed=3).cost
-    assert sliced_wasserstein(X, Y, seed=3).cost == s1
-    assert sliced_wasserstein(X, Y, seed=4).cost != s1
+    s1 = sliced_transport(X, Y, seed=3).cost
+    assert sliced_transport(X, Y, seed=3).cost == s1
+    assert sliced_transport(X, Y, seed=4).cost != s1
     g = np.random.default_rng(0)
-    assert sliced_wasserstein(X, Y, seed=g).cost != sliced_wasserstein(X, Y, seed=g).cost
-    assert sliced_wasserstein(X, Y, directions=3 * D).cost == pytest.approx(
-        sliced_wasserstein(X, Y, directions=D).cost, rel=1e-13
+    assert sliced_transport(X, Y, seed=g).cost != sliced_transport(X, Y, seed=g).cost
+    assert sliced_transport(X, Y, directions=3 * D).cost == pytest.approx(
+        sliced_transport(X, Y, directions=D).cost, rel=1e-13
     )
 
 
@@ -277,13 +277,13 @@ def test_sliced_never_exceeds_exact_and_is_exact_in_one_dimension():
     for _ in range(10):
         X, Y = rng.normal(size=(15, 3)), rng.normal(size=(20, 3)) * 2
         for p in (1.0, 2.0):
-            assert sliced_wasserstein(X, Y, p=p, n_projections=30, seed=1).cost <= exact_transport(
+            assert sliced_transport(X, Y, p=p, n_projections=30, seed=1).cost <= exact_transport(
                 X, Y, p=p
             ).cost * (1 + 1e-12)
     x, y = rng.normal(size=(9, 1)), rng.normal(size=(13, 1))
     a, b = simplex(rng, 9), simplex(rng, 13)
     for p in (1.0, 2.0, 3.0):
-        assert sliced_wasserstein(x, y, a=a, b=b, p=p).cost == pytest.approx(
+        assert sliced_transport(x, y, a=a, b=b, p=p).cost == pytest.approx(
             exact_transport(x, y, a=a, b=b, p=p).cost, rel=1e-10
         )
 
@@ -349,6 +349,21 @@ def test_transport_inputs_are_not_modified():
     exact_transport(X, Y, a=a, return_plan=True)
     entropic_transport(X, Y, a=a, reg=0.5)
     sinkhorn_divergence(X, Y, a=a, reg=0.5)
-    sliced_wasserstein(X, Y, a=a)
+    sliced_transport(X, Y, a=a)
     for before, after in zip(copies, (X, Y, a), strict=True):
         assert np.array_equal(before, after)
+
+
+def test_sliced_wasserstein_is_the_deprecated_name_of_sliced_transport():
+    import sheaftopo.geometry as geometry
+
+    rng = make_rng(5)
+    X, Y = rng.normal(size=(12, 3)), rng.normal(size=(9, 3)) + 0.5
+    msg = r"renamed sliced_transport.*removed in sheaftopo 0\.3"
+    with pytest.warns(DeprecationWarning, match=msg):
+        old = geometry.sliced_wasserstein
+    assert old is sliced_transport
+    assert "sliced_wasserstein" not in geometry.__all__
+    assert old(X, Y, p=1.5, seed=2) == sliced_transport(X, Y, p=1.5, seed=2)
+    with pytest.raises(AttributeError, match="no attribute 'not_a_function'"):
+        geometry.not_a_function  # noqa: B018
