@@ -37,6 +37,8 @@ from ._diagnostics import (
     modality_gap,
 )
 from ._divergences import stein_divergence, von_neumann_divergence
+from ._entropic import entropic_transport, sinkhorn_divergence
+from ._gaussian import gaussian_wasserstein
 from ._local import (
     LocalAlignment,
     covariance,
@@ -44,17 +46,10 @@ from ._local import (
     local_alignment,
     local_covariances,
 )
+from ._sliced import sliced_transport
 from ._spd import spd_distance, spd_exp, spd_geodesic, spd_log
 from ._spd_mean import SPDMean, spd_mean
-from ._transport import (
-    TransportResult,
-    cost_matrix,
-    entropic_transport,
-    exact_transport,
-    gaussian_wasserstein,
-    sinkhorn_divergence,
-    sliced_transport,
-)
+from ._transport import TransportResult, cost_matrix, exact_transport
 
 __all__ = [
     "LabelScores",
