@@ -26,19 +26,16 @@ import warnings
 from typing import Any
 
 from ._diagnostics import (
-    LabelScores,
     ManifoldDiagnostics,
     knn_hausdorff,
     knn_overlap,
-    label_scores,
     manifold_diagnostics,
-    median_bandwidth,
-    mmd2,
     modality_gap,
 )
 from ._divergences import stein_divergence, von_neumann_divergence
 from ._entropic import entropic_transport, sinkhorn_divergence
 from ._gaussian import gaussian_wasserstein
+from ._label_scores import LabelScores, label_scores
 from ._local import (
     LocalAlignment,
     covariance,
@@ -46,6 +43,7 @@ from ._local import (
     local_alignment,
     local_covariances,
 )
+from ._mmd import median_bandwidth, mmd2
 from ._sliced import sliced_transport
 from ._spd import spd_distance, spd_exp, spd_geodesic, spd_log
 from ._spd_mean import SPDMean, spd_mean
