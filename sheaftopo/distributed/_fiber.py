@@ -16,13 +16,14 @@ at most ε. So the union of the block-pair results is the in-memory product
 pair for pair and bit for bit, whatever the block sizes, and the per-block
 counts of a profile add up to the in-memory counts.
 
-Inputs are normalised into row blocks by :func:`sheaftopo.distributed._inputs.prepare`
+Inputs are normalised into row blocks by :func:`sheaftopo._core.dask.prepare`
 (Dask arrays, in-memory arrays and lists of chunks, zarr arrays and stores,
 directories of ``.npy`` or ``.parquet`` shards), for F and G independently.
 
 Memory. A block-pair task holds its two blocks and the working memory of the
-in-memory kernel on them (see :func:`task_bytes`); ``memory_budget`` bounds
-that estimate and sets the block size.
+in-memory kernel on them (see :func:`._join.task_bytes`); the
+``memory_budget`` of :class:`DaskOptions` bounds that estimate and sets the
+block size. The join itself (block checks, tasks) is in :mod:`._join`.
 """
 
 from __future__ import annotations
@@ -34,19 +35,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._core.fiber_blocks import (
-    MAX_BLOCK_COLS,
-    ROW_BLOCK,
-    as_grid,
-    check_true_distances,
-    order_statistic,
-    pair_inputs,
-    true_distances,
-)
+from .._core.dask import DaskOptions, require_dask
+from .._core.fiber_blocks import as_grid, order_statistic
 from .._core.fiber_blocks import true_pairs as checked_pairs
-from .._validation import check_choice, check_real
-from ._inputs import DEFAULT_TIMEOUT, check_sizes, compute, connect, note, offsets_of, prepare
-from ._inputs import require_dask as _require_dask
+from .._validation import check_real
+from ._join import (
+    gather_distances,
+    pair_counts,
+    pair_product,
+    pair_write,
+    run_join,
+    setup,
+    true_distance_tasks,
+)
+from ._options import dask_options
 
 if TYPE_CHECKING:
     from ..fiber import FiberProduct, FiberProfile
@@ -55,6 +57,7 @@ __all__ = [
     "FiberProductFiles",
     "fiber_product_dask",
     "fiber_profile_dask",
+    "true_distances_dask",
     "write_fiber_product_dask",
 ]
 
@@ -62,39 +65,6 @@ __all__ = [
 METHOD = "dask-blocked"
 #: name pattern of the parquet files written by write_fiber_product_dask
 PART_NAME = "part-{i:05d}-{j:05d}.parquet"
-#: bytes per row and feature of each of the two blocks of a task: the block as
-#: stored (at most float64), its float64 copy, the centred (Euclidean) or
-#: normalised (cosine) screening copy and its copy in ball-tree order
-TASK_BYTES_PER_COORDINATE = 4 * 8
-#: bytes per pair of a block pair the product may hold: row, column and
-#: distance (8 bytes each), found and then sorted (twice)
-TASK_BYTES_PER_PAIR = 2 * 24
-
-
-def task_bytes(rows: int, d: int, pairs: bool = False) -> int:
-    """Approximate peak working memory (bytes) of one task on two blocks of ``rows`` rows.
-
-    The two blocks and the in-memory kernel's copies of them
-    (:data:`TASK_BYTES_PER_COORDINATE` bytes per row and feature each), its
-    screening buffer (one float64 slab of ``ROW_BLOCK`` x ``MAX_BLOCK_COLS``
-    inner products: the kernel runs with ``n_jobs=1`` in a task) and, with
-    ``pairs``, the worst case of the listed pairs: every pair of the two
-    blocks within ε (:data:`TASK_BYTES_PER_PAIR` bytes each). A profile task
-    keeps only its counts.
-
-    Examples
-    --------
-    >>> from sheaftopo.distributed._fiber import task_bytes
-    >>> task_bytes(1000, 64) // 2**20, task_bytes(1000, 64, pairs=True) // 2**20
-    (7, 53)
-    """
-    screen = 8 * ROW_BLOCK * MAX_BLOCK_COLS
-    listed = TASK_BYTES_PER_PAIR * rows * rows if pairs else 0
-    return 2 * TASK_BYTES_PER_COORDINATE * rows * d + screen + listed
-
-
-def _product_task_bytes(rows: int, d: int) -> int:
-    return task_bytes(rows, d, pairs=True)
 
 
 @dataclass(frozen=True)
@@ -127,181 +97,14 @@ class FiberProductFiles:
     metric: str
 
 
-# --------------------------------------------------------------------------
-# inputs
-# --------------------------------------------------------------------------
-
-
-def _block_check(A: Any, cosine: bool) -> tuple[Any, int, int]:
-    """``(first non-finite (row, col, value) or None, first zero row, zero rows)``."""
-    A = np.asarray(A)
-    bad = ~np.isfinite(A)
-    if bad.any():
-        r, c = (int(i) for i in np.argwhere(bad)[0])
-        return (r, c, float(A[r, c])), -1, 0
-    first, zeros = -1, 0
-    if cosine:
-        zero = ~A.any(axis=1)
-        zeros = int(zero.sum())
-        if zeros:
-            first = int(np.flatnonzero(zero)[0])
-    return None, first, zeros
-
-
-def _check_blocks(stats: list[Any], offsets: np.ndarray, name: str, cosine: bool) -> None:
-    """Clear errors, with global row indices, for what the in-memory code would refuse.
-
-    Any finite magnitude is accepted, as in memory: every block pair is
-    rescaled by the in-memory functions, and canonical distances depend on
-    the two rows of a pair only.
-    """
-    for b, (bad, _, _) in enumerate(stats):
-        if bad is not None:
-            r, c, value = bad
-            raise ValueError(
-                f"{name} must not contain NaN or inf; found {value!r} at index "
-                f"({int(offsets[b]) + r}, {c}) (row block {b})"
-            )
-    if cosine:
-        zeros = sum(s[2] for s in stats)
-        if zeros:
-            b = next(k for k, s in enumerate(stats) if s[1] >= 0)
-            i = int(offsets[b]) + stats[b][1]
-            raise ValueError(
-                f"the cosine distance is undefined for zero vectors; {name}[{i}] is zero "
-                f"({zeros} zero rows in {name})"
-            )
-
-
-@dataclass
-class _Setup:
-    """F and G cut into row blocks, checked by :meth:`check` before any join task runs."""
-
-    F_blocks: list[Any]
-    G_blocks: list[Any]
-    F_off: np.ndarray
-    G_off: np.ndarray
-    n: int
-    m: int
-    metric: str
-
-    @property
-    def n_pairs(self) -> int:
-        """Number of block pairs (tasks of the join)."""
-        return len(self.F_blocks) * len(self.G_blocks)
-
-    def check(self, client: Any, progress: bool) -> None:
-        """One Dask pass over every block: NaN, inf, scale and zero rows (cosine)."""
-        dask, _ = _require_dask()
-        cosine = self.metric == "cosine"
-        check = dask.delayed(_block_check, pure=True)
-        blocks = self.F_blocks + self.G_blocks
-        note(progress, f"checking {len(blocks)} row blocks of F and G")
-        stats = compute([check(b, cosine) for b in blocks], client, progress)
-        _check_blocks(stats[: len(self.F_blocks)], self.F_off, "F", cosine)
-        _check_blocks(stats[len(self.F_blocks) :], self.G_off, "G", cosine)
-
-
-def _setup(
-    F: Any, G: Any, metric: Any, block_rows: Any, memory_budget: Any, pairs: bool
-) -> _Setup:
-    """Validate the arguments and cut F and G into row blocks (nothing is computed)."""
-    _require_dask()
-    metric = check_choice(metric, "metric", ("euclidean", "cosine"))
-    block_rows, budget = check_sizes(block_rows, memory_budget)
-    cost = _product_task_bytes if pairs else task_bytes
-    Fa = prepare(F, "F", block_rows, budget, cost)
-    Ga = prepare(G, "G", block_rows, budget, cost)
-    if Fa.shape[1] != Ga.shape[1]:
-        raise ValueError(
-            "F and G must live in the same space (the same number of columns d); got F of "
-            f"shape {Fa.shape} and G of shape {Ga.shape}"
-        )
-    return _Setup(
-        list(Fa.to_delayed()[:, 0]),
-        list(Ga.to_delayed()[:, 0]),
-        offsets_of(Fa),
-        offsets_of(Ga),
-        int(Fa.shape[0]),
-        int(Ga.shape[0]),
-        metric,
-    )
-
-
-def _run_join(
-    s: _Setup, tasks: Any, client: Any, timeout: Any, progress: Any, what: str
-) -> list[Any]:
-    """Connect, check the blocks, then compute the tasks ``tasks()`` builds."""
-    progress = bool(progress)
-    with connect(client, timeout) as cl:
-        s.check(cl, progress)
-        todo = tasks()
-        note(progress, f"{what}: {len(todo)} tasks on {len(s.F_blocks)} x {len(s.G_blocks)} "
-                       "row blocks")
-        return compute(todo, cl, progress)
-
-
-# --------------------------------------------------------------------------
-# tasks
-# --------------------------------------------------------------------------
-
-
-def _pair_product(A: Any, B: Any, off_a: int, off_b: int, eps: float, metric: str) -> tuple:
-    """The ε-pairs between one F block and one G block, with global indices."""
-    from ..fiber import approximate_fiber_product
-
-    prod = approximate_fiber_product(A, B, eps, metric=metric, n_jobs=1)
-    return prod.rows + np.int64(off_a), prod.cols + np.int64(off_b), prod.distances
-
-
-def _pair_write(
-    A: Any, B: Any, off_a: int, off_b: int, eps: float, metric: str, path: str
-) -> int:
-    """Write the ε-pairs of one block pair to the parquet file ``path``; the pair count."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rows, cols, dist = _pair_product(A, B, off_a, off_b, eps, metric)
-    table = pa.table(
-        {
-            "row": pa.array(rows, pa.int64()),
-            "col": pa.array(cols, pa.int64()),
-            "distance": pa.array(dist, pa.float64()),
-        }
-    )
-    pq.write_table(table, path)
-    return int(rows.shape[0])
-
-
-def _pair_counts(A: Any, B: Any, grid: np.ndarray, metric: str) -> np.ndarray:
-    """Per ε of the grid, the number of pairs of one block pair within it (no pairs kept)."""
-    from ..fiber import fiber_profile
-
-    return fiber_profile(A, B, grid, metric=metric, n_jobs=1).counts
-
-
-def _pair_true(A: Any, B: Any, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
-    """Canonical distances of the pairs ``(A[i], B[j])`` (local indices; may be inf)."""
-    Av, Bv = pair_inputs(A, B)
-    return true_distances(Av, Bv, i, j, metric)
-
-
-# --------------------------------------------------------------------------
-# public functions
-# --------------------------------------------------------------------------
-
-
 def fiber_product_dask(
     F: Any,
     G: Any,
     eps: float,
     *,
     metric: str = "euclidean",
-    client: Any = None,
-    block_rows: int | None = None,
-    memory_budget: int | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    progress: bool = False,
+    options: DaskOptions | None = None,
+    **deprecated: Any,
 ) -> FiberProduct:
     r"""The exact ε-product of two chunked embedding sets, as a blocked join on Dask.
 
@@ -323,22 +126,17 @@ def fiber_product_dask(
     eps : float
         The tolerance ε >= 0.
     metric : {"euclidean", "cosine"}
-    client : distributed.Client or str, optional
-        Where to run the tasks: a client, or the address of a running
-        scheduler (``"tcp://host:8786"``; connected to for this call and
-        closed after it). Default: Dask's current scheduler.
-    block_rows : int, optional
-        Rows per block of both F and G.
-    memory_budget : int, optional
-        Bytes one task may use (:func:`task_bytes` with the worst case of
-        every pair of a block pair listed); sets ``block_rows`` when that is
-        not given and is checked against it when it is. With neither, a Dask
-        input keeps its row chunks and other inputs use blocks of at most
-        4096 rows.
-    timeout : float, default 30
-        Seconds to wait for a scheduler given by its address.
-    progress : bool, default False
-        Print the passes and Dask's progress bar on stderr.
+    options : DaskOptions, optional
+        Where and in what blocks to run (default ``DaskOptions()``: Dask's
+        current scheduler, blocks of at most 4096 rows, a Dask input keeping
+        its row chunks). ``block_rows`` cuts both F and G; ``memory_budget``
+        bounds the bytes of one task, estimated with the worst case of every
+        pair of a block pair listed.
+    **deprecated
+        ``client``, ``block_rows``, ``memory_budget``, ``timeout``,
+        ``progress``: the fields of ``options`` as keywords, as before
+        sheaftopo 0.2; they give the same result with a
+        ``DeprecationWarning`` and go away in sheaftopo 0.3.
 
     Returns
     -------
@@ -354,12 +152,13 @@ def fiber_product_dask(
         global row), zero rows with the cosine metric (any finite magnitude
         is accepted, as in memory);
         shards or chunks of different widths; F and G of different widths;
-        ``eps`` negative or not finite; ``block_rows`` below 1 or above what
-        ``memory_budget`` allows.
+        ``eps`` negative or not finite; ``options.block_rows`` below 1 or above
+        what ``options.memory_budget`` allows.
     TypeError
         Non-real input (a non-numeric parquet column); ``block_rows`` or
         ``memory_budget`` not an integer; ``client`` neither a client, an
-        address nor None.
+        address nor None; ``options`` not a DaskOptions, or given together
+        with deprecated keywords.
     FileNotFoundError
         A path that does not exist.
     ConnectionError
@@ -376,10 +175,10 @@ def fiber_product_dask(
     Examples
     --------
     >>> import numpy as np
-    >>> from sheaftopo.distributed import fiber_product_dask
+    >>> from sheaftopo.distributed import DaskOptions, fiber_product_dask
     >>> F = np.array([[0.0, 0.0], [3.0, 4.0], [10.0, 0.0]])
     >>> G = np.array([[0.0, 0.0], [0.0, 5.0], [3.0, 4.0]])
-    >>> prod = fiber_product_dask(F, G, 5.0, block_rows=2)
+    >>> prod = fiber_product_dask(F, G, 5.0, options=DaskOptions(block_rows=2))
     >>> prod.rows, prod.cols
     (array([0, 0, 0, 1, 1, 1]), array([0, 1, 2, 0, 1, 2]))
     >>> prod.distances
@@ -387,10 +186,11 @@ def fiber_product_dask(
     """
     from ..fiber import FiberProduct
 
+    opts = dask_options(options, deprecated, "fiber_product_dask")
     eps = check_real(eps, "eps", low=0.0)
-    s = _setup(F, G, metric, block_rows, memory_budget, pairs=True)
-    dask, _ = _require_dask()
-    task = dask.delayed(_pair_product, pure=True)
+    s = setup(F, G, metric, opts, pairs=True)
+    dask, _ = require_dask()
+    task = dask.delayed(pair_product, pure=True)
 
     def tasks() -> list[Any]:
         return [
@@ -399,14 +199,12 @@ def fiber_product_dask(
             for j, B in enumerate(s.G_blocks)
         ]
 
-    found = _run_join(s, tasks, client, timeout, progress, "fiber_product_dask")
+    found = run_join(s, tasks, opts, "fiber_product_dask")
     rows = np.concatenate([f[0] for f in found]).astype(np.int64, copy=False)
     cols = np.concatenate([f[1] for f in found]).astype(np.int64, copy=False)
     dist = np.concatenate([f[2] for f in found]).astype(np.float64, copy=False)
     order = np.lexsort((cols, rows))
-    return FiberProduct(
-        rows[order], cols[order], dist[order], (s.n, s.m), eps, s.metric, METHOD
-    )
+    return FiberProduct(rows[order], cols[order], dist[order], (s.n, s.m), eps, s.metric, METHOD)
 
 
 def write_fiber_product_dask(
@@ -416,11 +214,8 @@ def write_fiber_product_dask(
     out: str | os.PathLike[str],
     *,
     metric: str = "euclidean",
-    client: Any = None,
-    block_rows: int | None = None,
-    memory_budget: int | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    progress: bool = False,
+    options: DaskOptions | None = None,
+    **deprecated: Any,
 ) -> FiberProductFiles:
     r"""Write the exact ε-product of two chunked embedding sets to a parquet dataset.
 
@@ -430,7 +225,7 @@ def write_fiber_product_dask(
 
     Parameters
     ----------
-    F, G, eps, metric, client, block_rows, memory_budget, timeout, progress
+    F, G, eps, metric, options, **deprecated
         As in :func:`fiber_product_dask`.
     out : str or path
         A directory, created if missing; it must not already hold ``.parquet``
@@ -457,17 +252,18 @@ def write_fiber_product_dask(
     >>> import tempfile, os
     >>> import numpy as np
     >>> import pandas as pd
-    >>> from sheaftopo.distributed import write_fiber_product_dask
+    >>> from sheaftopo.distributed import DaskOptions, write_fiber_product_dask
     >>> F = np.array([[0.0], [1.0], [2.0]])
     >>> G = np.array([[0.5], [3.0]])
     >>> out = os.path.join(tempfile.mkdtemp(), "pairs")
-    >>> files = write_fiber_product_dask(F, G, 1.0, out, block_rows=2)
+    >>> files = write_fiber_product_dask(F, G, 1.0, out, options=DaskOptions(block_rows=2))
     >>> files.n_pairs, files.n_files
     (3, 2)
     >>> df = pd.read_parquet(out).sort_values(["row", "col"])
     >>> df.to_numpy().tolist()
     [[0.0, 0.0, 0.5], [1.0, 0.0, 0.5], [2.0, 1.0, 1.0]]
     """
+    opts = dask_options(options, deprecated, "write_fiber_product_dask")
     eps = check_real(eps, "eps", low=0.0)
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a directory path; got {type(out).__name__}")
@@ -487,66 +283,28 @@ def write_fiber_product_dask(
             "or new directory so that the dataset holds only this product"
         )
     # a task holds one block pair's pairs while it writes them: the product's estimate
-    s = _setup(F, G, metric, block_rows, memory_budget, pairs=True)
-    dask, _ = _require_dask()
-    task = dask.delayed(_pair_write, pure=True)
+    s = setup(F, G, metric, opts, pairs=True)
+    dask, _ = require_dask()
+    task = dask.delayed(pair_write, pure=True)
 
     def tasks() -> list[Any]:
         path.mkdir(parents=True, exist_ok=True)
         return [
             task(
-                A, B, int(s.F_off[i]), int(s.G_off[j]), eps, s.metric,
+                A,
+                B,
+                int(s.F_off[i]),
+                int(s.G_off[j]),
+                eps,
+                s.metric,
                 str(path / PART_NAME.format(i=i, j=j)),
             )
             for i, A in enumerate(s.F_blocks)
             for j, B in enumerate(s.G_blocks)
         ]
 
-    counts = _run_join(s, tasks, client, timeout, progress, "write_fiber_product_dask")
-    return FiberProductFiles(
-        str(path), int(sum(counts)), s.n_pairs, (s.n, s.m), eps, s.metric
-    )
-
-
-def _true_distance_tasks(s: _Setup, i: np.ndarray, j: np.ndarray) -> tuple[list, list]:
-    """``(positions, tasks)``: one task per block pair holding true pairs ``(i, j)``.
-
-    Task ``k`` returns the canonical distances of the pairs at ``positions[k]``.
-    """
-    dask, _ = _require_dask()
-    bi = np.searchsorted(s.F_off, i, side="right") - 1
-    bj = np.searchsorted(s.G_off, j, side="right") - 1
-    key = bi * len(s.G_blocks) + bj
-    order = np.argsort(key, kind="stable")
-    uniq, starts = np.unique(key[order], return_index=True)
-    bounds = np.append(starts, len(order))
-    true = dask.delayed(_pair_true, pure=True)
-    groups: list[np.ndarray] = []
-    todo: list[Any] = []
-    for k, u in enumerate(uniq):
-        idx = order[bounds[k] : bounds[k + 1]]
-        a, b = divmod(int(u), len(s.G_blocks))
-        groups.append(idx)
-        todo.append(
-            true(s.F_blocks[a], s.G_blocks[b], i[idx] - s.F_off[a], j[idx] - s.G_off[b],
-                 s.metric)
-        )
-    return groups, todo
-
-
-def _gather_distances(
-    pairs: tuple[np.ndarray, np.ndarray], groups: list[np.ndarray], found: list[Any]
-) -> np.ndarray:
-    """The true distances, in the order of the pairs, from the tasks' results.
-
-    A pair farther apart than the largest float64 raises ``ValueError`` (with
-    its global indices), as in :func:`sheaftopo.fiber.epsilon_star`.
-    """
-    true_d = np.empty(len(pairs[0]), np.float64)
-    for idx, d in zip(groups, found, strict=True):
-        true_d[idx] = d
-    check_true_distances(true_d, *pairs)
-    return true_d
+    counts = run_join(s, tasks, opts, "write_fiber_product_dask")
+    return FiberProductFiles(str(path), int(sum(counts)), s.n_pairs, (s.n, s.m), eps, s.metric)
 
 
 def fiber_profile_dask(
@@ -557,11 +315,8 @@ def fiber_profile_dask(
     true_pairs: Any = None,
     fraction: float = 1.0,
     metric: str = "euclidean",
-    client: Any = None,
-    block_rows: int | None = None,
-    memory_budget: int | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    progress: bool = False,
+    options: DaskOptions | None = None,
+    **deprecated: Any,
 ) -> FiberProfile:
     r"""Sizes of the ε-products over a grid, recall of true pairs and ε*, on Dask.
 
@@ -573,7 +328,7 @@ def fiber_profile_dask(
 
     Parameters
     ----------
-    F, G, metric, client, block_rows, timeout, progress
+    F, G, metric, **deprecated
         As in :func:`fiber_product_dask`.
     eps_grid : array_like, shape (K,)
         Non-decreasing tolerances >= 0.
@@ -581,9 +336,9 @@ def fiber_profile_dask(
         Pairs known to match; gives ``recall`` and ``epsilon_star``.
     fraction : float in (0, 1], default 1
         Recall target of ``epsilon_star``.
-    memory_budget : int, optional
-        Bytes one task may use (:func:`task_bytes` without pairs: a task
-        keeps only its counts); as in :func:`fiber_product_dask` otherwise.
+    options : DaskOptions, optional
+        As in :func:`fiber_product_dask`, except that the ``memory_budget``
+        estimate of a task lists no pairs (a task keeps only its counts).
 
     Returns
     -------
@@ -602,11 +357,11 @@ def fiber_profile_dask(
     Examples
     --------
     >>> import numpy as np
-    >>> from sheaftopo.distributed import fiber_profile_dask
+    >>> from sheaftopo.distributed import DaskOptions, fiber_profile_dask
     >>> F = np.array([[0.0], [1.0], [2.0], [3.0]])
     >>> G = F + np.array([[0.5], [0.1], [0.2], [0.3]])
     >>> prof = fiber_profile_dask(F, G, [0.0, 0.25, 0.5, 1.0], true_pairs="diagonal",
-    ...                           block_rows=3)
+    ...                           options=DaskOptions(block_rows=3))
     >>> prof.counts
     array([0, 2, 5, 7])
     >>> prof.recall
@@ -616,29 +371,30 @@ def fiber_profile_dask(
     """
     from ..fiber import FiberProfile
 
+    opts = dask_options(options, deprecated, "fiber_profile_dask")
     grid = as_grid(eps_grid)
     q = check_real(fraction, "fraction", low=0.0, high=1.0, low_inclusive=False)
-    s = _setup(F, G, metric, block_rows, memory_budget, pairs=False)
+    s = setup(F, G, metric, opts, pairs=False)
     pairs = None if true_pairs is None else checked_pairs(true_pairs, s.n, s.m)
-    dask, _ = _require_dask()
-    count = dask.delayed(_pair_counts, pure=True)
+    dask, _ = require_dask()
+    count = dask.delayed(pair_counts, pure=True)
     groups: list[np.ndarray] = []
 
     def tasks() -> list[Any]:
         nonlocal groups
         todo = [count(A, B, grid, s.metric) for A in s.F_blocks for B in s.G_blocks]
         if pairs is not None:
-            groups, extra = _true_distance_tasks(s, *pairs)
+            groups, extra = true_distance_tasks(s, *pairs)
             todo += extra
         return todo
 
-    found = _run_join(s, tasks, client, timeout, progress, "fiber_profile_dask")
+    found = run_join(s, tasks, opts, "fiber_profile_dask")
     counts = np.zeros(len(grid), np.int64)
     for c in found[: s.n_pairs]:
         counts += c
     recall = true_d = star = None
     if pairs is not None:
-        true_d = _gather_distances(pairs, groups, found[s.n_pairs :])
+        true_d = gather_distances(pairs, groups, found[s.n_pairs :])
         sd = np.sort(true_d)
         recall = np.searchsorted(sd, grid, side="right") / len(sd)
         star = order_statistic(sd, q)
@@ -661,11 +417,8 @@ def true_distances_dask(
     true_pairs: Any,
     *,
     metric: str = "euclidean",
-    client: Any = None,
-    block_rows: int | None = None,
-    memory_budget: int | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    progress: bool = False,
+    options: DaskOptions | None = None,
+    **deprecated: Any,
 ) -> np.ndarray:
     r"""The canonical distances of known pairs of two chunked sets, on Dask.
 
@@ -677,7 +430,7 @@ def true_distances_dask(
 
     Parameters
     ----------
-    F, G, metric, client, block_rows, memory_budget, timeout, progress
+    F, G, metric, options, **deprecated
         As in :func:`fiber_profile_dask`.
     true_pairs : "diagonal" or array_like of int, shape (T, 2)
         The pairs.
@@ -690,19 +443,20 @@ def true_distances_dask(
     Examples
     --------
     >>> import numpy as np
-    >>> from sheaftopo.distributed._fiber import true_distances_dask
+    >>> from sheaftopo.distributed import DaskOptions, true_distances_dask
     >>> F = np.array([[0.0], [1.0], [2.0]])
-    >>> true_distances_dask(F, F + 0.5, "diagonal", block_rows=2)
+    >>> true_distances_dask(F, F + 0.5, "diagonal", options=DaskOptions(block_rows=2))
     array([0.5, 0.5, 0.5])
     """
-    s = _setup(F, G, metric, block_rows, memory_budget, pairs=False)
+    opts = dask_options(options, deprecated, "true_distances_dask")
+    s = setup(F, G, metric, opts, pairs=False)
     i, j = checked_pairs(true_pairs, s.n, s.m)
     groups: list[np.ndarray] = []
 
     def tasks() -> list[Any]:
         nonlocal groups
-        groups, todo = _true_distance_tasks(s, i, j)
+        groups, todo = true_distance_tasks(s, i, j)
         return todo
 
-    found = _run_join(s, tasks, client, timeout, progress, "true_distances_dask")
-    return _gather_distances((i, j), groups, found)
+    found = run_join(s, tasks, opts, "true_distances_dask")
+    return gather_distances((i, j), groups, found)

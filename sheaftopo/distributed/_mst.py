@@ -52,26 +52,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_int, kernel_layout
-from ..persistence._mst import rescaled, scaled_back
-from ._inputs import (
+from .._core.dask import (
+    DaskOptions,
     check_sizes,
     compute,
     connect,
+    mst_task_bytes,
     note,
     offsets_of,
     prepare,
     require_dask,
 )
+from .._core.kernels import kernel_loader
+from .._core.mst import finish_forest, mst_kernels
+from .._core.scaling import GRAM_GUARD, rescaled, scaled_back
+from .._validation import check_int, kernel_layout
+from ._options import dask_options
 
 if TYPE_CHECKING:
     from ..persistence import SpanningForest
 
 __all__ = ["h0_diagram_dask", "mst_dask"]
 
-#: bytes of working memory one block-pair task uses, per distance entry and per coordinate
-TASK_BYTES_PER_DISTANCE = 16
-TASK_BYTES_PER_COORDINATE = 32
 #: method name recorded in the returned forest
 METHOD = "dask-boruvka"
 #: neighbours kept per point by default
@@ -82,15 +84,11 @@ FAN_IN = 8
 SWEEP_FRACTION = 0.25
 
 
-def task_bytes(rows: int, d: int) -> int:
-    """Approximate peak working memory (bytes) of one task on two blocks of ``rows`` rows."""
-    return TASK_BYTES_PER_DISTANCE * rows * rows + TASK_BYTES_PER_COORDINATE * rows * d
+# alias for report/_distributed.py and cli.py until they import sheaftopo._core.dask
+task_bytes = mst_task_bytes
 
-
-def _kernels() -> Any:
-    from ..persistence import _mst_kernels
-
-    return _mst_kernels
+#: the candidate-selection kernels of the block-pair tasks
+_pair_kernels = kernel_loader("sheaftopo.distributed._kernels")
 
 
 # --------------------------------------------------------------------------
@@ -160,8 +158,7 @@ def _pair(
     are global point indices in the first pass, so a point is never its own
     neighbour.
     """
-    from . import _kernels as dk
-
+    dk = _pair_kernels()
     A = np.asarray(A)
     # labels may arrive read-only (deserialised); kernels get one layout only
     la = kernel_layout(np.asarray(la, dtype=np.int64))
@@ -179,7 +176,7 @@ def _pair(
     ri, rj, cj, ci = dk.candidates(Wa @ Wb.T, sqa, sqb, la, lb, k, tol, both)
     ref = np.concatenate([A, B]) if B is not A else A
     shift = A.shape[0] if B is not A else 0
-    lengths = _kernels().euclidean_edge_lengths
+    lengths = mst_kernels().euclidean_edge_lengths
     out = _best_k(A.shape[0], ri, rj + np.int64(off_b), lengths(ref, ri, rj + shift), k)
     if not both:
         return out
@@ -283,8 +280,6 @@ class _Run:
     """One MST computation: the blocks, the scheduler and the neighbour lists."""
 
     def __init__(self, arr: Any, client: Any, k: int, progress: bool) -> None:
-        from ..persistence._mst import GRAM_GUARD
-
         self.dask, _ = require_dask()
         self.client = client
         self.progress = progress
@@ -333,8 +328,18 @@ class _Run:
                     continue
                 oi, oj = int(self.offsets[i]), int(self.offsets[j])
                 B = None if i == j else self.blocks[j]
-                res = pair(self.blocks[i], B, lab[i], lab[j], oi, oj, self.mean, self.tol, self.k,
-                           self.exponent)
+                res = pair(
+                    self.blocks[i],
+                    B,
+                    lab[i],
+                    lab[j],
+                    oi,
+                    oj,
+                    self.mean,
+                    self.tol,
+                    self.k,
+                    self.exponent,
+                )
                 parts[i].append((res, 0))
                 if i != j:
                     parts[j].append((res, 1))
@@ -357,8 +362,22 @@ class _Run:
             la = lab[i][sel]
             one = int(la[0]) if (la == la[0]).all() else -1
             parts = [
-                (pair(self.blocks[i], self.blocks[j], lab[i], lab[j], int(self.offsets[i]),
-                      int(self.offsets[j]), self.mean, self.tol, self.k, self.exponent, sel), 0)
+                (
+                    pair(
+                        self.blocks[i],
+                        self.blocks[j],
+                        lab[i],
+                        lab[j],
+                        int(self.offsets[i]),
+                        int(self.offsets[j]),
+                        self.mean,
+                        self.tol,
+                        self.k,
+                        self.exponent,
+                        sel,
+                    ),
+                    0,
+                )
                 for j in range(nb)
                 if not (one >= 0 and whole[j] == one)
             ]
@@ -370,12 +389,9 @@ class _Run:
 def mst_dask(
     X: Any,
     *,
-    client: Any = None,
-    block_rows: int | None = None,
-    memory_budget: int | None = None,
+    options: DaskOptions | None = None,
     n_neighbors: int = DEFAULT_NEIGHBORS,
-    timeout: float = 30.0,
-    progress: bool = False,
+    **deprecated: Any,
 ) -> SpanningForest:
     r"""Exact Euclidean minimum spanning tree of a point cloud too large for one machine.
 
@@ -388,27 +404,26 @@ def mst_dask(
         lexicographic order of their file names and read lazily, row block by
         row block, through memory maps. float32 and float64 are kept; other
         real dtypes become float64.
-    client : distributed.Client or str, optional
-        Where to run the tasks: a client, or the address of a running
-        scheduler (``"tcp://host:8786"``; connected to for this call and
-        closed after it). Default: Dask's current scheduler (the default
-        client if one is active, else the threaded scheduler).
-    block_rows : int, optional
-        Rows per block. Each task holds two blocks and their distance block,
-        about ``16 * block_rows**2 + 32 * block_rows * d`` bytes.
-    memory_budget : int, optional
-        Bytes one task may use; sets ``block_rows`` when that is not given and
-        is checked against it when it is. With neither, a Dask input keeps its
-        row chunks and other inputs use blocks of at most 4096 rows.
+    options : DaskOptions, optional
+        Where and in what blocks to run: the client (or scheduler address),
+        ``block_rows``, ``memory_budget``, ``timeout`` and ``progress``
+        (progress prints the passes and Dask's progress bar on stderr; the
+        dashboard of a distributed client shows the same tasks). Default
+        ``DaskOptions()``: Dask's current scheduler (the default client if one
+        is active, else the threaded scheduler); a Dask input keeps its row
+        chunks and other inputs use blocks of at most 4096 rows. Each task
+        holds two blocks and their distance block, about
+        ``16 * block_rows**2 + 32 * block_rows * d`` bytes, which
+        ``memory_budget`` bounds.
     n_neighbors : int, default 16
         Neighbours kept per point (the warm start; see Notes). Any value
         gives the same, exact tree; larger values trade client memory
         (``16 * n_neighbors * n`` bytes) for fewer query passes.
-    timeout : float, default 30
-        Seconds to wait for a scheduler given by its address.
-    progress : bool, default False
-        Print the passes and Dask's progress bar on stderr (the dashboard of
-        a distributed client shows the same tasks).
+    **deprecated
+        ``client``, ``block_rows``, ``memory_budget``, ``timeout``,
+        ``progress``: the fields of ``options`` as keywords, as before
+        sheaftopo 0.2; they give the same result with a
+        ``DeprecationWarning`` and go away in sheaftopo 0.3.
 
     Returns
     -------
@@ -422,11 +437,12 @@ def mst_dask(
     ValueError
         X not 2-D, empty, with NaN or inf (checked block by block; the message
         gives the row), with distances beyond the float64 range, shards of
-        different widths; ``block_rows`` below 1 or
-        above what ``memory_budget`` allows; ``n_neighbors`` below 1.
+        different widths; ``options.block_rows`` below 1 or above what
+        ``options.memory_budget`` allows; ``n_neighbors`` below 1.
     TypeError
         X not real; ``block_rows``, ``memory_budget`` or ``n_neighbors`` not an
-        integer; ``client`` neither a client, an address nor None.
+        integer; ``client`` neither a client, an address nor None; ``options``
+        not a DaskOptions, or given together with deprecated keywords.
     ConnectionError
         No scheduler answered at the address ``client`` within ``timeout``.
     ImportError
@@ -469,9 +485,9 @@ def mst_dask(
     Examples
     --------
     >>> import numpy as np
-    >>> from sheaftopo.distributed import mst_dask
+    >>> from sheaftopo.distributed import DaskOptions, mst_dask
     >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 2.0], [5.0, 0.0]])
-    >>> forest = mst_dask(X, block_rows=2)
+    >>> forest = mst_dask(X, options=DaskOptions(block_rows=2))
     >>> forest.edges
     array([[0, 1],
            [1, 2],
@@ -479,20 +495,20 @@ def mst_dask(
     >>> forest.weights
     array([1., 2., 4.])
     """
-    from ..persistence._mst import _finish
-
+    opts = dask_options(options, deprecated, "mst_dask")
     require_dask()
-    block_rows, budget = check_sizes(block_rows, memory_budget)
+    block_rows, budget = check_sizes(opts.block_rows, opts.memory_budget)
     k = check_int(n_neighbors, "n_neighbors", minimum=1)
-    arr = prepare(X, "X", block_rows, budget, task_bytes)
-    with connect(client, timeout) as cl:
-        run = _Run(arr, cl, k, bool(progress))
+    arr = prepare(X, "X", block_rows, budget, mst_task_bytes)
+    progress = bool(opts.progress)
+    with connect(opts.client, opts.timeout) as cl:
+        run = _Run(arr, cl, k, progress)
         run.check()
         n = run.n
         us: list[np.ndarray] = []
         vs: list[np.ndarray] = []
         ws: list[np.ndarray] = []
-        kern = _kernels()
+        kern = mst_kernels()
         parent = np.arange(n)
         rank = np.zeros(n, np.int8)
         labels, c = kern.uf_labels(parent)
@@ -509,39 +525,38 @@ def mst_dask(
                 labels, c = kern.uf_labels(parent)
                 continue
             if not len(ask):  # pragma: no cover - an uncertified component has points to ask
-                raise RuntimeError("mst_dask: no component certified and no point to query "
-                                   "(only possible with non-finite distances)")
+                raise RuntimeError(
+                    "mst_dask: no component certified and no point to query "
+                    "(only possible with non-finite distances)"
+                )
             if len(ask) > n * SWEEP_FRACTION:
                 W, Q = run.sweep(labels)
                 bound = W[:, -1].copy()
             else:
                 W[ask], Q[ask] = run.query(ask, labels)
                 bound[ask] = W[ask, -1]
-    note(bool(progress), f"mst_dask: done, {run.tasks} block-pair tasks")
+    note(progress, f"mst_dask: done, {run.tasks} block-pair tasks")
     if us:
         u, v = np.concatenate(us), np.concatenate(vs)
         wt = scaled_back(np.concatenate(ws), run.scale, "X")
     else:
         u = v = np.zeros(0, np.int64)
         wt = np.zeros(0)
-    return _finish(u, v, wt, n, METHOD)
+    return finish_forest(u, v, wt, n, METHOD)
 
 
 def h0_diagram_dask(
     X: Any,
     *,
-    client: Any = None,
-    block_rows: int | None = None,
-    memory_budget: int | None = None,
+    options: DaskOptions | None = None,
     n_neighbors: int = DEFAULT_NEIGHBORS,
-    timeout: float = 30.0,
-    progress: bool = False,
+    **deprecated: Any,
 ) -> np.ndarray:
     """The H0 persistence diagram of the Vietoris–Rips filtration, computed on Dask.
 
     Parameters
     ----------
-    X, client, block_rows, memory_budget, n_neighbors, timeout, progress
+    X, options, n_neighbors, **deprecated
         As in :func:`mst_dask`.
 
     Returns
@@ -560,18 +575,11 @@ def h0_diagram_dask(
     Examples
     --------
     >>> import numpy as np
-    >>> from sheaftopo.distributed import h0_diagram_dask
-    >>> h0_diagram_dask(np.array([[0.0], [1.0], [3.0]]), block_rows=2)
+    >>> from sheaftopo.distributed import DaskOptions, h0_diagram_dask
+    >>> h0_diagram_dask(np.array([[0.0], [1.0], [3.0]]), options=DaskOptions(block_rows=2))
     array([[ 0.,  1.],
            [ 0.,  2.],
            [ 0., inf]])
     """
-    return mst_dask(
-        X,
-        client=client,
-        block_rows=block_rows,
-        memory_budget=memory_budget,
-        n_neighbors=n_neighbors,
-        timeout=timeout,
-        progress=progress,
-    ).diagram
+    opts = dask_options(options, deprecated, "h0_diagram_dask")
+    return mst_dask(X, options=opts, n_neighbors=n_neighbors).diagram

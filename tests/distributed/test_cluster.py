@@ -11,7 +11,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from sheaftopo.distributed import fiber_profile_dask, mst_dask  # noqa: E402
+from sheaftopo.distributed import DaskOptions, fiber_profile_dask, mst_dask  # noqa: E402
 from sheaftopo.fiber import fiber_profile  # noqa: E402
 from sheaftopo.persistence import h0_diagram  # noqa: E402
 
@@ -34,11 +34,12 @@ def cluster():
 def test_two_worker_processes_by_address(cluster, block_rows):
     # the address path: connect, compute on two worker processes, close
     X = _blobs(900)
-    forest = mst_dask(X, client=cluster.scheduler_address, block_rows=block_rows, n_neighbors=4)
+    forest = mst_dask(X, n_neighbors=4,
+                      options=DaskOptions(client=cluster.scheduler_address, block_rows=block_rows))
     assert forest.diagram.tobytes() == h0_diagram(X).tobytes()
     grid = np.array([0.5, 2.0, 8.0])
-    prof = fiber_profile_dask(X[:300], X[300:600], grid, client=cluster.scheduler_address,
-                              block_rows=block_rows)
+    prof = fiber_profile_dask(X[:300], X[300:600], grid,
+        options=DaskOptions(client=cluster.scheduler_address, block_rows=block_rows))
     assert np.array_equal(prof.counts, fiber_profile(X[:300], X[300:600], grid).counts)
 
 
@@ -50,7 +51,8 @@ def test_killed_worker_is_replaced_and_the_answer_is_unchanged(cluster, tmp_path
         out: dict = {}
 
         def work():
-            out["forest"] = mst_dask(X, client=client, block_rows=300, n_neighbors=2)
+            out["forest"] = mst_dask(X, n_neighbors=2,
+                                     options=DaskOptions(client=client, block_rows=300))
 
         t = threading.Thread(target=work)
         t.start()
@@ -77,5 +79,5 @@ def test_unreachable_scheduler_fails_fast_with_a_clear_error():
     t0 = time.monotonic()
     where = r"could not reach a Dask scheduler at 'tcp://127\.0\.0\.1:1' within 2 s"
     with pytest.raises(ConnectionError, match=where):
-        mst_dask(np.zeros((4, 2)), client="tcp://127.0.0.1:1", timeout=2)
+        mst_dask(np.zeros((4, 2)), options=DaskOptions(client="tcp://127.0.0.1:1", timeout=2))
     assert time.monotonic() - t0 < 20

@@ -13,6 +13,7 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
 from sheaftopo.distributed import (  # noqa: E402
+    DaskOptions,
     FiberProductFiles,
     fiber_product_dask,
     fiber_profile_dask,
@@ -69,7 +70,7 @@ def test_product_equals_in_memory(make, metric, block_rows):
     if block_rows == 1:
         F, G = F[:25], G[:20]
     ref = approximate_fiber_product(F, G, eps, metric=metric)
-    got = fiber_product_dask(F, G, eps, metric=metric, block_rows=block_rows)
+    got = fiber_product_dask(F, G, eps, metric=metric, options=DaskOptions(block_rows=block_rows))
     assert ref.n_pairs > 0 and ref.n_pairs < len(F) * len(G)
     _same_product(got, ref)
 
@@ -82,7 +83,8 @@ def test_product_eps_zero_and_dask_input(block_rows):
         Fd = da.from_array(F.astype(np.float32), chunks=(23, 3))  # float32, own chunks
         got = fiber_product_dask(Fd, da.from_array(G, chunks=(40, 3)), eps)
         _same_product(got, ref)
-        _same_product(fiber_product_dask(F, G, eps, block_rows=block_rows), ref)
+        _same_product(fiber_product_dask(F, G, eps,
+                                         options=DaskOptions(block_rows=block_rows)), ref)
 
 
 def test_product_from_npy_shards(tmp_path):
@@ -92,7 +94,7 @@ def test_product_from_npy_shards(tmp_path):
     for k, s in enumerate(range(0, len(F), 40)):
         np.save(fdir / f"shard{k:02d}.npy", F[s : s + 40])
     ref = approximate_fiber_product(F, G, 0.6)
-    _same_product(fiber_product_dask(str(fdir), G, 0.6, block_rows=32), ref)
+    _same_product(fiber_product_dask(str(fdir), G, 0.6, options=DaskOptions(block_rows=32)), ref)
     _same_profile(
         fiber_profile_dask(fdir, G, [0.1, 0.6]), fiber_profile(F, G, [0.1, 0.6])
     )
@@ -105,7 +107,8 @@ def test_parquet_round_trip(tmp_path, metric, block_rows):
     eps = 0.6 if metric == "euclidean" else 0.05
     ref = approximate_fiber_product(F, G, eps, metric=metric)
     out = tmp_path / "pairs"
-    files = write_fiber_product_dask(F, G, eps, out, metric=metric, block_rows=block_rows)
+    files = write_fiber_product_dask(F, G, eps, out, metric=metric,
+                                     options=DaskOptions(block_rows=block_rows))
     assert isinstance(files, FiberProductFiles)
     nb = -(-len(F) // block_rows) * -(-len(G) // block_rows)
     assert files.n_files == nb == len(list(out.glob("*.parquet")))
@@ -132,10 +135,8 @@ def test_profile_equals_in_memory(make, metric, block_rows):
     tp = np.stack([rng.permutation(len(F))[:40], rng.permutation(len(G))[:40]], axis=1)
     for true_pairs, fraction in ((None, 1.0), (tp, 1.0), (tp, 0.75)):
         ref = fiber_profile(F, G, grid, true_pairs=true_pairs, fraction=fraction, metric=metric)
-        got = fiber_profile_dask(
-            F, G, grid, true_pairs=true_pairs, fraction=fraction, metric=metric,
-            block_rows=block_rows,
-        )
+        got = fiber_profile_dask(F, G, grid, true_pairs=true_pairs, fraction=fraction,
+                                 metric=metric, options=DaskOptions(block_rows=block_rows))
         _same_profile(got, ref)
         assert got.method == "dask-blocked"
 
@@ -146,7 +147,7 @@ def test_profile_diagonal():
     grid = np.linspace(0, 1, 11)
     ref = fiber_profile(F, G, grid, true_pairs="diagonal", fraction=0.9)
     _same_profile(fiber_profile_dask(F, G, grid, true_pairs="diagonal", fraction=0.9,
-                                     block_rows=33), ref)
+                                     options=DaskOptions(block_rows=33)), ref)
 
 
 def test_threaded_scheduler_and_local_cluster(tmp_path):
@@ -157,16 +158,17 @@ def test_threaded_scheduler_and_local_cluster(tmp_path):
     ref = approximate_fiber_product(F, G, 0.5)
     prof = fiber_profile(F, G, [0.2, 0.5], true_pairs=[[0, 1], [5, 7]])
     with dask.config.set(scheduler="threads"):
-        _same_product(fiber_product_dask(F, G, 0.5, block_rows=40), ref)
+        _same_product(fiber_product_dask(F, G, 0.5, options=DaskOptions(block_rows=40)), ref)
     with LocalCluster(
         processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
     ) as cluster, Client(cluster) as client:
-        _same_product(fiber_product_dask(F, G, 0.5, client=client, block_rows=40), ref)
-        got = fiber_profile_dask(
-            F, G, [0.2, 0.5], true_pairs=[[0, 1], [5, 7]], client=client, block_rows=40
-        )
+        _same_product(fiber_product_dask(F, G, 0.5,
+                                         options=DaskOptions(client=client, block_rows=40)), ref)
+        got = fiber_profile_dask(F, G, [0.2, 0.5], true_pairs=[[0, 1], [5, 7]],
+                                 options=DaskOptions(client=client, block_rows=40))
         _same_profile(got, prof)
-        files = write_fiber_product_dask(F, G, 0.5, tmp_path / "p", client=client, block_rows=70)
+        files = write_fiber_product_dask(F, G, 0.5, tmp_path / "p",
+                                         options=DaskOptions(client=client, block_rows=70))
         assert files.n_pairs == ref.n_pairs
 
 
@@ -181,13 +183,13 @@ def test_bad_input(tmp_path):
     bad = G.copy()
     bad[77, 2] = np.nan
     with pytest.raises(ValueError, match=r"G must not contain NaN.*\(77, 2\)"):
-        fiber_product_dask(F, bad, 0.5, block_rows=20)
+        fiber_product_dask(F, bad, 0.5, options=DaskOptions(block_rows=20))
     with pytest.raises(ValueError, match=r"G must not contain NaN.*\(77, 2\)"):
         fiber_profile_dask(F, da.from_array(bad, chunks=(30, 6)), [0.5])
     with pytest.raises(ValueError, match="block_rows"):
-        fiber_product_dask(F, G, 0.5, block_rows=0)
+        fiber_product_dask(F, G, 0.5, options=DaskOptions(block_rows=0))
     with pytest.raises(TypeError, match="block_rows"):
-        fiber_profile_dask(F, G, [0.5], block_rows=2.5)
+        fiber_profile_dask(F, G, [0.5], options=DaskOptions(block_rows=2.5))
     with pytest.raises(ValueError, match="metric"):
         fiber_product_dask(F, G, 0.5, metric="manhattan")
     with pytest.raises(ValueError, match="G must be a 2-D"):
@@ -199,22 +201,22 @@ def test_bad_input(tmp_path):
     zero = F.copy()
     zero[60] = 0.0
     with pytest.raises(ValueError, match=r"F\[60\] is zero"):
-        fiber_product_dask(zero, G, 0.1, metric="cosine", block_rows=25)
+        fiber_product_dask(zero, G, 0.1, metric="cosine", options=DaskOptions(block_rows=25))
     with pytest.raises(TypeError, match="client must be"):
-        fiber_product_dask(F, G, 0.5, client=3)
+        fiber_product_dask(F, G, 0.5, options=DaskOptions(client=3))
     (tmp_path / "file").write_text("x")
     with pytest.raises(FileExistsError, match="is a file"):
         write_fiber_product_dask(F, G, 0.5, tmp_path / "file")
     with pytest.raises(FileNotFoundError, match="F: no such file or directory"):
         fiber_product_dask(tmp_path / "missing", G, 0.5)
     with pytest.raises(ValueError, match=r"block_rows=500 needs about \d+ bytes.*memory_budget"):
-        fiber_product_dask(F, G, 0.5, block_rows=500, memory_budget=2**20)
+        fiber_product_dask(F, G, 0.5, options=DaskOptions(block_rows=500, memory_budget=2**20))
     with pytest.raises(ValueError, match="memory_budget=2048 bytes is too small"):
-        fiber_profile_dask(F, G, [0.5], memory_budget=2048)
+        fiber_profile_dask(F, G, [0.5], options=DaskOptions(memory_budget=2048))
     with pytest.raises(TypeError, match="memory_budget"):
-        fiber_profile_dask(F, G, [0.5], memory_budget=1e9)
+        fiber_profile_dask(F, G, [0.5], options=DaskOptions(memory_budget=1e9))
     with pytest.raises(ValueError, match="timeout"):
-        fiber_profile_dask(F, G, [0.5], timeout=0)
+        fiber_profile_dask(F, G, [0.5], options=DaskOptions(timeout=0))
 
 
 @pytest.mark.parametrize("call", ["product", "write", "profile"])
@@ -225,18 +227,20 @@ def test_unreachable_scheduler_address(tmp_path, call):
     t = time.perf_counter()
     with pytest.raises(ConnectionError, match=r"tcp://127\.0\.0\.1:1.*within 2 s"):
         if call == "product":
-            fiber_product_dask(F, G, 0.5, client="tcp://127.0.0.1:1", timeout=2)
+            fiber_product_dask(F, G, 0.5,
+                               options=DaskOptions(client="tcp://127.0.0.1:1", timeout=2))
         elif call == "write":
-            write_fiber_product_dask(F, G, 0.5, tmp_path / "p", client="tcp://127.0.0.1:1",
-                                     timeout=2)
+            write_fiber_product_dask(F, G, 0.5, tmp_path / "p",
+                                     options=DaskOptions(client="tcp://127.0.0.1:1", timeout=2))
         else:
-            fiber_profile_dask(F, G, [0.5], client="tcp://127.0.0.1:1", timeout=2)
+            fiber_profile_dask(F, G, [0.5],
+                               options=DaskOptions(client="tcp://127.0.0.1:1", timeout=2))
     assert time.perf_counter() - t < 15
     assert not (tmp_path / "p").exists()  # nothing written before the scheduler answers
 
 
 def test_memory_budget_sets_the_blocks_and_task_bytes():
-    from sheaftopo.distributed._fiber import task_bytes
+    from sheaftopo.distributed._join import task_bytes
 
     F, G = _random(10)
     d = F.shape[1]
@@ -245,26 +249,26 @@ def test_memory_budget_sets_the_blocks_and_task_bytes():
     assert task_bytes(200, d) - task_bytes(100, d) == 2 * 32 * 100 * d
     budget = task_bytes(40, d, pairs=True)
     ref = approximate_fiber_product(F, G, 0.8)
-    got = fiber_product_dask(F, G, 0.8, memory_budget=budget)
+    got = fiber_product_dask(F, G, 0.8, options=DaskOptions(memory_budget=budget))
     _same_product(got, ref)
     prof = fiber_profile(F, G, [0.1, 0.8], true_pairs="diagonal" if len(F) == len(G) else None)
-    _same_profile(fiber_profile_dask(F, G, [0.1, 0.8], memory_budget=task_bytes(33, d)), prof)
+    _same_profile(fiber_profile_dask(F, G, [0.1, 0.8],
+                                     options=DaskOptions(memory_budget=task_bytes(33, d))), prof)
 
 
 def test_memory_budget_block_count(tmp_path):
-    from sheaftopo.distributed._fiber import task_bytes
+    from sheaftopo.distributed._join import task_bytes
 
     F, G = _random(11, n=100, m=90)
     d = F.shape[1]
-    files = write_fiber_product_dask(
-        F, G, 0.5, tmp_path / "p", memory_budget=task_bytes(40, d, pairs=True)
-    )
+    files = write_fiber_product_dask(F, G, 0.5, tmp_path / "p",
+        options=DaskOptions(memory_budget=task_bytes(40, d, pairs=True)))
     assert files.n_files == 3 * 3  # blocks of 40 rows: 40 + 40 + 20 and 40 + 40 + 10
 
 
 def test_progress_bar_on_stderr(capsys):
     F, G = _random(12, n=40, m=30)
-    fiber_profile_dask(F, G, [0.5], block_rows=20, progress=True)
+    fiber_profile_dask(F, G, [0.5], options=DaskOptions(block_rows=20, progress=True))
     err = capsys.readouterr().err
     assert "fiber_profile_dask: 4 tasks on 2 x 2 row blocks" in err
     assert "checking 4 row blocks" in err
@@ -294,16 +298,19 @@ def test_regression_extreme_magnitudes_equal_in_memory(scale, metric, tmp_path):
     eps = 1.0 if metric == "cosine" else 2.0 * scale
     ref = approximate_fiber_product(F, G, eps, metric=metric)
     assert ref.n_pairs > 0
-    _same_product(fiber_product_dask(F, G, eps, metric=metric, block_rows=16), ref)
-    files = write_fiber_product_dask(F, G, eps, tmp_path / "p", metric=metric, block_rows=16)
+    _same_product(fiber_product_dask(F, G, eps, metric=metric,
+                                     options=DaskOptions(block_rows=16)), ref)
+    files = write_fiber_product_dask(F, G, eps, tmp_path / "p", metric=metric,
+                                     options=DaskOptions(block_rows=16))
     assert files.n_pairs == ref.n_pairs
     grid = [0.0, eps / 2, eps, 1e308]
-    pgot = fiber_profile_dask(F, G, grid, metric=metric, block_rows=16)
+    pgot = fiber_profile_dask(F, G, grid, metric=metric, options=DaskOptions(block_rows=16))
     assert pgot.counts[-1] == 40 * 35
     _same_profile(pgot, fiber_profile(F, G, grid, metric=metric))
     Fd = F[:35]
     _same_profile(
-        fiber_profile_dask(Fd, G, grid, true_pairs="diagonal", metric=metric, block_rows=16),
+        fiber_profile_dask(Fd, G, grid, true_pairs="diagonal", metric=metric,
+                           options=DaskOptions(block_rows=16)),
         fiber_profile(Fd, G, grid, true_pairs="diagonal", metric=metric),
     )
 
@@ -313,13 +320,15 @@ def test_regression_tiny_inputs_huge_eps_and_cosine_duplicates():
     prod = fiber_product_dask([[1e-300, 0.0]], [[2e-300, 0.0]], 1e-10)
     assert prod.n_pairs == 1 and prod.distances[0] == 1e-300
     F, G = _random(4, n=30, m=20, d=4)
-    assert fiber_product_dask(F, G, 1e300, block_rows=7).n_pairs == 600
-    assert fiber_profile_dask(F, G, [1.0, 1.7e308], block_rows=7).counts[-1] == 600
+    assert fiber_product_dask(F, G, 1e300, options=DaskOptions(block_rows=7)).n_pairs == 600
+    assert fiber_profile_dask(F, G, [1.0, 1.7e308],
+                              options=DaskOptions(block_rows=7)).counts[-1] == 600
     # issue 14: cosine self-distance 1 - sum u^2 ~ 1e-16 missed duplicates at eps = 0
-    prod = fiber_product_dask(F, F, 0.0, metric="cosine", block_rows=7)
+    prod = fiber_product_dask(F, F, 0.0, metric="cosine", options=DaskOptions(block_rows=7))
     pairs = set(zip(prod.rows.tolist(), prod.cols.tolist(), strict=True))
     assert {(i, i) for i in range(30)} <= pairs
-    prof = fiber_profile_dask(F, F, [0.0], metric="cosine", true_pairs="diagonal", block_rows=7)
+    prof = fiber_profile_dask(F, F, [0.0], metric="cosine", true_pairs="diagonal",
+                              options=DaskOptions(block_rows=7))
     assert prof.recall[0] == 1.0 and prof.epsilon_star == 0.0
 
 
@@ -327,6 +336,7 @@ def test_regression_true_pairs_beyond_the_float64_range_are_refused():
     F = np.array([[1.5e308, 0.0], [0.0, 1.0], [2.0, 2.0]])
     G = np.array([[-1.5e308, 0.0], [0.0, 1.0], [2.0, 2.0]])
     with pytest.raises(ValueError, match=r"true_pairs\[0\] = \(0, 0\).*largest float64"):
-        fiber_profile_dask(F, G, [1.0], true_pairs="diagonal", block_rows=2)
-    prof = fiber_profile_dask(F, G, [0.0, 1e308], true_pairs=[[1, 1], [2, 2]], block_rows=2)
+        fiber_profile_dask(F, G, [1.0], true_pairs="diagonal", options=DaskOptions(block_rows=2))
+    prof = fiber_profile_dask(F, G, [0.0, 1e308], true_pairs=[[1, 1], [2, 2]],
+                              options=DaskOptions(block_rows=2))
     assert prof.counts.tolist() == [2, 4] and prof.epsilon_star == 0.0  # 1.5e308 > 1e308

@@ -12,9 +12,9 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 zarr = pytest.importorskip("zarr")
 
-from sheaftopo.distributed import fiber_profile_dask, h0_diagram_dask  # noqa: E402
-from sheaftopo.distributed._inputs import prepare  # noqa: E402
-from sheaftopo.distributed._mst import task_bytes  # noqa: E402
+from sheaftopo._core.dask import mst_task_bytes as task_bytes  # noqa: E402
+from sheaftopo._core.dask import prepare  # noqa: E402
+from sheaftopo.distributed import DaskOptions, fiber_profile_dask, h0_diagram_dask  # noqa: E402
 from sheaftopo.fiber import fiber_profile  # noqa: E402
 from sheaftopo.persistence import h0_diagram  # noqa: E402
 
@@ -29,12 +29,12 @@ def _points(n=230, d=5, seed=0):
 def _same_results(X, source, block_rows=40):
     """H0 and a fiber profile of the lazy ``source`` equal the in-memory ones of X."""
     ref = h0_diagram(X)
-    got = h0_diagram_dask(source, block_rows=block_rows)
+    got = h0_diagram_dask(source, options=DaskOptions(block_rows=block_rows))
     assert got.tobytes() == ref.tobytes()
     G = X[::-1] + 0.1
     prof = fiber_profile(X, G, GRID, true_pairs="diagonal", fraction=0.9)
     dprof = fiber_profile_dask(source, G, GRID, true_pairs="diagonal", fraction=0.9,
-                               block_rows=block_rows)
+                               options=DaskOptions(block_rows=block_rows))
     assert np.array_equal(dprof.counts, prof.counts) and prof.counts[-1] > 0
     assert dprof.true_distances.tobytes() == prof.true_distances.tobytes()
     assert dprof.epsilon_star == prof.epsilon_star
@@ -172,7 +172,7 @@ def test_parquet_bad(tmp_path):
     _write_table(ragged / "b.parquet", {"v": pa.array(rows[20:])})
     with pytest.raises(ValueError, match=r"X: row 33 \(in 'b.parquet'.*length 2; every vector "
                        "must have length 3"):
-        h0_diagram_dask(ragged, block_rows=8)
+        h0_diagram_dask(ragged, options=DaskOptions(block_rows=8))
     mixed = tmp_path / "mixed"
     mixed.mkdir()
     np.save(mixed / "a.npy", X)
@@ -196,10 +196,10 @@ def test_nan_in_one_shard_names_the_global_row(tmp_path):
     for k, s in enumerate(range(0, 90, 30)):
         np.save(npy / f"s{k}.npy", bad[s : s + 30])
     with pytest.raises(ValueError, match=r"X must not contain NaN.*\(67, 2\)"):
-        h0_diagram_dask(npy, block_rows=16)
+        h0_diagram_dask(npy, options=DaskOptions(block_rows=16))
     path = _numeric_shards(tmp_path, bad, [0, 50, 90], row_group_size=20)
     with pytest.raises(ValueError, match=r"F must not contain NaN.*\(67, 2\)"):
-        fiber_profile_dask(path, X, [0.5], block_rows=16)
+        fiber_profile_dask(path, X, [0.5], options=DaskOptions(block_rows=16))
     # a null in a numeric parquet column is a missing value: refused like NaN
     nulls = tmp_path / "nulls"
     nulls.mkdir()
@@ -243,4 +243,4 @@ def test_list_of_chunks_bad():
     bad = X.copy()
     bad[25, 1] = np.inf
     with pytest.raises(ValueError, match=r"X must not contain NaN or inf.*\(25, 1\)"):
-        h0_diagram_dask([bad[:12], bad[12:]], block_rows=7)
+        h0_diagram_dask([bad[:12], bad[12:]], options=DaskOptions(block_rows=7))
