@@ -22,7 +22,7 @@ Fiber products (``_product``)
 Random baselines (``_bounds``)
     :func:`random_pair_fraction` and :func:`fraction_deviation`: the fraction
     of unrelated pairs within ε and its concentration in high dimension.
-Shared subspaces (``_subspaces``)
+Shared subspaces (``_subspaces``, ``_principal_angles``, ``_planted``)
     :func:`subspace_decomposition` (Z = Z_s ⊕ Z_I ⊕ Z_T via canonical
     correlations), :func:`principal_angles`, and the planted generator
     :func:`make_planted_subspaces`.
@@ -31,6 +31,7 @@ numba kernels are compiled (and cached on disk) on first use, not at import.
 """
 
 from ._bounds import RandomPairFraction, fraction_deviation, random_pair_fraction
+from ._planted import PlantedSubspaces, make_planted_subspaces
 from ._polynomial import (
     MAX_MODULUS,
     PolynomialEmbedding,
@@ -48,6 +49,7 @@ from ._polynomial import (
     projection_embedding,
     unit_inverse,
 )
+from ._principal_angles import principal_angles
 from ._product import (
     FiberProduct,
     FiberProfile,
@@ -55,14 +57,7 @@ from ._product import (
     epsilon_star,
     fiber_profile,
 )
-from ._subspaces import (
-    ModalitySubspaces,
-    PlantedSubspaces,
-    SubspaceDecomposition,
-    make_planted_subspaces,
-    principal_angles,
-    subspace_decomposition,
-)
+from ._subspaces import ModalitySubspaces, SubspaceDecomposition, subspace_decomposition
 
 __all__ = [
     "MAX_MODULUS",

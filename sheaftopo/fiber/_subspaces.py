@@ -27,6 +27,11 @@ outputs of f and g), :math:`S_X` and :math:`S_Y` both estimate
 :math:`Z_s`; their principal angles are reported. What these objects mean,
 and when they recover a planted decomposition exactly, is on
 ``theory/fiber-shared-subspaces.md``.
+
+This module holds the result types and the estimator; principal angles are in
+:mod:`~sheaftopo.fiber._principal_angles`, the planted model in
+:mod:`~sheaftopo.fiber._planted`, and the canonical correlation analysis
+itself in :mod:`sheaftopo._core.cca`.
 """
 
 from __future__ import annotations
@@ -38,17 +43,11 @@ from typing import Any
 import numpy as np
 
 from .._core.cca import canonical_svd, center_and_scale, column_space
-from .._validation import as_float_array, as_points, check_int, check_random_state, check_real
-from ._numeric import check_allocation, exponent_of
+from .._validation import as_points, check_int, check_random_state, check_real
+from ._numeric import exponent_of
+from ._principal_angles import _angles, _correlation_angles, _orth_columns
 
-__all__ = [
-    "ModalitySubspaces",
-    "PlantedSubspaces",
-    "SubspaceDecomposition",
-    "make_planted_subspaces",
-    "principal_angles",
-    "subspace_decomposition",
-]
+__all__ = ["ModalitySubspaces", "SubspaceDecomposition", "subspace_decomposition"]
 
 RULES = ("permutation", "threshold")
 #: the most permutations the permutation rule draws (p-values in steps of 1e-6)
@@ -199,97 +198,6 @@ class SubspaceDecomposition:
         )
 
 
-def principal_angles(A: Any, B: Any) -> np.ndarray:
-    r"""Principal angles between the column spaces of A and B, ascending, in radians.
-
-    Both bases are orthonormalised (rank-revealing SVD, after an exact
-    power-of-two rescaling of each, so any finite magnitude works). The
-    cosines are the singular values of :math:`Q_A^\top Q_B`, the sines those
-    of :math:`(I - Q_A Q_A^\top) Q_B`; angles below π/4 are taken from their
-    sines (arcsin) and the others from their cosines (arccos), so every angle
-    is accurate to about 1e-15 radians, tiny ones included (Björck–Golub,
-    Knyazev–Argentati; the algorithm of :func:`scipy.linalg.subspace_angles`).
-    Identical column spaces give angles of about 1e-16, not the
-    :math:`\sqrt{2 \cdot 2^{-53}} \approx 10^{-8}` of an arccos.
-
-    Parameters
-    ----------
-    A : array_like, shape (d, p)
-    B : array_like, shape (d, q)
-
-    Returns
-    -------
-    ndarray, shape (min(rank A, rank B),)
-
-    References
-    ----------
-    .. [1] A. Björck, G. H. Golub, "Numerical methods for computing angles
-       between linear subspaces", Math. Comp. 27 (1973).
-    .. [2] A. V. Knyazev, M. E. Argentati, "Principal angles between subspaces
-       in an A-based scalar product", SIAM J. Sci. Comput. 23(6), 2002.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sheaftopo.fiber import principal_angles
-    >>> A = np.eye(3)[:, :2]                       # the xy-plane
-    >>> B = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
-    >>> np.degrees(principal_angles(A, B)).round(6)
-    array([ 0., 45.])
-    """
-    Av = as_points(A, "A")
-    Bv = as_points(B, "B")
-    if Av.shape[0] != Bv.shape[0]:
-        raise ValueError(
-            f"A and B must have the same number of rows (the ambient dimension); got shapes "
-            f"{Av.shape} and {Bv.shape}"
-        )
-    A64 = np.asarray(Av, np.float64)
-    B64 = np.asarray(Bv, np.float64)
-    # the column space does not depend on the scale: normalise it away (exactly)
-    return _angles(
-        _orth_columns(np.ldexp(A64, -exponent_of(A64))),
-        _orth_columns(np.ldexp(B64, -exponent_of(B64))),
-    )
-
-
-def _angles(Qa: np.ndarray, Qb: np.ndarray) -> np.ndarray:
-    """Principal angles between orthonormal bases, ascending (Knyazev–Argentati).
-
-    Cosines from the SVD of ``Qa^T Qb``, sines from the SVD of the residual
-    ``Qb - Qa (Qa^T Qb)`` of the narrower basis; an angle whose cosine is at
-    least 1/√2 (below π/4) is the arcsin of its sine, the others the arccos of
-    their cosine: each formula is used where it is well conditioned.
-    """
-    if Qa.shape[1] == 0 or Qb.shape[1] == 0:
-        return np.empty(0)
-    if Qa.shape[1] < Qb.shape[1]:
-        Qa, Qb = Qb, Qa
-    C = Qa.T @ Qb
-    cos = np.linalg.svd(C, compute_uv=False)  # descending: angles ascending
-    sin = np.linalg.svd(Qb - Qa @ C, compute_uv=False)[::-1]  # ascending
-    small = cos**2 >= 0.5
-    theta = np.where(small, np.arcsin(np.clip(sin, 0.0, 1.0)), np.arccos(np.clip(cos, 0.0, 1.0)))
-    return np.sort(theta)
-
-
-def _correlation_angles(Ux: np.ndarray, Uy: np.ndarray, n: int) -> np.ndarray:
-    """The principal angles whose cosines are the canonical correlations, ascending.
-
-    ``Ux`` (n + a rows) and ``Uy`` (n + b rows) are orthonormal; only their
-    first n rows meet in the cross product (the other a, b rows are the ridge
-    augmentation, absent when reg = 0). Placing them in one space of
-    dimension n + a + b as ``[top; bottom; 0]`` and ``[top; 0; bottom]``
-    keeps them orthonormal with cross product ``Ux[:n]^T Uy[:n]``, so their
-    principal angles are exactly the arccos of the (ridge) canonical
-    correlations, computed stably by :func:`_angles`.
-    """
-    a, b = Ux.shape[0] - n, Uy.shape[0] - n
-    Qa = np.vstack([Ux, np.zeros((b, Ux.shape[1]))])
-    Qb = np.vstack([Uy[:n], np.zeros((a, Uy.shape[1])), Uy[n:]])
-    return _angles(Qa, Qb)
-
-
 # --------------------------------------------------------------------------
 # estimation
 # --------------------------------------------------------------------------
@@ -305,14 +213,6 @@ def _complement(Q: np.ndarray, d: int) -> np.ndarray:
     comp = comp - Q @ (Q.T @ comp)
     comp, _ = np.linalg.qr(comp)
     return comp
-
-
-def _orth_columns(L: np.ndarray) -> np.ndarray:
-    if L.shape[1] == 0:
-        return np.zeros((L.shape[0], 0))
-    U, s, _ = np.linalg.svd(L, full_matrices=False)
-    tol = max(L.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
-    return U[:, : int((s > tol).sum())]
 
 
 def _modality(
@@ -388,6 +288,64 @@ def _n_specific(n_specific: Any) -> tuple[int | None, int | None]:
             check_int(n_specific[1], "n_specific[1]", minimum=0),
         )
     raise TypeError(f"n_specific must be None, an int, or a pair (r_x, r_y); got {n_specific!r}")
+
+
+def _shared_rule(n_shared: Any) -> tuple[str, int | None]:
+    """The rule choosing the shared dimension, and the fixed dimension (or None)."""
+    if isinstance(n_shared, str):
+        if n_shared not in RULES:
+            raise ValueError(
+                f"n_shared must be an int or one of 'permutation', 'threshold'; got {n_shared!r}"
+            )
+        return n_shared, None
+    return "fixed", check_int(n_shared, "n_shared", minimum=0)
+
+
+def _factor(
+    M: np.ndarray, name: str, lam: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(centred scaled data, mean, U, s, Vt, scale exponent) of one modality."""
+    # centred and divided by powers of two (exact): neither the mean nor the
+    # squares over- or underflow
+    Mc, mean, exponent, spread = center_and_scale(np.asarray(M, dtype=np.float64), True)
+    if spread == 0:
+        raise ValueError(f"{name} has zero variance (every row is the same)")
+    U, s, Vt = column_space(Mc, lam)
+    return Mc, mean, U, s, Vt, int(exponent)
+
+
+def _fixed_dimension(fixed: int, r: int) -> int:
+    """A shared dimension given by the caller, at most the number r of correlations."""
+    if fixed > r:
+        raise ValueError(
+            f"n_shared must be <= the number of canonical correlations, {r} "
+            f"(= min(rank X, rank Y)); got {fixed}"
+        )
+    return int(fixed)
+
+
+def _permutation_dimension(
+    Ux: np.ndarray,
+    Uy: np.ndarray,
+    rho: np.ndarray,
+    B: int,
+    level: float,
+    rng: np.random.Generator,
+) -> tuple[int, np.ndarray]:
+    """Shared dimension and p-values of the max-statistic permutation test.
+
+    The null draws B permutations of Y's rows (the first N rows ``Uy`` of its
+    basis) and records the largest canonical correlation of each; k is the
+    number of leading correlations whose p-value is at most ``level``.
+    """
+    n = Ux.shape[0]
+    null = np.empty(B)
+    for b in range(B):
+        perm = rng.permutation(n)
+        null[b] = np.linalg.svd(Ux.T @ Uy[perm], compute_uv=False)[0]
+    p_values = (1.0 + (null[None, :] >= rho[:, None]).sum(axis=1)) / (B + 1.0)
+    fails = np.flatnonzero(p_values > level)
+    return (int(fails[0]) if len(fails) else len(rho)), p_values
 
 
 def subspace_decomposition(
@@ -507,16 +465,7 @@ def subspace_decomposition(
     n = Xv.shape[0]
     if n < 3:
         raise ValueError(f"X and Y need at least 3 paired rows; got {n}")
-    if isinstance(n_shared, str):
-        if n_shared not in RULES:
-            raise ValueError(
-                f"n_shared must be an int or one of 'permutation', 'threshold'; got {n_shared!r}"
-            )
-        rule = n_shared
-        fixed = None
-    else:
-        fixed = check_int(n_shared, "n_shared", minimum=0)
-        rule = "fixed"
+    rule, fixed = _shared_rule(n_shared)
     thr = check_real(threshold, "threshold", low=0.0, high=1.0)
     lvl = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     B = check_int(n_permutations, "n_permutations", minimum=1, maximum=MAX_PERMUTATIONS)
@@ -524,36 +473,15 @@ def subspace_decomposition(
     spec_x, spec_y = _n_specific(n_specific)
     rng = check_random_state(seed)
 
-    parts = []
-    for M, name in ((Xv, "X"), (Yv, "Y")):
-        # centred and divided by powers of two (exact): neither the mean nor the
-        # squares over- or underflow
-        Mc, mean, exponent, spread = center_and_scale(np.asarray(M, dtype=np.float64), True)
-        if spread == 0:
-            raise ValueError(f"{name} has zero variance (every row is the same)")
-        U, s, Vt = column_space(Mc, lam)
-        parts.append((Mc, mean, U, s, Vt, int(exponent)))
-    (Xc, mx, Ux, sx, Vx, ex), (Yc, my, Uy, sy, Vy, ey) = parts
+    Xc, mx, Ux, sx, Vx, ex = _factor(Xv, "X", lam)
+    Yc, my, Uy, sy, Vy, ey = _factor(Yv, "Y", lam)
     P, rho, Rt = canonical_svd(Ux[:n], Uy[:n])
-    r = len(rho)
-    p_values = None
     if rule == "fixed":
-        if fixed > r:  # type: ignore[operator]
-            raise ValueError(
-                f"n_shared must be <= the number of canonical correlations, {r} "
-                f"(= min(rank X, rank Y)); got {fixed}"
-            )
-        k = int(fixed)  # type: ignore[arg-type]
+        k, p_values = _fixed_dimension(fixed, len(rho)), None  # type: ignore[arg-type]
     elif rule == "threshold":
-        k = int((rho >= thr).sum())
+        k, p_values = int((rho >= thr).sum()), None
     else:
-        null = np.empty(B)
-        for b in range(B):
-            perm = rng.permutation(n)
-            null[b] = np.linalg.svd(Ux[:n].T @ Uy[:n][perm], compute_uv=False)[0]
-        p_values = (1.0 + (null[None, :] >= rho[:, None]).sum(axis=1)) / (B + 1.0)
-        fails = np.flatnonzero(p_values > lvl)
-        k = int(fails[0]) if len(fails) else r
+        k, p_values = _permutation_dimension(Ux[:n], Uy[:n], rho, B, lvl, rng)
     xs = _modality(Xc, mx, Ux[:n], sx, Vx, P, k, spec_x, "X", ex)
     ys = _modality(Yc, my, Uy[:n], sy, Vy, Rt.T, k, spec_y, "Y", ey)
     common_s = common_t = None
@@ -576,223 +504,3 @@ def subspace_decomposition(
 # --------------------------------------------------------------------------
 # planted model
 # --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class PlantedSubspaces:
-    r"""Paired data with planted shared and specific subspaces.
-
-    Attributes
-    ----------
-    X : ndarray, shape (N, d_x)
-    Y : ndarray, shape (N, d_y)
-    shared_x, specific_x : ndarray, shapes (d_x, k), (d_x, r_x)
-        Orthonormal bases of the planted :math:`Z_s` and :math:`Z_I` in X's
-        space (mutually orthogonal).
-    shared_y, specific_y : ndarray, shapes (d_y, k), (d_y, r_y)
-        The same in Y's space (``shared_y`` equals ``shared_x`` in a common space).
-    correlations : ndarray, shape (k,)
-        Correlation of the i-th shared latent between the modalities.
-    canonical_correlations : ndarray, shape (k,)
-        The population canonical correlations :math:`\rho_i / (1 + \sigma^2)`.
-    noise : float
-    common_space : bool
-    """
-
-    X: np.ndarray
-    Y: np.ndarray
-    shared_x: np.ndarray
-    specific_x: np.ndarray
-    shared_y: np.ndarray
-    specific_y: np.ndarray
-    correlations: np.ndarray
-    canonical_correlations: np.ndarray
-    noise: float
-    common_space: bool
-
-
-def _random_orthonormal(rng: np.random.Generator, d: int, k: int) -> np.ndarray:
-    if k == 0:
-        return np.zeros((d, 0))
-    Q, R = np.linalg.qr(rng.standard_normal((d, k)))
-    return Q * np.sign(np.diag(R))
-
-
-def _correlations(correlation: Any, k: int) -> np.ndarray:
-    """The k correlations rho_i in (0, 1]: a real scalar or a real array of shape (k,)."""
-    if isinstance(correlation, (bool, np.bool_, str, bytes)):
-        raise TypeError(
-            f"correlation must be a real number or a real array of shape ({k},); got "
-            f"{correlation!r} of type {type(correlation).__name__}"
-        )
-    arr = as_float_array(correlation, "correlation", dtype=np.float64)
-    if arr.dtype.kind == "b" or np.asarray(correlation).dtype.kind == "b":
-        raise TypeError("correlation must hold real numbers, not booleans")
-    if arr.ndim == 0:
-        arr = np.full(k, float(arr))
-    elif arr.shape != (k,):
-        raise ValueError(
-            f"correlation must be a scalar or have shape ({k},) (one per shared latent, "
-            f"n_shared = {k}); got shape {arr.shape}"
-        )
-    else:
-        arr = arr.copy()
-    if k and (not np.isfinite(arr).all() or (arr <= 0).any() or (arr > 1).any()):
-        raise ValueError(f"correlation must be in (0, 1]; got {correlation!r}")
-    return arr
-
-
-def _check_flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"{name} must be True or False; got {value!r} of type {type(value).__name__}"
-        )
-    return bool(value)
-
-
-def make_planted_subspaces(
-    n_samples: int,
-    *,
-    dim_x: int = 16,
-    dim_y: int = 12,
-    n_shared: int = 3,
-    n_specific_x: int = 2,
-    n_specific_y: int = 2,
-    correlation: Any = 0.9,
-    noise: float = 0.3,
-    common_space: bool = False,
-    exact_moments: bool = False,
-    seed: Any = None,
-) -> PlantedSubspaces:
-    r"""Paired data X, Y with planted shared and modality-specific subspaces.
-
-    The model (Tucker's inter-battery factor model with orthonormal loadings):
-
-    .. math::
-        x = A_s s + A_I u + \sigma e_x, \qquad y = B_s s' + B_T v + \sigma e_y,
-        \qquad s'_i = \rho_i s_i + \sqrt{1 - \rho_i^2}\, w_i,
-
-    with independent standard normal latents s, w (k each), u (r_x), v (r_y),
-    noise e_x (d_x), e_y (d_y), a random offset per modality, and orthonormal
-    :math:`[A_s\ A_I]`, :math:`[B_s\ B_T]`. With ``common_space=True``
-    (d_x = d_y = d) both modalities live in one :math:`Z = \mathbb{R}^d` with
-    :math:`B_s = A_s` and :math:`Z_s, Z_I, Z_T` mutually orthogonal.
-
-    Parameters
-    ----------
-    n_samples : int
-        N.
-    dim_x, dim_y : int
-        d_x, d_y.
-    n_shared, n_specific_x, n_specific_y : int
-        k, r_x, r_y (k + r_x <= d_x, k + r_y <= d_y; in a common space
-        k + r_x + r_y <= d).
-    correlation : float or array_like, shape (k,)
-        :math:`\rho_i \in (0, 1]`, the correlation strength of each shared
-        latent (real numbers: strings and booleans raise ``TypeError``).
-    noise : float
-        σ >= 0, isotropic noise level (``ValueError`` if the data overflow).
-    common_space : bool
-        Embed both modalities in one space (see above).
-    exact_moments : bool
-        Whiten the latents so that the sample covariance of the data equals
-        the population covariance exactly (needs
-        N > 2k + r_x + r_y + d_x + d_y); the estimators then recover the
-        planted subspaces up to rounding.
-    seed : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    PlantedSubspaces
-
-    Raises
-    ------
-    ValueError
-        Sizes out of range or inconsistent, correlations outside (0, 1], or a
-        working set larger than the machine's physical memory (refused before
-        anything is drawn).
-    TypeError
-        Non-integer sizes, non-real correlations, non-boolean flags.
-
-    Examples
-    --------
-    >>> from sheaftopo.fiber import make_planted_subspaces
-    >>> data = make_planted_subspaces(1000, dim_x=8, dim_y=6, n_shared=2, seed=0)
-    >>> data.X.shape, data.Y.shape, data.shared_x.shape, data.specific_y.shape
-    ((1000, 8), (1000, 6), (8, 2), (6, 2))
-    >>> data.canonical_correlations.round(4)
-    array([0.8257, 0.8257])
-    """
-    n = check_int(n_samples, "n_samples", minimum=3)
-    dx = check_int(dim_x, "dim_x", minimum=1)
-    dy = check_int(dim_y, "dim_y", minimum=1)
-    k = check_int(n_shared, "n_shared", minimum=0)
-    rx = check_int(n_specific_x, "n_specific_x", minimum=0)
-    ry = check_int(n_specific_y, "n_specific_y", minimum=0)
-    sigma = check_real(noise, "noise", low=0.0)
-    common_space = _check_flag(common_space, "common_space")
-    exact_moments = _check_flag(exact_moments, "exact_moments")
-    if common_space:
-        if dx != dy:
-            raise ValueError(
-                f"common_space=True needs dim_x == dim_y (one space Z); got {dx} and {dy}"
-            )
-        if k + rx + ry > dx:
-            raise ValueError(
-                f"in a common space n_shared + n_specific_x + n_specific_y must be <= {dx}; "
-                f"got {k} + {rx} + {ry}"
-            )
-    elif k + rx > dx or k + ry > dy:
-        raise ValueError(
-            f"need n_shared + n_specific_x <= dim_x and n_shared + n_specific_y <= dim_y; "
-            f"got {k} + {rx} vs {dx} and {k} + {ry} vs {dy}"
-        )
-    widths = [k, k, rx, ry, dx, dy]
-    total = sum(widths)
-    if exact_moments and n <= total:
-        raise ValueError(
-            f"exact_moments needs n_samples > 2 n_shared + n_specific_x + n_specific_y + "
-            f"dim_x + dim_y = {total}; got {n}"
-        )
-    # the latents, X, Y and their temporaries, all float64 (k, r_x, r_y <= d_x + d_y)
-    check_allocation(
-        8 * (n * (2 * total + 2 * (dx + dy)) + (dx + dy) ** 2),
-        f"n_samples={n}, dim_x={dx}, dim_y={dy}",
-    )
-    rho = _correlations(correlation, k)
-    rng = check_random_state(seed)
-    if common_space:
-        Q = _random_orthonormal(rng, dx, k + rx + ry)
-        As, Ai, Bt = Q[:, :k], Q[:, k : k + rx], Q[:, k + rx :]
-        Bs = As
-    else:
-        Qx = _random_orthonormal(rng, dx, k + rx)
-        Qy = _random_orthonormal(rng, dy, k + ry)
-        As, Ai = Qx[:, :k], Qx[:, k:]
-        Bs, Bt = Qy[:, :k], Qy[:, k:]
-    Lat = rng.standard_normal((n, total))
-    if exact_moments:
-        Lat -= Lat.mean(axis=0)
-        Qm, Rm = np.linalg.qr(Lat)
-        Lat = Qm * np.sign(np.diag(Rm)) * np.sqrt(n)
-    s, w, u, v, ex, ey = np.split(Lat, np.cumsum(widths)[:-1], axis=1)
-    s2 = s * rho + w * np.sqrt(1.0 - rho**2)
-    with np.errstate(over="ignore", invalid="ignore"):
-        X = s @ As.T + u @ Ai.T + sigma * ex + rng.normal(0.0, 3.0, dx)
-        Y = s2 @ Bs.T + v @ Bt.T + sigma * ey + rng.normal(0.0, 3.0, dy)
-    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
-        raise ValueError(f"noise = {sigma!r} is so large that the data overflow float64")
-    # rho / (1 + sigma^2) without overflowing sigma^2 (it is 0 to float64 precision there)
-    canonical = rho / (1.0 + sigma**2) if sigma < 1e150 else np.zeros_like(rho)
-    return PlantedSubspaces(
-        X=X,
-        Y=Y,
-        shared_x=_ro(As),
-        specific_x=_ro(Ai),
-        shared_y=_ro(Bs),
-        specific_y=_ro(Bt),
-        correlations=_ro(rho),
-        canonical_correlations=_ro(canonical),
-        noise=sigma,
-        common_space=bool(common_space),
-    )
