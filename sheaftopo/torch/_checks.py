@@ -8,8 +8,11 @@ and what was expected.
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 
@@ -26,8 +29,11 @@ __all__ = [
     "euclidean_distances",
     "guard_grad",
     "power_of_two",
+    "renamed_keywords",
     "row_powers_of_two",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: the dtypes the adapter computes in
 FLOATS = (torch.float32, torch.float64)
@@ -83,8 +89,7 @@ def as_embeddings(z: Any, name: str, *, min_points: int = 2) -> torch.Tensor:
         )
     if z.shape[0] < min_points:
         raise ValueError(
-            f"{name} must hold at least {min_points} embeddings (rows); got shape "
-            f"{tuple(z.shape)}"
+            f"{name} must hold at least {min_points} embeddings (rows); got shape {tuple(z.shape)}"
         )
     if z.shape[1] == 0:
         raise ValueError(f"{name} must have at least one feature; got shape {tuple(z.shape)}")
@@ -220,3 +225,36 @@ class _GuardGrad(torch.autograd.Function):
 def guard_grad(x: torch.Tensor, name: str) -> torch.Tensor:
     """``x``; its backward raises ``ValueError`` naming ``name`` on a non-finite gradient."""
     return _GuardGrad.apply(x, name) if x.requires_grad else x
+
+
+def renamed_keywords(release: str, **renamed: str) -> Callable[[F], F]:
+    """Accept a function's old keyword names ``old=new`` until ``release``, with a warning.
+
+    A call passing ``old=value`` gets a ``DeprecationWarning`` naming the new
+    keyword and behaves exactly as ``new=value``; passing both is a
+    ``TypeError``. The wrapped function keeps its signature (``inspect``
+    follows ``__wrapped__``) and positional calls are untouched.
+    """
+
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renamed.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(
+                            f"{fn.__name__}() got both {old!r} (its old name) and {new!r}"
+                        )
+                    warnings.warn(
+                        f"the argument {old!r} of sheaftopo.torch.{fn.__name__} is renamed "
+                        f"{new!r}, as in its numpy namesake; the old name will be removed in "
+                        f"sheaftopo {release}",
+                        DeprecationWarning,
+                        stacklevel=2,
+                    )
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco

@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._core.mst import dense_mst
+from .._core.screening import CONVENTIONS, pairs_below, threshold
 from .._validation import check_choice, check_real
-from ..persistence._mst import _mst_matrix, mst
-from ..persistence._sparsify import CONVENTIONS, _pairs_below, _threshold
+from ..persistence import mst
 from ._checks import as_embeddings, guard_grad, power_of_two, row_powers_of_two
 from ._distances import _check_metric, _edge_lengths, _pairwise
 
@@ -78,10 +79,10 @@ def _select(
     c = power_of_two(D)
     Dn = _numpy64(D) / c  # exact; mean and spread of D / c cannot overflow
     Dn = 0.5 * (Dn + Dn.T)  # selection on an exactly symmetric copy
-    eps = float("inf") if lam is None else _threshold(Dn, lam, convention)
-    tree = _mst_matrix(Dn).edges
+    eps = float("inf") if lam is None else threshold(Dn, lam, convention)
+    tree = dense_mst(Dn).edges
     tree = tree[Dn[tree[:, 0], tree[:, 1]] <= eps]
-    lo, hi = _pairs_below(Dn, eps)
+    lo, hi = pairs_below(Dn, eps)
     n = Dn.shape[0]
     pairs = tree
     merges = n - 1 - len(tree)  # c - 1: the components of the eps-graph merge at T

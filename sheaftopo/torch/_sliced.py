@@ -18,27 +18,66 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
+from .._core.slicing import angles, quantile_plan
 from .._validation import check_choice, check_int, check_real
-from ..persistence._diagram_distances import _angles, _quantile_plan
 from ._checks import as_tensor, check_same_device, power_of_two
 
 __all__ = ["sliced_wasserstein"]
 
 KINDS = ("diagram", "point_cloud")
+ESSENTIAL = ("raise", "drop")
 
 
-def _as_points2(x: Any, name: str) -> torch.Tensor:
+def _as_points2(x: Any, name: str, essential: str = "raise") -> torch.Tensor:
+    """A (n, 2) tensor of finite points; with ``essential="drop"`` deaths may be +inf."""
     x = as_tensor(x, name)
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(
             f"{name} must be a diagram of shape (n_points, 2); got shape {tuple(x.shape)}"
         )
-    if not bool(torch.isfinite(x).all()):
+    ok = torch.isfinite(x)
+    if essential == "drop":
+        ok[:, 1] |= torch.isposinf(x[:, 1])
+    if not bool(ok.all()):
         raise ValueError(
             f"{name} must be finite: remove essential points (death = inf) first, e.g. by "
-            "using the finite diagrams of sheaftopo.torch.finite_h0_diagram; NaN is never accepted"
+            "using the finite diagrams of sheaftopo.torch.finite_h0_diagram, or pass "
+            "essential='drop'; NaN (and an infinite birth) is never accepted"
         )
     return x
+
+
+def _drop_essential(d1: torch.Tensor, d2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The finite parts of two diagrams with equally many essential points (``essential="drop"``).
+
+    As :func:`sheaftopo.persistence.sliced_wasserstein`: different counts make
+    every Wasserstein-type distance infinite, a ``ValueError``.
+    """
+    e1, e2 = torch.isposinf(d1[:, 1]), torch.isposinf(d2[:, 1])
+    n1, n2 = int(e1.sum()), int(e2.sum())
+    if n1 == 0 and n2 == 0:
+        return d1, d2
+    if n1 != n2:
+        raise ValueError(
+            f"dgm1 has {n1} essential point(s) (death = +inf) but dgm2 has {n2}; they cannot "
+            "be matched to each other or to the diagonal, so every Wasserstein-type distance "
+            "between these diagrams is infinite; essential='drop' only applies when the "
+            "counts agree"
+        )
+    return d1[~e1], d2[~e2]
+
+
+def _check_diagram_rows(d1: torch.Tensor, d2: torch.Tensor) -> None:
+    """Every row of a persistence diagram has death >= birth (``kind="diagram"``)."""
+    for name, d in (("dgm1", d1), ("dgm2", d2)):
+        below = d[:, 1] < d[:, 0]
+        if bool(below.any()):
+            i = int(below.nonzero()[0])
+            raise ValueError(
+                f"{name} must be a persistence diagram (death >= birth in every row); row "
+                f"{i} is {d[i].tolist()}. Planar point sets (e.g. ToMCLIP's (birth, 0) "
+                "rows) take kind='point_cloud'"
+            )
 
 
 def _plain(value: Any, name: str) -> Any:
@@ -79,17 +118,19 @@ def sliced_wasserstein(
     directions: Any = None,
     kind: str = "diagram",
     p: float | None = None,
+    essential: str = "raise",
 ) -> torch.Tensor:
     r"""Sliced Wasserstein distance between two diagrams (or planar point sets), in torch.
 
     The same quantity as :func:`sheaftopo.persistence.sliced_wasserstein`
-    (same directions, same ``kind`` and ``p`` conventions), differentiable in
+    (same arguments, defaults, directions, ``kind``, ``p`` and ``essential``
+    conventions; a scalar tensor where it returns a float), differentiable in
     both arguments: sorting is differentiated through its permutation.
 
     Parameters
     ----------
     dgm1, dgm2 : Tensor, shape (n1, 2) and (n2, 2)
-        Finite points (drop essential classes first). Same device and dtype.
+        Finite points (see ``essential`` for deaths ``+inf``). Same device and dtype.
         With ``kind="point_cloud"`` any planar points are accepted (e.g.
         ToMCLIP's ``(birth, 0)`` rows for H1).
     n_directions : int, default 50
@@ -106,6 +147,11 @@ def sliced_wasserstein(
         POT's ``sliced_wasserstein_distance``, default ``p = 2``.
     p : float, optional
         Order, >= 1.
+    essential : {"raise", "drop"}, default "raise"
+        Essential points (death ``+inf``): ``"raise"`` refuses them;
+        ``"drop"`` removes them from both diagrams, provided both have the
+        same number of them (else ``ValueError``), as in the numpy function.
+        The finite diagrams of :func:`finite_h0_diagram` have none.
 
     Returns
     -------
@@ -119,7 +165,8 @@ def sliced_wasserstein(
     Raises
     ------
     ValueError
-        With ``kind="diagram"``, a row with death < birth (not a diagram).
+        With ``kind="diagram"``, a row with death < birth (not a diagram); on
+        essential points, see ``essential``.
 
     Examples
     --------
@@ -130,28 +177,23 @@ def sliced_wasserstein(
     >>> float(sliced_wasserstein(a, b, n_directions=4))  # doctest: +ELLIPSIS
     0.67677...
     """
-    d1 = _as_points2(dgm1, "dgm1")
-    d2 = _as_points2(dgm2, "dgm2")
+    essential = check_choice(essential, "essential", ESSENTIAL)
+    d1 = _as_points2(dgm1, "dgm1", essential)
+    d2 = _as_points2(dgm2, "dgm2", essential)
     check_same_device({"dgm1": d1, "dgm2": d2})
     if d1.dtype != d2.dtype:
         raise ValueError(f"dgm1 and dgm2 must have the same dtype; got {d1.dtype} and {d2.dtype}")
+    if essential == "drop":
+        d1, d2 = _drop_essential(d1, d2)
     n_directions = check_int(n_directions, "n_directions", minimum=1)
     kind = check_choice(kind, "kind", KINDS)
     if kind == "diagram":
-        for name, d in (("dgm1", d1), ("dgm2", d2)):
-            below = d[:, 1] < d[:, 0]
-            if bool(below.any()):
-                i = int(below.nonzero()[0])
-                raise ValueError(
-                    f"{name} must be a persistence diagram (death >= birth in every row); row "
-                    f"{i} is {d[i].tolist()}. Planar point sets (e.g. ToMCLIP's (birth, 0) "
-                    "rows) take kind='point_cloud'"
-                )
+        _check_diagram_rows(d1, d2)
     if p is None:
         p = 1.0 if kind == "diagram" else 2.0
     p = check_real(p, "p", low=1.0)
     theta = torch.as_tensor(
-        _angles(n_directions, seed, _plain(directions, "directions")),
+        angles(n_directions, seed, _plain(directions, "directions")),
         dtype=d1.dtype,
         device=d1.device,
     )
@@ -184,7 +226,7 @@ def sliced_wasserstein(
     b = torch.sort(d2 @ U.T, dim=0).values
     if n1 == n2:
         return c * _weighted_lp(a - b, 1.0 / (M * n1), p)
-    i1, i2, w = _quantile_plan(n1, n2)
+    i1, i2, w = quantile_plan(n1, n2)
     wt = torch.as_tensor(w, dtype=d1.dtype, device=d1.device)
     i1t = torch.as_tensor(i1, device=d1.device)
     i2t = torch.as_tensor(i2, device=d1.device)
@@ -195,7 +237,7 @@ def _wp_sorted(a: torch.Tensor, b: torch.Tensor, p: float) -> torch.Tensor:
     """W_p between the uniform measures on sorted 1-D values a (n1,) and b (n2,)."""
     if len(a) == len(b):
         return _weighted_lp(a - b, 1.0 / len(a), p)
-    i1, i2, w = _quantile_plan(len(a), len(b))
+    i1, i2, w = quantile_plan(len(a), len(b))
     wt = torch.as_tensor(w, dtype=a.dtype, device=a.device)
     i1t = torch.as_tensor(i1, device=a.device)
     i2t = torch.as_tensor(i2, device=a.device)
@@ -230,7 +272,7 @@ def _compare(
         )
     n_directions = check_int(n_directions, "n_directions", minimum=1)
     p = 2.0 if p is None else check_real(p, "p", low=1.0)
-    theta = _angles(n_directions, seed, _plain(directions, "directions"))
+    theta = angles(n_directions, seed, _plain(directions, "directions"))
     axis = np.abs(np.sin(theta) if dim == 0 else np.cos(theta))
     # (mean_k |<e, u_k>|^p)^(1/p), in logarithms: no underflow for large p
     with np.errstate(divide="ignore"):

@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
+from .._core.screening import CONVENTIONS
 from .._validation import check_choice, check_int, check_real
-from ..persistence._sparsify import CONVENTIONS
 from ._checks import (
     as_embeddings,
     as_tensor,

@@ -35,6 +35,7 @@ from ._checks import (
     euclidean_distances,
     guard_grad,
     power_of_two,
+    renamed_keywords,
 )
 
 __all__ = ["sinkhorn_divergence", "transport_loss"]
@@ -77,7 +78,7 @@ def _power(c: float, p: float) -> float:
 
 def _entropic_value(
     x: torch.Tensor, y: torch.Tensor, a: Any, b: Any, reg: float | None, p: float,
-    max_iter: int, tol: float,
+    max_iter: int, tol: float, names: tuple[str, str] = ("x", "y"),
 ) -> torch.Tensor:
     """The (entropic) optimal cost, the plan solved at unit scale (homogeneity in the points)."""
     from ..geometry import entropic_transport, exact_transport
@@ -103,7 +104,7 @@ def _entropic_value(
         entropic = (res.cost - res.linear_cost) * _power(c, p)  # a constant of the points
     plan = torch.as_tensor(np.asarray(res.plan), dtype=x.dtype, device=x.device)
     value = (plan * _cost(xs, ys, p, c)).sum() + entropic
-    return check_value(value, "the transport cost", ("x", "y"))
+    return check_value(value, "the transport cost", names)
 
 
 def _check_solver(
@@ -118,16 +119,19 @@ def _check_solver(
     return reg, p, max_iter, tol
 
 
-def _check_pair(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    x, y = _cloud(x, "x"), _cloud(y, "y")
-    check_same_device({"x": x, "y": y})
-    check_same_dtype({"x": x, "y": y})
+def _check_pair(
+    x: Any, y: Any, names: tuple[str, str] = ("x", "y")
+) -> tuple[torch.Tensor, torch.Tensor]:
+    nx, ny = names
+    x, y = _cloud(x, nx), _cloud(y, ny)
+    check_same_device({nx: x, ny: y})
+    check_same_dtype({nx: x, ny: y})
     if x.shape[1] != y.shape[1]:
         raise ValueError(
-            f"x and y must have the same dimension; got shapes {tuple(x.shape)} and "
+            f"{nx} and {ny} must have the same dimension; got shapes {tuple(x.shape)} and "
             f"{tuple(y.shape)}"
         )
-    return guard_grad(x, "x"), guard_grad(y, "y")
+    return guard_grad(x, nx), guard_grad(y, ny)
 
 
 def transport_loss(
@@ -194,9 +198,10 @@ def transport_loss(
     return _entropic_value(x, y, a, b, reg, p, max_iter, tol)
 
 
+@renamed_keywords("0.3", x="X", y="Y")
 def sinkhorn_divergence(
-    x: torch.Tensor,
-    y: torch.Tensor,
+    X: torch.Tensor,
+    Y: torch.Tensor,
     *,
     reg: float,
     a: Any = None,
@@ -209,14 +214,19 @@ def sinkhorn_divergence(
 
     :math:`S_\varepsilon = \mathrm{OT}_\varepsilon(x, y) -
     \tfrac12\mathrm{OT}_\varepsilon(x, x) - \tfrac12\mathrm{OT}_\varepsilon(y, y)`,
-    as :func:`sheaftopo.geometry.sinkhorn_divergence`; each term is
+    for the point clouds ``x = X``, ``y = Y``: the ``cost`` of
+    :func:`sheaftopo.geometry.sinkhorn_divergence` (same arguments and
+    defaults, save ``return_plan``: this returns the value alone, as a
+    tensor; the keywords ``x=``, ``y=`` of earlier releases still work until
+    sheaftopo 0.3, with a ``DeprecationWarning``). Each term is
     differentiated through its own plan (in both arguments for the
     self-transport terms). Non-negative, zero (with zero gradient) for
     identical inputs.
 
     Parameters
     ----------
-    x, y : Tensor, shape (n, d) and (m, d)
+    X, Y : Tensor, shape (n, d) and (m, d)
+        Same device and dtype.
     reg : float
         ε > 0.
     a, b, p, max_iter, tol
@@ -235,11 +245,11 @@ def sinkhorn_divergence(
     >>> abs(float(sinkhorn_divergence(x, x, reg=0.1))) < 1e-10
     True
     """
-    x, y = _check_pair(x, y)
+    x, y = _check_pair(X, Y, ("X", "Y"))
     checked, p, max_iter, tol = _check_solver(reg, p, max_iter, tol, reg_required=True)
     assert checked is not None  # reg_required: _check_solver refused None
     reg = checked
-    xy = _entropic_value(x, y, a, b, reg, p, max_iter, tol)
-    xx = _entropic_value(x, x, a, a, reg, p, max_iter, tol)
-    yy = _entropic_value(y, y, b, b, reg, p, max_iter, tol)
+    xy = _entropic_value(x, y, a, b, reg, p, max_iter, tol, ("X", "Y"))
+    xx = _entropic_value(x, x, a, a, reg, p, max_iter, tol, ("X", "Y"))
+    yy = _entropic_value(y, y, b, b, reg, p, max_iter, tol, ("X", "Y"))
     return xy - 0.5 * (xx + yy)

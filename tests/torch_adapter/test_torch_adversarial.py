@@ -435,7 +435,7 @@ def _every_function_with_one_tensor(t):
         (lambda: InfoNCELoss()(good, t), "z_b"),
         (lambda: InfoNCELoss(learnable=True)(t, good), "z_a"),
         (lambda: transport_loss(t, good), "x"),
-        (lambda: sinkhorn_divergence(good, t, reg=0.5), "y"),
+        (lambda: sinkhorn_divergence(good, t, reg=0.5), "Y"),
         (lambda: local_alignment_loss(t, good, k=2, shrinkage=0.5), "x"),
         (lambda: sheaf_consistency_loss(t, good, spd, spd), "h_i"),
         (lambda: sheaf_consistency_loss(good, good, spd, t), "P_j"),
@@ -901,7 +901,7 @@ def test_transport_losses(pair, reg, p):
     run(transport_loss, x, y, reg=reg, p=p, names=("x", "y", "reg"), leaves=(lx, ly),
         check=check)
     if reg is not None:
-        run(sinkhorn_divergence, x, y, reg=reg, p=p, names=("x", "y", "reg"),
+        run(sinkhorn_divergence, x, y, reg=reg, p=p, names=("X", "Y", "reg"),
             leaves=(lx, ly))
 
 
