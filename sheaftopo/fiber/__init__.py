@@ -8,7 +8,7 @@ and the approximate fiber product
 :math:`\{(P, Q) : \|f(P) - g(Q)\| \le \varepsilon\}` collects the pairs they
 align.
 
-Polynomial rings (``_polynomial``)
+Polynomial rings (``_polynomial``, ``_encodings``, ``_poly_embeddings``)
     :func:`encode_image`, :func:`encode_tokens`; batched ring arithmetic
     :func:`poly_add`, :func:`poly_sub`, :func:`poly_mul`, :func:`poly_eval`,
     :func:`poly_reduce`, :func:`poly_degree`, :func:`is_unit`,
@@ -31,22 +31,23 @@ numba kernels are compiled (and cached on disk) on first use, not at import.
 """
 
 from ._bounds import RandomPairFraction, fraction_deviation, random_pair_fraction
+from ._encodings import encode_image, encode_tokens
 from ._planted import PlantedSubspaces, make_planted_subspaces
+from ._poly_embeddings import (
+    PolynomialEmbedding,
+    evaluation_embedding,
+    poly_distance,
+    projection_embedding,
+)
 from ._polynomial import (
     MAX_MODULUS,
-    PolynomialEmbedding,
-    encode_image,
-    encode_tokens,
-    evaluation_embedding,
     is_unit,
     poly_add,
     poly_degree,
-    poly_distance,
     poly_eval,
     poly_mul,
     poly_reduce,
     poly_sub,
-    projection_embedding,
     unit_inverse,
 )
 from ._principal_angles import principal_angles
