@@ -10,16 +10,9 @@ matplotlib, POT, GUDHI and the numba kernels are imported by the functions
 that use them, not by this package.
 """
 
-from ._analysis import (
-    PAIR_STEPS,
-    AnalysisConfig,
-    AnalysisResult,
-    analyze,
-    count_steps,
-    paired_subsample,
-    preprocess,
-)
-from ._distributed import DaskOptions
+from ._analysis import analyze, count_steps
+from ._config import AnalysisConfig, AnalysisResult
+from ._dask_engine import DaskOptions
 from ._figures import FIGURES, render_figures
 from ._measures import (
     DistanceAlignment,
@@ -28,6 +21,7 @@ from ._measures import (
     retrieval_recall,
     rms_pairwise_distance,
 )
+from ._preprocess import paired_subsample, preprocess
 from ._progress import Progress
 from ._render import (
     SECTIONS,
@@ -38,6 +32,7 @@ from ._render import (
     summary_rows,
     write_report,
 )
+from ._sections import PAIR_STEPS
 
 __all__ = [
     "FIGURES",

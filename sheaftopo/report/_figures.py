@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._analysis import check_result
+from ._config import check_result
 
 __all__ = ["FIGURES", "render_figures"]
 

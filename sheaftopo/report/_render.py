@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._analysis import check_result
+from ._config import check_result
 
 __all__ = [
     "SECTIONS",

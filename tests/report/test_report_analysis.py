@@ -335,5 +335,5 @@ def test_bad_sets(paired):
         analyze({"a": A, "b": B[:-1]})
     with pytest.raises(ValueError, match="labels must be 1-D"):
         analyze({"a": A, "b": B}, labels=np.zeros(3))
-    with pytest.raises(ValueError, match="same point"):
+    with pytest.raises(ValueError, match="same vector"):
         analyze({"a": A, "b": np.ones_like(B)}, config=CFG)

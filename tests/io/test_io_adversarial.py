@@ -43,12 +43,14 @@ from sheaftopo.datasets import MFEAT_VIEWS, MultiViewData, load_mfeat
 from sheaftopo.io import (
     EMBEDDING_SUFFIXES,
     EmbeddingFileError,
+    check_distinct_rows,
     check_paired,
     load_embedding_sets,
     load_embeddings,
     load_labels,
     read_arrays,
     split_spec,
+    unique_name,
 )
 from sheaftopo.report import (
     AnalysisConfig,
@@ -449,8 +451,9 @@ def test_embedding_readers_refuse_bad_arrays_naming_the_file(workdir, arr, fmt):
         np.testing.assert_array_equal(X, want.reshape(X.shape))
 
     for fn in (load_embeddings, read_arrays):
-        check_call("io", fn, path, names=str(path), check=same_numbers if fn is load_embeddings
-                   else None)
+        check_call(
+            "io", fn, path, names=str(path), check=same_numbers if fn is load_embeddings else None
+        )
     check_call("io", load_labels, path, names=str(path))
 
 
@@ -485,8 +488,13 @@ def test_embeddings_read_back_equal_in_every_format(workdir, X, fmt):
 )
 def test_load_embedding_sets_bad_specs_and_exclude(specs, exclude):
     try:
-        check_call("io", load_embedding_sets, specs, exclude=exclude,
-                   names=("specs", "exclude", "spec", "missing.npy"))
+        check_call(
+            "io",
+            load_embedding_sets,
+            specs,
+            exclude=exclude,
+            names=("specs", "exclude", "spec", "missing.npy"),
+        )
     except AssertionError as e:  # FileNotFoundError is the documented error for a missing file
         assert isinstance(e.__cause__, FileNotFoundError) and "missing.npy" in str(e.__cause__)
 
@@ -524,11 +532,16 @@ def equal_npz(X, n_sets):
 
 
 @settings(max_examples=examples(20, 300))
-@given(n_rows=bad_scalars(), labels=st.sampled_from([
-    np.array([0, 1, 1, 0, 2]),
-    np.array(["a", "b", "a", "b", "c"]),
-    np.array([0.0, 1.0, 1.0, 0.0, 2.0]),
-]))
+@given(
+    n_rows=bad_scalars(),
+    labels=st.sampled_from(
+        [
+            np.array([0, 1, 1, 0, 2]),
+            np.array(["a", "b", "a", "b", "c"]),
+            np.array([0.0, 1.0, 1.0, 0.0, 2.0]),
+        ]
+    ),
+)
 def test_load_labels_checks_n_rows_and_reads_labels_back(workdir, n_rows, labels):
     f = fresh(workdir, ".npy")
     np.save(f, labels)
@@ -542,39 +555,105 @@ def test_load_labels_checks_n_rows_and_reads_labels_back(workdir, n_rows, labels
     check_call("io", load_labels, f, n_rows=n_rows, names=("n_rows", str(f)), check=equal)
     txt = fresh(workdir, ".txt")
     txt.write_text("\n".join(str(v) for v in labels.tolist()) + "\n")
-    check_call("io", load_labels, txt, n_rows=5, check=lambda y: np.testing.assert_array_equal(
-        y.astype(str), np.array([str(v) for v in labels.tolist()])))
+    check_call(
+        "io",
+        load_labels,
+        txt,
+        n_rows=5,
+        check=lambda y: np.testing.assert_array_equal(
+            y.astype(str), np.array([str(v) for v in labels.tolist()])
+        ),
+    )
 
 
 @settings(max_examples=examples(20, 300))
-@given(spec=st.one_of(
-    st.sampled_from([None, 5, 1.5, b"a.npz", ["a.npz"], {"a": 1}, object()]),
-    st.text(max_size=20),
-))
+@given(
+    spec=st.one_of(
+        st.sampled_from([None, 5, 1.5, b"a.npz", ["a.npz"], {"a": 1}, object()]),
+        st.text(max_size=20),
+    )
+)
 def test_split_spec(spec):
     def right(res):
         path, key = res
         if key is not None:
-            assert f"{path}:{key}" == spec and path.suffix.lower() in (
-                *EMBEDDING_SUFFIXES, ".txt")
+            assert f"{path}:{key}" == spec and path.suffix.lower() in (*EMBEDDING_SUFFIXES, ".txt")
         else:
             assert path == Path(spec)
 
     check_call("io", split_spec, spec, names="spec", check=right)
-    check_call("io", split_spec, "runs/emb.npz:text",
-               check=lambda r: r == (Path("runs/emb.npz"), "text"))
+    check_call(
+        "io", split_spec, "runs/emb.npz:text", check=lambda r: r == (Path("runs/emb.npz"), "text")
+    )
 
 
 @settings(max_examples=examples(20, 300))
-@given(sets=st.sampled_from([
-    None, [np.zeros((3, 2))] * 2, "ab", {"a": np.zeros((3, 2)), "b": None},
-    {"a": np.zeros((3, 2)), "b": 5}, {"a": np.zeros((3, 2)), "b": np.zeros((4, 2))},
-    {"a": np.zeros((3, 2)), "b": np.zeros((3, 7))}, {},
-]))
+@given(
+    sets=st.sampled_from(
+        [
+            None,
+            [np.zeros((3, 2))] * 2,
+            "ab",
+            {"a": np.zeros((3, 2)), "b": None},
+            {"a": np.zeros((3, 2)), "b": 5},
+            {"a": np.zeros((3, 2)), "b": np.zeros((4, 2))},
+            {"a": np.zeros((3, 2)), "b": np.zeros((3, 7))},
+            {},
+        ]
+    )
+)
 def test_check_paired(sets):
     status, _ = check_call("io", check_paired, sets, names=("sets", "b"))
     if isinstance(sets, dict) and len(sets) == 2 and np.shape(sets["b"]) == (4, 2):
         assert status == "error"
+
+
+@settings(max_examples=examples(20, 200))
+@given(
+    X=st.sampled_from(
+        [
+            None,
+            "ab",
+            3,
+            [[1.0, 2.0]],
+            np.float64(1.0),
+            np.zeros(0),
+            np.zeros((0, 2)),
+            np.ones((3, 2)),
+            np.eye(3),
+            np.array([[np.nan, 1.0], [np.nan, 1.0]]),
+            np.zeros((2, 0)),
+            np.ones(4),
+        ]
+    )
+)
+def test_check_distinct_rows(X):
+    status, _ = check_call("io", check_distinct_rows, X, "a.npy", names=("X", "a.npy"))
+    rows = np.shape(X)[0] if isinstance(X, np.ndarray) and X.ndim else 0
+    if isinstance(X, np.ndarray) and rows and np.all(X == X[0]):
+        assert status == "error"
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > 1 and not np.all(X == X[0]):
+        assert status == "ok"
+
+
+def test_check_distinct_rows_names_the_set_and_what_a_row_is():
+    with pytest.raises(
+        EmbeddingFileError, match=r"^set 'a': every analysed row is the same vector"
+    ):
+        check_distinct_rows(np.ones((4, 2)), "set 'a'", rows="analysed row")
+
+
+@settings(max_examples=examples(20, 200))
+@given(
+    name=st.sampled_from(["emb", "emb#2", "", None, 3, b"emb"]),
+    taken=st.sampled_from([(), {"emb"}, {"emb", "emb#2"}, ["emb", "emb#3"], {"": 1}]),
+)
+def test_unique_name(name, taken):
+    def right(r):
+        assert r not in taken and r.startswith(name)
+
+    status, _ = check_call("io", unique_name, name, taken, names="name", check=right)
+    assert status == ("ok" if isinstance(name, str) else "error")
 
 
 def test_embedding_file_error_is_one_line_and_names_the_file():
@@ -592,15 +671,30 @@ def test_embedding_file_error_is_one_line_and_names_the_file():
 @given(
     views=st.one_of(
         st.sampled_from(BAD_SCALARS),
-        st.sampled_from([None, "mor", ["mor", "zer"], ("zer",), [], ["mor", "mor"], ["nope"],
-                         [3], b"mor", {"mor": 1}]),
+        st.sampled_from(
+            [
+                None,
+                "mor",
+                ["mor", "zer"],
+                ("zer",),
+                [],
+                ["mor", "mor"],
+                ["nope"],
+                [3],
+                b"mor",
+                {"mor": 1},
+            ]
+        ),
     ),
     standardize=st.sampled_from([False, True, np.True_, "yes", 1, None, float("nan")]),
 )
 def test_load_mfeat(views, standardize):
     def right(data):
-        names = list(MFEAT_VIEWS) if views is None else (
-            [views] if isinstance(views, str) else list(views))
+        names = (
+            list(MFEAT_VIEWS)
+            if views is None
+            else ([views] if isinstance(views, str) else list(views))
+        )
         assert list(data.views) == names and data.n_samples == 2000
         for name, X in data.views.items():
             assert X.shape == (2000, MFEAT_VIEWS[name]) and X.dtype == np.float64
@@ -613,8 +707,14 @@ def test_load_mfeat(views, standardize):
         X[:] = 0  # fresh arrays: the next load is unaffected
         assert np.any(load_mfeat(next(iter(data.views))).views[next(iter(data.views))] != 0)
 
-    check_call("datasets", load_mfeat, views, standardize=standardize,
-               names=("views", "standardize"), check=right)
+    check_call(
+        "datasets",
+        load_mfeat,
+        views,
+        standardize=standardize,
+        names=("views", "standardize"),
+        check=right,
+    )
 
 
 @pytest.mark.parametrize(
@@ -643,19 +743,47 @@ def test_multiview_data_getitem_names_the_views():
 def test_every_public_name_is_covered():
     """A new public name fails here until this file covers it."""
     assert set(io.__all__) == {
-        "EMBEDDING_SUFFIXES", "EmbeddingFileError", "check_paired", "load_embedding_sets",
-        "load_embeddings", "load_labels", "read_arrays", "split_spec",
+        "EMBEDDING_SUFFIXES",
+        "EmbeddingFileError",
+        "check_distinct_rows",
+        "check_paired",
+        "load_embedding_sets",
+        "load_embeddings",
+        "load_labels",
+        "read_arrays",
+        "split_spec",
+        "unique_name",
     }
     assert set(datasets.__all__) == {
-        "MFEAT_VIEWS", "MultiViewData", "load_mfeat",
-        "PlantedSubspaces", "make_planted_subspaces",  # sheaftopo.fiber's: tested in tests/fiber
+        "MFEAT_VIEWS",
+        "MultiViewData",
+        "load_mfeat",
+        "PlantedSubspaces",
+        "make_planted_subspaces",  # sheaftopo.fiber's: tested in tests/fiber
     }
     assert set(report.__all__) == {
-        "FIGURES", "PAIR_STEPS", "SECTIONS",  # constants
-        "AnalysisConfig", "AnalysisResult", "DaskOptions", "DistanceAlignment", "Progress",
-        "Retrieval", "analyze", "count_steps", "distance_alignment", "paired_subsample",
-        "preprocess", "print_summary", "render_figures", "render_html", "render_json",
-        "retrieval_recall", "rms_pairwise_distance", "staged_directory", "summary_rows",
+        "FIGURES",
+        "PAIR_STEPS",
+        "SECTIONS",  # constants
+        "AnalysisConfig",
+        "AnalysisResult",
+        "DaskOptions",
+        "DistanceAlignment",
+        "Progress",
+        "Retrieval",
+        "analyze",
+        "count_steps",
+        "distance_alignment",
+        "paired_subsample",
+        "preprocess",
+        "print_summary",
+        "render_figures",
+        "render_html",
+        "render_json",
+        "retrieval_recall",
+        "rms_pairwise_distance",
+        "staged_directory",
+        "summary_rows",
         "write_report",
     }
 
@@ -663,6 +791,7 @@ def test_every_public_name_is_covered():
 # ----------------------------------------------------------------------
 # sheaftopo.report: measures against an oracle on the unit-scale problem
 # ----------------------------------------------------------------------
+
 
 def rms_oracle(X) -> float:
     s = pow2(X)
@@ -775,20 +904,25 @@ def test_retrieval_recall(A, seed, m, metric, ks):
             assert v == np.mean(r.ranks_ab < k)
         assert 0 < r.mrr_ab <= 1 and 0 < r.mrr_ba <= 1
 
-    check_call("report", retrieval_recall, A, B, metric=metric, ks=ks, names=("A", "B"),
-               check=right)
+    check_call(
+        "report", retrieval_recall, A, B, metric=metric, ks=ks, names=("A", "B"), check=right
+    )
 
 
 @settings(max_examples=examples(20, 200))
-@given(ks=st.sampled_from([*BAD_SCALARS, (), (0,), (1.5,), "abc", [[1, 2]]]),
-       metric=st.sampled_from(["cosine", "euclidean", "manhattan", None, 3]))
+@given(
+    ks=st.sampled_from([*BAD_SCALARS, (), (0,), (1.5,), "abc", [[1, 2]]]),
+    metric=st.sampled_from(["cosine", "euclidean", "manhattan", None, 3]),
+)
 def test_retrieval_recall_bad_hyperparameters(ks, metric):
     check_call("report", retrieval_recall, A0, B0, ks=ks, metric=metric, names=("ks", "metric"))
 
 
 @settings(max_examples=examples(40, 400))
-@given(X=st.one_of(point_clouds(max_rows=8), bad_arrays((5, 3))),
-       how=st.sampled_from(["none", "center", "l2", "standardize", "zscore", None]))
+@given(
+    X=st.one_of(point_clouds(max_rows=8), bad_arrays((5, 3))),
+    how=st.sampled_from(["none", "center", "l2", "standardize", "zscore", None]),
+)
 def test_preprocess(X, how):
     def right(Y):
         X64 = np.asarray(X, dtype=np.float64)
@@ -813,9 +947,11 @@ def test_preprocess(X, how):
 
 
 @settings(max_examples=examples(30, 300))
-@given(n=st.one_of(st.integers(0, 50), bad_scalars()),
-       max_points=st.one_of(st.integers(0, 60), bad_scalars()),
-       rng=st.sampled_from([0, None, np.random.default_rng(3), "seed", -1, 1.5]))
+@given(
+    n=st.one_of(st.integers(0, 50), bad_scalars()),
+    max_points=st.one_of(st.integers(0, 60), bad_scalars()),
+    rng=st.sampled_from([0, None, np.random.default_rng(3), "seed", -1, 1.5]),
+)
 def test_paired_subsample(n, max_points, rng):
     def right(idx):
         if idx is None:
@@ -824,25 +960,37 @@ def test_paired_subsample(n, max_points, rng):
         assert len(idx) == max_points and idx.dtype == np.int64
         assert np.all(np.diff(idx) > 0) and idx[0] >= 0 and idx[-1] < n
 
-    check_call("report", paired_subsample, n, max_points, rng, names=("n", "max_points", "rng"),
-               check=right)
+    check_call(
+        "report",
+        paired_subsample,
+        n,
+        max_points,
+        rng,
+        names=("n", "max_points", "rng"),
+        check=right,
+    )
 
 
 @settings(max_examples=examples(20, 200))
-@given(n_sets=st.one_of(st.integers(0, 6), bad_scalars()),
-       has_labels=st.sampled_from([True, False, None, 1, "yes"]))
+@given(
+    n_sets=st.one_of(st.integers(0, 6), bad_scalars()),
+    has_labels=st.sampled_from([True, False, None, 1, "yes"]),
+)
 def test_count_steps(n_sets, has_labels):
     def right(total):
         per_set = 2 + int(has_labels)
         assert total == n_sets * per_set + n_sets * (n_sets - 1) // 2 * len(report.PAIR_STEPS)
 
-    check_call("report", count_steps, n_sets, has_labels, names=("n_sets", "has_labels"),
-               check=right)
+    check_call(
+        "report", count_steps, n_sets, has_labels, names=("n_sets", "has_labels"), check=right
+    )
 
 
 @settings(max_examples=examples(15, 100))
-@given(total=st.one_of(st.integers(0, 5), bad_scalars()),
-       backend=st.sampled_from(["plain", "auto", "nope", None]))
+@given(
+    total=st.one_of(st.integers(0, 5), bad_scalars()),
+    backend=st.sampled_from(["plain", "auto", "nope", None]),
+)
 def test_progress(total, backend):
     import io as stdio
 
@@ -860,33 +1008,48 @@ FIELDS = [f for f in AnalysisConfig.__dataclass_fields__]
 
 
 @settings(max_examples=examples(30, 300))
-@given(field=st.sampled_from(FIELDS),
-       value=st.sampled_from([*BAD_SCALARS, "raw", "cca", "l2", (), (0,), ("a",), -5, 10**30]))
+@given(
+    field=st.sampled_from(FIELDS),
+    value=st.sampled_from([*BAD_SCALARS, "raw", "cca", "l2", (), (0,), ("a",), -5, 10**30]),
+)
 def test_analysis_config(field, value):
     names = (field, "ks") if field == "ks" else (field,)
     check_call("report", AnalysisConfig(**{field: value}).validated, names=names)
 
 
 @settings(max_examples=examples(20, 200))
-@given(field=st.sampled_from(["block_rows", "memory_budget", "timeout"]),
-       value=bad_scalars())
+@given(field=st.sampled_from(["block_rows", "memory_budget", "timeout"]), value=bad_scalars())
 def test_dask_options(field, value):
     check_call("report", DaskOptions(**{field: value}).validated, names=field)
 
 
 @settings(max_examples=examples(25, 200))
 @given(
-    sets=st.sampled_from([
-        None, [A0, B0], {"a": A0}, {"a": A0, "b": B0[:-1]}, {"a": A0, "b": "abc"},
-        {"a": A0, "b": np.full_like(B0, np.nan)}, {"a": A0, "b": B0.astype(complex)},
-        {"a": A0[:3], "b": B0[:3]}, {"a": A0, "b": np.ones_like(B0)},
-    ]),
+    sets=st.sampled_from(
+        [
+            None,
+            [A0, B0],
+            {"a": A0},
+            {"a": A0, "b": B0[:-1]},
+            {"a": A0, "b": "abc"},
+            {"a": A0, "b": np.full_like(B0, np.nan)},
+            {"a": A0, "b": B0.astype(complex)},
+            {"a": A0[:3], "b": B0[:3]},
+            {"a": A0, "b": np.ones_like(B0)},
+        ]
+    ),
     labels=st.one_of(st.none(), bad_arrays((20,))),
     extra=st.sampled_from([{}, {"config": {"k": 2}}, {"progress": "yes"}, {"sources": ["a"]}]),
 )
 def test_analyze_refuses_bad_input_before_computing(sets, labels, extra):
-    check_call("report", analyze, sets, labels=labels, **extra,
-               names=("set", "sets", "labels", "config", "progress", "sources", "k + 2"))
+    check_call(
+        "report",
+        analyze,
+        sets,
+        labels=labels,
+        **extra,
+        names=("set", "sets", "labels", "config", "progress", "sources", "k + 2"),
+    )
 
 
 @pytest.mark.parametrize("m", [1e-300, 1.0, 1e300])
@@ -905,8 +1068,16 @@ def test_analyze_tiny_sets_at_every_magnitude(m):
         s = res.data["sets"]["a"]["persistence"]["rms_pairwise_distance"]["value"]
         assert s == pytest.approx(rms_pairwise_distance(A) * m, rel=1e-12)
 
-    check_call("report", analyze, {"a": A * m, "b": B}, config=cfg, labels=np.arange(10) % 3,
-               check=right, names=("X", "D", "set", "eps", "A", "B"), allow_posinf=True)
+    check_call(
+        "report",
+        analyze,
+        {"a": A * m, "b": B},
+        config=cfg,
+        labels=np.arange(10) % 3,
+        check=right,
+        names=("X", "D", "set", "eps", "A", "B"),
+        allow_posinf=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -957,8 +1128,11 @@ def test_renderers_and_staged_directory_on_a_real_result(tiny_result, tmp_path, 
 
 
 @settings(max_examples=examples(12, 150))
-@given(arr=BAD_FILE_ARRAYS, fmt=st.sampled_from([".npy", ".npz", ".csv"]),
-       role=st.sampled_from(["set", "labels"]))
+@given(
+    arr=BAD_FILE_ARRAYS,
+    fmt=st.sampled_from([".npy", ".npz", ".csv"]),
+    role=st.sampled_from(["set", "labels"]),
+)
 def test_cli_bad_files_are_one_line_exit_2(workdir, arr, fmt, role):
     import contextlib
     import io as stdio
@@ -969,8 +1143,11 @@ def test_cli_bad_files_are_one_line_exit_2(workdir, arr, fmt, role):
     good = fresh(workdir, ".npy")
     np.save(good, A0[:5])
     out = fresh(workdir, "")
-    argv = ["analyze", str(path), str(good)] if role == "set" else [
-        "analyze", str(good), str(good), "--labels", str(path)]
+    argv = (
+        ["analyze", str(path), str(good)]
+        if role == "set"
+        else ["analyze", str(good), str(good), "--labels", str(path)]
+    )
     err = stdio.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(stdio.StringIO()):
         rc = main([*argv, "--out", str(out), *FAST])

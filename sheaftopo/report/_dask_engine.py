@@ -1,4 +1,4 @@
-"""The Dask side of :func:`sheaftopo.report.analyze`: all rows, lazily.
+"""The Dask engine of :func:`sheaftopo.report.analyze`: all rows, lazily.
 
 With :class:`DaskOptions`, :func:`~sheaftopo.report.analyze` reads its sets
 lazily (anything :mod:`sheaftopo.distributed` accepts: Dask arrays, zarr
@@ -12,14 +12,19 @@ rows for every other measure. Dask is imported here only, never by
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._validation import check_int, check_real
+from ._engine import Projection
+from ._measures import rms_pairwise_distance
+from ._preprocess import check_mapping, check_paired_rows, standardized, unit_rows
 
-__all__ = ["DaskOptions"]
+__all__ = ["DaskOptions", "OnDask", "on_dask"]
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,6 @@ def lazy_sets(sets: Any, opts: DaskOptions) -> dict[str, Any]:
 
 def _unit_block(B: np.ndarray, block_info: Any = None) -> np.ndarray:
     """One row block scaled to unit rows (a zero row raises with its global index)."""
-    from ._analysis import unit_rows
-
     start = 0 if block_info is None else int(block_info[0]["array-location"][0][0])
     return unit_rows(np.array(B, dtype=np.float64), start)
 
@@ -111,8 +114,6 @@ def preprocess_lazy(arr: Any, how: str, client: Any) -> Any:
         return arr.map_blocks(_unit_block, dtype=np.float64)
     Y = arr.astype(np.float64)
     mean, sd = compute([Y.mean(axis=0), Y.std(axis=0)], client)
-    from ._analysis import standardized
-
     return standardized(Y, mean, sd if how == "standardize" else None)
 
 
@@ -159,17 +160,28 @@ ON_SUBSAMPLE = (
 )
 
 
+@contextmanager
+def on_dask(sets: Any, dask: Any) -> Iterator[OnDask]:
+    """The Dask engine of the sets, connected to the scheduler of ``dask`` (a DaskOptions)."""
+    from ..distributed._inputs import connect
+
+    if not isinstance(dask, DaskOptions):
+        raise TypeError(f"dask must be a DaskOptions or None; got {type(dask).__name__}")
+    opts = dask.validated()
+    check_mapping(sets)
+    with connect(opts.client, opts.timeout) as client:
+        yield OnDask(sets, opts, client)
+
+
 class OnDask:
-    """How :func:`~sheaftopo.report.analyze` computes with :class:`DaskOptions`."""
+    """The engine of :func:`~sheaftopo.report.analyze` with :class:`DaskOptions`: on Dask."""
 
     def __init__(self, sets: Any, opts: DaskOptions, client: Any) -> None:
-        from ._analysis import _check_paired_rows
-
         self.opts = opts
         self.client = client
         self.kw = opts.kwargs(client)
         self.raw = lazy_sets(sets, opts)
-        _check_paired_rows(self.raw)
+        check_paired_rows(self.raw)
         self.how = "none"
         self.full: dict[str, Any] = {}
 
@@ -179,45 +191,44 @@ class OnDask:
         self.full = {k: preprocess_lazy(v, how, self.client) for k, v in self.raw.items()}
         return gather(self.full, idx, self.client)
 
-    def persistence(self, name: str, M: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
-        from ..distributed import mst_dask
-        from ._analysis import _persistence_summary
+    def set_rows(self, name: str, analysed: np.ndarray) -> Any:
+        return self.full[name]
 
-        X = self.full[name]
-        forest = mst_dask(X, **self.kw)
-        out, arr = _persistence_summary(forest, self._rms(X, M))
-        out["computed_on"] = f"all {X.shape[0]} rows, on Dask"
-        return out, arr
+    def shared_rows(
+        self, a: str, b: str, project: Projection, ZA: np.ndarray, ZB: np.ndarray
+    ) -> tuple[Any, Any]:
+        return project(self.full[a], self.full[b])
 
-    def fiber(
-        self, a: str, b: str, project: Any, ZA: np.ndarray, ZB: np.ndarray, cfg: Any
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def stacked(self, FA: Any, FB: Any) -> Any:
         import dask.array as da
 
-        from ..distributed import fiber_profile_dask
-        from ..distributed._fiber import true_distances_dask
-        from ..fiber._product import _order_statistic
-        from ._analysis import STAR_FRACTIONS, _eps_grid, _fiber_summary
+        return da.concatenate([FA, FB])
 
-        FA, FB = project(self.full[a], self.full[b])
-        sd = np.sort(true_distances_dask(FA, FB, "diagonal", **self.kw))
-        stars = [_order_statistic(sd, f) for f in STAR_FRACTIONS]
-        top = stars[0]
-        if top <= 0:
-            top = 0.5 * self._rms(da.concatenate([FA, FB]), np.concatenate([ZA, ZB]))
-        grid = _eps_grid(top, stars, cfg)
-        prof = fiber_profile_dask(FA, FB, grid, true_pairs="diagonal", **self.kw)
-        out, arr = _fiber_summary(prof, *stars)
-        out["computed_on"] = f"all {FA.shape[0]} rows, on Dask"
-        return out, arr
+    def spanning_forest(self, X: Any) -> Any:
+        from ..distributed import mst_dask
 
-    def _rms(self, full: Any, analysed: np.ndarray) -> float:
+        return mst_dask(X, **self.kw)
+
+    def rms_pairwise_distance(self, X: Any, analysed: np.ndarray) -> float:
         """The RMS pairwise distance of every row; from memory when every row was analysed."""
-        if analysed.shape[0] == full.shape[0]:
-            from ._measures import rms_pairwise_distance
-
+        if analysed.shape[0] == X.shape[0]:
             return rms_pairwise_distance(analysed)
-        return rms_pairwise_distance_lazy(full, self.client)
+        return rms_pairwise_distance_lazy(X, self.client)
+
+    def epsilon_stars(self, FA: Any, FB: Any, fractions: Sequence[float]) -> list[float]:
+        from .._core.fiber_blocks import order_statistic
+        from ..distributed._fiber import true_distances_dask
+
+        sd = np.sort(true_distances_dask(FA, FB, "diagonal", **self.kw))
+        return [order_statistic(sd, f) for f in fractions]
+
+    def fiber_profile(self, FA: Any, FB: Any, eps: np.ndarray) -> Any:
+        from ..distributed import fiber_profile_dask
+
+        return fiber_profile_dask(FA, FB, eps, true_pairs="diagonal", **self.kw)
+
+    def computed_on(self, X: Any) -> str | None:
+        return f"all {X.shape[0]} rows, on Dask"
 
     def meta(self, n: int) -> dict[str, Any]:
         """``meta.distributed`` of report.json: the scheduler and what ran where."""

@@ -1,0 +1,30 @@
+"""Section ``retrieval`` of each pair: cross-modal recall@k in the shared space."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._config import q
+from .._engine import Engine
+from .._measures import retrieval_recall
+from .._steps import PairInput, PairStep, Section
+
+
+def run(inp: PairInput, engine: Engine) -> Section:
+    """:func:`~sheaftopo.report.retrieval_recall` of the analysed rows in the shared space."""
+    _, ZA, ZB = inp.products["shared_space"]
+    cfg = inp.cfg
+    r = retrieval_recall(ZA, ZB, ks=cfg.ks, metric=cfg.retrieval_metric)
+    out = {
+        "metric": cfg.retrieval_metric,
+        "recall_a_to_b": {f"@{k}": q(v, "fraction") for k, v in r.recall_ab.items()},
+        "recall_b_to_a": {f"@{k}": q(v, "fraction") for k, v in r.recall_ba.items()},
+        "mrr_a_to_b": q(r.mrr_ab, "dimensionless", note="mean reciprocal rank"),
+        "mrr_b_to_a": q(r.mrr_ba, "dimensionless", note="mean reciprocal rank"),
+        "median_rank_a_to_b": q(float(np.median(r.ranks_ab)), "rank (0 = first)"),
+        "median_rank_b_to_a": q(float(np.median(r.ranks_ba)), "rank (0 = first)"),
+    }
+    return Section(out, {"ranks_ab": r.ranks_ab, "ranks_ba": r.ranks_ba})
+
+
+STEP = PairStep("retrieval", "retrieval", run, needs=("shared_space",))
