@@ -110,7 +110,7 @@ class PassLog:
 def run_dask(path: Path, n_workers: int, budget: int) -> tuple[np.ndarray, float, list, list]:
     import distributed
 
-    from sheaftopo.distributed import h0_diagram_dask
+    from sheaftopo.distributed import DaskOptions, h0_diagram_dask
 
     with distributed.LocalCluster(
         n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -120,7 +120,9 @@ def run_dask(path: Path, n_workers: int, budget: int) -> tuple[np.ndarray, float
         log = PassLog()
         try:
             t = time.perf_counter()
-            dgm = h0_diagram_dask(str(path), client=client, memory_budget=budget)
+            dgm = h0_diagram_dask(
+                str(path), options=DaskOptions(client=client, memory_budget=budget)
+            )
             dt = time.perf_counter() - t
         finally:
             log.close()
@@ -132,8 +134,8 @@ def run_dask(path: Path, n_workers: int, budget: int) -> tuple[np.ndarray, float
 
 def time_pair(b: int, d: int, dtype: type, repeat: int = 3) -> float:
     """Seconds of one off-diagonal block-pair task of the first pass (b rows each)."""
+    from sheaftopo._core.scaling import GRAM_GUARD
     from sheaftopo.distributed._mst import DEFAULT_NEIGHBORS, _pair
-    from sheaftopo.persistence._mst import GRAM_GUARD
 
     rng = np.random.default_rng(1)
     A = rng.standard_normal((b, d)).astype(dtype)
@@ -141,11 +143,12 @@ def time_pair(b: int, d: int, dtype: type, repeat: int = 3) -> float:
     mean = np.zeros(d)
     tol = GRAM_GUARD * d * float(np.finfo(np.float64).eps)
     la, lb = np.arange(b), np.arange(b, 2 * b)
-    _pair(A[:64], B[:64], la[:64], lb[:64], 0, b, mean, tol, DEFAULT_NEIGHBORS)  # compile
+    # exponent 0: the blocks are used as they are (mst_dask divides by a power of two first)
+    _pair(A[:64], B[:64], la[:64], lb[:64], 0, b, mean, tol, DEFAULT_NEIGHBORS, 0)  # compile
     best = math.inf
     for _ in range(repeat):
         t = time.perf_counter()
-        _pair(A, B, la, lb, 0, b, mean, tol, DEFAULT_NEIGHBORS)
+        _pair(A, B, la, lb, 0, b, mean, tol, DEFAULT_NEIGHBORS, 0)
         best = min(best, time.perf_counter() - t)
     return best
 
@@ -169,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = args.sizes or ([5_000, 20_000] if args.quick else [20_000, 100_000, 200_000])
 
-    from sheaftopo.distributed._inputs import rows_for_budget
-    from sheaftopo.distributed._mst import task_bytes
+    from sheaftopo._core.dask import mst_task_bytes as task_bytes
+    from sheaftopo._core.dask import rows_for_budget
     from sheaftopo.persistence import h0_diagram
 
     b = rows_for_budget(args.dim, args.memory_budget, task_bytes)

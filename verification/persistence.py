@@ -748,7 +748,7 @@ def _sw_bound() -> tuple[Any, list[Any]]:
 def _boruvka_evaluate(inst: dict) -> tuple[float, float]:
     import dask
 
-    from sheaftopo.distributed import mst_dask
+    from sheaftopo.distributed import DaskOptions, mst_dask
     from sheaftopo.persistence import h0_diagram
 
     X = inst["X"]
@@ -757,7 +757,7 @@ def _boruvka_evaluate(inst: dict) -> tuple[float, float]:
     b = int(min(max(inst["b"], 1), n))
     D = _dist(X)
     with dask.config.set(scheduler="synchronous"):
-        forest = mst_dask(X, block_rows=b, n_neighbors=k)
+        forest = mst_dask(X, options=DaskOptions(block_rows=b), n_neighbors=k)
     ref = h0_diagram(X)
     own = _kruskal(D)[1]
     dgm = forest.diagram

@@ -761,30 +761,32 @@ def test_dask_functions_equal_in_memory(data, pair, metric, block_rows):
     dask = pytest.importorskip("dask")
     pytest.importorskip("pyarrow")
     from sheaftopo.distributed import (
+        DaskOptions,
         fiber_product_dask,
         fiber_profile_dask,
         write_fiber_product_dask,
     )
 
+    opts = DaskOptions(block_rows=block_rows)
     F, G = pair
     eps = data.draw(tolerances(F, G, metric))
     with dask.config.set(scheduler="synchronous"):
         status, got = check_call(SUB, fiber_product_dask, F, G, eps, metric=metric,
-                                 block_rows=block_rows, names=("F", "G"))
+                                 options=opts, names=("F", "G"))
         if status == "ok":
             ref = approximate_fiber_product(F, G, eps, metric=metric)
             assert np.array_equal(got.rows, ref.rows) and np.array_equal(got.cols, ref.cols)
             assert got.distances.tobytes() == ref.distances.tobytes()
             with tempfile.TemporaryDirectory() as tmp:
                 files = write_fiber_product_dask(F, G, eps, f"{tmp}/p", metric=metric,
-                                                 block_rows=block_rows)
+                                                 options=opts)
                 assert files.n_pairs == ref.n_pairs
         G2 = G[: len(F)]
         diagonal = len(G2) == len(F)
         grid = np.unique([0.0, eps, min(2.0 * eps, 1.7e308)])
         check_call(
             SUB, fiber_profile_dask, F, G2, grid, true_pairs="diagonal" if diagonal else None,
-            metric=metric, block_rows=block_rows, names=("F", "G", "true_pairs"),
+            metric=metric, options=opts, names=("F", "G", "true_pairs"),
             check=_brute_force_profile(F, G2, grid, metric, diagonal),
         )
 
