@@ -539,7 +539,7 @@ def _load_lazy(files: Sequence[str]) -> tuple[dict, dict[str, str]]:
     """Sets of which some are directories (shards, zarr): those stay lazy Dask arrays."""
     from .distributed._inputs import prepare
     from .distributed._mst import task_bytes
-    from .io import _unique_name, load_embeddings, split_spec
+    from .io import load_embeddings, split_spec, unique_name
 
     if len(files) < 2:
         raise _InputError("give two or more embedding sets (files, shard directories or zarr "
@@ -548,7 +548,7 @@ def _load_lazy(files: Sequence[str]) -> tuple[dict, dict[str, str]]:
     sources: dict[str, str] = {}
     for spec in files:
         path, key = split_spec(spec)
-        name = _unique_name(path.stem if key is None else f"{path.stem}:{key}", sets)
+        name = unique_name(path.stem if key is None else f"{path.stem}:{key}", sets)
         if path.is_dir():
             try:
                 sets[name] = prepare(str(path), str(spec), None, None, task_bytes)
