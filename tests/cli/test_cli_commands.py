@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sheaftopo import cli
-from sheaftopo.cli import main
+from sheaftopo.cli import _checkout, main
 from sheaftopo.report import FIGURES, SECTIONS
 
 FAST = ["-q", "--dense-max-points", "80", "-k", "5"]
@@ -338,16 +337,19 @@ def test_verify_lists_and_runs_checks(capsys):
 
 
 def test_verify_without_a_checkout_says_so(monkeypatch, capsys):
-    for name in list(sys.modules):
-        if name.split(".")[0] in ("verification", "benchmarks"):  # imported by earlier tests
-            monkeypatch.delitem(sys.modules, name)
-    root = str(Path(cli.__file__).resolve().parent.parent)
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", root)])
-    monkeypatch.setattr(cli, "_checkout_root", lambda: None)
+    monkeypatch.setattr(_checkout, "checkout_root", lambda: None)
     assert main(["verify"]) == 2
     assert "needs a source checkout" in error_line(capsys)
     assert main(["bench", "--list"]) == 2
     assert "needs a source checkout" in error_line(capsys)
+
+
+def test_verify_usage_errors_are_one_line(capsys):
+    assert main(["verify", "--jobs", "0"]) == 2
+    line = error_line(capsys)
+    assert line.startswith("sheaftopo verify: error: argument --jobs") and "--help" in line
+    assert main(["--bogus", "verify"]) == 2  # an option before the command is not passed on
+    assert error_line(capsys).startswith("sheaftopo verify: error: unrecognized arguments")
 
 
 def test_bench_lists_and_refuses_unknown_names(capsys):
@@ -356,6 +358,14 @@ def test_bench_lists_and_refuses_unknown_names(capsys):
     assert "persistence" in names
     assert main(["bench", "no_such_benchmark"]) == 2
     assert "no benchmark named 'no_such_benchmark'" in error_line(capsys)
+    # unknown options go to the benchmark; its usage error ends the command on one line
+    assert main(["bench", "diagram_distances", "--no-such-option"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "== benchmarks.diagram_distances --no-such-option"
+    assert captured.err.strip().splitlines() == [
+        "sheaftopo bench: error: unrecognized arguments: --no-such-option "
+        "(see 'sheaftopo bench --help')"
+    ]
 
 
 def test_cli_io_and_report_import_light():
@@ -369,7 +379,109 @@ def test_cli_io_and_report_import_light():
     assert not heavy & loaded, heavy & loaded
 
 
-def test_sheafalign_subcommand_forwards_to_the_torch_experiment(capsys):
+def test_sheafalign_subcommand_parses_and_reports_on_one_line(capsys):
     pytest.importorskip("torch")
     assert main(["sheafalign", "--help"]) == 0
     assert "experiment" in capsys.readouterr().out
+    assert main(["sheafalign", "experiment", "--dataset", "digits", "--epochs", "0"]) == 2
+    assert error_line(capsys) == "sheaftopo sheafalign: error: epochs must be >= 1; got 0"
+    assert main(["sheafalign", "experiment", "--graph", "nope"]) == 2
+    assert error_line(capsys).startswith(
+        "sheaftopo sheafalign experiment: error: argument --graph: invalid choice"
+    )
+    assert main(["sheafalign", "node", "--out", "x"]) == 2  # not under torchrun
+    assert "runs under torchrun (RANK and WORLD_SIZE must be set)" in error_line(capsys)
+
+
+def test_old_sheafalign_entry_points_warn_and_run_the_subcommand(capsys):
+    pytest.importorskip("torch")
+    import sheaftopo.torch.sheafalign as sa
+    from sheaftopo.cli import sheafalign
+
+    argv = ["experiment", "--dataset", "digits", "--epochs", "0"]
+    with pytest.warns(DeprecationWarning, match=r"sheafalign\.main .* removed in sheaftopo 0\.3"):
+        old_main = sa.main
+    assert old_main(argv) == 2 and error_line(capsys) == (
+        "sheaftopo sheafalign: error: epochs must be >= 1; got 0"
+    )
+    with pytest.warns(DeprecationWarning, match="sheafalign.build_parser"):
+        old_parser = sa.build_parser()
+    assert vars(old_parser.parse_args(argv)) == vars(sheafalign.build_parser().parse_args(argv))
+    assert "main" not in sa.__all__ and "build_parser" not in sa.__all__
+    out = subprocess.run(
+        [sys.executable, "-m", "sheaftopo.torch.sheafalign", *argv],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert "DeprecationWarning: python -m sheaftopo.torch.sheafalign is deprecated" in out.stderr
+    assert out.stderr.strip().endswith("sheaftopo sheafalign: error: epochs must be >= 1; got 0")
+
+
+# ----------------------------------------------------------------------
+# the programs verify and bench run: output relayed, usage errors on one line, Ctrl-C
+# ----------------------------------------------------------------------
+
+PROGRAM = """
+import argparse, os, sys, time
+print("to stdout")
+print("to stderr", file=sys.stderr)
+parser = argparse.ArgumentParser(prog="python -m prog")
+parser.add_argument("--status", type=int, default=0)
+parser.add_argument("--sleep", type=float, default=0.0)
+parser.add_argument("--pid-file")
+args = parser.parse_args()
+if args.pid_file:
+    with open(args.pid_file, "w") as f:
+        f.write(str(os.getpid()))
+time.sleep(args.sleep)
+sys.exit(args.status)
+"""
+
+
+@pytest.fixture
+def program(tmp_path):
+    (tmp_path / "prog.py").write_text(PROGRAM)
+    return tmp_path
+
+
+def test_program_output_and_status_are_relayed(program, capsys):
+    assert _checkout.run_module("prog", ["--status", "3"], root=program, command="x") == 3
+    captured = capsys.readouterr()
+    assert captured.out == "to stdout\n" and captured.err == "to stderr\n"
+
+
+def test_program_usage_error_is_one_line(program, capsys):
+    with pytest.raises(SystemExit) as e:
+        _checkout.run_module("prog", ["--status", "x"], root=program, command="x")
+    assert e.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "to stdout\n"
+    assert captured.err.splitlines() == [
+        "to stderr",
+        "sheaftopo x: error: argument --status: invalid int value: 'x' (see 'sheaftopo x --help')",
+    ]
+    # exit status 2 without a usage error: the program's own message, as it wrote it
+    assert _checkout.run_module("prog", ["--status", "2"], root=program, command="x") == 2
+    assert capsys.readouterr().err == "to stderr\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_stops_the_program_at_once(program, capsys):
+    import os
+    import signal
+    import threading
+    import time
+
+    pid_file = program / "pid"
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _checkout.run_module(
+            "prog", ["--sleep", "60", "--pid-file", str(pid_file)], root=program, command="x"
+        )
+    assert time.monotonic() - t0 < 30
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # gone (and reaped)

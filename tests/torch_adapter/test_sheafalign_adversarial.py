@@ -427,11 +427,13 @@ def test_run_node_and_results_files(model, tmp_path):
     ],
 )
 def test_regression_cli_bad_values_are_one_line_and_exit_2(argv, capsys):
-    assert sa.build_parser().parse_args(argv).command == "experiment"
-    assert sa.main(argv) == 2
+    from sheaftopo.cli import main, sheafalign
+
+    assert sheafalign.build_parser().parse_args(argv).command == "experiment"
+    assert main(["sheafalign", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "Traceback" not in err
-    assert err.startswith("error:")
+    assert err.startswith("sheaftopo sheafalign: error:")
 
 
 @pytest.mark.parametrize("bad", BAD_SCALARS)

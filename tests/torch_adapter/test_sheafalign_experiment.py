@@ -10,11 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from sheaftopo.cli import main  # noqa: E402
 from sheaftopo.torch.sheafalign import (  # noqa: E402
     SheafAlign,
     SingleSpaceBaseline,
     evaluate,
-    main,
     make_pid_views,
     split_views,
     train,
@@ -73,7 +73,7 @@ def test_experiment_command_writes_tables_and_plots(tmp_path):
     out = tmp_path / "res"
     argv = "experiment --dataset digits --epochs 1 --fractions 0.25 0.5 --embed-dim 16".split()
     argv += ["--hidden", "16", "--out", str(out), "--quiet"]
-    assert main(argv) == 0
+    assert main(["sheafalign", *argv]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "communication_vs_error.png",
@@ -96,7 +96,7 @@ def test_experiment_command_writes_tables_and_plots(tmp_path):
     # 1347 training rows, 5 batches; 3 edges x 2 directions x d_e = 8 float32 numbers per row
     assert res["training"]["SheafAlign d_e=8"]["bytes_per_epoch"] == [1347 * 3 * 2 * 8 * 4]
     md = (out / "results.md").read_text()
-    assert "| SheafAlign d_e=8 | 8 |" in md and "python -m sheaftopo.torch.sheafalign" in md
+    assert "| SheafAlign d_e=8 | 8 |" in md and "sheaftopo sheafalign experiment" in md
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="fork start method")
@@ -106,7 +106,7 @@ def test_experiment_command_trains_distributed_on_a_star(tmp_path, capsys):
         "--embed-dim 8 --hidden 8 --distributed --start-method fork --quiet"
     ).split()
     argv += ["--out", str(tmp_path)]
-    assert main(argv) == 0
+    assert main(["sheafalign", *argv]) == 0
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["settings"]["edges"] == [["v0", "v1"], ["v0", "v2"]]
     assert res["settings"]["mode"].startswith("distributed (3 processes")
@@ -115,7 +115,9 @@ def test_experiment_command_trains_distributed_on_a_star(tmp_path, capsys):
     # the hub sends on two edges, the leaves on one: 180 rows x 4 float32 per edge
     assert tr["bytes_per_node_per_epoch"][0] == [2 * 180 * 16, 180 * 16, 180 * 16]
     # a bad value is one line on stderr and exit status 2, not a traceback
-    assert main([a if a != "--distributed" else "--distributed=2" for a in argv]) == 2
+    two = [a if a != "--distributed" else "--distributed=2" for a in argv]
+    assert main(["sheafalign", *two]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "need 3 processes, not 2" in err and "\n" not in err
+    assert err.startswith("sheaftopo sheafalign: error:")
+    assert "need 3 processes, not 2" in err and "\n" not in err
     assert np.isfinite(res["rows"][0]["R@1"])

@@ -15,14 +15,13 @@ holds
   (:func:`evaluate`);
 * data: mfeat, three views of scikit-learn's digits, a synthetic generator
   with a partial-information-decomposition knob (:func:`load_views`);
-* the experiment behind ``python -m sheaftopo.torch.sheafalign experiment``
-  (:func:`run_experiment`, :func:`main`).
+* the experiment behind ``sheaftopo sheafalign experiment``
+  (:func:`run_experiment`; the command line is :mod:`sheaftopo.cli.sheafalign`).
 
 It imports torch (it lives under the torch adapter).
 """
 
 from ._baseline import SingleSpaceBaseline
-from ._cli import build_parser, main
 from ._data import (
     DATASETS,
     MultiViewSplit,
@@ -68,13 +67,11 @@ __all__ = [
     "TrainResult",
     "as_views",
     "batch_indices",
-    "build_parser",
     "check_connected",
     "evaluate",
     "load_digits_views",
     "load_node_results",
     "load_views",
-    "main",
     "make_graph",
     "make_pid_views",
     "node_seed",
@@ -86,3 +83,30 @@ __all__ = [
     "train",
     "train_distributed",
 ]
+
+#: old names and what replaces them; they warn and are removed in sheaftopo 0.3
+_DEPRECATED = {
+    "main": "the command 'sheaftopo sheafalign' (sheaftopo.cli.main(['sheafalign', ...]))",
+    "build_parser": "sheaftopo.cli.sheafalign.build_parser",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The old command-line entry points (``main``, ``build_parser``), with a DeprecationWarning.
+
+    The SheafAlign command line is now the ``sheafalign`` subcommand of the
+    ``sheaftopo`` command; these names run it until sheaftopo 0.3.
+    """
+    if name in _DEPRECATED:
+        import warnings
+
+        warnings.warn(
+            f"sheaftopo.torch.sheafalign.{name} is deprecated and will be removed in sheaftopo "
+            f"0.3; use {_DEPRECATED[name]}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from . import __main__ as program
+
+        return getattr(program, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

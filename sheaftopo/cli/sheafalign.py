@@ -1,4 +1,14 @@
-"""Command line: ``python -m sheaftopo.torch.sheafalign experiment | node``."""
+"""``sheaftopo sheafalign experiment | node``: SheafAlign experiments and decentralized training.
+
+SheafAlign (arXiv:2510.20540) aligns modalities held by the nodes of a
+communication graph through a learned cellular sheaf; the library is
+:mod:`sheaftopo.torch.sheafalign` (it needs the torch extra, imported only when
+this subcommand runs). ``experiment`` trains SheafAlign at several edge
+dimensions and the ImageBind-style single-space baseline and writes tables and
+plots; ``node`` trains one node under ``torchrun`` (``torchrun
+--nproc-per-node 6 -m sheaftopo sheafalign node --out DIR``). Exit status: 0 on
+success, 2 for a usage error or a bad value (one line on stderr).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +17,71 @@ import datetime
 import json
 import os
 import shlex
-import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from ._data import DATASETS
-from ._graph import GRAPH_KINDS
+from ._errors import PROG, InputError, Parser, error
 
-__all__ = ["build_parser", "main"]
+__all__ = ["add_parser", "build_parser", "run"]
+
+#: feature counts of the three views of scikit-learn's digits (see ``load_views``)
+_DIGITS_DIMS = {"left": 24, "middle": 16, "right": 24}
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``sheafalign`` to the subcommands of the ``sheaftopo`` parser; return its parser.
+
+    Its arguments are parsed by :func:`build_parser` when it runs (the option
+    choices come from the torch side, which ``sheaftopo --help`` does not import).
+    """
+    return subparsers.add_parser(
+        "sheafalign",
+        help="SheafAlign experiments and decentralized training (needs the torch extra)",
+        description="SheafAlign (arXiv:2510.20540): see 'sheaftopo sheafalign --help'.",
+        add_help=False,
+        pass_through=True,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``sheaftopo sheafalign experiment | node`` (imports torch).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Its usage errors are one line on stderr, exit status 2.
+    """
+    parser = Parser(
+        prog=f"{PROG} sheafalign",
+        description="SheafAlign (arXiv:2510.20540): decentralized multimodal alignment with a "
+        "learned cellular sheaf, against an ImageBind-style single shared space.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    exp = sub.add_parser(
+        "experiment",
+        help="train SheafAlign (d_e = d/4, d/2, 3d/4) and the baseline; write tables and plots",
+    )
+    _add_common(exp)
+    _add_experiment(exp)
+    node = sub.add_parser(
+        "node",
+        help="train one node under torchrun (RANK = node index); writes node-result{RANK}.pt",
+        description="Run under torchrun, one process per node, e.g. "
+        f"`torchrun --nproc-per-node 6 -m {PROG} sheafalign node --out DIR`. Each "
+        "process loads only its own view and exchanges only edge projections.",
+    )
+    _add_common(node)
+    node.add_argument("--out", type=Path, required=True, help="directory for node results")
+    node.add_argument("--edge-fraction", type=float, default=0.5, help="d_e as a fraction of d")
+    node.add_argument("--backend", choices=("gloo", "nccl"), default="gloo")
+    return parser
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    """The options of both commands: data, graph, model, training, synthetic data."""
+    from ..torch.sheafalign import DATASETS, GRAPH_KINDS
+
     p.add_argument("--dataset", choices=DATASETS, default="mfeat")
     p.add_argument("--graph", choices=GRAPH_KINDS, default="complete")
     p.add_argument(
@@ -48,19 +112,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=float, default=0.1, help="synthetic: feature noise")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of :func:`main`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m sheaftopo.torch.sheafalign",
-        description="SheafAlign (arXiv:2510.20540): decentralized multimodal alignment with a "
-        "learned cellular sheaf, against an ImageBind-style single shared space.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser(
-        "experiment",
-        help="train SheafAlign (d_e = d/4, d/2, 3d/4) and the baseline; write tables and plots",
-    )
-    _common(exp)
+def _add_experiment(exp: argparse.ArgumentParser) -> None:
+    """The options of ``experiment`` only."""
     exp.add_argument(
         "--out",
         type=Path,
@@ -87,18 +140,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--start-method", choices=("spawn", "forkserver", "fork"), default="spawn")
     exp.add_argument("--quiet", action="store_true")
-    node = sub.add_parser(
-        "node",
-        help="train one node under torchrun (RANK = node index); writes node-result{RANK}.pt",
-        description="Run under torchrun, one process per node, e.g. "
-        "`torchrun --nproc-per-node 6 -m sheaftopo.torch.sheafalign node --out DIR`. Each "
-        "process loads only its own view and exchanges only edge projections.",
-    )
-    _common(node)
-    node.add_argument("--out", type=Path, required=True, help="directory for node results")
-    node.add_argument("--edge-fraction", type=float, default=0.5, help="d_e as a fraction of d")
-    node.add_argument("--backend", choices=("gloo", "nccl"), default="gloo")
-    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``experiment`` or ``node`` with the arguments after ``sheafalign``.
+
+    Returns
+    -------
+    int
+        0 on success; 2 when torch is missing, or for a bad value (a
+        ``ValueError`` or ``TypeError`` of the library's checks), reported as
+        one line on stderr.
+    """
+    try:
+        parser = build_parser()
+    except ImportError as exc:
+        return error("sheafalign", exc)
+    parsed = parser.parse_args(args.passed)
+    try:
+        if parsed.command == "experiment":
+            return _experiment(parsed, args.passed)
+        return _node(parsed)
+    except (ValueError, TypeError, InputError) as exc:
+        return error("sheafalign", exc)
 
 
 def _synthetic(args: argparse.Namespace) -> dict:
@@ -113,8 +177,8 @@ def _synthetic(args: argparse.Namespace) -> dict:
 
 
 def _experiment(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ._data import load_views
-    from ._experiment import run_experiment
+    """``experiment``: :func:`~sheaftopo.torch.sheafalign.run_experiment` with the options."""
+    from ..torch.sheafalign import load_views, run_experiment
 
     distributed = args.distributed
     if distributed == 0:  # --distributed without N: one process per node
@@ -123,7 +187,6 @@ def _experiment(args: argparse.Namespace, argv: Sequence[str]) -> int:
             if args.nodes
             else load_views(args.dataset, synthetic=_synthetic(args)).n_views
         )
-    command = "python -m sheaftopo.torch.sheafalign " + " ".join(shlex.quote(a) for a in argv)
     res = run_experiment(
         args.dataset,
         graph=args.graph,
@@ -143,7 +206,7 @@ def _experiment(args: argparse.Namespace, argv: Sequence[str]) -> int:
         threads=args.threads,
         synthetic=_synthetic(args),
         out=args.out,
-        command=command,
+        command=f"{PROG} sheafalign " + " ".join(shlex.quote(a) for a in argv),
         verbose=not args.quiet,
     )
     if not args.quiet:
@@ -153,37 +216,51 @@ def _experiment(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _node(args: argparse.Namespace) -> int:
+    """``node``: train this process's node under torchrun, save its result, print a summary."""
     import torch
-    import torch.distributed as dist
 
-    from ._data import load_views
-    from ._distributed import run_node, save_node_result
-    from ._model import SheafAlign
+    rank, names = _placement(args)
+    torch.set_num_threads(args.threads)
+    node, x = _own_node(args, names, rank)
+    _train_node(args, node, x, names[rank])
+    return 0
 
+
+def _placement(args: argparse.Namespace) -> tuple[int, list[str]]:
+    """This process's rank and the node names, checked against torchrun's world.
+
+    Raises
+    ------
+    InputError
+        Outside torchrun, with ``--graph knn``, or when the node count and the
+        process count differ.
+    """
     try:
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     except KeyError:
-        print(
-            "the node command runs under torchrun (RANK and WORLD_SIZE must be set)",
-            file=sys.stderr,
-        )
-        return 2
-    torch.set_num_threads(args.threads)
+        raise InputError(
+            "the node command runs under torchrun (RANK and WORLD_SIZE must be set)"
+        ) from None
     if args.graph == "knn":
-        print(
-            "--graph knn needs every node's data in one place; use complete, ring or star",
-            file=sys.stderr,
+        raise InputError(
+            "--graph knn needs every node's data in one place; use complete, ring or star"
         )
-        return 2
     # the node list and input dimensions are public metadata; the data are this node's own
     names = list(args.nodes) if args.nodes else _default_nodes(args)
     if len(names) != world:
-        print(
+        raise InputError(
             f"{len(names)} nodes ({', '.join(names)}) need {len(names)} processes; torchrun "
-            f"started {world}",
-            file=sys.stderr,
+            f"started {world}"
         )
-        return 2
+    return rank, names
+
+
+def _own_node(args: argparse.Namespace, names: list[str], rank: int) -> tuple[Any, Any]:
+    """This node's part of the model and its own training view, on its device."""
+    import torch
+
+    from ..torch.sheafalign import SheafAlign, load_views
+
     own = load_views(args.dataset, nodes=[names[rank]], seed=args.seed, synthetic=_synthetic(args))
     dims = _input_dims(args, names)
     if dims[rank] != own.input_dims[0]:
@@ -201,15 +278,22 @@ def _node(args: argparse.Namespace) -> int:
     )
     node = model.node(rank)
     del model  # keep only this node's parameters
-    backend = args.backend
     device = (
         torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
-        if backend == "nccl"
+        if args.backend == "nccl"
         else torch.device("cpu")
     )
     node = node.to(device)
-    x = torch.as_tensor(own.train[0], dtype=torch.float32, device=device)
-    dist.init_process_group(backend, timeout=datetime.timedelta(seconds=args.timeout))
+    return node, torch.as_tensor(own.train[0], dtype=torch.float32, device=device)
+
+
+def _train_node(args: argparse.Namespace, node: Any, x: Any, name: str) -> None:
+    """Train the node in torch.distributed's process group; save and summarize the result."""
+    import torch.distributed as dist
+
+    from ..torch.sheafalign import run_node, save_node_result
+
+    dist.init_process_group(args.backend, timeout=datetime.timedelta(seconds=args.timeout))
     try:
         result = run_node(
             node,
@@ -223,7 +307,7 @@ def _node(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         save_node_result(args.out, node, result)
         summary = {
-            "node": names[rank],
+            "node": name,
             "final_loss": float(result.losses[-1]),
             "bytes_sent_per_epoch": int(result.bytes_sent.sum() // max(1, args.epochs)),
             "seconds_per_epoch": float(result.epoch_seconds.mean()),
@@ -231,14 +315,11 @@ def _node(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     finally:
         dist.destroy_process_group()
-    return 0
-
-
-_DIGITS_DIMS = {"left": 24, "middle": 16, "right": 24}
 
 
 def _default_nodes(args: argparse.Namespace) -> list[str]:
-    from ...datasets import MFEAT_VIEWS
+    """Every view of the data set, in order."""
+    from ..datasets import MFEAT_VIEWS
 
     if args.dataset == "mfeat":
         return list(MFEAT_VIEWS)
@@ -249,7 +330,7 @@ def _default_nodes(args: argparse.Namespace) -> list[str]:
 
 def _input_dims(args: argparse.Namespace, names: list[str]) -> list[int]:
     """Every node's input dimension, without loading the other nodes' data."""
-    from ...datasets import MFEAT_VIEWS
+    from ..datasets import MFEAT_VIEWS
 
     if args.dataset == "mfeat":
         return [MFEAT_VIEWS[n] for n in names]
@@ -257,28 +338,3 @@ def _input_dims(args: argparse.Namespace, names: list[str]) -> list[int]:
         return [_DIGITS_DIMS[n] for n in names]
     latent = args.shared_dim + (args.n_views - 1) * args.pairwise_dim + args.unique_dim
     return [latent + 4] * len(names)  # make_pid_views' extra_dim = 4
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``python -m sheaftopo.torch.sheafalign experiment|node [options]``.
-
-    Returns the exit status (0 on success, 2 on bad usage). A bad value (a
-    ``ValueError`` or ``TypeError`` from the checks) is reported as one line
-    ``error: ...`` on stderr, with exit status 2, not as a traceback.
-
-    Examples
-    --------
-    >>> from sheaftopo.torch.sheafalign import main
-    >>> main(["experiment", "--dataset", "digits", "--epochs", "0"])  # stderr: error: epochs ...
-    2
-    """
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(args_list)
-    try:
-        if args.command == "experiment":
-            return _experiment(args, args_list)
-        return _node(args)
-    except (ValueError, TypeError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"error: {message}", file=sys.stderr)
-        return 2
