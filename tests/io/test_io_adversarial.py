@@ -405,19 +405,19 @@ def test_regression_ctrl_c_inside_numba_is_deferred(monkeypatch):
     on a first call) or mid-compilation ended the process by a segmentation fault."""
     import types
 
-    import sheaftopo.cli as cli
+    from sheaftopo.cli._interrupt import on_sigint
 
     sent = []
     monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
     inside = os.path.join(os.sep, "site-packages", "numba", "core", "serialize.py")
     frame = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=inside))
-    cli._on_sigint(signal.SIGINT, frame)  # no KeyboardInterrupt now: the signal comes again
+    on_sigint(signal.SIGINT, frame)  # no KeyboardInterrupt now: the signal comes again
     deadline = time.monotonic() + 10
     while not sent and time.monotonic() < deadline:
         time.sleep(0.01)
     assert sent == [(os.getpid(), signal.SIGINT)]
     with pytest.raises(KeyboardInterrupt):
-        cli._on_sigint(signal.SIGINT, sys._getframe())
+        on_sigint(signal.SIGINT, sys._getframe())
 
 
 def test_regression_ctrl_c_in_any_command_is_one_line_130(monkeypatch, capsys):
@@ -426,8 +426,8 @@ def test_regression_ctrl_c_in_any_command_is_one_line_130(monkeypatch, capsys):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    for command, target in (("verify", "_verify"), ("bench", "_bench"), ("analyze", "_analyze")):
-        monkeypatch.setattr(cli, target, interrupt)
+    for command in ("verify", "bench", "analyze", "sheafalign"):
+        monkeypatch.setattr(cli.COMMANDS[command], "run", interrupt)
         assert main([command]) == 130
         assert one_line_error(capsys) == f"sheaftopo {command}: interrupted"
 
