@@ -1,13 +1,18 @@
 """0-dimensional persistence from minimum spanning trees, sparsification, diagram distances.
 
+:func:`mst` takes points and dense distance matrices, :func:`spanning_forest`
+graphs (scipy.sparse matrices and edge lists), as in ``scipy.sparse.csgraph``.
+
 Everything here is exact unless its name says otherwise. numba kernels are
 compiled (and cached on disk) on first use, not at import; GUDHI and POT are
 imported only by the functions that use them.
 """
 
-from ._diagram_distances import bottleneck, sliced_wasserstein, wasserstein
 from ._diagrams import h0_diagram, h0_diagram_batch
+from ._graphs import spanning_forest
+from ._matching import bottleneck, wasserstein
 from ._mst import SpanningForest, mst, mst_batch
+from ._sliced import sliced_wasserstein
 from ._sparsify import (
     SparsificationBound,
     SparsifiedGraph,
@@ -31,6 +36,7 @@ __all__ = [
     "mst",
     "mst_batch",
     "sliced_wasserstein",
+    "spanning_forest",
     "sparsify",
     "wasserstein",
 ]

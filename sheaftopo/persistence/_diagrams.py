@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._mst import mst, mst_batch
+from ._mst import batch_forests, forest
 
 __all__ = ["h0_diagram", "h0_diagram_batch"]
 
@@ -29,9 +29,14 @@ def h0_diagram(
 
     Parameters
     ----------
-    data, metric, weights, n_vertices, method, memory_budget
-        As in :func:`sheaftopo.persistence.mst`: points, a dense distance
-        matrix, a sparse graph or an edge list.
+    data, metric, method, memory_budget
+        As in :func:`sheaftopo.persistence.mst`: points or a dense distance
+        matrix. The diagram of a graph (a ``scipy.sparse`` matrix or an edge
+        list) is ``spanning_forest(graph).diagram``
+        (:func:`~sheaftopo.persistence.spanning_forest`).
+    weights, n_vertices
+        Deprecated with the graph call forms, as in
+        :func:`sheaftopo.persistence.mst` (removed in sheaftopo 0.3).
 
     Returns
     -------
@@ -56,14 +61,7 @@ def h0_diagram(
            [ 0.,  2.],
            [ 0., inf]])
     """
-    return mst(
-        data,
-        metric=metric,
-        weights=weights,
-        n_vertices=n_vertices,
-        method=method,
-        memory_budget=memory_budget,
-    ).diagram
+    return forest(data, metric, method, memory_budget, weights, n_vertices, "h0_diagram", 1).diagram
 
 
 def h0_diagram_batch(
@@ -73,7 +71,7 @@ def h0_diagram_batch(
     method: str = "auto",
     memory_budget: int | None = None,
 ) -> list[np.ndarray]:
-    """H0 diagrams of a stack (B, n, d) or a list of point clouds, in one call.
+    """H0 diagrams of a stack (B, n, d) or a list of point clouds (or dense matrices), in one call.
 
     See :func:`sheaftopo.persistence.mst_batch`; returns one ``(n, 2)`` diagram
     per cloud.
@@ -86,7 +84,5 @@ def h0_diagram_batch(
     >>> [d.shape for d in dgms]
     [(5, 2), (5, 2), (5, 2)]
     """
-    return [
-        f.diagram
-        for f in mst_batch(data, metric=metric, method=method, memory_budget=memory_budget)
-    ]
+    forests = batch_forests(data, metric, method, memory_budget, "h0_diagram_batch", 1)
+    return [f.diagram for f in forests]

@@ -252,6 +252,65 @@ def _node_components(comp, start, end, left, right, node_comp):
 
 
 @nb.njit(cache=True)
+def _label_components(parent, comp):
+    """Write every point's component (numbered 0.. in point order) to ``comp``; return the count."""
+    n = comp.shape[0]
+    lab_of_root = np.full(n, -1, np.int64)
+    n_comp = 0
+    for i in range(n):
+        r = uf_find(parent, i)
+        if lab_of_root[r] < 0:
+            lab_of_root[r] = n_comp
+            n_comp += 1
+        comp[i] = lab_of_root[r]
+    return n_comp
+
+
+@nb.njit(cache=True)
+def _first_listed_outside(cand_d, cand_j, comp, n_comp):
+    """Per point, the slot of its first listed point outside its component (-1: none).
+
+    Also returns each component's bound: the smallest such listed distance.
+    """
+    n, kk = cand_j.shape
+    comp_bound = np.full(n_comp, np.inf)
+    pick = np.full(n, -1, np.int64)
+    for i in range(n):
+        for s in range(kk):
+            j = cand_j[i, s]
+            if j < 0:
+                break
+            if comp[j] != comp[i]:
+                pick[i] = s
+                if cand_d[i, s] < comp_bound[comp[i]]:
+                    comp_bound[comp[i]] = cand_d[i, s]
+                break
+    return pick, comp_bound
+
+
+@nb.njit(cache=True)
+def _lightest_outgoing(pick, cand_d, cand_j, comp, n_comp):
+    """The lightest picked edge ``(bd, bp, bq)`` leaving every component, by edge key."""
+    bd = np.full(n_comp, np.inf)
+    bp = np.full(n_comp, -1, np.int64)
+    bq = np.full(n_comp, -1, np.int64)
+    for i in range(pick.shape[0]):
+        s = pick[i]
+        if s < 0:
+            continue
+        j = cand_j[i, s]
+        d = cand_d[i, s]
+        cc = comp[i]
+        if bp[cc] < 0 or _less(
+            d, min(i, j), max(i, j), bd[cc], min(bp[cc], bq[cc]), max(bp[cc], bq[cc])
+        ):
+            bd[cc] = d
+            bp[cc] = i
+            bq[cc] = j
+    return bd, bp, bq
+
+
+@nb.njit(cache=True)
 def kdtree_boruvka(X, leaf_size, k_first, k_later):
     """Exact Euclidean MST of ``X`` (n, d). Returns (u, v, squared_lengths), original indices.
 
@@ -280,36 +339,19 @@ def kdtree_boruvka(X, leaf_size, k_first, k_later):
     m = 0
     first = True
     while True:
-        lab_of_root = np.full(n, -1, np.int64)
-        n_comp = 0
-        for i in range(n):
-            r = uf_find(parent, i)
-            if lab_of_root[r] < 0:
-                lab_of_root[r] = n_comp
-                n_comp += 1
-            comp[i] = lab_of_root[r]
+        n_comp = _label_components(parent, comp)
         if n_comp == 1:
             break
         _node_components(comp, start, end, left, right, node_comp)
-        comp_bound = np.full(n_comp, np.inf)
-        # first listed point outside the component, per point
-        pick = np.full(n, -1, np.int64)
-        for i in range(n):
-            for s in range(kk):
-                j = cand_j[i, s]
-                if j < 0:
-                    break
-                if comp[j] != comp[i]:
-                    pick[i] = s
-                    if cand_d[i, s] < comp_bound[comp[i]]:
-                        comp_bound[comp[i]] = cand_d[i, s]
-                    break
+        pick, comp_bound = _first_listed_outside(cand_d, cand_j, comp, n_comp)
         todo = np.empty(n, np.int64)
         n_todo = 0
         for i in range(n):
             if pick[i] < 0 and lb[i] <= comp_bound[comp[i]]:
                 todo[n_todo] = i
                 n_todo += 1
+        k = k_first if first else k_later
+        sel = todo[:n_todo]
         _search(
             Xs,
             comp,
@@ -320,8 +362,8 @@ def kdtree_boruvka(X, leaf_size, k_first, k_later):
             right,
             lo,
             hi,
-            todo[:n_todo],
-            k_first if first else k_later,
+            sel,
+            k,
             comp_bound,
             cand_d,
             cand_j,
@@ -331,23 +373,7 @@ def kdtree_boruvka(X, leaf_size, k_first, k_later):
         for t in range(n_todo):
             i = todo[t]
             pick[i] = 0 if cand_j[i, 0] >= 0 else -1
-        # lightest outgoing edge of every component, by edge key
-        bd = np.full(n_comp, np.inf)
-        bp = np.full(n_comp, -1, np.int64)
-        bq = np.full(n_comp, -1, np.int64)
-        for i in range(n):
-            s = pick[i]
-            if s < 0:
-                continue
-            j = cand_j[i, s]
-            d = cand_d[i, s]
-            cc = comp[i]
-            if bp[cc] < 0 or _less(
-                d, min(i, j), max(i, j), bd[cc], min(bp[cc], bq[cc]), max(bp[cc], bq[cc])
-            ):
-                bd[cc] = d
-                bp[cc] = i
-                bq[cc] = j
+        bd, bp, bq = _lightest_outgoing(pick, cand_d, cand_j, comp, n_comp)
         m_before = m
         for cc in range(n_comp):
             if bp[cc] >= 0 and uf_union(parent, rank, bp[cc], bq[cc]):

@@ -20,7 +20,8 @@ import numpy as np
 from .._core.mst import mst_kernels
 from .._core.screening import CONVENTIONS, pairs_below, threshold
 from .._validation import as_distance_matrix, check_choice, check_real
-from ._mst import as_graph, kruskal_selection, mst
+from ._graphs import as_graph, kruskal_selection
+from ._mst import mst
 
 __all__ = [
     "SparsificationBound",
@@ -29,12 +30,6 @@ __all__ = [
     "h1_births",
     "sparsify",
 ]
-
-# CONVENTIONS (imported above from _core.screening) stays importable here, and these
-# two: alias for sheaftopo/torch/_persistence.py and sheaftopo/torch/_tomclip.py until
-# they import sheaftopo._core.screening
-_threshold = threshold
-_pairs_below = pairs_below
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,8 +41,8 @@ class SparsifiedGraph:
     graph : scipy.sparse.csr_array, shape (n, n)
         Symmetric adjacency of the kept pairs ``D[i, j] <= eps``, ``i != j``,
         weighted by ``D[i, j] / weight_scale``. Zero distances are stored as
-        explicit zeros (edges), as :func:`~sheaftopo.persistence.mst` reads
-        them.
+        explicit zeros (edges), as :func:`~sheaftopo.persistence.spanning_forest`
+        reads them.
     eps : float
         The threshold.
     lam : float
@@ -150,13 +145,13 @@ def sparsify(D: Any, *, lam: float = 0.5, convention: str = "exact") -> Sparsifi
     Examples
     --------
     >>> import numpy as np
-    >>> from sheaftopo.persistence import sparsify, h0_diagram
+    >>> from sheaftopo.persistence import sparsify, spanning_forest
     >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1]])
     >>> D = np.abs(X - X.T)
     >>> g = sparsify(D, lam=0.5)
     >>> round(g.eps, 4), g.n_edges, g.n_components
     (1.8375, 4, 2)
-    >>> h0_diagram(g.graph, metric="precomputed")
+    >>> spanning_forest(g.graph).diagram
     array([[0. , 0.1],
            [0. , 0.1],
            [0. , 0.1],
@@ -208,11 +203,11 @@ def h1_births(data: Any, *, weights: Any = None, n_vertices: int | None = None) 
     ----------
     data : scipy.sparse matrix or array_like (m, 2)
         The graph, e.g. ``sparsify(D).graph``, or an edge list with ``weights``,
-        read as in :func:`~sheaftopo.persistence.mst`: a sparse matrix must
+        read as in :func:`~sheaftopo.persistence.spanning_forest`: a sparse matrix must
         have a zero diagonal, and of conflicting ``(i, j)`` and ``(j, i)``
         entries the smaller weight is the edge's.
     weights, n_vertices
-        For edge lists, as in :func:`~sheaftopo.persistence.mst`.
+        For edge lists, as in :func:`~sheaftopo.persistence.spanning_forest`.
 
     Returns
     -------
@@ -343,7 +338,7 @@ def approximation_bound(D: Any, eps: float, *, p: float = 2.0) -> Sparsification
     >>> res.n_affected, round(res.bound, 3), round(res.distance, 3)
     (1, 4.1, 0.3)
     """
-    from ._diagram_distances import bottleneck, wasserstein
+    from ._matching import bottleneck, wasserstein
 
     Dv = as_distance_matrix(D, "D")
     eps = check_real(eps, "eps")

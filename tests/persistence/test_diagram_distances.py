@@ -1,4 +1,4 @@
-"""Tests for sheaftopo.persistence._diagram_distances.
+"""Tests for the diagram distances of sheaftopo.persistence: sliced W, Wasserstein, bottleneck.
 
 Every distance is checked against an independent reference: brute-force
 implementations written here with explicit loops (the Carrière–Cuturi–Oudot
@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import pdist, squareform
 
-from sheaftopo.persistence._diagram_distances import (
+from sheaftopo.persistence import (
     bottleneck,
     sliced_wasserstein,
     wasserstein,

@@ -15,7 +15,15 @@ from hypothesis.extra.numpy import arrays
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import cdist
 
-from sheaftopo.persistence import SpanningForest, _mst, h0_diagram, h0_diagram_batch, mst, mst_batch
+from sheaftopo.persistence import (
+    SpanningForest,
+    _mst_points,
+    h0_diagram,
+    h0_diagram_batch,
+    mst,
+    mst_batch,
+    spanning_forest,
+)
 
 ripser = pytest.importorskip("ripser")
 
@@ -108,10 +116,10 @@ def test_sparse_complete_graph_matches_points(name):
     D = cdist(X, X)
     rows, cols = np.triu_indices(len(X), 1)
     G = sp.coo_array((D[rows, cols], (rows, cols)), shape=D.shape)  # explicit zeros kept
-    forest = mst(G, metric="precomputed")
+    forest = spanning_forest(G)
     np.testing.assert_allclose(forest.weights, mst(X).weights, atol=1e-12)
     edges = np.stack([rows, cols], 1)
-    forest2 = mst(edges, weights=D[rows, cols], metric="precomputed")
+    forest2 = spanning_forest(edges, weights=D[rows, cols])
     np.testing.assert_array_equal(forest2.edges, forest.edges)
 
 
@@ -126,7 +134,7 @@ def test_scipy_and_networkx_agree_on_connected_graphs_without_zero_weights():
         A = sp.csr_array(A)
         A.eliminate_zeros()
         A = A + sp.diags_array(np.full(n - 1, 10.0), offsets=1, shape=(n, n))  # connected
-        forest = mst(A, metric="precomputed")
+        forest = spanning_forest(A)
         assert forest.n_components == 1
         ref = minimum_spanning_tree(A).sum()
         assert forest.total_weight == pytest.approx(ref, rel=1e-12)
@@ -150,7 +158,7 @@ def test_duplicate_points_are_zero_weight_edges_not_missing_edges():
 
 def test_disconnected_graph_gives_a_forest():
     edges = np.array([[0, 1], [1, 2], [3, 4]])
-    forest = mst(edges, weights=[1.0, 2.0, 0.5], n_vertices=6, metric="precomputed")
+    forest = spanning_forest(edges, weights=[1.0, 2.0, 0.5], n_vertices=6)
     assert forest.n_components == 3
     np.testing.assert_array_equal(forest.labels, [0, 0, 0, 1, 1, 2])
     dgm = forest.diagram
@@ -160,7 +168,7 @@ def test_disconnected_graph_gives_a_forest():
 
 def test_symmetric_sparse_matrix_counts_each_edge_once_and_takes_the_lighter_duplicate():
     A = sp.coo_array(([3.0, 1.0, 2.0], ([0, 1, 1], [1, 0, 2])), shape=(3, 3))
-    forest = mst(A, metric="precomputed")
+    forest = spanning_forest(A)
     np.testing.assert_array_equal(forest.weights, [1.0, 2.0])
 
 
@@ -193,8 +201,8 @@ def test_methods_pick_the_same_tree_on_generic_input():
 def test_blocked_boruvka_is_exact_with_small_blocks_and_short_lists(name, budget, n_neighbors):
     """Small budgets split clusters across blocks and force every fallback sweep."""
     X = CLOUDS[name]
-    work, sq, ref, _ = _mst._prepare_points(X, "euclidean")
-    u, v = _mst._boruvka_points(work, sq, ref, budget, n_neighbors=n_neighbors)
+    work, sq, ref, _ = _mst_points.prepare_points(X, "euclidean")
+    u, v = _mst_points._boruvka_points(work, sq, ref, budget, n_neighbors=n_neighbors)
     assert len(u) == len(X) - 1
     w = np.sort(np.linalg.norm(X[u] - X[v], axis=1))
     np.testing.assert_allclose(w, mst(X, method="prim").weights, atol=1e-9)
@@ -327,7 +335,7 @@ def test_property_forest_on_arbitrary_graphs(arg):
             G.add_edge(i, j, weight=w)
     edges = np.array([[i, j] for i, j, _ in triples], dtype=np.int64).reshape(-1, 2)
     weights = np.array([w for _, _, w in triples])
-    forest = mst(edges, weights=weights, n_vertices=n, metric="precomputed")
+    forest = spanning_forest(edges, weights=weights, n_vertices=n)
     assert forest.n_components == nx.number_connected_components(G)
     ref = nx.minimum_spanning_tree(G).size(weight="weight")
     assert forest.total_weight == pytest.approx(ref, abs=1e-9)
@@ -364,25 +372,87 @@ def test_property_forest_on_arbitrary_graphs(arg):
         (np.zeros((3, 2)), {"memory_budget": 10}, ValueError, "memory_budget"),
         (np.zeros((3, 2)), {"memory_budget": 2.5e9}, TypeError, "memory_budget"),
         (sp.eye_array(3), {}, ValueError, "metric='precomputed'"),
-        (sp.coo_array(([-1.0], ([0], [1])), shape=(2, 2)), {"metric": "precomputed"}, ValueError,
-         "non-negative"),
-        (sp.coo_array(([np.nan], ([0], [1])), shape=(2, 2)), {"metric": "precomputed"}, ValueError,
-         "NaN"),
-        (sp.eye_array(3, 2), {"metric": "precomputed"}, ValueError, "square"),
-        (np.array([[0, 1]]), {"weights": [1.0, 2.0], "metric": "precomputed"}, ValueError,
-         "one per row"),
-        (np.array([[0, 5]]), {"weights": [1.0], "n_vertices": 3, "metric": "precomputed"},
-         ValueError, r"\[0, 3\)"),
-        (np.array([[0.5, 1.0]]), {"weights": [1.0], "metric": "precomputed"}, TypeError,
-         "integer"),
-        (np.array([[0, 1]]), {"weights": [-1.0], "metric": "precomputed"}, ValueError,
-         "non-negative"),
+        (sp.eye_array(3), {"method": "prim", "metric": "precomputed"}, ValueError, "graph"),
         (np.zeros((2, 2)), {"n_vertices": 2}, ValueError, "n_vertices"),
     ],
 )
 def test_bad_input(data, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         mst(data, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("graph", "kwargs", "exc", "match"),
+    [
+        (sp.coo_array(([-1.0], ([0], [1])), shape=(2, 2)), {}, ValueError, "non-negative"),
+        (sp.coo_array(([np.nan], ([0], [1])), shape=(2, 2)), {}, ValueError, "NaN"),
+        (sp.eye_array(3, 2), {}, ValueError, "square"),
+        (sp.eye_array(2) * 0, {"weights": [1.0]}, ValueError, "weights= is only for edge lists"),
+        (sp.eye_array(2) * 0, {"n_vertices": 2}, ValueError, "n_vertices= is only for edge"),
+        (np.array([[0, 1]]), {}, TypeError, "graph must be a scipy.sparse matrix"),
+        (np.array([[0, 1]]), {"weights": [1.0, 2.0]}, ValueError, "one per row"),
+        (np.array([[0, 5]]), {"weights": [1.0], "n_vertices": 3}, ValueError, r"\[0, 3\)"),
+        (np.array([[0.5, 1.0]]), {"weights": [1.0]}, TypeError, "integer"),
+        (np.array([[0, 1]]), {"weights": [-1.0]}, ValueError, "non-negative"),
+    ],
+)
+def test_bad_graph_input(graph, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        spanning_forest(graph, **kwargs)
+    if "weights" in kwargs or sp.issparse(graph):  # the deprecated forms fail the same way
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            with pytest.raises(exc, match=match.replace("graph must", "data must")):
+                mst(graph, metric="precomputed", **kwargs)
+
+
+def _graph_cases():
+    D = np.array([[0.0, 3.0, 1.0], [3.0, 0.0, 2.0], [1.0, 2.0, 0.0]])
+    edges = np.array([[0, 1], [1, 2], [0, 2], [3, 4]])
+    w = np.array([1.0, 2.0, 3.0, 0.5])
+    return [
+        (sp.csr_array(D), {}),
+        (sp.coo_matrix(D), {}),
+        (edges, {"weights": w}),
+        (edges, {"weights": w, "n_vertices": 7}),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_deprecated_graph_forms_warn_and_give_the_same_result(case):
+    """mst, h0_diagram, mst_batch, h0_diagram_batch of a graph: deprecated, same result."""
+    graph, kw = _graph_cases()[case]
+    ref = spanning_forest(graph, **kw)
+    with pytest.warns(DeprecationWarning, match=r"sheaftopo 0\.3.*spanning_forest\(graph\)") as rec:
+        forest = mst(graph, metric="precomputed", **kw)
+    assert rec[0].filename == __file__  # points at the caller's line
+    for name in SpanningForest.__dataclass_fields__:
+        a, b = getattr(forest, name), getattr(ref, name)
+        assert (a.tobytes() == b.tobytes()) if isinstance(a, np.ndarray) else a == b
+    new = r"h0_diagram\(\).*spanning_forest\(graph\)\.diagram"
+    with pytest.warns(DeprecationWarning, match=new) as rec:
+        dgm = h0_diagram(graph, metric="precomputed", **kw)
+    assert rec[0].filename == __file__
+    assert dgm.tobytes() == ref.diagram.tobytes()
+    if not kw:
+        with pytest.warns(DeprecationWarning, match=r"mst_batch\(\)") as rec:
+            (batch,) = mst_batch([graph], metric="precomputed")
+        assert rec[0].filename == __file__
+        assert batch.edges.tobytes() == ref.edges.tobytes()
+        with pytest.warns(DeprecationWarning, match=r"h0_diagram_batch\(\)") as rec:
+            (bdgm,) = h0_diagram_batch([graph], metric="precomputed")
+        assert rec[0].filename == __file__
+        assert bdgm.tobytes() == ref.diagram.tobytes()
+
+
+def test_points_and_matrices_do_not_warn():
+    X = RNG.standard_normal((20, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        mst(X)
+        h0_diagram(cdist(X, X), metric="precomputed")
+        mst_batch(X[None])
+        h0_diagram_batch([X])
 
 
 def test_bad_batches():
@@ -504,8 +574,8 @@ def test_regression_distances_beyond_float64_are_refused(method):
 def test_regression_sparse_nonzero_diagonal_is_refused():
     """Used to read data[i, i] as nothing (births 0); the dense form already refused."""
     G = sp.csr_matrix(np.array([[1.0, 3.0], [3.0, 2.0]]))
-    with pytest.raises(ValueError, match=r"data must have a zero diagonal.*data\[0, 0\] = 1\.0"):
-        h0_diagram(G, metric="precomputed")
+    with pytest.raises(ValueError, match=r"graph must have a zero diagonal.*graph\[0, 0\] = 1\.0"):
+        spanning_forest(G)
     with pytest.raises(ValueError, match="zero diagonal"):
         h0_diagram(G.toarray(), metric="precomputed")
     from sheaftopo.persistence import h1_births
@@ -514,21 +584,21 @@ def test_regression_sparse_nonzero_diagonal_is_refused():
         h1_births(G)
     # explicit zeros on the diagonal are births at 0: accepted
     Z = sp.coo_matrix(([0.0, 3.0, 3.0, 0.0], ([0, 0, 1, 1], [0, 1, 0, 1])), shape=(2, 2))
-    np.testing.assert_array_equal(h0_diagram(Z, metric="precomputed"), [[0, 3], [0, np.inf]])
+    np.testing.assert_array_equal(spanning_forest(Z).diagram, [[0, 3], [0, np.inf]])
 
 
 def test_regression_sparse_conflicting_entries_the_smaller_weight_wins():
-    """The statement of mst's docstring, and scipy.sparse.csgraph's reading."""
+    """The statement of spanning_forest's docstring, and scipy.sparse.csgraph's reading."""
     D = np.array([[0.0, 3.0, 0.0], [1.0, 0.0, 5.0], [0.0, 2.0, 0.0]])
-    forest = mst(sp.csr_matrix(D), metric="precomputed")
+    forest = spanning_forest(sp.csr_matrix(D))
     np.testing.assert_array_equal(forest.edges, [[0, 1], [1, 2]])
     np.testing.assert_array_equal(forest.weights, [1.0, 2.0])
     assert forest.total_weight == minimum_spanning_tree(sp.csr_matrix(D)).sum()
     # duplicate COO entries of one (i, j) are summed first, as toarray() sums them
     C = sp.coo_matrix(([1.0, 2.0, 4.0], ([0, 0, 1], [1, 1, 0])), shape=(2, 2))
     assert C.toarray()[0, 1] == 3.0
-    assert mst(C, metric="precomputed").weights.tolist() == [3.0]
-    assert mst(C, metric="precomputed").total_weight == minimum_spanning_tree(C).sum()
+    assert spanning_forest(C).weights.tolist() == [3.0]
+    assert spanning_forest(C).total_weight == minimum_spanning_tree(C).sum()
     assert C.nnz == 3  # the caller's matrix is untouched
 
 
@@ -564,7 +634,7 @@ def test_regression_read_only_and_strided_input_compile_nothing_new():
         mst(X, metric="cosine")
         mst_batch(np.stack([X[:50], X[50:100]]))
         mst(D, metric="precomputed")
-        mst(np.array([[0, 1], [1, 2]]), weights=D[0, 1:3], metric="precomputed")
+        spanning_forest(np.array([[0, 1], [1, 2]]), weights=D[0, 1:3])
         g = sparsify(D)
         h1_births(g.graph)
         farthest_point_subsample(X, 10)

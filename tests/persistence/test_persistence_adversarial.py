@@ -55,6 +55,7 @@ from sheaftopo.persistence import (
     mst,
     mst_batch,
     sliced_wasserstein,
+    spanning_forest,
     sparsify,
     wasserstein,
 )
@@ -431,6 +432,11 @@ def _forest_checks(g):
     return check_dgm, check_births
 
 
+def _graph_diagram(graph, **kw):
+    """The H0 diagram of a graph: ``spanning_forest(graph).diagram``."""
+    return spanning_forest(graph, **kw).diagram
+
+
 @QUICK
 @given(graph=sparse_graphs())
 def test_sparse_graphs_match_networkx(graph):
@@ -438,13 +444,12 @@ def test_sparse_graphs_match_networkx(graph):
     g = _graph_oracle(rows, cols, w, n, summed=True)
     nnz = G.nnz
     if g is None:  # a non-zero diagonal: refused by both
-        for fn, kw in [(h0_diagram, {"metric": "precomputed"}), (h1_births, {})]:
-            outcome, err = check_call(SUB, fn, G, names="data", allow_posinf=True, **kw)
+        for fn in (_graph_diagram, h1_births):
+            outcome, err = check_call(SUB, fn, G, names=("graph", "data"), allow_posinf=True)
             assert outcome == "error" and "zero diagonal" in str(err)
         return
     check_dgm, check_births = _forest_checks(g)
-    check_call(SUB, h0_diagram, G, metric="precomputed", names="data", allow_posinf=True,
-               check=check_dgm)
+    check_call(SUB, _graph_diagram, G, names="graph", allow_posinf=True, check=check_dgm)
     check_call(SUB, h1_births, G, names="data", check=check_births)
     assert G.nnz == nnz  # the caller's matrix is untouched
 
@@ -455,8 +460,8 @@ def test_edge_lists_match_networkx(graph, given_n, data):
     _, (rows, cols, w, n) = graph
     edges = np.stack([rows, cols], axis=1)
     if len(edges) == 0 and not given_n:
-        outcome, _ = check_call(SUB, h0_diagram, edges, weights=w, metric="precomputed",
-                                names="n_vertices", allow_posinf=True)
+        outcome, _ = check_call(SUB, _graph_diagram, edges, weights=w, names="n_vertices",
+                                allow_posinf=True)
         assert outcome == "error"
         return
     n_vertices = n if given_n else int(edges.max()) + 1
@@ -465,8 +470,8 @@ def test_edge_lists_match_networkx(graph, given_n, data):
     wv = _with_layout(data.draw, w) if len(w) else w
     ev = _with_layout(data.draw, edges) if len(edges) else edges
     kw = {"n_vertices": n} if given_n else {}
-    check_call(SUB, h0_diagram, ev, weights=wv, metric="precomputed", names="data",
-               allow_posinf=True, check=check_dgm, **kw)
+    check_call(SUB, _graph_diagram, ev, weights=wv, names="graph", allow_posinf=True,
+               check=check_dgm, **kw)
     check_call(SUB, h1_births, ev, weights=wv, names="data", check=check_births, **kw)
 
 
@@ -510,14 +515,17 @@ def test_bad_graphs(kind):
         data, kw["metric"] = G, "euclidean"
     else:
         data, kw["method"] = G, "prim"
-    for fn in (h0_diagram, mst):
-        outcome, _ = check_call(SUB, fn, data, names=names, allow_posinf=True, **kw)
-        assert outcome == "error"
+    with warnings.catch_warnings():  # the deprecated graph forms of h0_diagram and mst
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for fn in (h0_diagram, mst):
+            outcome, _ = check_call(SUB, fn, data, names=names, allow_posinf=True, **kw)
+            assert outcome == "error"
     kw.pop("metric")
     kw.pop("method", None)
     if kind not in ("wrong_metric", "wrong_method"):
-        outcome, _ = check_call(SUB, h1_births, data, names=names, **kw)
-        assert outcome == "error"
+        for fn in (spanning_forest, h1_births):
+            outcome, _ = check_call(SUB, fn, data, names=(*names, "graph"), **kw)
+            assert outcome == "error"
 
 
 # ---------------------------------------------------------------------------
@@ -545,8 +553,8 @@ def test_mst_hyperparameters(value, text):
     check_call(SUB, mst_batch, X[None], metric=text, names="metric")
     check_call(SUB, mst_batch, X[None], method=text, names="method")
     edges = np.array([[0, 1], [1, 2]])
-    check_call(SUB, h0_diagram, edges, weights=[1.0, 2.0], n_vertices=value,
-               metric="precomputed", names="n_vertices", allow_posinf=True)
+    check_call(SUB, spanning_forest, edges, weights=[1.0, 2.0], n_vertices=value,
+               names="n_vertices")
     check_call(SUB, h1_births, edges, weights=[1.0, 2.0], n_vertices=value, names="n_vertices")
     # n_vertices belongs to edge lists only
     outcome, _ = check_call(SUB, h0_diagram, X, n_vertices=6, names="n_vertices",
@@ -944,7 +952,7 @@ def synchronous_dask():
        n_neighbors=st.sampled_from([1, 2, 16]), chunked=st.booleans())
 def test_dask_mst_equals_the_in_memory_code(synchronous_dask, X, block_rows, n_neighbors,
                                             chunked):
-    from sheaftopo.distributed import h0_diagram_dask, mst_dask
+    from sheaftopo.distributed import DaskOptions, h0_diagram_dask, mst_dask
 
     data = X
     if chunked:
@@ -952,7 +960,7 @@ def test_dask_mst_equals_the_in_memory_code(synchronous_dask, X, block_rows, n_n
 
         data = da.from_array(np.asarray(X), chunks=(block_rows, -1))
     ref = h0_diagram(X)
-    kw = {} if chunked else {"block_rows": block_rows}
+    kw = {} if chunked else {"options": DaskOptions(block_rows=block_rows)}
 
     def check(forest):
         assert forest.diagram.tobytes() == ref.tobytes()
@@ -970,7 +978,10 @@ def test_dask_mst_equals_the_in_memory_code(synchronous_dask, X, block_rows, n_n
 @FEW
 @given(bad=BAD_DATA, value=bad_scalars())
 def test_dask_bad_input(synchronous_dask, bad, value):
-    from sheaftopo.distributed import h0_diagram_dask, mst_dask
+    from sheaftopo.distributed import DaskOptions, h0_diagram_dask, mst_dask
+
+    def mst_dask_with(X, **options):
+        return mst_dask(X, options=DaskOptions(**options))
 
     X = np.arange(12.0).reshape(6, 2)
     if isinstance(bad, str):  # a string is the path of a directory of shards
@@ -979,10 +990,11 @@ def test_dask_bad_input(synchronous_dask, bad, value):
     else:
         check_call(SUB, mst_dask, bad, names="X")
         check_call(SUB, h0_diagram_dask, bad, names="X", allow_posinf=True)
-    for arg in ("block_rows", "memory_budget", "n_neighbors", "timeout"):
-        check_call(SUB, mst_dask, X, names=arg, **{arg: value})
+    check_call(SUB, mst_dask, X, names="n_neighbors", n_neighbors=value)
+    for arg in ("block_rows", "memory_budget", "timeout"):
+        check_call(SUB, mst_dask_with, X, names=arg, **{arg: value})
     if not isinstance(value, (str, type(None))):  # a string is a scheduler address
-        check_call(SUB, mst_dask, X, client=value, names="client")
+        check_call(SUB, mst_dask_with, X, client=value, names="client")
 
 
 # ---------------------------------------------------------------------------
@@ -1004,6 +1016,7 @@ COVERED = {
     "mst": test_mst_points_is_a_minimum_spanning_tree,
     "mst_batch": test_batches_equal_one_call_per_cloud,
     "sliced_wasserstein": test_sliced_wasserstein_matches_gudhi_and_pot,
+    "spanning_forest": test_sparse_graphs_match_networkx,
     "sparsify": test_sparsify,
     "wasserstein": test_wasserstein_matches_gudhi_at_unit_scale,
 }

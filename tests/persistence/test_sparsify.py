@@ -15,6 +15,7 @@ from sheaftopo.persistence import (
     h0_diagram,
     h1_births,
     mst,
+    spanning_forest,
     sparsify,
     wasserstein,
 )
@@ -69,7 +70,7 @@ def test_sparse_diagram_is_the_exact_one_truncated_at_eps():
     D = _D(_cloud(80, k=4, sep=10))
     g = sparsify(D, lam=0.5)
     exact = h0_diagram(D, metric="precomputed")
-    sparse = h0_diagram(g.graph, metric="precomputed")
+    sparse = spanning_forest(g.graph).diagram
     ex = exact[np.isfinite(exact[:, 1]), 1]
     spd = sparse[np.isfinite(sparse[:, 1]), 1]
     np.testing.assert_array_equal(spd, ex[ex <= g.eps])
@@ -95,7 +96,7 @@ def test_h1_births_are_the_non_forest_edges():
     iu = np.triu_indices(n, 1)
     w = D[iu]
     kept = np.sort(w[w <= g.eps])
-    forest = mst(g.graph, metric="precomputed").weights
+    forest = spanning_forest(g.graph).weights
     # multiset difference: kept edge weights minus forest weights
     remaining = list(kept)
     for f in forest:
@@ -214,7 +215,7 @@ def test_printed_bound_does_not_cover_the_released_codes_rescaling():
     assert res.n_affected == 0 and res.bound == 0.0
     g = sparsify(D, lam=-0.5, convention="tomclip")
     assert 0.5 < g.eps < 1.0 and g.n_components == 1
-    rescaled = h0_diagram(g.graph, metric="precomputed")
+    rescaled = spanning_forest(g.graph).diagram
     np.testing.assert_allclose(rescaled[:2, 1], [1.0, 1.0])
     assert wasserstein(h0_diagram(D, metric="precomputed"), rescaled, p=2) > 0.1
 
