@@ -28,7 +28,7 @@ def uses_dask(args: argparse.Namespace) -> bool:
 
 @contextlib.contextmanager
 def dask_client(args: argparse.Namespace) -> Iterator[Any]:
-    """The :class:`~sheaftopo.report.DaskOptions` of ``--dask`` / ``--scheduler``, or None.
+    """The :class:`~sheaftopo.distributed.DaskOptions` of ``--dask`` / ``--scheduler``, or None.
 
     Raises
     ------
@@ -46,8 +46,7 @@ def dask_client(args: argparse.Namespace) -> Iterator[Any]:
 
 def _dask_options(args: argparse.Namespace) -> Iterator[Any]:
     """The body of :func:`dask_client` with Dask: yields the one DaskOptions."""
-    from ..distributed._inputs import connect, require_dask
-    from ..report import DaskOptions
+    from .._core.dask import DaskOptions, connect, require_dask
 
     require_dask()
     sizes = {"block_rows": args.block_rows, "memory_budget": args.memory_budget}

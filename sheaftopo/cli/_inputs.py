@@ -95,8 +95,7 @@ def _labels(args: argparse.Namespace, sets: dict, sources: dict[str, str]) -> An
 
 def _load_lazy(files: Sequence[str]) -> tuple[dict, dict[str, str]]:
     """Sets of which some are directories (shards, zarr): those stay lazy Dask arrays."""
-    from ..distributed._inputs import prepare
-    from ..distributed._mst import task_bytes
+    from .._core.dask import mst_task_bytes, prepare
     from ..io import load_embeddings, split_spec, unique_name
 
     if len(files) < 2:
@@ -110,7 +109,7 @@ def _load_lazy(files: Sequence[str]) -> tuple[dict, dict[str, str]]:
         name = unique_name(path.stem if key is None else f"{path.stem}:{key}", sets)
         if path.is_dir():
             try:
-                sets[name] = prepare(str(path), str(spec), None, None, task_bytes)
+                sets[name] = prepare(str(path), str(spec), None, None, mst_task_bytes)
             except (ValueError, TypeError) as e:
                 raise InputError(str(e)) from e
         else:

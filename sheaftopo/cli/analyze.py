@@ -2,7 +2,7 @@
 
 ``sheaftopo analyze A B [C ...]`` (or ``--demo``) loads the sets, checks the
 options through :meth:`sheaftopo.report.AnalysisConfig.validated` and
-:meth:`sheaftopo.report.DaskOptions.validated` (their messages name the
+:meth:`sheaftopo.distributed.DaskOptions.validated` (their messages name the
 command-line flag), runs :func:`sheaftopo.report.analyze` (on a Dask cluster
 with ``--dask`` / ``--scheduler``) and writes the report into ``--out``
 atomically: on any error nothing is left behind.
@@ -244,7 +244,8 @@ def config(args: argparse.Namespace) -> Any:
     InputError
         A bad option value, or a Dask task size without ``--dask`` / ``--scheduler``.
     """
-    from ..report import AnalysisConfig, DaskOptions
+    from .._core.dask import DaskOptions
+    from ..report import AnalysisConfig
 
     cfg = AnalysisConfig(
         max_points=args.max_points,
