@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_real
+from ..distributed import DaskOptions
 from ._engine import Projection
 from ._measures import rms_pairwise_distance
 from ._preprocess import check_mapping, check_paired_rows, standardized, unit_rows
@@ -27,73 +26,16 @@ from ._preprocess import check_mapping, check_paired_rows, standardized, unit_ro
 __all__ = ["DaskOptions", "OnDask", "on_dask"]
 
 
-@dataclass(frozen=True)
-class DaskOptions:
-    """Where :func:`~sheaftopo.report.analyze` runs its exact all-pairs measures on Dask.
-
-    Attributes
-    ----------
-    client : distributed.Client or str, optional
-        A client, the address of a running scheduler (connected to for the
-        analysis and closed after it), or None for Dask's current scheduler.
-    block_rows, memory_budget : int, optional
-        Block size of the Dask tasks, as in :func:`sheaftopo.distributed.mst_dask`.
-    timeout : float, default 30
-        Seconds to wait for a scheduler given by its address.
-    progress : bool, default False
-        Dask's progress bars on stderr.
-    description : str, optional
-        How the scheduler is described in the report (default: from ``client``).
-    """
-
-    client: Any = None
-    block_rows: int | None = None
-    memory_budget: int | None = None
-    timeout: float = 30.0
-    progress: bool = False
-    description: str | None = None
-
-    def validated(self) -> DaskOptions:
-        """A checked copy (raises naming the bad field)."""
-        if self.block_rows is not None:
-            check_int(self.block_rows, "block_rows", minimum=1)
-        if self.memory_budget is not None:
-            check_int(self.memory_budget, "memory_budget", minimum=1024)
-        check_real(self.timeout, "timeout", low=0.0, low_inclusive=False)
-        return self
-
-    def describe(self, client: Any) -> str:
-        """The scheduler, in words, for the report."""
-        if self.description:
-            return self.description
-        if isinstance(self.client, str):
-            return f"Dask scheduler at {self.client}"
-        if client is not None:
-            return f"Dask distributed client ({getattr(client, 'scheduler', None)})"
-        return "Dask's current scheduler (threads on this machine)"
-
-    def kwargs(self, client: Any) -> dict[str, Any]:
-        """Keywords of the :mod:`sheaftopo.distributed` functions."""
-        return {
-            "client": client,
-            "block_rows": self.block_rows,
-            "memory_budget": self.memory_budget,
-            "timeout": self.timeout,
-            "progress": self.progress,
-        }
-
-
 def lazy_sets(sets: Any, opts: DaskOptions) -> dict[str, Any]:
     """Every set as a row-blocked Dask array (read lazily), checked for shape only."""
     from collections.abc import Mapping
 
-    from ..distributed._inputs import prepare
-    from ..distributed._mst import task_bytes
+    from .._core.dask import mst_task_bytes, prepare
 
     if not isinstance(sets, Mapping):
         raise TypeError(f"sets must be a mapping of name to array; got {type(sets).__name__}")
     return {
-        str(k): prepare(v, f"set {k!r}", opts.block_rows, opts.memory_budget, task_bytes)
+        str(k): prepare(v, f"set {k!r}", opts.block_rows, opts.memory_budget, mst_task_bytes)
         for k, v in sets.items()
     }
 
@@ -106,7 +48,7 @@ def _unit_block(B: np.ndarray, block_info: Any = None) -> np.ndarray:
 
 def preprocess_lazy(arr: Any, how: str, client: Any) -> Any:
     """:func:`~sheaftopo.report.preprocess` of a Dask array, with statistics of all rows."""
-    from ..distributed._inputs import compute
+    from .._core.dask import compute
 
     if how == "none":
         return arr
@@ -119,7 +61,7 @@ def preprocess_lazy(arr: Any, how: str, client: Any) -> Any:
 
 def gather(arrays: dict[str, Any], idx: np.ndarray | None, client: Any) -> dict[str, np.ndarray]:
     """The rows ``idx`` (sorted; None: all) of every array, in memory, in one pass."""
-    from ..distributed._inputs import compute
+    from .._core.dask import compute
 
     names = list(arrays)
     parts = [arrays[k] if idx is None else arrays[k][idx] for k in names]
@@ -128,7 +70,7 @@ def gather(arrays: dict[str, Any], idx: np.ndarray | None, client: Any) -> dict[
 
 def rms_pairwise_distance_lazy(arr: Any, client: Any) -> float:
     """:func:`~sheaftopo.report.rms_pairwise_distance` of a Dask array (two passes)."""
-    from ..distributed._inputs import compute
+    from .._core.dask import compute
 
     Y = arr.astype(np.float64)
     n = int(Y.shape[0])
@@ -163,7 +105,7 @@ ON_SUBSAMPLE = (
 @contextmanager
 def on_dask(sets: Any, dask: Any) -> Iterator[OnDask]:
     """The Dask engine of the sets, connected to the scheduler of ``dask`` (a DaskOptions)."""
-    from ..distributed._inputs import connect
+    from .._core.dask import connect
 
     if not isinstance(dask, DaskOptions):
         raise TypeError(f"dask must be a DaskOptions or None; got {type(dask).__name__}")
@@ -217,7 +159,7 @@ class OnDask:
 
     def epsilon_stars(self, FA: Any, FB: Any, fractions: Sequence[float]) -> list[float]:
         from .._core.fiber_blocks import order_statistic
-        from ..distributed._fiber import true_distances_dask
+        from ..distributed import true_distances_dask
 
         sd = np.sort(true_distances_dask(FA, FB, "diagonal", **self.kw))
         return [order_statistic(sd, f) for f in fractions]

@@ -121,7 +121,7 @@ def test_analyze_api_deaths_bit_for_bit(paired):
     assert gf["eps_star"] == rf["eps_star"] > 0
     with pytest.raises(TypeError, match="dask must be a DaskOptions"):
         analyze({"a": A, "b": B}, config=cfg, dask="tcp://x")
-    with pytest.raises(ValueError, match="set 'b' has 100 rows but set 'a' has 150"):
+    with pytest.raises(ValueError, match="set 'b': has 100 rows but set 'a' has 150"):
         analyze({"a": A, "b": B[:100]}, config=cfg, dask=DaskOptions())
 
 
