@@ -38,8 +38,8 @@ def test_two_worker_processes_by_address(cluster, block_rows):
                       options=DaskOptions(client=cluster.scheduler_address, block_rows=block_rows))
     assert forest.diagram.tobytes() == h0_diagram(X).tobytes()
     grid = np.array([0.5, 2.0, 8.0])
-    prof = fiber_profile_dask(X[:300], X[300:600], grid,
-        options=DaskOptions(client=cluster.scheduler_address, block_rows=block_rows))
+    opts = DaskOptions(client=cluster.scheduler_address, block_rows=block_rows)
+    prof = fiber_profile_dask(X[:300], X[300:600], grid, options=opts)
     assert np.array_equal(prof.counts, fiber_profile(X[:300], X[300:600], grid).counts)
 
 
