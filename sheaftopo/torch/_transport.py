@@ -77,8 +77,15 @@ def _power(c: float, p: float) -> float:
 
 
 def _entropic_value(
-    x: torch.Tensor, y: torch.Tensor, a: Any, b: Any, reg: float | None, p: float,
-    max_iter: int, tol: float, names: tuple[str, str] = ("x", "y"),
+    x: torch.Tensor,
+    y: torch.Tensor,
+    a: Any,
+    b: Any,
+    reg: float | None,
+    p: float,
+    max_iter: int,
+    tol: float,
+    names: tuple[str, str] = ("x", "y"),
 ) -> torch.Tensor:
     """The (entropic) optimal cost, the plan solved at unit scale (homogeneity in the points)."""
     from ..geometry import entropic_transport, exact_transport
@@ -99,8 +106,17 @@ def _entropic_value(
                 f"reg = {reg!r} is out of proportion to the cost (points of magnitude "
                 f"{c:.3g}, p = {p}): reg / max|x|**p = {reg_scaled:.3g} does not fit in float64"
             )
-        res = entropic_transport(X, Y, reg=reg_scaled, a=_weights(a), b=_weights(b), p=p,
-                                 max_iter=max_iter, tol=tol, return_plan=True)
+        res = entropic_transport(
+            X,
+            Y,
+            reg=reg_scaled,
+            a=_weights(a),
+            b=_weights(b),
+            p=p,
+            max_iter=max_iter,
+            tol=tol,
+            return_plan=True,
+        )
         entropic = (res.cost - res.linear_cost) * _power(c, p)  # a constant of the points
     plan = torch.as_tensor(np.asarray(res.plan), dtype=x.dtype, device=x.device)
     value = (plan * _cost(xs, ys, p, c)).sum() + entropic
