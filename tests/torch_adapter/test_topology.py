@@ -71,7 +71,7 @@ def sparsified_reference(z, lam, convention):
     """
     D = numpy_distances(z, "euclidean")
     g = P.sparsify(D, lam=lam, convention=convention)
-    ref = P.h0_diagram(g.graph, metric="precomputed")
+    ref = P.spanning_forest(g.graph).diagram
     finite = ref[np.isfinite(ref[:, 1])]
     if convention == "exact":
         merged = np.zeros((g.n_components - 1, 2))
