@@ -129,7 +129,7 @@ def run_node(
     """Train one node inside an initialised process group (rank = node index).
 
     This is what every process runs, under :func:`train_distributed` or
-    under ``torchrun`` (see ``python -m sheaftopo.torch.sheafalign node``).
+    under ``torchrun`` (see ``sheaftopo sheafalign node``).
     ``node`` and ``x`` (this node's data, on the node's device) are the only
     model state and data the process needs.
 
