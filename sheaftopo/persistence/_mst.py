@@ -59,8 +59,8 @@ class MstInput(NamedTuple):
 
     #: ``"points"``, ``"matrix"`` (dense, ``metric="precomputed"``) or ``"graph"`` (deprecated)
     kind: str
-    #: the validated points (n, d) or distance matrix (n, n); None for a graph
-    array: np.ndarray | None
+    #: the validated points (n, d) or distance matrix (n, n); empty (0, 0) for a graph
+    array: np.ndarray
     #: ``(lo, hi, w, n)`` of :func:`._graphs.as_graph` for a graph, else None
     graph: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None
 
@@ -83,7 +83,8 @@ def classify_input(data: Any, metric: str, method: str, weights: Any, n_vertices
             )
         if method not in ("auto", "kruskal"):
             raise ValueError(f"method={method!r} does not apply to a graph; use 'kruskal'")
-        return MstInput("graph", None, as_graph(data, weights=weights, n_vertices=n_vertices))
+        graph = as_graph(data, weights=weights, n_vertices=n_vertices)
+        return MstInput("graph", np.zeros((0, 0)), graph)
     if n_vertices is not None:
         raise ValueError("n_vertices= is only for edge lists (with weights=)")
     if metric == "precomputed":
@@ -127,7 +128,7 @@ def forest(
     method = check_choice(method, "method", METHODS)
     budget = _memory_budget(memory_budget)
     given = classify_input(data, metric, method, weights, n_vertices)
-    if given.kind == "graph":
+    if given.graph is not None:  # kind "graph"
         _warn_graph_call(caller, depth)
         return graph_forest(*given.graph)
     if given.kind == "matrix":
