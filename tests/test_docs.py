@@ -30,8 +30,9 @@ def test_mkdocs_build_strict(tmp_path):
         "tutorials/training/index.html",
         "tutorials/sheaves/index.html",
         "api/io/index.html",
+        "api/report/index.html",
         "api/cli/index.html",
     ):
         assert (site / page).is_file(), page
-    api = (site / "api" / "cli" / "index.html").read_text(encoding="utf-8")
+    api = (site / "api" / "report" / "index.html").read_text(encoding="utf-8")
     assert "retrieval_recall" in api and "distance_alignment" in api
