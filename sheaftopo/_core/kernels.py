@@ -22,7 +22,7 @@ def kernel_loader(module: str) -> Callable[[], ModuleType]:
     ----------
     module : str
         Absolute dotted name of the module of numba kernels, e.g.
-        ``"sheaftopo.persistence._mst_kernels"``.
+        ``"sheaftopo._core.mst_kernels"``.
 
     Returns
     -------
