@@ -65,8 +65,8 @@ def test_exact_h0_equals_numpy_h0_diagram(metric, seed):
 def sparsified_reference(z, lam, convention):
     """The numpy H0 diagram of the ε-graph, completed at T = max D for "exact".
 
-    ``P.h0_diagram`` of the ε-graph leaves its ``c`` components at +inf; the
-    "exact" convention merges ``c - 1`` of them at T (the filtration of
+    ``P.spanning_forest(graph).diagram`` of the ε-graph leaves its ``c``
+    components at +inf; the "exact" convention merges ``c - 1`` of them at T (the filtration of
     theory/sparsification-bound.md), "tomclip" drops them.
     """
     D = numpy_distances(z, "euclidean")
