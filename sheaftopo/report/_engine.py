@@ -32,7 +32,10 @@ class Engine(Protocol):
     the analysed rows (an engine may use them when they are every row).
     """
 
-    raw: Mapping[str, Any]
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The sets as given, checked, in input order."""
+        ...
 
     def rows(self, idx: np.ndarray | None, how: str) -> dict[str, np.ndarray]:
         """Every set's rows ``idx`` (sorted; None: all), preprocessed by ``how``, in memory."""
