@@ -6,13 +6,23 @@ report.html with the figures embedded, the PNG figures). Two measures that
 live nowhere else in the library are defined here: the distance-matrix
 alignment and cross-modal retrieval recall, both exact and blocked.
 
+Layout: ``_config`` (:class:`AnalysisConfig`, :class:`AnalysisResult`),
+``_preprocess`` (input checks, subsamples, :func:`preprocess`), ``_sections/``
+(one module per section, each declaring its step; the registry
+:data:`PAIR_STEPS` and ``SET_STEPS``), ``_steps`` (how a step is declared),
+``_engine`` (the ``Engine`` protocol and the in-memory engine),
+``_dask_engine`` (the engine of ``dask=DaskOptions(...)``), ``_analysis``
+(:func:`analyze`: the loop over the steps), ``_measures``, ``_render``,
+``_figures`` and ``_progress``. :class:`DaskOptions` is
+:class:`sheaftopo.distributed.DaskOptions`.
+
 matplotlib, POT, GUDHI and the numba kernels are imported by the functions
 that use them, not by this package.
 """
 
+from ..distributed import DaskOptions
 from ._analysis import analyze, count_steps
 from ._config import AnalysisConfig, AnalysisResult
-from ._dask_engine import DaskOptions
 from ._figures import FIGURES, render_figures
 from ._measures import (
     DistanceAlignment,
