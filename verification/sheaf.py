@@ -342,7 +342,7 @@ def _head_negated(sheaf: Any) -> Any:
     from sheaftopo.sheaf import CellularSheaf
 
     return CellularSheaf(sheaf.n_vertices, sheaf.edges, sheaf.vertex_dims, sheaf.edge_dims,
-                         sheaf._tail, -sheaf._head)
+                         sheaf.layout.tail, -sheaf.layout.head)
 
 
 def _without_last_edge(sheaf: Any) -> Any:

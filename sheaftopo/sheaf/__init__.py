@@ -11,6 +11,7 @@ from ._cohomology import (
     project_to_sections,
 )
 from ._diffusion import diffuse, diffusion_steps
+from ._layouts import SheafLayout
 from ._learn import RestrictionFit, fit_restriction_maps, learn_sheaf
 from ._operators import coboundary, dirichlet_energy, edge_laplacian, laplacian, vertex_blocks
 from ._sheaf import CellularSheaf
@@ -22,6 +23,7 @@ __all__ = [
     "CohomologyDimensions",
     "NotConvergedError",
     "RestrictionFit",
+    "SheafLayout",
     "SheafSpectrum",
     "coboundary",
     "cohomology_dimensions",

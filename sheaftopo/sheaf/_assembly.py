@@ -1,28 +1,33 @@
 """numba kernels that assemble sheaf operators straight into CSR arrays.
 
-Layout shared by every kernel (see :class:`~sheaftopo.sheaf.CellularSheaf`):
+Every kernel takes the sheaf as a :class:`~sheaftopo.sheaf._layouts.SheafLayout`
+(see :class:`~sheaftopo.sheaf.CellularSheaf`) and writes into a
+:class:`~sheaftopo.sheaf._layouts.CSRArrays`; its arrays are read by name:
 
-* vertex ``v`` owns the coordinates ``voff[v] : voff[v + 1]`` of a 0-cochain
-  (``voff[v + 1] - voff[v] = d_v``), edge ``e`` the coordinates
-  ``eoff[e] : eoff[e + 1]`` of a 1-cochain;
+* vertex ``v`` owns the coordinates ``vertex_offsets[v] : vertex_offsets[v + 1]``
+  of a 0-cochain (d_v of them), edge ``e`` the coordinates
+  ``edge_offsets[e] : edge_offsets[e + 1]`` of a 1-cochain;
 * the maps of edge ``e = (u, v)`` are stored row-major in flat arrays:
-  ``F_{u<=e}`` (d_e x d_u) at ``tail[toff[e]:]``, ``F_{v<=e}`` (d_e x d_v) at
-  ``head[hoff[e]:]``;
+  ``F_{u<=e}`` (d_e x d_u) at ``tail[tail_offsets[e]:]``, ``F_{v<=e}`` (d_e x d_v)
+  at ``head[head_offsets[e]:]``;
 * ``(delta x)_e = F_{v<=e} x_v - F_{u<=e} x_u`` (head minus tail).
 
-Every row of every output lists its column indices in increasing order, so
-the arrays form a canonical CSR matrix without any sorting pass.
+Inside the kernels these arrays get the short local names ``voff``, ``eoff``,
+``toff``, ``hoff``. Every row of every output lists its column indices in
+increasing order, so the arrays form a canonical CSR matrix without any
+sorting pass. The vector row operations and the prefetch come from
+:func:`~sheaftopo.sheaf._simd.row_ops` (hand-written LLVM IR, or plain numba).
 """
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
-from llvmlite import ir
-from numba.core import cgutils
-from numba.extending import intrinsic
+
+from ._simd import row_ops
 
 _AHEAD = 2  # incidences between the prefetch of an edge's maps and their use
 _SEG = 256  # columns of a block row computed before they are written out
@@ -31,99 +36,26 @@ _ONE = np.uint64(1)
 _FOUR = np.uint64(4)
 _EIGHT = np.uint64(8)
 
-
-@intrinsic
-def _prefetch(typingctx, arr, i):
-    """Hint the CPU to fetch ``arr[i]``'s cache line (a no-op for the result)."""
-    sig = nb.types.void(arr, i)
-
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]],
-                                       wraparound=False)
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        # declare_intrinsic mangles the name from the pointer type itself
-        # ("llvm.prefetch.p0i8" with typed pointers, "llvm.prefetch.p0" with opaque ones)
-        fn = builder.module.declare_intrinsic(
-            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        )
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
+#: the row operations every kernel below calls, chosen once when this module loads
+ROW_OPS = row_ops()
+_prefetch = ROW_OPS.prefetch
+_row_axpy = ROW_OPS.row_axpy
+_row_add = ROW_OPS.row_add
 
 
-# Small vector kernels. numba leaves LLVM's SLP vectoriser off, so sums kept in
-# scalar registers run one lane at a time; these two emit <W x double> IR for a
-# row of W sums held in a tuple (W = 4: measured faster here than 8). The
-# arithmetic is the scalar code's, lane by lane: a multiply, then an add.
+class Scratch(NamedTuple):
+    """Per-thread work arrays of the Laplacian kernel (float64 unless said).
 
+    ``buf`` (dmax x seg): off-diagonal blocks of a block row before they are
+    written out; ``ibuf`` (seg, the index dtype): their column ids; ``diag``
+    (dmax x dmax): the diagonal block; ``tmp`` (dmax x dmax): S_a B in the
+    normalised sandwich.
+    """
 
-def _vector_ptr(context, builder, arrty, arr, idx, vt):
-    ary = context.make_array(arrty)(context, builder, arr)
-    ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [idx], wraparound=False)
-    return builder.bitcast(ptr, vt.as_pointer())
-
-
-def _tuple_to_vector(builder, tup, vt):
-    v = ir.Constant(vt, ir.Undefined)
-    for c in range(vt.count):
-        v = builder.insert_element(v, builder.extract_value(tup, c), ir.IntType(32)(c))
-    return v
-
-
-def _plus_scaled(builder, y, x, v):
-    """y + x * v, lane by lane, for vectors y, v and a scalar x (a multiply, then an add)."""
-    vt = v.type
-    s = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.IntType(32)(0))
-    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
-    s = builder.shuffle_vector(s, ir.Constant(vt, ir.Undefined), zeros)
-    return builder.fadd(y, builder.fmul(s, v))
-
-
-def _check_row_types(acc, arr):
-    """The intrinsics load W consecutive doubles: 1-D float64 arrays of unit stride only
-    (C-contiguous, or slices of such arrays with step 1: all the kernels here pass)."""
-    ok = (isinstance(acc, nb.types.UniTuple) and acc.dtype == nb.types.float64
-          and isinstance(arr, nb.types.Array) and arr.dtype == nb.types.float64
-          and arr.ndim == 1)
-    if not ok:
-        raise nb.core.errors.TypingError("expected a float64 tuple and a 1-D float64 array")
-
-
-@intrinsic
-def _row_axpy(typingctx, acc, a, B, b):
-    """acc + a * B[b : b + W] for a tuple acc of W float64 sums (lane by lane)."""
-    _check_row_types(acc, B)
-
-    def codegen(context, builder, signature, args):
-        tup, x, arr, idx = args
-        vt = ir.VectorType(ir.DoubleType(), signature.args[0].count)
-        row = builder.load(_vector_ptr(context, builder, signature.args[2], arr, idx, vt), align=8)
-        r = _plus_scaled(builder, _tuple_to_vector(builder, tup, vt), x, row)
-        out = context.get_constant_undef(signature.return_type)
-        for c in range(vt.count):
-            out = builder.insert_value(out, builder.extract_element(r, ir.IntType(32)(c)), c)
-        return out
-
-    return acc(acc, a, B, b), codegen
-
-
-@intrinsic
-def _row_add(typingctx, out, o, w, acc):
-    """out[o : o + W] += w * acc for a tuple acc of W float64 sums."""
-    _check_row_types(acc, out)
-
-    def codegen(context, builder, signature, args):
-        arr, idx, x, tup = args
-        vt = ir.VectorType(ir.DoubleType(), signature.args[3].count)
-        ptr = _vector_ptr(context, builder, signature.args[0], arr, idx, vt)
-        y = builder.load(ptr, align=8)
-        builder.store(_plus_scaled(builder, y, x, _tuple_to_vector(builder, tup, vt)), ptr, align=8)
-        return context.get_dummy_value()
-
-    return nb.types.void(out, o, w, acc), codegen
+    buf: np.ndarray
+    ibuf: np.ndarray
+    diag: np.ndarray
+    tmp: np.ndarray
 
 
 @nb.njit(cache=True, inline="always")
@@ -157,26 +89,29 @@ def _start_at(off, x, u):
 
 
 @nb.njit(cache=True, inline="always")
-def _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w, usz):
+def _prefetch_ahead(t, lay, eid, w, usz):
     """Prefetch what incidence t + _AHEAD (its maps) and t + _META_AHEAD (its offsets) read.
 
-    The edges of a vertex lie at random places in the edge arrays; waiting
-    for them, not arithmetic, took most of the assembly time. ``usz`` is the
-    size of every map when all are equal (their offsets are then not read), else 0.
+    ``eid`` is the incidences' edge ids (:class:`Incidence`). The edges of a
+    vertex lie at random places in the edge arrays; waiting for them, not
+    arithmetic, took most of the assembly time. ``usz`` is the size of every
+    map when all are equal (their offsets are then not read), else 0.
     """
+    last = eid.shape[0]
+    toff, hoff = lay.tail_offsets, lay.head_offsets
     if t + _META_AHEAD < last:
-        f = adj_eid[t + _META_AHEAD]
+        f = eid[t + _META_AHEAD]
         if usz == 0:
             _prefetch(toff, f)
             _prefetch(hoff, f)
-            _prefetch(eoff, f + 1)
+            _prefetch(lay.edge_offsets, f + 1)
         _prefetch(w, f)
     if t + _AHEAD < last:
-        f = adj_eid[t + _AHEAD]
+        f = eid[t + _AHEAD]
         a = _start_at(toff, f, usz)
-        _prefetch_range(tail, a, a + _dim_at(toff, f, usz))
+        _prefetch_range(lay.tail, a, a + _dim_at(toff, f, usz))
         b = _start_at(hoff, f, usz)
-        _prefetch_range(head, b, b + _dim_at(hoff, f, usz))
+        _prefetch_range(lay.head, b, b + _dim_at(hoff, f, usz))
 
 
 @nb.njit(cache=True, inline="always")
@@ -188,19 +123,22 @@ def _put_map_row(M, m0, n, sign, col0, indices, data, pos):
 
 
 @nb.njit(cache=True, parallel=True)
-def coboundary_csr(u, v, voff, eoff, tail, toff, head, hoff, estart, indptr, indices, data):
-    """Fill the CSR arrays of the coboundary (rows: edge stalks, columns: vertex stalks).
+def coboundary_csr(lay, estart, out):
+    """Fill the CSR arrays ``out`` of the coboundary (rows: edge stalks, columns: vertex stalks).
 
     Row i of edge e = (a, b) is -F_{a<=e}[i] at a's columns and F_{b<=e}[i]
     at b's, the lower-numbered vertex first (columns in increasing order).
-    Edge e's entries start at ``estart[e]`` (``estart[m]`` = nnz); ``indptr``
+    Edge e's entries start at ``estart[e]`` (``estart[m]`` = nnz); ``out.indptr``
     is written here, in its own dtype.
     """
-    m = u.shape[0]
+    edges, voff, eoff = lay.edges, lay.vertex_offsets, lay.edge_offsets
+    tail, toff, head, hoff = lay.tail, lay.tail_offsets, lay.head, lay.head_offsets
+    indptr, indices, data = out.indptr, out.indices, out.data
+    m = edges.shape[0]
     indptr[eoff[m]] = estart[m]
     for e in nb.prange(m):
-        a = u[e]
-        b = v[e]
+        a = edges[e, 0]
+        b = edges[e, 1]
         da = np.uint64(voff[a + 1] - voff[a])
         db = np.uint64(voff[b + 1] - voff[b])
         ta = np.uint64(toff[e])
@@ -210,12 +148,14 @@ def coboundary_csr(u, v, voff, eoff, tail, toff, head, hoff, estart, indptr, ind
             indptr[np.uint64(eoff[e]) + i] = pos
             if a < b:
                 _put_map_row(tail, ta + i * da, da, -1.0, np.uint64(voff[a]), indices, data, pos)
-                _put_map_row(head, hb + i * db, db, 1.0, np.uint64(voff[b]), indices, data,
-                             pos + da)
+                _put_map_row(
+                    head, hb + i * db, db, 1.0, np.uint64(voff[b]), indices, data, pos + da
+                )
             else:
                 _put_map_row(head, hb + i * db, db, 1.0, np.uint64(voff[b]), indices, data, pos)
-                _put_map_row(tail, ta + i * da, da, -1.0, np.uint64(voff[a]), indices, data,
-                             pos + db)
+                _put_map_row(
+                    tail, ta + i * da, da, -1.0, np.uint64(voff[a]), indices, data, pos + db
+                )
 
 
 @nb.njit(cache=True, parallel=True)
@@ -254,24 +194,25 @@ def _counting_order(keys, n):
 
 
 @nb.njit(cache=True, parallel=True)
-def incidence(u, v, n):
+def incidence(edges, n):
     """Per vertex, its incident edges sorted by neighbour, by two counting sorts (O(n + m)).
 
-    Returns ``(ptr, dst, eid, side)``: vertex p's incidences are
-    ``ptr[p]:ptr[p + 1]``, each the neighbour, the edge and whether p is the
-    edge's tail (0) or head (1). Incidence ``i < m`` is edge i seen from its
-    tail, ``i >= m`` edge ``i - m`` from its head; sorting them by neighbour
-    (least significant key) and then, stably, by vertex orders every row by
-    neighbour (the graph is simple: no ties).
+    ``edges`` (m, 2): ``(tail, head)`` of every edge, vertices in [0, n).
+    Returns ``(ptr, dst, eid, side)`` (the fields of :class:`Incidence`):
+    vertex p's incidences are ``ptr[p]:ptr[p + 1]``, each the neighbour, the
+    edge and whether p is the edge's tail (0) or head (1). Incidence
+    ``i < m`` is edge i seen from its tail, ``i >= m`` edge ``i - m`` from its
+    head; sorting them by neighbour (least significant key) and then, stably,
+    by vertex orders every row by neighbour (the graph is simple: no ties).
     """
-    m = u.shape[0]
+    m = edges.shape[0]
     keys = np.empty(2 * m, dtype=np.int64)
     for i in nb.prange(2 * m):
-        keys[i] = v[i] if i < m else u[i - m]
+        keys[i] = edges[i, 1] if i < m else edges[i - m, 0]
     by_dst, _ = _counting_order(keys, n)
     for j in nb.prange(2 * m):
         i = by_dst[j]
-        keys[j] = u[i] if i < m else v[i - m]
+        keys[j] = edges[i, 0] if i < m else edges[i - m, 1]
     by_src, ptr = _counting_order(keys, n)
     dst = np.empty(2 * m, dtype=np.int64)
     eid = np.empty(2 * m, dtype=np.int64)
@@ -279,9 +220,9 @@ def incidence(u, v, n):
     for pos in nb.prange(2 * m):
         i = by_dst[by_src[pos]]
         if i < m:
-            dst[pos], eid[pos], side[pos] = v[i], i, 0
+            dst[pos], eid[pos], side[pos] = edges[i, 1], i, 0
         else:
-            dst[pos], eid[pos], side[pos] = u[i - m], i - m, 1
+            dst[pos], eid[pos], side[pos] = edges[i - m, 0], i - m, 1
     return ptr, dst, eid, side
 
 
@@ -294,8 +235,6 @@ def _max_dims(voff, eoff):
     for e in range(eoff.shape[0] - 1):
         emax = max(emax, eoff[e + 1] - eoff[e])
     return max(dmax, 1), max(emax, 1)
-
-
 
 
 @nb.njit(cache=True, inline="always")
@@ -377,17 +316,20 @@ def _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, indices, data):
 
 
 @nb.njit(cache=True)
-def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head, hoff, w,
-               udv, ude, S, soff, use_s, diag, buf, ibuf, tmp, r0, row_len, indices, data):
+def _block_row(p, lay, inc, w, udv, ude, norm, scratch, r0, row_len, out):
     """Block row p of L: the off-diagonal blocks -w_e F_{p<=e}^T F_{q<=e} written to
-    the CSR arrays (each made S_p B S_q if ``use_s``), D_p summed into ``diag``
-    (dp x dp).
+    the CSR arrays ``out`` (each made S_p B S_q if ``norm.use``), D_p summed into
+    ``scratch.diag`` (dp x dp).
 
-    Off-diagonal blocks are computed side by side into ``buf`` (dp rows of
-    ``seg`` columns) and written out as dp contiguous runs whenever it is full
-    or the diagonal's slot comes (writing each block's dp short rows straight
-    to the output cost three times as much). Returns the diagonal's column slot.
+    Off-diagonal blocks are computed side by side into ``scratch.buf`` (dp rows
+    of ``seg`` columns) and written out as dp contiguous runs whenever it is
+    full or the diagonal's slot comes (writing each block's dp short rows
+    straight to the output cost three times as much). Returns the diagonal's
+    column slot.
     """
+    voff, eoff = lay.vertex_offsets, lay.edge_offsets
+    toff, hoff = lay.tail_offsets, lay.head_offsets
+    buf, ibuf, diag = scratch.buf, scratch.ibuf, scratch.diag
     dp = _dim_at(voff, p, udv)
     usz = udv * ude
     zero = np.uint64(0)
@@ -399,32 +341,44 @@ def _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, h
     diag_seen = False
     for i in range(dp * dp):
         diag[i] = 0.0
-    last = adj_eid.shape[0]
-    for t in range(adj_ptr[p], adj_ptr[p + 1]):
-        _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w, usz)
-        q = adj_dst[t]
-        e = adj_eid[t]
+    for t in range(inc.ptr[p], inc.ptr[p + 1]):
+        _prefetch_ahead(t, lay, inc.eid, w, usz)
+        q = inc.dst[t]
+        e = inc.eid[t]
         dq = _dim_at(voff, q, udv)
         de = _dim_at(eoff, e, ude)
         if (not diag_seen and q > p) or fill + dq > seg:
-            _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, indices, data)
+            _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, out.indices, out.data)
             if not diag_seen and q > p:
                 diag_col = col
                 diag_seen = True
                 col += dp
             c0 = col
             fill = zero
-        _add_incidence(adj_side[t], _start_at(toff, e, usz), _start_at(hoff, e, usz), tail,
-                       head, dp, dq, de, w[e], buf, fill, seg, diag)
-        if use_s:
-            _sandwich(S, soff, p, dp, buf, fill, seg, q, dq, tmp)
+        _add_incidence(
+            inc.side[t],
+            _start_at(toff, e, usz),
+            _start_at(hoff, e, usz),
+            lay.tail,
+            lay.head,
+            dp,
+            dq,
+            de,
+            w[e],
+            buf,
+            fill,
+            seg,
+            diag,
+        )
+        if norm.use:
+            _sandwich(norm.S, norm.soff, p, dp, buf, fill, seg, q, dq, scratch.tmp)
         q0 = _start_at(voff, q, udv)
         for j in range(dq):
             ibuf[fill + j] = q0 + j
         fill += dq
         col += dq
     _mirror(diag, zero, dp)
-    _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, indices, data)
+    _flush(buf, ibuf, seg, fill, dp, r0, row_len, c0, out.indices, out.data)
     return diag_col if diag_seen else col
 
 
@@ -440,14 +394,15 @@ def _add_incidence(side, ta, ha, tail, head, dp, dq, de, w, buf, o, ld, diag):
 
 
 @nb.njit(cache=True, parallel=True)
-def vertex_blocks(voff, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff, w, udv, ude,
-                  boff, out):
+def vertex_blocks(lay, inc, w, udv, ude, boff, out):
     """Diagonal blocks D_v = sum_e w_e F_{v<=e}^T F_{v<=e}, row-major at ``out[boff[v]:]``.
 
-    ``udv``, ``ude``: the vertex and edge stalk dimensions when all are equal, else 0.
+    ``inc``: the sheaf's :class:`Incidence`; ``udv``, ``ude`` (uint64): the vertex
+    and edge stalk dimensions when all are equal, else 0.
     """
+    voff, eoff = lay.vertex_offsets, lay.edge_offsets
+    toff, hoff = lay.tail_offsets, lay.head_offsets
     n = voff.shape[0] - 1
-    last = adj_eid.shape[0]
     none = np.empty(0)
     zero = np.uint64(0)
     usz = udv * ude
@@ -456,11 +411,24 @@ def vertex_blocks(voff, adj_ptr, adj_eid, adj_side, eoff, tail, toff, head, hoff
         o = np.uint64(boff[p])
         D = out[o : o + dp * dp]
         D[:] = 0.0
-        for t in range(adj_ptr[p], adj_ptr[p + 1]):
-            _prefetch_ahead(t, last, adj_eid, eoff, tail, toff, head, hoff, w, usz)
-            e = adj_eid[t]
-            _add_incidence(adj_side[t], _start_at(toff, e, usz), _start_at(hoff, e, usz), tail,
-                           head, dp, zero, _dim_at(eoff, e, ude), w[e], none, zero, zero, D)
+        for t in range(inc.ptr[p], inc.ptr[p + 1]):
+            _prefetch_ahead(t, lay, inc.eid, w, usz)
+            e = inc.eid[t]
+            _add_incidence(
+                inc.side[t],
+                _start_at(toff, e, usz),
+                _start_at(hoff, e, usz),
+                lay.tail,
+                lay.head,
+                dp,
+                zero,
+                _dim_at(eoff, e, ude),
+                w[e],
+                none,
+                zero,
+                zero,
+                D,
+            )
         _mirror(D, zero, dp)
 
 
@@ -471,21 +439,24 @@ def laplacian_kernel(udv: int, ude: int):
     ``udv``, ``ude``: the vertex and edge stalk dimension when every stalk
     has it, else 0 (then read from the offsets). They are compile-time
     constants of the returned kernel: its offsets become arithmetic and its
-    loops of known length (0.21 s against 0.29 s at 1M edges, 8-dim stalks).
-    Each pair compiles once per machine (a few seconds; cached on disk).
+    loops of known length. Each pair compiles once per machine (a few seconds;
+    cached on disk).
     """
     dv = np.uint64(udv)
     de = np.uint64(ude)
 
     @nb.njit(cache=True, parallel=True)
-    def laplacian_csr(voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff, head, hoff,
-                      w, S, soff, use_s, indptr, indices, data):
-        """Fill the CSR arrays of L = delta^T W delta (or S L S), block row by block row.
+    def laplacian_csr(lay, inc, w, norm, out):
+        """Fill the CSR arrays ``out`` of L = delta^T W delta (or S L S), block row by block row.
+
+        ``lay``: the sheaf's :class:`SheafLayout` (maps possibly rescaled);
+        ``inc``: its :class:`Incidence` (every vertex's incident edges sorted by
+        neighbour); ``w``: the edge weights; ``norm``: a :class:`Normalisation`;
+        ``out.indptr`` (int64) is given, ``out.indices`` and ``out.data`` are filled.
 
         Block (p, p) is sum_e w_e F_{p<=e}^T F_{p<=e}; block (p, q) for the edge e
-        joining them is -w_e F_{p<=e}^T F_{q<=e}. With ``use_s`` every block
+        joining them is -w_e F_{p<=e}^T F_{q<=e}. With ``norm.use`` every block
         (p, q) becomes S_p B S_q (the normalised Laplacian, S = D^{+1/2}).
-        ``adj_*`` list, for every vertex, its incident edges sorted by neighbour.
 
         Every row of block row p has the same column pattern. Each block is
         computed once from the maps where they lie (those of the incidence
@@ -497,15 +468,19 @@ def laplacian_kernel(udv: int, ude: int):
         Block rows go to the threads in contiguous chunks, each chunk with its
         own scratch; the output is first touched there, by all threads.
         """
+        voff = lay.vertex_offsets
+        indptr = out.indptr
         n = voff.shape[0] - 1
-        dmax, _ = _max_dims(voff, eoff)
+        dmax, _ = _max_dims(voff, lay.edge_offsets)
         seg = max(_SEG, dmax)
         nchunks = min(n, 1024)
         for c in nb.prange(nchunks):
-            buf = np.empty(dmax * seg)
-            ibuf = np.empty(seg, dtype=indices.dtype)
-            diag = np.empty(dmax * dmax)
-            tmp = np.empty(dmax * dmax)
+            scratch = Scratch(
+                np.empty(dmax * seg),
+                np.empty(seg, dtype=out.indices.dtype),
+                np.empty(dmax * dmax),
+                np.empty(dmax * dmax),
+            )
             for p in range(n * c // nchunks, n * (c + 1) // nchunks):
                 dp = _dim_at(voff, p, dv)
                 if dp == 0:
@@ -513,20 +488,23 @@ def laplacian_kernel(udv: int, ude: int):
                 p0 = _start_at(voff, p, dv)
                 r0 = np.uint64(indptr[p0])
                 row_len = np.uint64(indptr[p0 + _ONE]) - r0
-                dc = _block_row(p, voff, adj_ptr, adj_dst, adj_eid, adj_side, eoff, tail, toff,
-                                head, hoff, w, dv, de, S, soff, use_s, diag, buf, ibuf, tmp, r0,
-                                row_len, indices, data)
-                if use_s:
-                    _sandwich(S, soff, p, dp, diag, np.uint64(0), dp, p, dp, tmp)
+                dc = _block_row(p, lay, inc, w, dv, de, norm, scratch, r0, row_len, out)
+                diag = scratch.diag
+                if norm.use:
+                    _sandwich(norm.S, norm.soff, p, dp, diag, np.uint64(0), dp, p, dp, scratch.tmp)
                 for i in range(dp):
-                    _put_map_row(diag, i * dp, dp, 1.0, p0, indices, data, r0 + i * row_len + dc)
+                    _put_map_row(
+                        diag, i * dp, dp, 1.0, p0, out.indices, out.data, r0 + i * row_len + dc
+                    )
 
     return laplacian_csr
 
 
 @nb.njit(cache=True, parallel=True)
-def csr_matmat(indptr, indices, data, X, out):
-    """out = A @ X for A in CSR and a dense (n, k) block, rows in parallel."""
+def csr_matmat(A, X, out):
+    """out = A @ X for A given by its :class:`CSRArrays` and a dense (n, k) block, rows in
+    parallel."""
+    indptr, indices, data = A.indptr, A.indices, A.data
     n = indptr.shape[0] - 1
     k = X.shape[1]
     for r in nb.prange(n):

@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_int, check_real
-from ._operators import _check_sheaf, _exponent, as_cochain, as_weights, laplacian_scaled, unscale
+from ._operators import (
+    _check_sheaf,
+    _edge_weights,
+    _exponent,
+    as_cochain,
+    laplacian_scaled,
+    unscale,
+)
 from ._sheaf import CellularSheaf
 from ._solvers import DENSE_MAX, lambda_max
 
@@ -23,7 +30,7 @@ def _flow(sheaf: CellularSheaf, x: Any, name: str, weights: Any, normalized: Any
     """Validated (rescaled cochains, exponent, restore, rescaled L, its exponent, weights)."""
     sheaf = _check_sheaf(sheaf)
     X, restore = as_cochain(sheaf, x, name)
-    w = as_weights(sheaf, weights)
+    w = _edge_weights(sheaf, weights)
     if not isinstance(normalized, (bool, np.bool_)):
         raise TypeError(f"normalized must be a bool; got {type(normalized).__name__}")
     L, e = laplacian_scaled(sheaf, w, bool(normalized))

@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from .._core.kernels import kernel_loader
 from .._validation import as_float_array, check_choice, check_real, power_of_two_scale
-from ._sheaf import CellularSheaf, _offsets, _readonly
+from ._layouts import CSRArrays, Incidence, Normalisation, SheafLayout, offsets, readonly
+from ._sheaf import CellularSheaf, common_dims
 
 __all__ = [
     "coboundary",
@@ -22,10 +24,7 @@ __all__ = [
 FORMATS = ("csr", "csc", "coo", "bsr")
 
 
-def _kernels() -> Any:
-    from . import _assembly
-
-    return _assembly
+_kernels = kernel_loader("sheaftopo.sheaf._assembly")
 
 
 #: Sheaves with fewer map entries plus vertices than this run the parallel kernels on
@@ -42,7 +41,8 @@ def serial_if_small(sheaf: CellularSheaf) -> Iterator[None]:
     The kernels' results do not depend on the thread count (each output entry
     is computed by one thread in a fixed order), so this changes only the time.
     """
-    work = sheaf._tail.shape[0] + sheaf._head.shape[0] + sheaf.n_vertices
+    lay = sheaf.layout
+    work = lay.tail.shape[0] + lay.head.shape[0] + sheaf.n_vertices
     if work >= SERIAL_WORK:
         yield
         return
@@ -72,8 +72,13 @@ def _index_dtype(nnz: int, dim: int) -> Any:
     return np.int32 if max(nnz, dim) < 2**31 - 1 else np.int64
 
 
-def as_weights(sheaf: CellularSheaf, weights: Any) -> np.ndarray | None:
-    """Edge weights: None, or (m,) finite and non-negative."""
+def _edge_weights(sheaf: CellularSheaf, weights: Any) -> np.ndarray | None:
+    """The per-edge weights of ``sheaf``: None, or (m,) finite and non-negative (any sum).
+
+    Not :func:`sheaftopo._validation.as_weights`: those are probability weights
+    (None becomes uniform, the sum must be one); a sheaf's edge weights scale
+    the Laplacian's blocks and None means unweighted.
+    """
     if weights is None:
         return None
     w = as_float_array(weights, "weights", dtype=np.float64)
@@ -103,16 +108,23 @@ def scaled_maps(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, int]:
     power of two, or use the scale-free quantity (kernels, projections). Maps
     already within ``2**±60`` are used as they are (e = 0, no copy).
     """
-    if "scaled_maps" not in sheaf._cache:
-        both = np.concatenate([sheaf._tail[:1], sheaf._head[:1]])  # dtype, possibly empty
-        top = _map_top(sheaf)
-        e = _exponent(np.array([top], dtype=both.dtype))
-        if abs(e) <= _SAFE_EXPONENT:
-            sheaf._cache["scaled_maps"] = (sheaf._tail, sheaf._head, 0)
-        else:  # read-only like the originals: the numba kernels see one array type
-            sheaf._cache["scaled_maps"] = (_readonly(np.ldexp(sheaf._tail, -e)),
-                                           _readonly(np.ldexp(sheaf._head, -e)), e)
-    return sheaf._cache["scaled_maps"]
+    return sheaf.cached("scaled_maps", lambda: _scaled_maps(sheaf.layout))
+
+
+def _scaled_maps(lay: SheafLayout) -> tuple[np.ndarray, np.ndarray, int]:
+    both = np.concatenate([lay.tail[:1], lay.head[:1]])  # dtype, possibly empty
+    top = _map_top(lay)
+    e = _exponent(np.array([top], dtype=both.dtype))
+    if abs(e) <= _SAFE_EXPONENT:
+        return lay.tail, lay.head, 0
+    # read-only like the originals: the numba kernels see one array type
+    return readonly(np.ldexp(lay.tail, -e)), readonly(np.ldexp(lay.head, -e)), e
+
+
+def scaled_layout(sheaf: CellularSheaf) -> tuple[SheafLayout, int]:
+    """``(layout, e)``: the sheaf's :class:`SheafLayout` with the maps of :func:`scaled_maps`."""
+    tail, head, e = scaled_maps(sheaf)
+    return sheaf.layout._replace(tail=tail, head=head), e
 
 
 def scaled_weights(sheaf: CellularSheaf, w: np.ndarray | None) -> tuple[np.ndarray, int]:
@@ -132,8 +144,8 @@ def _abs_max(a: np.ndarray) -> float:
     return max(float(a.max()), -float(a.min()))
 
 
-def _map_top(sheaf: CellularSheaf) -> float:
-    return max(_abs_max(sheaf._tail), _abs_max(sheaf._head))
+def _map_top(lay: SheafLayout) -> float:
+    return max(_abs_max(lay.tail), _abs_max(lay.head))
 
 
 def unscale(
@@ -148,25 +160,23 @@ def unscale(
         out = np.ldexp(data, e)
     if not np.isfinite(out).all():
         wtop = float(w.max(initial=0.0)) if w is not None else 1.0
+        top = _map_top(sheaf.layout)
         raise ValueError(
             f"{what} overflows float64 (its entries would exceed 1.8e308): it is homogeneous "
-            f"in the sheaf's restriction maps (largest |entry| {_map_top(sheaf):.3g}) and the "
+            f"in the sheaf's restriction maps (largest |entry| {top:.3g}) and the "
             f"weights (largest {wtop:.3g}){extra}; rescale the sheaf's maps or the weights"
         )
     return out
 
 
-def _incidence(sheaf: CellularSheaf) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``sheaf._incidence()`` (per vertex, its edges sorted by neighbour), by a counting sort.
+def incidence(sheaf: CellularSheaf) -> Incidence:
+    """Per vertex, its incident edges sorted by neighbour (a counting sort; kept by the sheaf)."""
 
-    Fills the sheaf's cache entry with the same arrays its own argsort gives.
-    """
-    if "incidence" not in sheaf._cache:
-        e = sheaf.edges
+    def build() -> Incidence:
         with serial_if_small(sheaf):
-            sheaf._cache["incidence"] = _kernels().incidence(e[:, 0], e[:, 1],
-                                                             sheaf.n_vertices)
-    return sheaf._incidence()
+            return Incidence(*_kernels().incidence(sheaf.edges, sheaf.n_vertices))
+
+    return sheaf.cached("incidence", build)
 
 
 #: Laplacians with at least this many nonzeros get a kernel compiled for their stalk
@@ -177,15 +187,14 @@ SPECIALIZE_NNZ = 1 << 22
 def _vertex_blocks_scaled(sheaf: CellularSheaf, w: np.ndarray | None) -> tuple[np.ndarray, int]:
     """The Laplacian's diagonal blocks, flat, of the rescaled maps and weights, and the
     exponent e with ``D_v = 2**e * blocks``."""
-    ptr, _, eid, side = _incidence(sheaf)
-    tail, head, ef = scaled_maps(sheaf)
+    inc = incidence(sheaf)
+    lay, ef = scaled_layout(sheaf)
     ws, ew = scaled_weights(sheaf, w)
-    off = _offsets(sheaf.vertex_dims**2)
+    off = offsets(sheaf.vertex_dims**2)
     out = np.empty(int(off[-1]))
+    udv, ude = (np.uint64(d) for d in common_dims(sheaf.vertex_dims, sheaf.edge_dims))
     with serial_if_small(sheaf):
-        _kernels().vertex_blocks(sheaf.vertex_offsets, ptr, eid, side, sheaf.edge_offsets,
-                                 tail, sheaf._toff, head, sheaf._hoff, ws,
-                                 *(np.uint64(d) for d in sheaf._common_dims()), off, out)
+        _kernels().vertex_blocks(lay, inc, ws, udv, ude, off, out)
     return out, 2 * ef + ew
 
 
@@ -232,34 +241,29 @@ def coboundary(sheaf: CellularSheaf, *, format: str = "csr") -> Any:
     """
     sheaf = _check_sheaf(sheaf)
     format = check_choice(format, "format", FORMATS)
-    if "delta" not in sheaf._cache:
-        sheaf._cache["delta"] = _assemble_coboundary(sheaf, sheaf._tail, sheaf._head)
-    return sheaf._cache["delta"].asformat(format)
+    delta = sheaf.cached("delta", lambda: _assemble_coboundary(sheaf, sheaf.layout))
+    return delta.asformat(format)
 
 
 def coboundary_scaled(sheaf: CellularSheaf) -> tuple[Any, int]:
     """``(delta_s, e)`` with ``delta = 2**e * delta_s``, assembled from :func:`scaled_maps`."""
-    tail, head, e = scaled_maps(sheaf)
+    lay, e = scaled_layout(sheaf)
     if e == 0:
         return coboundary(sheaf), 0
-    if "delta_scaled" not in sheaf._cache:
-        sheaf._cache["delta_scaled"] = _assemble_coboundary(sheaf, tail, head)
-    return sheaf._cache["delta_scaled"], e
+    return sheaf.cached("delta_scaled", lambda: _assemble_coboundary(sheaf, lay)), e
 
 
-def _assemble_coboundary(sheaf: CellularSheaf, tail: np.ndarray, head: np.ndarray) -> Any:
+def _assemble_coboundary(sheaf: CellularSheaf, lay: SheafLayout) -> Any:
+    """The coboundary of the maps in ``lay`` (the sheaf's own or rescaled ones), CSR."""
     u, v = sheaf.edges[:, 0], sheaf.edges[:, 1]
     vd, ed = sheaf.vertex_dims, sheaf.edge_dims
-    estart = _offsets(ed * (vd[u] + vd[v]))  # where each edge's entries start
+    estart = offsets(ed * (vd[u] + vd[v]))  # where each edge's entries start
     nnz = int(estart[-1])
     it = _index_dtype(nnz, sheaf.dim_c0)
-    indptr = np.empty(sheaf.dim_c1 + 1, dtype=it)
-    indices = np.empty(nnz, dtype=it)
-    data = np.empty(nnz)
+    out = CSRArrays(np.empty(sheaf.dim_c1 + 1, dtype=it), np.empty(nnz, dtype=it), np.empty(nnz))
     with serial_if_small(sheaf):
-        _kernels().coboundary_csr(u, v, sheaf.vertex_offsets, sheaf.edge_offsets, tail,
-                                  sheaf._toff, head, sheaf._hoff, estart, indptr, indices, data)
-    return _csr((sheaf.dim_c1, sheaf.dim_c0), indptr, indices, data)
+        _kernels().coboundary_csr(lay, estart, out)
+    return _csr((sheaf.dim_c1, sheaf.dim_c0), out.indptr, out.indices, out.data)
 
 
 def laplacian(
@@ -316,61 +320,70 @@ def laplacian(
     True
     """
     sheaf = _check_sheaf(sheaf)
-    w = as_weights(sheaf, weights)
+    w = _edge_weights(sheaf, weights)
     format = check_choice(format, "format", FORMATS)
     pinv_rtol = check_real(pinv_rtol, "pinv_rtol", low=0.0, high=1.0)
     if not isinstance(normalized, (bool, np.bool_)):
         raise TypeError(f"normalized must be a bool; got {type(normalized).__name__}")
-    key = ("laplacian", bool(normalized), pinv_rtol)
-    if w is None and key in sheaf._cache:
-        return sheaf._cache[key].asformat(format)
-    Ls, e = laplacian_scaled(sheaf, w, bool(normalized), pinv_rtol)
-    if e:
-        Ls = _csr(Ls.shape, Ls.indptr, Ls.indices,
-                  unscale(Ls.data, e, "the Laplacian", sheaf, w))
-    if w is None:
-        sheaf._cache[key] = Ls
-    return Ls.asformat(format)
+
+    def build() -> Any:
+        Ls, e = laplacian_scaled(sheaf, w, bool(normalized), pinv_rtol)
+        if e:
+            Ls = _csr(
+                Ls.shape, Ls.indptr, Ls.indices, unscale(Ls.data, e, "the Laplacian", sheaf, w)
+            )
+        return Ls
+
+    if w is not None:
+        return build().asformat(format)
+    return sheaf.cached(("laplacian", bool(normalized), pinv_rtol), build).asformat(format)
 
 
 def laplacian_scaled(
-    sheaf: CellularSheaf, w: np.ndarray | None, normalized: bool = False,
+    sheaf: CellularSheaf,
+    w: np.ndarray | None,
+    normalized: bool = False,
     pinv_rtol: float = 1e-12,
 ) -> tuple[Any, int]:
     """``(L_s, e)`` with ``L = 2**e * L_s``, assembled from the rescaled maps and weights
     (e = 0 for the normalised Laplacian, which is scale-free). Unweighted ones are cached."""
-    key = ("laplacian_scaled", normalized, pinv_rtol)
-    if w is None and key in sheaf._cache:
-        return sheaf._cache[key]
-    ptr, dst, eid, side = _incidence(sheaf)
-    tail, head, ef = scaled_maps(sheaf)
+    if w is None:
+        return sheaf.cached(
+            ("laplacian_scaled", normalized, pinv_rtol),
+            lambda: _assemble_laplacian(sheaf, None, normalized, pinv_rtol),
+        )
+    return _assemble_laplacian(sheaf, w, normalized, pinv_rtol)
+
+
+def _assemble_laplacian(
+    sheaf: CellularSheaf, w: np.ndarray | None, normalized: bool, pinv_rtol: float
+) -> tuple[Any, int]:
+    """:func:`laplacian_scaled` without the cache: one pass of the Laplacian kernel."""
+    inc = incidence(sheaf)
+    lay, ef = scaled_layout(sheaf)
     weights, ew = scaled_weights(sheaf, w)
     vd = sheaf.vertex_dims
-    soff = _offsets(vd**2)
+    soff = offsets(vd**2)
     if normalized:
         S = _pinv_sqrt_blocks(_vertex_blocks_scaled(sheaf, w)[0], vd, soff, pinv_rtol)
     else:
         S = np.zeros(0)
-    src_sorted = np.repeat(np.arange(sheaf.n_vertices), np.diff(ptr))
-    neighbour_dims = np.bincount(src_sorted, weights=vd[dst], minlength=sheaf.n_vertices)
+    src_sorted = np.repeat(np.arange(sheaf.n_vertices), np.diff(inc.ptr))
+    neighbour_dims = np.bincount(src_sorted, weights=vd[inc.dst], minlength=sheaf.n_vertices)
     row_len = np.repeat(vd + neighbour_dims.astype(np.int64), vd)
-    indptr64 = _offsets(row_len)
+    indptr64 = offsets(row_len)
     nnz = int(indptr64[-1])
     it = _index_dtype(nnz, sheaf.dim_c0)
-    indices = np.empty(nnz, dtype=it)
-    data = np.empty(nnz)
+    out = CSRArrays(indptr64, np.empty(nnz, dtype=it), np.empty(nnz))
     # stalk dimensions fixed at compile time for large sheaves only: each pair compiles once
-    dims = sheaf._common_dims() if nnz >= SPECIALIZE_NNZ else (0, 0)
+    dims = common_dims(vd, sheaf.edge_dims) if nnz >= SPECIALIZE_NNZ else (0, 0)
     kernel = _kernels().laplacian_kernel(*dims)
     with serial_if_small(sheaf):
-        kernel(sheaf.vertex_offsets, ptr, dst, eid, side, sheaf.edge_offsets, tail,
-               sheaf._toff, head, sheaf._hoff, weights, S, soff, normalized, indptr64,
-               indices, data)
-    out = (_csr((sheaf.dim_c0, sheaf.dim_c0), indptr64.astype(it), indices, data),
-           0 if normalized else 2 * ef + ew)
-    if w is None:
-        sheaf._cache[key] = out
-    return out
+        kernel(lay, inc, weights, Normalisation(S, soff, normalized), out)
+    return (
+        _csr((sheaf.dim_c0, sheaf.dim_c0), indptr64.astype(it), out.indices, out.data),
+        0 if normalized else 2 * ef + ew,
+    )
 
 
 def vertex_blocks(sheaf: CellularSheaf, *, weights: Any = None) -> list[np.ndarray] | np.ndarray:
@@ -384,14 +397,14 @@ def vertex_blocks(sheaf: CellularSheaf, *, weights: Any = None) -> list[np.ndarr
     ``ValueError`` says so when the blocks overflow float64.
     """
     sheaf = _check_sheaf(sheaf)
-    w = as_weights(sheaf, weights)
+    w = _edge_weights(sheaf, weights)
     flat, e = _vertex_blocks_scaled(sheaf, w)
     flat = unscale(flat, e, "the vertex blocks", sheaf, w)
     vd = sheaf.vertex_dims
     if sheaf.n_vertices and (vd == vd[0]).all():
         d = int(vd[0])
         return flat.reshape(sheaf.n_vertices, d, d)
-    off = _offsets(vd**2)
+    off = offsets(vd**2)
     return [flat[off[i] : off[i + 1]].reshape(d, d) for i, d in enumerate(vd)]
 
 
@@ -403,7 +416,7 @@ def edge_laplacian(sheaf: CellularSheaf, *, weights: Any = None, format: str = "
     vertex, so it has sum_v deg(v)^2 blocks: dense around hubs.
     """
     sheaf = _check_sheaf(sheaf)
-    w = as_weights(sheaf, weights)
+    w = _edge_weights(sheaf, weights)
     format = check_choice(format, "format", FORMATS)
     import scipy.sparse as sp
 
@@ -413,8 +426,10 @@ def edge_laplacian(sheaf: CellularSheaf, *, weights: Any = None, format: str = "
         d = sp.diags_array(np.repeat(np.sqrt(ws), sheaf.edge_dims)) @ d
     A = (d @ d.T).tocsr()
     if 2 * ef + ew:
-        A = sp.csr_array((unscale(A.data, 2 * ef + ew, "the edge Laplacian", sheaf, w),
-                          A.indices, A.indptr), shape=A.shape)
+        A = sp.csr_array(
+            (unscale(A.data, 2 * ef + ew, "the edge Laplacian", sheaf, w), A.indices, A.indptr),
+            shape=A.shape,
+        )
     return A.asformat(format)
 
 
@@ -432,8 +447,11 @@ def as_cochain(sheaf: CellularSheaf, x: Any, name: str = "x") -> tuple[np.ndarra
         return arr.astype(np.float64, copy=False).reshape(N0, 1), lambda y: y.reshape(N0)
     vd = sheaf.vertex_dims
     uniform = sheaf.n_vertices and (vd == vd[0]).all()
-    if arr.ndim == 2 and uniform and arr.shape == (sheaf.n_vertices, int(vd[0])) and (
-        arr.shape[0] != N0
+    if (
+        arr.ndim == 2
+        and uniform
+        and arr.shape == (sheaf.n_vertices, int(vd[0]))
+        and (arr.shape[0] != N0)
     ):
         shape = arr.shape
         return arr.astype(np.float64).reshape(N0, 1), lambda y: y.reshape(shape)
@@ -466,7 +484,7 @@ def dirichlet_energy(sheaf: CellularSheaf, x: Any, *, weights: Any = None) -> An
     5.0
     """
     sheaf = _check_sheaf(sheaf)
-    w = as_weights(sheaf, weights)
+    w = _edge_weights(sheaf, weights)
     X, _ = as_cochain(sheaf, x)
     # x^T L x is homogeneous of degree 2 in the maps and in x, 1 in the weights: computed
     # at magnitude ~1 and scaled back by an exact power of two
@@ -479,11 +497,19 @@ def dirichlet_energy(sheaf: CellularSheaf, x: Any, *, weights: Any = None) -> An
     top = np.abs(Y).max(axis=0, initial=0.0) if Y.shape[0] else np.zeros(Y.shape[1])
     ey = np.frexp(np.where(top > 0, top, 1.0))[1]
     Y = np.ldexp(Y, -ey[None, :])  # every column at magnitude ~1: its sum of squares is exact
-    energy = unscale(np.einsum("ij,ij->j", Y, Y), 2 * (ey + ef + ex) + ew,
-                     "the Dirichlet energy", sheaf, w, extra=" and in x (degree 2)")
+    energy = unscale(
+        np.einsum("ij,ij->j", Y, Y),
+        2 * (ey + ef + ex) + ew,
+        "the Dirichlet energy",
+        sheaf,
+        w,
+        extra=" and in x (degree 2)",
+    )
     arr = np.asarray(x)
-    if arr.ndim == 2 and arr.shape[0] == sheaf.dim_c0 and not (
-        sheaf.is_uniform and arr.shape == (sheaf.n_vertices, int(sheaf.vertex_dims[0]))
+    if (
+        arr.ndim == 2
+        and arr.shape[0] == sheaf.dim_c0
+        and not (sheaf.is_uniform and arr.shape == (sheaf.n_vertices, int(sheaf.vertex_dims[0])))
     ):
         return energy
     return float(energy[0])

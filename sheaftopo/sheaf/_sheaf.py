@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,76 +15,26 @@ from .._validation import (
     check_random_state,
     check_real,
 )
+from ._layouts import SheafLayout, offsets, readonly
+from ._maps import check_memory, random_flat_maps, stack_maps
+from ._nsd import nsd_arrays
 
-__all__ = ["CellularSheaf"]
+__all__ = ["CellularSheaf", "common_dims"]
 
+T = TypeVar("T")
 
-def _physical_memory() -> int:
-    """Bytes of physical memory of this machine (a large default where unknown)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - non-POSIX
-        return 1 << 40
-
-
-def check_memory(n_floats: float, what: str) -> None:
-    """Refuse up front (ValueError) an array of ``n_floats`` float64 larger than the
-    machine's physical memory, instead of a MemoryError or swapping."""
-    need = 8.0 * float(n_floats)
-    have = _physical_memory()
-    if need > have:
-        raise ValueError(
-            f"{what} would need about {need / 2**30:.3g} GiB, more than this machine's "
-            f"{have / 2**30:.3g} GiB of memory"
-        )
+#: ``_learn.py`` imports the prefix sums under this name
+_offsets = offsets
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
+def common_dims(vertex_dims: np.ndarray, edge_dims: np.ndarray) -> tuple[int, int]:
+    """(d_v, d_e): the dimension every vertex (edge) stalk has, 0 where they differ or
+    there are none."""
 
+    def common(dims: np.ndarray) -> int:
+        return int(dims[0]) if len(dims) and (dims == dims[0]).all() else 0
 
-def _offsets(sizes: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=out[1:])
-    return out
-
-
-def _stack_maps(maps: Any, name: str, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Maps given as an (m, r, c) array or a sequence of m 2-D arrays.
-
-    Returns (flat float64 data, rows (m,), cols (m,)).
-    """
-    if isinstance(maps, np.ndarray) or (
-        not isinstance(maps, (list, tuple)) and hasattr(maps, "__array__")
-    ):
-        arr = as_float_array(maps, name, dtype=np.float64)
-        if arr.ndim != 3 or arr.shape[0] != m:
-            raise ValueError(
-                f"{name} must have shape ({m}, edge_dim, vertex_dim), one map per edge, or be "
-                f"a sequence of {m} matrices; got shape {arr.shape}"
-            )
-        rows = np.full(m, arr.shape[1], dtype=np.int64)
-        cols = np.full(m, arr.shape[2], dtype=np.int64)
-        flat = arr.reshape(-1)
-    else:
-        if not isinstance(maps, Sequence) or len(maps) != m:
-            got = len(maps) if isinstance(maps, Sequence) else type(maps).__name__
-            raise ValueError(f"{name} must hold {m} maps, one per edge; got {got}")
-        mats = [as_float_array(f, f"{name}[{e}]", dtype=np.float64) for e, f in enumerate(maps)]
-        for e, f in enumerate(mats):
-            if f.ndim != 2:
-                raise ValueError(f"{name}[{e}] must be a 2-D matrix; got shape {f.shape}")
-        rows = np.array([f.shape[0] for f in mats], dtype=np.int64)
-        cols = np.array([f.shape[1] for f in mats], dtype=np.int64)
-        flat = np.concatenate([f.reshape(-1) for f in mats]) if mats else np.zeros(0)
-    bad = ~np.isfinite(flat)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        e = int(np.searchsorted(_offsets(rows * cols), k, side="right") - 1)
-        raise ValueError(f"{name} must be finite; the map of edge {e} holds {flat[k]!r}")
-    return flat, rows, cols
+    return common(vertex_dims), common(edge_dims)
 
 
 class CellularSheaf:
@@ -109,9 +58,10 @@ class CellularSheaf:
     **Storage.** The maps live in two flat float64 arrays (tails and heads,
     row-major per edge), so that sheaves with different stalk dimensions are
     as cheap as uniform ones; :attr:`tail_maps` / :attr:`head_maps` view them
-    as (m, d_e, d_v) stacks when the dimensions are uniform. Instances are
-    immutable (arrays read-only); operators such as the coboundary are
-    computed once and cached.
+    as (m, d_e, d_v) stacks when the dimensions are uniform, and :attr:`layout`
+    gives all the flat arrays at once. Instances are immutable (arrays
+    read-only); operators such as the coboundary are computed once and kept
+    by the sheaf (:meth:`cached`, :meth:`clear_cache`).
 
     Use the constructors :meth:`constant`, :meth:`from_maps`, :meth:`random`,
     :meth:`connection`, :meth:`from_networkx` and :meth:`from_nsd` rather than
@@ -164,8 +114,8 @@ class CellularSheaf:
         tail_arr = np.array(as_float_array(tail, "tail", dtype=np.float64), copy=True).reshape(-1)
         head_arr = np.array(as_float_array(head, "head", dtype=np.float64), copy=True).reshape(-1)
         u, v = edges_arr[:, 0], edges_arr[:, 1]
-        toff = _offsets(ed * vd[u])
-        hoff = _offsets(ed * vd[v])
+        toff = offsets(ed * vd[u])
+        hoff = offsets(ed * vd[v])
         for name, arr, off in (("tail", tail_arr, toff), ("head", head_arr, hoff)):
             if arr.shape[0] != off[-1]:
                 raise ValueError(
@@ -184,20 +134,21 @@ class CellularSheaf:
                     f"{type(vertex_labels).__name__}"
                 )
             if len(vertex_labels) != n:
-                raise ValueError(
-                    f"vertex_labels must have {n} entries; got {len(vertex_labels)}"
-                )
+                raise ValueError(f"vertex_labels must have {n} entries; got {len(vertex_labels)}")
         self._n = n
-        self._edges = _readonly(edges_arr)
-        self._vdims = _readonly(vd)
-        self._edims = _readonly(ed)
-        self._tail = _readonly(tail_arr)
-        self._head = _readonly(head_arr)
-        self._voff = _readonly(_offsets(vd))
-        self._eoff = _readonly(_offsets(ed))
-        self._toff = _readonly(toff)
-        self._hoff = _readonly(hoff)
+        self._edges = readonly(edges_arr)
+        self._vdims = readonly(vd)
+        self._edims = readonly(ed)
+        self._tail = readonly(tail_arr)
+        self._head = readonly(head_arr)
+        self._voff = readonly(offsets(vd))
+        self._eoff = readonly(offsets(ed))
+        self._toff = readonly(toff)
+        self._hoff = readonly(hoff)
         self._labels = list(vertex_labels) if vertex_labels is not None else None
+        self._layout = SheafLayout(
+            self._edges, self._voff, self._eoff, self._tail, self._toff, self._head, self._hoff
+        )
         self._cache: dict[Any, Any] = {}
 
     # ------------------------------------------------------------------
@@ -257,13 +208,7 @@ class CellularSheaf:
         return (self._n == 0 or dv > 0) and (self.n_edges == 0 or de > 0)
 
     def _common_dims(self) -> tuple[int, int]:
-        """(d_v, d_e): the dimension every vertex (edge) stalk has, 0 where they differ or
-        there are none."""
-
-        def common(dims: np.ndarray) -> int:
-            return int(dims[0]) if len(dims) and (dims == dims[0]).all() else 0
-
-        return common(self._vdims), common(self._edims)
+        return common_dims(self._vdims, self._edims)
 
     def _uniform_shape(self, what: str) -> tuple[int, int]:
         if not self.is_uniform:
@@ -311,22 +256,49 @@ class CellularSheaf:
         return f"CellularSheaf(n_vertices={self._n}, n_edges={self.n_edges}, {dims})"
 
     # ------------------------------------------------------------------
-    # derived structure (cached)
+    # storage and derived structure
     # ------------------------------------------------------------------
 
-    def _incidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per vertex, its incident edges sorted by neighbour: (ptr, dst, eid, side)."""
-        if "incidence" not in self._cache:
-            m = self.n_edges
-            u, v = self._edges[:, 0], self._edges[:, 1]
-            src = np.concatenate([u, v])
-            dst = np.concatenate([v, u])
-            order = np.argsort(src * self._n + dst, kind="stable")
-            ptr = _offsets(np.bincount(src, minlength=self._n))
-            eid = order % max(m, 1)  # incidence i < m is edge i's tail, i >= m its head
-            side = (order >= m).astype(np.int64)
-            self._cache["incidence"] = (ptr, dst[order], eid, side)
-        return self._cache["incidence"]
+    @property
+    def layout(self) -> SheafLayout:
+        """All the flat arrays that store the sheaf, read-only, in one :class:`SheafLayout`.
+
+        The numba kernels take this (by field name); the arrays are the
+        sheaf's own (no copy), so they cannot be written.
+
+        Examples
+        --------
+        >>> from sheaftopo.sheaf import CellularSheaf
+        >>> CellularSheaf.constant([[0, 1]], 1).layout.head
+        array([1.])
+        """
+        return self._layout
+
+    def cached(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The derived object stored under ``key``, made by ``build()`` on the first request.
+
+        The sheaf's operators (coboundary, unweighted Laplacians, the incidence
+        lists, rescaled maps) are computed once and kept here; ``build`` must
+        depend on nothing but the sheaf, since the sheaf is immutable.
+
+        Parameters
+        ----------
+        key : hashable
+            What is stored, e.g. ``"delta"``.
+        build : callable () -> object
+
+        Returns
+        -------
+        object
+            The stored object (the same one on every call until :meth:`clear_cache`).
+        """
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def clear_cache(self) -> None:
+        """Drop every operator kept by :meth:`cached` (frees their memory; rebuilt on demand)."""
+        self._cache.clear()
 
     # ------------------------------------------------------------------
     # constructors
@@ -362,8 +334,8 @@ class CellularSheaf:
         """
         edges, n, labels = as_graph_edges(graph, n_vertices)
         m = len(edges)
-        t_flat, t_rows, t_cols = _stack_maps(tail, "tail", m)
-        h_flat, h_rows, h_cols = _stack_maps(head, "head", m)
+        t_flat, t_rows, t_cols = stack_maps(tail, "tail", m)
+        h_flat, h_rows, h_cols = stack_maps(head, "head", m)
         if (t_rows != h_rows).any():
             e = int(np.flatnonzero(t_rows != h_rows)[0])
             raise ValueError(
@@ -436,29 +408,15 @@ class CellularSheaf:
         m = len(edges)
         vd = as_dims(vertex_dims, n, "vertex_dims")
         ed = as_dims(edge_dims, m, "edge_dims")
-        check_memory(float((ed * (vd[edges[:, 0]] + vd[edges[:, 1]])).sum()) + 4.0 * vd.sum(),
-                     "vertex_dims / edge_dims (the maps)")
+        check_memory(
+            float((ed * (vd[edges[:, 0]] + vd[edges[:, 1]])).sum()) + 4.0 * vd.sum(),
+            "vertex_dims / edge_dims (the maps)",
+        )
         if not isinstance(orthogonal, (bool, np.bool_)):
             raise TypeError(f"orthogonal must be True or False; got {orthogonal!r}")
         rng = check_random_state(seed)
-        flats = []
-        for ends in (edges[:, 0], edges[:, 1]):
-            cols = vd[ends]
-            out = np.empty(int((ed * cols).sum()))
-            off = _offsets(ed * cols)
-            # one batched draw per distinct (d_e, d_v) shape, not per edge
-            if m and (ed == ed[0]).all() and (cols == cols[0]).all():
-                flats.append(_random_maps(rng, m, int(ed[0]), int(cols[0]), orthogonal).ravel())
-                continue
-            shapes = np.stack([ed, cols], 1)
-            uniq, inverse = np.unique(shapes, axis=0, return_inverse=True)
-            for s, (r, c) in enumerate(uniq):
-                idx = np.flatnonzero(inverse.ravel() == s)
-                block = _random_maps(rng, len(idx), int(r), int(c), orthogonal)
-                pos = off[idx][:, None] + np.arange(r * c)[None, :]
-                out[pos] = block.reshape(len(idx), -1)
-            flats.append(out)
-        return cls(n, edges, vd, ed, flats[0], flats[1], vertex_labels=labels)
+        tail, head = random_flat_maps(rng, edges, vd, ed, orthogonal)
+        return cls(n, edges, vd, ed, tail, head, vertex_labels=labels)
 
     @classmethod
     def connection(
@@ -605,77 +563,7 @@ class CellularSheaf:
         directed edge (min, max). NSD's off-diagonal Laplacian block for
         (s, t) is then ours, :math:`-F_s^\top F_t`.
         """
-        ei = np.asarray(edge_index)
-        if ei.dtype.kind not in "iu" and not (ei.size == 0 and ei.dtype.kind == "f"):
-            raise TypeError(
-                f"edge_index must be an integer array of shape (2, E); got an array of "
-                f"dtype {ei.dtype} and shape {ei.shape}"
-            )
-        if ei.ndim != 2 or ei.shape[0] != 2:
-            raise ValueError(f"edge_index must have shape (2, E); got shape {ei.shape}")
-        ei = ei.astype(np.int64)
-        M = as_float_array(maps, "maps", dtype=np.float64)
-        E = ei.shape[1]
-        if M.ndim not in (2, 3) or M.shape[0] != E:
-            raise ValueError(
-                f"maps must have shape ({E}, d_e, d_v) or ({E}, d), one per directed edge "
-                f"(column of edge_index); got shape {M.shape}"
-            )
-        if not np.isfinite(M).all():
-            k = int(np.argwhere(~np.isfinite(M))[0, 0])
-            raise ValueError(f"maps must be finite; maps[{k}] (directed edge {k}) holds NaN or inf")
-        if M.ndim == 2:
-            d = M.shape[1]
-            check_memory(float(E) * d * d, f"diagonal maps of shape {M.shape}")
-            full = np.zeros((E, d, d))
-            full[:, np.arange(d), np.arange(d)] = M
-            M = full
-        if M.shape[1] < 1 or M.shape[2] < 1:
-            raise ValueError(f"maps must have non-empty stalks; got shape {M.shape}")
-        s, t = ei[0], ei[1]
-        if n_vertices is None:
-            if E == 0:
-                raise ValueError("n_vertices must be given when edge_index has no edges")
-            n = int(max(s.max(), t.max())) + 1
-        else:
-            n = check_int(n_vertices, "n_vertices", minimum=1)
-        if E and (int(ei.min()) < 0 or int(ei.max()) >= n):
-            k = int(np.flatnonzero((ei < 0).any(0) | (ei >= n).any(0))[0])
-            raise ValueError(
-                f"edge_index must index vertices in [0, {n}) (n_vertices); column {k} is "
-                f"({s[k]}, {t[k]})"
-            )
-        loops = s == t
-        if loops.any():
-            k = int(np.flatnonzero(loops)[0])
-            raise ValueError(
-                f"edge_index has a self-loop ({s[k]}, {t[k]}) in column {k}; a cellular sheaf "
-                "here has none (NSD's self-loops belong to its residual term, not to the "
-                "sheaf): drop those columns of edge_index and maps before calling from_nsd"
-            )
-        key = s * n + t
-        order = np.argsort(key, kind="stable")
-        dup = np.flatnonzero(key[order][1:] == key[order][:-1])
-        if len(dup):
-            i, j = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
-            raise ValueError(
-                f"edge_index repeats the directed edge ({s[i]}, {t[i]}) in columns {i} and {j}; "
-                "each directed edge must appear once (parallel edges are not supported)"
-            )
-        rkey = t * n + s
-        pos = np.minimum(np.searchsorted(key[order], rkey), max(E - 1, 0))
-        found = key[order][pos] == rkey if E else np.zeros(0, dtype=bool)
-        if not found.all():
-            k = int(np.flatnonzero(~found)[0])
-            raise ValueError(
-                f"edge_index must list every edge in both directions; ({s[k]}, {t[k]}) "
-                f"(column {k}) has no reverse ({t[k]}, {s[k]})"
-            )
-        rev = order[pos]
-        fwd = np.flatnonzero(s < t)
-        de, dv = M.shape[1], M.shape[2]
-        return cls(n, np.stack([s[fwd], t[fwd]], axis=1).reshape(-1, 2), dv, de,
-                   M[fwd].reshape(-1), M[rev[fwd]].reshape(-1))
+        return cls(*nsd_arrays(edge_index, maps, n_vertices))
 
     def to_nsd(self) -> tuple[np.ndarray, np.ndarray]:
         """``(edge_index (2, 2m), maps (2m, d_e, d_v))`` in Neural Sheaf Diffusion's layout.
@@ -692,13 +580,3 @@ class CellularSheaf:
 def _check_attr(attr: Any) -> None:
     if not isinstance(attr, str):
         raise TypeError(f"attr must be a string (an edge attribute name); got {attr!r}")
-
-
-def _random_maps(rng: np.random.Generator, k: int, r: int, c: int, orthogonal: bool) -> np.ndarray:
-    if not orthogonal:
-        return rng.standard_normal((k, r, c)) / np.sqrt(c)
-    big, small = max(r, c), min(r, c)
-    A = rng.standard_normal((k, big, small))
-    Q, Rr = np.linalg.qr(A)
-    Q = Q * np.sign(np.diagonal(Rr, axis1=1, axis2=2))[:, None, :]  # Haar measure
-    return Q if r >= c else Q.transpose(0, 2, 1)

@@ -7,8 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from .._core.kernels import kernel_loader
+from ._layouts import CSRArrays, offsets
+from ._maps import check_memory
 from ._operators import _vertex_blocks_scaled, laplacian_scaled
-from ._sheaf import CellularSheaf, _offsets, check_memory
+from ._sheaf import CellularSheaf
+
+_kernels = kernel_loader("sheaftopo.sheaf._assembly")
 
 #: sheaves with at most this many 0-cochain coordinates are handled with dense eigh
 DENSE_MAX = 3000
@@ -41,7 +46,7 @@ def block_jacobi(sheaf: CellularSheaf, weights: np.ndarray | None = None) -> Any
     import scipy.sparse as sp
 
     vd = sheaf.vertex_dims
-    off = _offsets(vd**2)
+    off = offsets(vd**2)
     D = _vertex_blocks_scaled(sheaf, weights)[0]
     inv = np.empty_like(D)
     # a vertex whose maps are all zero (isolated, or zero maps) has D_v = 0: it gets the
@@ -88,19 +93,21 @@ class BlockOperator:
 
     def __matmul__(self, X: np.ndarray) -> np.ndarray:
         if X.ndim == 2 and X.shape[1] > 1:
-            from ._assembly import csr_matmat
-
             out = np.empty((self.shape[0], X.shape[1]))
-            csr_matmat(self.A.indptr, self.A.indices, self.A.data,
-                       np.ascontiguousarray(X, dtype=np.float64), out)
+            _kernels().csr_matmat(
+                CSRArrays(self.A.indptr, self.A.indices, self.A.data),
+                np.ascontiguousarray(X, dtype=np.float64),
+                out,
+            )
             return out
         return self.A @ X
 
     def linear_operator(self) -> Any:
         from scipy.sparse.linalg import LinearOperator
 
-        return LinearOperator(self.shape, matvec=lambda x: self.A @ x,
-                              matmat=lambda X: self @ X, dtype=np.float64)
+        return LinearOperator(
+            self.shape, matvec=lambda x: self.A @ x, matmat=lambda X: self @ X, dtype=np.float64
+        )
 
 
 def cg(
@@ -212,8 +219,14 @@ def low_spectrum(
             X0 = rng.standard_normal((n, k))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                lam, V = lobpcg(BlockOperator(L).linear_operator(), X0, M=M, largest=False,
-                                tol=rtol * lmax, maxiter=maxiter)
+                lam, V = lobpcg(
+                    BlockOperator(L).linear_operator(),
+                    X0,
+                    M=M,
+                    largest=False,
+                    tol=rtol * lmax,
+                    maxiter=maxiter,
+                )
             order = np.argsort(lam)
             lam, V = lam[order], V[:, order]
     lam = np.maximum(lam, 0.0)
@@ -287,8 +300,9 @@ def kernel_basis(
     return Q, lam, lmax, res, e
 
 
-def _lowest_above(L: Any, Q: np.ndarray, M: Any, lmax: float, rng: np.random.Generator,
-                  start: np.ndarray) -> float:
+def _lowest_above(
+    L: Any, Q: np.ndarray, M: Any, lmax: float, rng: np.random.Generator, start: np.ndarray
+) -> float:
     """The smallest eigenvalue of L on the orthogonal complement of Q (LOBPCG, relative
     residual 1e-6; a Rayleigh quotient, so an upper bound when it stops early)."""
     n, h = Q.shape
@@ -304,8 +318,7 @@ def _lowest_above(L: Any, Q: np.ndarray, M: Any, lmax: float, rng: np.random.Gen
     X0[:, :k] = start[:, :k]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        lam, _ = lobpcg(L, X0, Y=Q if h else None, M=M, largest=False, tol=1e-6 * lmax,
-                        maxiter=500)
+        lam, _ = lobpcg(L, X0, Y=Q if h else None, M=M, largest=False, tol=1e-6 * lmax, maxiter=500)
     return float(max(np.min(lam), 0.0))
 
 

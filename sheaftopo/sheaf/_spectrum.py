@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_choice, check_int, check_random_state, check_real
-from ._operators import _check_sheaf, as_weights, laplacian_scaled, unscale
+from ._operators import _check_sheaf, _edge_weights, laplacian_scaled, unscale
 from ._solvers import DENSE_MAX, KERNEL_TOL, block_jacobi, low_spectrum
 
 __all__ = ["SheafSpectrum", "spectrum"]
@@ -114,7 +114,7 @@ def spectrum(
     (array([0., 1., 1.]), 1.0)
     """
     sheaf = _check_sheaf(sheaf)
-    w = as_weights(sheaf, weights)
+    w = _edge_weights(sheaf, weights)
     k = check_int(k, "k", minimum=1, maximum=max(sheaf.dim_c0, 1))
     tol = check_real(tol, "tol", low=0.0, high=1.0)
     method = check_choice(method, "method", ("auto", "dense", "lobpcg"))

@@ -177,9 +177,9 @@ def sheaves(draw, max_vertices=7, ragged=True, scales=True):
     else:
         F = CellularSheaf.random(E, vd, ed, seed=seed, orthogonal=kind == "orthogonal",
                                  n_vertices=n)
-    tail, head = F._tail.copy(), F._head.copy()
+    tail, head = F.layout.tail.copy(), F.layout.head.copy()
     if kind == "zero" and m:
-        tail[: int(F._toff[1])] = 0.0  # edge 0 constrains nothing on its tail side
+        tail[: int(F.layout.tail_offsets[1])] = 0.0  # edge 0 constrains nothing on its tail side
     if kind == "deficient":
         tail[::3] = 0.0
     t_mag, h_mag = draw(st.sampled_from(SCALE_PAIRS)) if scales else (1.0, 1.0)
@@ -462,7 +462,7 @@ def test_init_bad_arguments(arg, bad):
                                 "head"))
     if outcome[0] == "ok":
         F = outcome[1]
-        assert np.isfinite(F._tail).all() and np.isfinite(F._head).all()
+        assert np.isfinite(F.layout.tail).all() and np.isfinite(F.layout.head).all()
 
 
 @settings(max_examples=examples(20, 400))
