@@ -12,23 +12,37 @@ import pytest
 pytest.importorskip("dask.array")
 pytest.importorskip("distributed")
 
-from sheaftopo import cli
-from sheaftopo.cli import main
+from sheaftopo.cli import _dask, main
 from sheaftopo.report import AnalysisConfig, DaskOptions, analyze
 
 FAST = ["-q", "--dense-max-points", "80", "-k", "5"]
 #: the exact measures, which must not depend on where they ran
-PERSISTENCE_KEYS = ("n_points", "n_finite_pairs", "death_min", "death_median", "death_max",
-                    "total_persistence")
-FIBER_KEYS = ("eps_star", "eps_recall_50", "eps_recall_90", "at_eps_star", "profile_eps",
-              "profile_pairs", "profile_recall")
+PERSISTENCE_KEYS = (
+    "n_points",
+    "n_finite_pairs",
+    "death_min",
+    "death_median",
+    "death_max",
+    "total_persistence",
+)
+FIBER_KEYS = (
+    "eps_star",
+    "eps_recall_50",
+    "eps_recall_90",
+    "at_eps_star",
+    "profile_eps",
+    "profile_pairs",
+    "profile_recall",
+)
 
 
 @pytest.fixture
 def small_cluster(monkeypatch):
     """``--dask`` starts a LocalCluster of 2 threaded workers instead of the machine's processes."""
     monkeypatch.setattr(
-        cli, "_LOCAL_CLUSTER_OPTIONS", {"processes": False, "n_workers": 2, "threads_per_worker": 1}
+        _dask,
+        "LOCAL_CLUSTER_OPTIONS",
+        {"processes": False, "n_workers": 2, "threads_per_worker": 1},
     )
 
 
@@ -44,17 +58,18 @@ def _report(path):
     return json.loads((path / "report.json").read_text())
 
 
-def test_dask_equals_in_memory_on_npy_shards(tmp_path, paired, paired_files, small_cluster,
-                                             capsys):
+def test_dask_equals_in_memory_on_npy_shards(tmp_path, paired, paired_files, small_cluster, capsys):
     A, B, _ = paired
     fa, fb, fl = paired_files
-    da_, db_ = _shards(tmp_path, "image", A, [0, 40, 41, 150]), _shards(
-        tmp_path, "text", B, [0, 75, 150]
+    da_, db_ = (
+        _shards(tmp_path, "image", A, [0, 40, 41, 150]),
+        _shards(tmp_path, "text", B, [0, 75, 150]),
     )
     mem, dsk = tmp_path / "mem", tmp_path / "dsk"
     assert main(["analyze", str(fa), str(fb), "--labels", str(fl), "--out", str(mem), *FAST]) == 0
-    rc = main(["analyze", str(da_), str(db_), "--labels", str(fl), "--out", str(dsk), "--dask",
-               *FAST])
+    rc = main(
+        ["analyze", str(da_), str(db_), "--labels", str(fl), "--out", str(dsk), "--dask", *FAST]
+    )
     assert rc == 0, capsys.readouterr().err
     ref, got = _report(mem), _report(dsk)
     for name in ("image", "text"):
@@ -78,11 +93,23 @@ def test_dask_equals_in_memory_on_npy_shards(tmp_path, paired, paired_files, sma
 
 def test_dask_subsample_and_full_rows(tmp_path, paired, small_cluster, capsys):
     A, B, _ = paired
-    da_, db_ = _shards(tmp_path, "a", A, [0, 100, 150]), _shards(tmp_path, "b", B[:, :7],
-                                                                  [0, 150])
+    da_, db_ = _shards(tmp_path, "a", A, [0, 100, 150]), _shards(tmp_path, "b", B[:, :7], [0, 150])
     out = tmp_path / "r"
-    rc = main(["analyze", str(da_), str(db_), "--out", str(out), "--dask", "--max-points", "60",
-               "--preprocess", "standardize", *FAST])
+    rc = main(
+        [
+            "analyze",
+            str(da_),
+            str(db_),
+            "--out",
+            str(out),
+            "--dask",
+            "--max-points",
+            "60",
+            "--preprocess",
+            "standardize",
+            *FAST,
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     got = _report(out)
     assert got["inputs"]["n_rows_analysed"]["value"] == 60
@@ -96,8 +123,21 @@ def test_dask_subsample_and_full_rows(tmp_path, paired, small_cluster, capsys):
     mem = tmp_path / "m"
     np.save(tmp_path / "a.npy", A)
     np.save(tmp_path / "b.npy", B[:, :7])
-    assert main(["analyze", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--out", str(mem),
-                 "--max-points", "60", *FAST]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(tmp_path / "a.npy"),
+                str(tmp_path / "b.npy"),
+                "--out",
+                str(mem),
+                "--max-points",
+                "60",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     assert _report(mem)["inputs"]["subsample"]["indices"] == got["inputs"]["subsample"]["indices"]
 
 
@@ -107,16 +147,25 @@ def test_analyze_api_deaths_bit_for_bit(paired):
     A, B, _ = paired
     cfg = AnalysisConfig(k=5, dense_max_points=80)
     ref = analyze({"a": A, "b": B}, config=cfg)
-    with LocalCluster(processes=False, n_workers=2, threads_per_worker=1,
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
-        got = analyze({"a": [A[:70], A[70:]], "b": B}, config=cfg,
-                      dask=DaskOptions(client=client, block_rows=32))
+    with (
+        LocalCluster(
+            processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        got = analyze(
+            {"a": [A[:70], A[70:]], "b": B},
+            config=cfg,
+            dask=DaskOptions(client=client, block_rows=32),
+        )
     for name in ("a", "b"):
         r, g = ref.arrays["sets"][name], got.arrays["sets"][name]
         assert g["deaths"].tobytes() == r["deaths"].tobytes()
         assert g["diagram"].tobytes() == r["diagram"].tobytes()
-    rf, gf = ref.arrays["pairs"]["a | b"]["fiber_product"], got.arrays["pairs"]["a | b"][
-        "fiber_product"]
+    rf, gf = (
+        ref.arrays["pairs"]["a | b"]["fiber_product"],
+        got.arrays["pairs"]["a | b"]["fiber_product"],
+    )
     assert np.array_equal(gf["eps"], rf["eps"]) and np.array_equal(gf["recall"], rf["recall"])
     assert gf["eps_star"] == rf["eps_star"] > 0
     with pytest.raises(TypeError, match="dask must be a DaskOptions"):
@@ -129,14 +178,28 @@ def test_unreachable_scheduler_exits_2_quickly(tmp_path, paired_files, capsys):
     fa, fb, _ = paired_files
     out = tmp_path / "r"
     t = time.perf_counter()
-    rc = main(["analyze", str(fa), str(fb), "--out", str(out), "--scheduler",
-               "tcp://127.0.0.1:1", "--scheduler-timeout", "2", *FAST])
+    rc = main(
+        [
+            "analyze",
+            str(fa),
+            str(fb),
+            "--out",
+            str(out),
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+            "--scheduler-timeout",
+            "2",
+            *FAST,
+        ]
+    )
     assert rc == 2
     assert time.perf_counter() - t < 20
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
-    assert err.startswith("sheaftopo analyze: error: --scheduler tcp://127.0.0.1:1: could not "
-                          "reach a Dask scheduler at 'tcp://127.0.0.1:1' within 2 s")
+    assert err.startswith(
+        "sheaftopo analyze: error: --scheduler tcp://127.0.0.1:1: could not "
+        "reach a Dask scheduler at 'tcp://127.0.0.1:1' within 2 s"
+    )
     assert "dask scheduler" in err and not out.exists()
 
 
@@ -146,15 +209,17 @@ def test_dask_flag_errors(tmp_path, paired, paired_files, capsys):
     shards = _shards(tmp_path, "a", A, [0, 150])
     assert main(["analyze", str(shards), str(fb), "--out", str(tmp_path / "r"), *FAST]) == 2
     assert "is a directory; shard directories and zarr stores are read with --dask" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     bad = _shards(tmp_path, "bad", A[:, :3], [0, 150])
     np.save(bad / "z.npy", A[:10, :4])
-    assert main(["analyze", str(bad), str(fb), "--dask", "--out", str(tmp_path / "r"),
-                 *FAST]) == 2
+    assert main(["analyze", str(bad), str(fb), "--dask", "--out", str(tmp_path / "r"), *FAST]) == 2
     err = capsys.readouterr().err
     assert "shards must all have the same number of features" in err and "'z.npy' has 4" in err
-    assert main(["analyze", str(fa), str(fb), "--scheduler-timeout", "0", "--scheduler", "x",
-                 *FAST]) == 2
+    assert (
+        main(["analyze", str(fa), str(fb), "--scheduler-timeout", "0", "--scheduler", "x", *FAST])
+        == 2
+    )
     assert "--scheduler-timeout must be > 0" in capsys.readouterr().err
     assert main(["analyze", str(fa), str(fb), "--dask", "--scheduler", "tcp://h:1"]) == 2
     err = capsys.readouterr().err
@@ -165,8 +230,21 @@ def test_block_rows_and_memory_budget_flags(tmp_path, paired_files, small_cluste
     fa, fb, _ = paired_files
     mem, dsk = tmp_path / "mem", tmp_path / "dsk"
     assert main(["analyze", str(fa), str(fb), "--out", str(mem), *FAST]) == 0
-    rc = main(["analyze", str(fa), str(fb), "--out", str(dsk), "--dask", "--block-rows", "32",
-               "--memory-budget", "64MiB", *FAST])
+    rc = main(
+        [
+            "analyze",
+            str(fa),
+            str(fb),
+            "--out",
+            str(dsk),
+            "--dask",
+            "--block-rows",
+            "32",
+            "--memory-budget",
+            "64MiB",
+            *FAST,
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     ref, got = _report(mem), _report(dsk)
     for key in PERSISTENCE_KEYS:
@@ -181,10 +259,14 @@ def test_block_rows_and_memory_budget_flags(tmp_path, paired_files, small_cluste
         (["--block-rows", "32"], "--block-rows sets the size of Dask tasks; use it with --dask"),
         (["--memory-budget", "1GB"], "--memory-budget sets the size of Dask tasks"),
         (["--dask", "--block-rows", "0"], "--block-rows must be >= 1; got 0"),
-        (["--dask", "--memory-budget", "12XB"],
-         "argument --memory-budget: expected a size such as 256MiB, 2GB or 1000000; got '12XB'"),
-        (["--dask", "--memory-budget", "100"],
-         "argument --memory-budget: must be at least 1KiB; got '100' (100 bytes)"),
+        (
+            ["--dask", "--memory-budget", "12XB"],
+            "argument --memory-budget: expected a size such as 256MiB, 2GB or 1000000; got '12XB'",
+        ),
+        (
+            ["--dask", "--memory-budget", "100"],
+            "argument --memory-budget: must be at least 1KiB; got '100' (100 bytes)",
+        ),
     ],
 )
 def test_block_size_flag_errors(tmp_path, paired_files, flags, message, capsys):
