@@ -161,5 +161,8 @@ class _Relay:
             return
         self._at_line_start = text.endswith("\n") if text else self._at_line_start
         if text:
-            self.target.write(text)
-            self.target.flush()
+            try:
+                self.target.write(text)
+                self.target.flush()
+            except (OSError, ValueError):  # our stream is gone (a closed pipe): drain, unseen
+                self.muted = True

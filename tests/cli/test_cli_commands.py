@@ -430,7 +430,10 @@ parser = argparse.ArgumentParser(prog="python -m prog")
 parser.add_argument("--status", type=int, default=0)
 parser.add_argument("--sleep", type=float, default=0.0)
 parser.add_argument("--pid-file")
+parser.add_argument("--lines", type=int, default=0)
 args = parser.parse_args()
+for _ in range(args.lines):
+    print("x" * 99)
 if args.pid_file:
     with open(args.pid_file, "w") as f:
         f.write(str(os.getpid()))
@@ -464,6 +467,18 @@ def test_program_usage_error_is_one_line(program, capsys):
     # exit status 2 without a usage error: the program's own message, as it wrote it
     assert _checkout.run_module("prog", ["--status", "2"], root=program, command="x") == 2
     assert capsys.readouterr().err == "to stderr\n"
+
+
+def test_a_closed_stdout_does_not_block_the_program(program, monkeypatch):
+    import io
+
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    # 200 kB: more than a pipe holds, so the program would wait forever for a reader
+    assert _checkout.run_module("prog", ["--lines", "2000"], root=program, command="x") == 0
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
