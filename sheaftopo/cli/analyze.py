@@ -247,25 +247,21 @@ def config(args: argparse.Namespace) -> Any:
     from .._core.dask import DaskOptions
     from ..report import AnalysisConfig
 
-    cfg = AnalysisConfig(
-        max_points=args.max_points,
-        seed=args.seed,
-        dense_max_points=args.dense_max_points,
-        k=args.k,
-        lam=args.lam,
-        shared_space=args.shared_space,
-        shared_dim=args.shared_dim,
-        preprocess=args.preprocess,
-        retrieval_metric=args.retrieval_metric,
-        shared_rule=args.shared_rule,
-        shared_threshold=args.shared_threshold,
-        n_permutations=args.permutations,
-    )
-    sizes = DaskOptions(
-        block_rows=args.block_rows, memory_budget=args.memory_budget, timeout=args.scheduler_timeout
-    )
     try:
-        checked = cfg.validated()
+        checked = AnalysisConfig(
+            max_points=args.max_points,
+            seed=args.seed,
+            dense_max_points=args.dense_max_points,
+            k=args.k,
+            lam=args.lam,
+            shared_space=args.shared_space,
+            shared_dim=args.shared_dim,
+            preprocess=args.preprocess,
+            retrieval_metric=args.retrieval_metric,
+            shared_rule=args.shared_rule,
+            shared_threshold=args.shared_threshold,
+            n_permutations=args.permutations,
+        ).validated()
         for flag, given in (
             ("--block-rows", args.block_rows),
             ("--memory-budget", args.memory_budget),
@@ -274,7 +270,11 @@ def config(args: argparse.Namespace) -> Any:
                 raise InputError(
                     f"{flag} sets the size of Dask tasks; use it with --dask or --scheduler ADDRESS"
                 )
-        sizes.validated()
+        DaskOptions(
+            block_rows=args.block_rows,
+            memory_budget=args.memory_budget,
+            timeout=args.scheduler_timeout,
+        ).validated()
     except (ValueError, TypeError) as e:
         raise InputError(_flag_message(str(e))) from e
     return checked
