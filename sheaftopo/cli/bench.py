@@ -9,7 +9,6 @@ a usage error of one of them ends the command (exit status 2, one line).
 from __future__ import annotations
 
 import argparse
-import pkgutil
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def benchmark_names(root: Path) -> list[str]:
     """The benchmarks of the checkout at ``root``: the public modules of ``benchmarks/``."""
+    import pkgutil
+
     found = pkgutil.iter_modules([str(root / "benchmarks")])
     return sorted(m.name for m in found if not m.name.startswith("_"))
 
