@@ -554,13 +554,13 @@ def _local_self(original: Any) -> Any:
 
 
 @mutant("consistency averaged over the edge dimensions, not summed", page=GRADIENT_PAGE,
-        target="sheaftopo.torch.sheafalign._model:edge_coupling")
+        target=f"{SHEAFALIGN}:SheafNode.coupling")
 def _coupling_mean(original: Any) -> Any:
-    def edge_coupling(z_tail: Any, z_head: Any, **kw: Any) -> Any:
-        cons, contr = original(z_tail, z_head, **kw)
+    def coupling(self: Any, z_tail: Any, z_head: Any) -> Any:
+        cons, contr = original(self, z_tail, z_head)
         return cons / z_tail.shape[1], contr
 
-    return edge_coupling
+    return coupling
 
 
 @mutant("dual map replaced by the restriction map transposed", page=MISSING_PAGE,

@@ -12,7 +12,12 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from sheaftopo.sheaf import cohomology_dimensions, dirichlet_energy  # noqa: E402
-from sheaftopo.torch import SheafConsistencyLoss, info_nce  # noqa: E402
+from sheaftopo.torch import (  # noqa: E402
+    SheafConsistencyLoss,
+    info_nce,
+    sheaf_consistency_loss,
+    sheaf_reconstruction_loss,
+)
 from sheaftopo.torch.sheafalign import (  # noqa: E402
     SheafAlign,
     SingleSpaceBaseline,
@@ -121,6 +126,38 @@ def test_one_edge_equals_the_sheaf_consistency_module():
     ours = model.loss_terms(views).total
     assert torch.allclose(ours, edge(views[0], views[1]), rtol=1e-12, atol=0)
     assert torch.allclose(ours, model.edge_loss(0, views), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("kw", [{}, {"normalize": False, "lam": 0.5, "gamma": 0.7}])
+def test_terms_are_the_public_sheaf_losses_values_and_gradients(kw):
+    # SheafAlign's consistency and reconstruction terms are sheaf_consistency_loss and
+    # sheaf_reconstruction_loss of the model's embeddings and maps (bit for bit here),
+    # and so are their gradients; the training step evaluates them on the projections
+    views = small_views(dims=(5, 6, 7, 4))
+    model = small_model((5, 6, 7, 4), graph=[[0, 1], [1, 2], [2, 3], [3, 0]], **kw)
+    with torch.no_grad():  # move Q off its initial P^T
+        for node in model.node_list():
+            for Q in node.Q.values():
+                Q.mul_(1.3)
+    terms = model.loss_terms(views)
+    hs = model.embed(views)
+    cons, contr, rec = [], [], []
+    for k, (u, v) in enumerate(model.edges.tolist()):
+        nu, nv = model.node(u), model.node(v)
+        Pu, Pv, Qu, Qv = nu.P[str(k)], nv.P[str(k)], nu.Q[str(k)], nv.Q[str(k)]
+        cons.append(sheaf_consistency_loss(hs[u], hs[v], Pu, Pv))
+        contr.append(info_nce(nu.project(k, hs[u]), nv.project(k, hs[v]), temperature=0.1))
+        rec.append(
+            sheaf_reconstruction_loss(hs[u], Pu, Qu) + sheaf_reconstruction_loss(hs[v], Pv, Qv)
+        )
+    public = torch.stack([torch.stack(t) for t in (cons, contr, rec)], dim=1)
+    np.testing.assert_array_equal(terms.edges, public.detach().numpy())
+    total = model.lam * sum(cons) + model.beta * sum(contr) + model.gamma * sum(rec)
+    params = list(model.parameters())
+    ours = torch.autograd.grad(terms.total, params)
+    theirs = torch.autograd.grad(total, params)
+    for (name, _), a, b in zip(model.named_parameters(), ours, theirs, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-15, msg=name)
 
 
 def test_loss_is_the_sum_of_edge_losses_and_gradients_flow_along_edges_only():

@@ -42,7 +42,8 @@ from ._distributed import (
 from ._evaluate import Evaluation, evaluate
 from ._experiment import DEFAULT_ANCHORS, SYNTHETIC_DEFAULTS, ExperimentResult, run_experiment
 from ._graph import GRAPH_KINDS, check_connected, make_graph, shortest_path
-from ._model import EdgeInfo, LossTerms, MLPEncoder, SheafAlign, SheafNode, node_seed
+from ._model import LossTerms, SheafAlign
+from ._node import EdgeInfo, MLPEncoder, SheafNode, node_seed
 from ._train import NonFiniteLossError, StepInfo, TrainResult, as_views, batch_indices, train
 
 __all__ = [

@@ -13,7 +13,8 @@ from torch import nn
 
 from ..._validation import check_int, check_real
 from .._contrastive import info_nce
-from ._model import LossTerms, _as_encoders, _as_input_dims, _as_names, _build_encoder
+from ._model import LossTerms, _as_encoders, _as_input_dims, _as_names
+from ._node import build_encoder
 
 __all__ = ["SingleSpaceBaseline"]
 
@@ -83,7 +84,7 @@ class SingleSpaceBaseline(nn.Module):
         seed = check_int(seed, "seed", minimum=0)
         hidden = check_int(hidden, "hidden", minimum=1)
         encs = _as_encoders(encoders, n)
-        built = [_build_encoder(i, dims_in[i], d, encs[i], hidden, seed) for i in range(n)]
+        built = [build_encoder(i, dims_in[i], d, encs[i], hidden, seed) for i in range(n)]
         self.encoders = nn.ModuleList(enc for enc, _ in built)
         self.temperature = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
         self.anchor = a
