@@ -84,9 +84,6 @@ FAN_IN = 8
 SWEEP_FRACTION = 0.25
 
 
-# alias for report/_distributed.py and cli.py until they import sheaftopo._core.dask
-task_bytes = mst_task_bytes
-
 #: the candidate-selection kernels of the block-pair tasks
 _pair_kernels = kernel_loader("sheaftopo.distributed._kernels")
 

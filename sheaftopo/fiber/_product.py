@@ -75,9 +75,6 @@ KDTREE_MAX_DIM = 4
 KDTREE_MAX_DENSITY = 0.01
 _DEFAULT_BUDGET = 1 << 27
 
-# alias for report/_distributed.py until it imports sheaftopo._core.fiber_blocks
-_order_statistic = order_statistic
-
 
 def _n_jobs(n_jobs: Any) -> int:
     if n_jobs is None:
