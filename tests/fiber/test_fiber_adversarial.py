@@ -764,6 +764,7 @@ def test_dask_functions_equal_in_memory(data, pair, metric, block_rows):
         DaskOptions,
         fiber_product_dask,
         fiber_profile_dask,
+        true_distances_dask,
         write_fiber_product_dask,
     )
 
@@ -789,6 +790,12 @@ def test_dask_functions_equal_in_memory(data, pair, metric, block_rows):
             metric=metric, options=opts, names=("F", "G", "true_pairs"),
             check=_brute_force_profile(F, G2, grid, metric, diagonal),
         )
+        if diagonal:
+            status, got = check_call(SUB, true_distances_dask, F, G2, "diagonal", metric=metric,
+                                     options=opts, names=("F", "G"))
+            if status == "ok":
+                ref = fiber_profile(F, G2, grid, true_pairs="diagonal", metric=metric)
+                assert got.tobytes() == ref.true_distances.tobytes()
 
 
 @settings(max_examples=examples(10, 100))
@@ -796,7 +803,7 @@ def test_dask_functions_equal_in_memory(data, pair, metric, block_rows):
        eps=st.sampled_from([1.0, *BAD_SCALARS]))
 def test_dask_functions_refuse_bad_input(bad, first, eps):
     dask = pytest.importorskip("dask")
-    from sheaftopo.distributed import fiber_product_dask, fiber_profile_dask
+    from sheaftopo.distributed import fiber_product_dask, fiber_profile_dask, true_distances_dask
 
     good = np.arange(15.0).reshape(5, 3)
     args = (bad, good) if first else (good, bad)
@@ -804,6 +811,11 @@ def test_dask_functions_refuse_bad_input(bad, first, eps):
         status, _ = check_call(SUB, fiber_product_dask, *args, 1.0, names="F" if first else "G")
         assert status == "error"
         status, _ = check_call(SUB, fiber_profile_dask, *args, [1.0], names="F" if first else "G")
+        assert status == "error"
+        status, _ = check_call(SUB, true_distances_dask, *args, [[0, 0]],
+                               names="F" if first else "G")
+        assert status == "error"
+        status, _ = check_call(SUB, true_distances_dask, good, good, [[0, 9]], names="true_pairs")
         assert status == "error"
         status, res = check_call(SUB, fiber_product_dask, good, good + 0.5, eps, names="eps")
         if status == "ok":
