@@ -187,7 +187,7 @@ def test_regression_unguarded_main_script_is_refused_with_advice(tmp_path, guard
     call = "result = train_distributed(model, views, epochs=1, batch_size=10, threads=1)"
     if guarded:
         call = ('if __name__ == "__main__":\n'
-                '    from sheaftopo.torch.sheafalign._distributed import _check_main_guard\n'
+                '    from sheaftopo.torch.sheafalign._launch import _check_main_guard\n'
                 '    _check_main_guard("spawn")\n'
                 '    print("guard ok")')
     script = tmp_path / "train_script.py"
@@ -208,7 +208,7 @@ def test_regression_unguarded_main_script_is_refused_with_advice(tmp_path, guard
 def test_process_dying_while_bootstrapping_is_explained(tmp_path):
     # the fallback: a process that never reached the worker (no start marker) is reported as
     # dying while Python started it, with the __main__-guard advice
-    from sheaftopo.torch.sheafalign._distributed import _failure
+    from sheaftopo.torch.sheafalign._launch import _failure
 
     model = SheafAlign([3, 4], embed_dim=4, hidden=4)
     (tmp_path / "started1").touch()

@@ -37,11 +37,11 @@ from ._distributed import (
     load_node_results,
     run_node,
     save_node_result,
-    train_distributed,
 )
 from ._evaluate import Evaluation, evaluate
 from ._experiment import DEFAULT_ANCHORS, SYNTHETIC_DEFAULTS, ExperimentResult, run_experiment
 from ._graph import GRAPH_KINDS, check_connected, make_graph, shortest_path
+from ._launch import train_distributed
 from ._model import LossTerms, SheafAlign
 from ._node import EdgeInfo, MLPEncoder, SheafNode, node_seed
 from ._train import NonFiniteLossError, StepInfo, TrainResult, as_views, batch_indices, train

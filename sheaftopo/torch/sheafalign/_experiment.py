@@ -16,9 +16,9 @@ import torch
 from ..._validation import check_choice, check_int, check_real
 from ._baseline import SingleSpaceBaseline
 from ._data import DATASETS, MultiViewSplit, load_views
-from ._distributed import train_distributed
 from ._evaluate import Evaluation, evaluate
 from ._graph import GRAPH_KINDS, make_graph
+from ._launch import train_distributed
 from ._model import SheafAlign
 from ._train import TrainResult, train
 
