@@ -189,17 +189,7 @@ def evaluate(
     >>> sorted(ev.recall_instance), sorted(ev.robustness["model"])
     ([1, 5, 10], [0.0, 0.1, 0.3, 0.5])
     """
-    te = as_views(test_views, model, name="test_views")
-    tr = as_views(train_views, model, name="train_views")
-    y_te = np.asarray(test_labels).reshape(-1)
-    y_tr = np.asarray(train_labels).reshape(-1)
-    for name, y, data in (("test_labels", y_te, te), ("train_labels", y_tr, tr)):
-        if y.dtype.kind not in "iu":
-            raise TypeError(f"{name} must be integer class labels; got dtype {y.dtype}")
-        if len(y) != data[0].shape[0]:
-            raise ValueError(
-                f"{name} must have one label per row ({data[0].shape[0]}); got {len(y)}"
-            )
+    te, tr, y_te, y_tr = _check_data(model, test_views, test_labels, train_views, train_labels)
     if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
         raise TypeError(f"ks must be a sequence of positive integers; got {ks!r}")
     ks = tuple(check_int(k, "ks", minimum=1) for k in ks)
@@ -213,6 +203,76 @@ def evaluate(
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     n = model.n_nodes
     classes = np.unique(y_tr)
+    emb = _embed(model, tr, te, y_tr, y_te, ks, classes)
+    H_tr = [_np(h) for h in emb.hs_tr]
+    H_te = [_np(h) for h in emb.hs_te]
+    means = [h.mean(axis=0) for h in H_tr]
+    few = _few_shot(H_tr, H_te, y_tr, y_te, classes, shots, repeats, rng)
+    nmse = _missing_nmse(H_te, emb.estimates, means)
+    cents = [_centroids(H_tr[j], y_tr, classes) for j in range(n)]
+    robust = _robustness(H_te, y_te, classes, cents, emb.estimates, means, rates, repeats, rng)
+    off = ~np.eye(n, dtype=bool)
+    return Evaluation(
+        model=type(model).__name__,
+        ks=ks,
+        recall_instance={k: float(emb.pair_inst[off][:, t].mean()) for t, k in enumerate(ks)},
+        recall_label={k: float(emb.pair_lab[off][:, t].mean()) for t, k in enumerate(ks)},
+        pair_recall=emb.pair_inst,
+        zero_shot=float(emb.zs_pairs[off].mean()),
+        zero_shot_pairs=emb.zs_pairs,
+        few_shot=few,
+        robustness=robust,
+        missing_nmse={k: float(np.mean(v)) for k, v in nmse.items()},
+        missing_nmse_nodes=nmse,
+        message_numbers=float(np.mean(emb.message)),
+        embedding_numbers=float(np.mean(model.embed_dims)),
+        node_names=tuple(model.node_names),
+    )
+
+
+def _check_data(
+    model: Any, test_views: Any, test_labels: Any, train_views: Any, train_labels: Any
+) -> tuple[list[torch.Tensor], list[torch.Tensor], np.ndarray, np.ndarray]:
+    """The views as the model's tensors and the labels as integer arrays, one per row."""
+    te = as_views(test_views, model, name="test_views")
+    tr = as_views(train_views, model, name="train_views")
+    y_te = np.asarray(test_labels).reshape(-1)
+    y_tr = np.asarray(train_labels).reshape(-1)
+    for name, y, data in (("test_labels", y_te, te), ("train_labels", y_tr, tr)):
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be integer class labels; got dtype {y.dtype}")
+        if len(y) != data[0].shape[0]:
+            raise ValueError(
+                f"{name} must have one label per row ({data[0].shape[0]}); got {len(y)}"
+            )
+    return te, tr, y_te, y_tr
+
+
+@dataclass
+class _Embedded:
+    """What :func:`evaluate` reads off the model (the rest is numpy on these)."""
+
+    hs_tr: list[torch.Tensor]
+    hs_te: list[torch.Tensor]
+    pair_inst: np.ndarray
+    pair_lab: np.ndarray
+    zs_pairs: np.ndarray
+    estimates: list[dict[int, np.ndarray]]
+    message: list[int]
+
+
+def _embed(
+    model: Any,
+    tr: list[torch.Tensor],
+    te: list[torch.Tensor],
+    y_tr: np.ndarray,
+    y_te: np.ndarray,
+    ks: tuple[int, ...],
+    classes: np.ndarray,
+) -> _Embedded:
+    """Embeddings, pairwise retrieval and zero-shot scores, and every node's estimates from
+    its neighbours; the model in eval mode without gradients (its mode restored)."""
+    n = model.n_nodes
     was_training = model.training
     model.eval()
     try:
@@ -239,16 +299,25 @@ def evaluate(
             message = [model.message_dim(i, j) for j in range(n) for i in estimates[j]]
     finally:
         model.train(was_training)
-    H_tr = [_np(h) for h in hs_tr]
-    H_te = [_np(h) for h in hs_te]
-    means = [h.mean(axis=0) for h in H_tr]
+    return _Embedded(hs_tr, hs_te, pair_inst, pair_lab, zs_pairs, estimates, message)
 
-    # k-shot: prototypes from k labelled training items of the modality itself
+
+def _few_shot(
+    H_tr: list[np.ndarray],
+    H_te: list[np.ndarray],
+    y_tr: np.ndarray,
+    y_te: np.ndarray,
+    classes: np.ndarray,
+    shots: tuple[int, ...],
+    repeats: int,
+    rng: np.random.Generator,
+) -> dict[int, float]:
+    """k-shot accuracy: prototypes from k labelled training items of the modality itself."""
     few = {}
     for k in shots:
         accs = []
         for _ in range(repeats):
-            for j in range(n):
+            for j in range(len(H_tr)):
                 support = np.concatenate(
                     [rng.permutation(np.flatnonzero(y_tr == c))[:k] for c in classes]
                 )
@@ -256,11 +325,15 @@ def evaluate(
                 pred = classes[np.argmax(_unit(H_te[j]) @ C.T, axis=1)]
                 accs.append(float(np.mean(pred == y_te)))
         few[k] = float(np.mean(accs))
+    return few
 
-    # missing-modality estimates against the true embeddings
+
+def _missing_nmse(
+    H_te: list[np.ndarray], estimates: list[dict[int, np.ndarray]], means: list[np.ndarray]
+) -> dict[str, list[float]]:
+    """Per node, the normalised error of the missing-modality estimates and fills."""
     nmse: dict[str, list[float]] = {"model": [], "model_single": [], "zero": [], "mean": []}
-    for j in range(n):
-        h = H_te[j]
+    for j, h in enumerate(H_te):
         den = float(np.sum((h - h.mean(axis=0)) ** 2))
         den = den if den > 0 else 1.0
         E = list(estimates[j].values())
@@ -268,10 +341,23 @@ def evaluate(
         nmse["model_single"].append(float(np.mean([np.sum((e - h) ** 2) for e in E])) / den)
         nmse["zero"].append(float(np.sum(h**2)) / den)
         nmse["mean"].append(float(np.sum((h - means[j]) ** 2)) / den)
+    return nmse
 
-    # robustness: multi-view nearest centroid with modalities dropped at random
-    cents = [_centroids(H_tr[j], y_tr, classes) for j in range(n)]
-    N = len(y_te)
+
+def _robustness(
+    H_te: list[np.ndarray],
+    y_te: np.ndarray,
+    classes: np.ndarray,
+    cents: list[np.ndarray],
+    estimates: list[dict[int, np.ndarray]],
+    means: list[np.ndarray],
+    rates: tuple[float, ...],
+    repeats: int,
+    rng: np.random.Generator,
+) -> dict[str, dict[float, float]]:
+    """Multi-view nearest-centroid accuracy with modalities dropped at random (p = 0 and
+    ``rates``), the missing embeddings filled by each method."""
+    n, N = len(H_te), len(y_te)
     robust: dict[str, dict[float, float]] = {"model": {}, "zero": {}, "mean": {}}
     for p in (0.0, *rates):
         scores: dict[str, list[float]] = {m: [] for m in robust}
@@ -282,38 +368,32 @@ def evaluate(
             for method in robust:
                 total = np.zeros((N, len(classes)))
                 for j in range(n):
-                    keep = avail[:, j : j + 1]
-                    if method == "zero":
-                        fill = np.zeros_like(H_te[j])
-                    elif method == "mean":
-                        fill = np.broadcast_to(means[j], H_te[j].shape)
-                    else:
-                        srcs = list(estimates[j])
-                        w = avail[:, srcs].astype(np.float64)
-                        acc = sum(w[:, [t]] * estimates[j][i] for t, i in enumerate(srcs))
-                        cnt = w.sum(axis=1, keepdims=True)
-                        fill = np.where(cnt > 0, acc / np.maximum(cnt, 1.0), means[j])
-                    X = np.where(keep, H_te[j], fill)
+                    fill = _fill(method, H_te[j], avail, estimates[j], means[j])
+                    X = np.where(avail[:, j : j + 1], H_te[j], fill)
                     total += _unit(X) @ cents[j].T
                 pred = classes[np.argmax(total, axis=1)]
                 scores[method].append(float(np.mean(pred == y_te)))
         for method in robust:
             robust[method][float(p)] = float(np.mean(scores[method]))
+    return robust
 
-    off = ~np.eye(n, dtype=bool)
-    return Evaluation(
-        model=type(model).__name__,
-        ks=ks,
-        recall_instance={k: float(pair_inst[off][:, t].mean()) for t, k in enumerate(ks)},
-        recall_label={k: float(pair_lab[off][:, t].mean()) for t, k in enumerate(ks)},
-        pair_recall=pair_inst,
-        zero_shot=float(zs_pairs[off].mean()),
-        zero_shot_pairs=zs_pairs,
-        few_shot=few,
-        robustness=robust,
-        missing_nmse={k: float(np.mean(v)) for k, v in nmse.items()},
-        missing_nmse_nodes=nmse,
-        message_numbers=float(np.mean(message)),
-        embedding_numbers=float(np.mean(model.embed_dims)),
-        node_names=tuple(model.node_names),
-    )
+
+def _fill(
+    method: str,
+    h: np.ndarray,
+    avail: np.ndarray,
+    estimates: dict[int, np.ndarray],
+    mean: np.ndarray,
+) -> np.ndarray:
+    """Node j's stand-in embeddings (shape of ``h``) under ``method``: zeros, the training
+    mean, or the model's estimates averaged over the available neighbours (the mean when
+    none is available)."""
+    if method == "zero":
+        return np.zeros_like(h)
+    if method == "mean":
+        return np.broadcast_to(mean, h.shape)
+    srcs = list(estimates)
+    w = avail[:, srcs].astype(np.float64)
+    acc = sum(w[:, [t]] * estimates[i] for t, i in enumerate(srcs))
+    cnt = w.sum(axis=1, keepdims=True)
+    return np.where(cnt > 0, acc / np.maximum(cnt, 1.0), mean)
