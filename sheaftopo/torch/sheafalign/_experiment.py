@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,14 +158,29 @@ def _row(label: str, edge_dim: Any, ev: Evaluation, tr: TrainResult) -> dict[str
 
 
 def _plots(res: ExperimentResult, out: Path) -> dict[str, Path]:
-    from matplotlib.figure import Figure
-
-    files = {}
+    """The three figures (recall, communication, robustness) written to ``out``."""
     sheaf = [(k, ev) for k, ev in res.evaluations.items() if k.startswith("SheafAlign")]
     base = res.evaluations.get("single space")
+    files = {}
+    files["recall_plot"] = _recall_plot(res, sheaf, base, out / "recall_vs_edge_dim.png")
+    files["communication_plot"] = _communication_plot(
+        sheaf, base, out / "communication_vs_error.png"
+    )
+    files["robustness_plot"] = _robustness_plot(res, out / "robustness.png")
+    return files
+
+
+def _recall_plot(
+    res: ExperimentResult,
+    sheaf: list[tuple[str, Evaluation]],
+    base: Evaluation | None,
+    path: Path,
+) -> Path:
+    """Instance Recall@k of SheafAlign against d_e, the baseline's as horizontal lines."""
+    from matplotlib.figure import Figure
+
     de = [res.rows[i]["edge_dim"] for i in range(len(sheaf))]
     ks = sorted(sheaf[0][1].recall_instance) if sheaf else []
-
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
     for t, k in enumerate(ks):
@@ -184,8 +199,15 @@ def _plots(res: ExperimentResult, out: Path) -> dict[str, Path]:
     ax.set_title(f"{res.settings['dataset']}: recall vs comparison-space size")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    files["recall_plot"] = out / "recall_vs_edge_dim.png"
-    fig.savefig(files["recall_plot"], dpi=120)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _communication_plot(
+    sheaf: list[tuple[str, Evaluation]], base: Evaluation | None, path: Path
+) -> Path:
+    """Missing-modality error against the numbers sent per sample, with the zero/mean fills."""
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
@@ -217,8 +239,13 @@ def _plots(res: ExperimentResult, out: Path) -> dict[str, Path]:
     ax.set_title("communication vs reconstruction error")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    files["communication_plot"] = out / "communication_vs_error.png"
-    fig.savefig(files["communication_plot"], dpi=120)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _robustness_plot(res: ExperimentResult, path: Path) -> Path:
+    """Multi-view accuracy against the drop probability, main model and baseline, per fill."""
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
@@ -241,9 +268,8 @@ def _plots(res: ExperimentResult, out: Path) -> dict[str, Path]:
     ax.set_title("robustness to missing modalities")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    files["robustness_plot"] = out / "robustness.png"
-    fig.savefig(files["robustness_plot"], dpi=120)
-    return files
+    fig.savefig(path, dpi=120)
+    return path
 
 
 def run_experiment(
@@ -320,6 +346,72 @@ def run_experiment(
     >>> "| SheafAlign d_e=4 | 4 |" in res.markdown()
     True
     """
+    dataset, graph, epochs, fracs, options, split, distributed = _prepare(
+        dataset, graph, epochs, fractions, nodes, seed, synthetic, distributed
+    )
+    anchor, edges = _anchor_and_graph(dataset, graph, split, anchor, knn_k)
+    run = _Run(
+        split,
+        {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
+        print if verbose else (lambda *a, **k: None),
+    )
+    previous = torch.get_num_threads()
+    torch.set_num_threads(check_int(threads, "threads", minimum=1))
+    try:
+        main_name = _fit_sheafalign(
+            run,
+            fracs,
+            edges,
+            {"embed_dim": embed_dim, "hidden": hidden, "node_names": split.names, "seed": seed},
+            distributed,
+            {"timeout": timeout, "threads": threads, "start_method": start_method},
+        )
+        base = SingleSpaceBaseline(
+            split.input_dims,
+            anchor=anchor,
+            embed_dim=embed_dim,
+            hidden=hidden,
+            node_names=split.names,
+            seed=seed,
+        )
+        run.fit("single space", base, "-", None, {})
+    finally:
+        torch.set_num_threads(previous)
+    settings = _settings(
+        dataset=dataset,
+        graph=graph,
+        split=split,
+        edges=edges,
+        embed_dim=embed_dim,
+        hidden=hidden,
+        fracs=fracs,
+        budget=run.budget,
+        anchor=anchor,
+        distributed=distributed,
+        start_method=start_method,
+        options=options,
+        threads=threads,
+        main_name=main_name,
+        command=command,
+    )
+    res = ExperimentResult(settings, run.rows, run.evaluations, run.training)
+    if out is not None:
+        _write(res, Path(out))
+    return res
+
+
+def _prepare(
+    dataset: str,
+    graph: str,
+    epochs: int,
+    fractions: Sequence[float],
+    nodes: Sequence[str] | None,
+    seed: int,
+    synthetic: dict[str, Any] | None,
+    distributed: int | None,
+) -> tuple[str, str, int, tuple[float, ...], dict[str, Any], MultiViewSplit, int | None]:
+    """The checked arguments, the synthetic options and the data split (the data set's node
+    count checked against the requested process count)."""
     dataset = check_choice(dataset, "dataset", DATASETS)
     graph = check_choice(graph, "graph", GRAPH_KINDS)
     epochs = check_int(epochs, "epochs", minimum=1)
@@ -340,10 +432,19 @@ def run_experiment(
                 f"distributed training runs one process per node: {n} nodes "
                 f"({', '.join(split.names)}) need {n} processes, not {distributed}"
             )
+    return dataset, graph, epochs, fracs, options, split, distributed
+
+
+def _anchor_and_graph(
+    dataset: str, graph: str, split: MultiViewSplit, anchor: str | None, knn_k: int
+) -> tuple[str, np.ndarray]:
+    """The baseline's anchor view (the data set's default, else the first view when absent)
+    and the communication graph's edges; a star is centred on the anchor, so both models
+    use the same topology."""
     anchor = anchor if anchor is not None else DEFAULT_ANCHORS[dataset]
     if anchor not in split.names:
         anchor = split.names[0]
-    # a star is centred on the baseline's anchor: both models then use the same topology
+    n = split.n_views
     edges = make_graph(
         graph,
         n,
@@ -351,84 +452,97 @@ def run_experiment(
         center=split.names.index(anchor),
         views=split.train if graph == "knn" else None,
     )
-    say = print if verbose else (lambda *a, **k: None)
-    evaluations: dict[str, Evaluation] = {}
-    training: dict[str, TrainResult] = {}
-    rows = []
-    main_frac = 0.5 if 0.5 in fracs else sorted(fracs)[len(fracs) // 2]
-    main_name = ""
+    return anchor, edges
 
-    def run_eval(model: Any) -> Evaluation:
-        return evaluate(
-            model,
-            split.test,
-            split.y_test,
-            train_views=split.train,
-            train_labels=split.y_train,
-            seed=seed,
-        )
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(check_int(threads, "threads", minimum=1))
-    try:
-        for f in fracs:
-            model = SheafAlign(
-                split.input_dims,
-                edges,
-                edge_dim=f,
-                embed_dim=embed_dim,
-                hidden=hidden,
-                node_names=split.names,
-                seed=seed,
-            )
-            d_e = model.edge_dims[0]
-            name = f"SheafAlign d_e={d_e}"
-            if f == main_frac:
-                main_name = name
-            t0 = time.perf_counter()
-            if distributed is not None:
-                tr = train_distributed(
-                    model,
-                    split.train,
-                    epochs=epochs,
-                    batch_size=batch_size,
-                    lr=lr,
-                    seed=seed,
-                    timeout=timeout,
-                    threads=threads,
-                    start_method=start_method,
-                )
-            else:
-                tr = train(
-                    model, split.train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed
-                )
-            say(
-                f"{name}: trained in {time.perf_counter() - t0:.1f} s "
+@dataclass
+class _Run:
+    """Trains and evaluates the experiment's models on one split with one budget."""
+
+    split: MultiViewSplit
+    budget: dict[str, Any]  # epochs, batch_size, lr, seed: the same for every model
+    say: Callable[..., None]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
+    training: dict[str, TrainResult] = field(default_factory=dict)
+
+    def fit(
+        self,
+        name: str,
+        model: Any,
+        edge_dim: Any,
+        processes: int | None,
+        distributed_options: dict[str, Any],
+    ) -> None:
+        """Train ``model`` (with ``processes`` processes, or in this one), evaluate it on
+        the test split and record its row."""
+        t0 = time.perf_counter()
+        if processes is not None:
+            tr = train_distributed(model, self.split.train, **self.budget, **distributed_options)
+        else:
+            tr = train(model, self.split.train, **self.budget)
+        seconds = time.perf_counter() - t0
+        if isinstance(model, SheafAlign):
+            self.say(
+                f"{name}: trained in {seconds:.1f} s "
                 f"({np.mean(tr.epoch_seconds):.3f} s/epoch), final loss {tr.losses[-1]:.4f}"
             )
-            ev = run_eval(model)
-            evaluations[name], training[name] = ev, tr
-            rows.append(_row(name, d_e, ev, tr))
-        base = SingleSpaceBaseline(
-            split.input_dims,
-            anchor=anchor,
-            embed_dim=embed_dim,
-            hidden=hidden,
-            node_names=split.names,
-            seed=seed,
+        else:
+            self.say(f"{name}: trained in {seconds:.1f} s, final loss {tr.losses[-1]:.4f}")
+        ev = evaluate(
+            model,
+            self.split.test,
+            self.split.y_test,
+            train_views=self.split.train,
+            train_labels=self.split.y_train,
+            seed=self.budget["seed"],
         )
-        t0 = time.perf_counter()
-        tr = train(base, split.train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
-        say(
-            f"single space: trained in {time.perf_counter() - t0:.1f} s, "
-            f"final loss {tr.losses[-1]:.4f}"
-        )
-        ev = run_eval(base)
-        evaluations["single space"], training["single space"] = ev, tr
-        rows.append(_row("single space", "-", ev, tr))
-    finally:
-        torch.set_num_threads(previous)
-    settings = {
+        self.evaluations[name], self.training[name] = ev, tr
+        self.rows.append(_row(name, edge_dim, ev, tr))
+
+
+def _fit_sheafalign(
+    run: _Run,
+    fracs: tuple[float, ...],
+    edges: np.ndarray,
+    model_options: dict[str, Any],
+    processes: int | None,
+    distributed_options: dict[str, Any],
+) -> str:
+    """Train and evaluate SheafAlign at d_e = f d for every fraction f; returns the main
+    model's name (f = 0.5, or the middle fraction)."""
+    main_frac = 0.5 if 0.5 in fracs else sorted(fracs)[len(fracs) // 2]
+    main_name = ""
+    for f in fracs:
+        model = SheafAlign(run.split.input_dims, edges, edge_dim=f, **model_options)
+        name = f"SheafAlign d_e={model.edge_dims[0]}"
+        if f == main_frac:
+            main_name = name
+        run.fit(name, model, model.edge_dims[0], processes, distributed_options)
+    return main_name
+
+
+def _settings(
+    *,
+    dataset: str,
+    graph: str,
+    split: MultiViewSplit,
+    edges: np.ndarray,
+    embed_dim: int,
+    hidden: int,
+    fracs: tuple[float, ...],
+    budget: dict[str, Any],
+    anchor: str,
+    distributed: int | None,
+    start_method: str,
+    options: dict[str, Any],
+    threads: int,
+    main_name: str,
+    command: str,
+) -> dict[str, Any]:
+    """The experiment's settings as recorded in its outputs."""
+    epochs = budget["epochs"]
+    return {
         "dataset": dataset,
         "graph": graph,
         "nodes": list(split.names),
@@ -437,9 +551,9 @@ def run_experiment(
         "hidden": hidden,
         "fractions": list(fracs),
         "epochs": epochs,
-        "batch_size": batch_size,
-        "lr": lr,
-        "seed": seed,
+        "batch_size": budget["batch_size"],
+        "lr": budget["lr"],
+        "seed": budget["seed"],
         "anchor": anchor,
         "mode": f"distributed ({distributed} processes, {start_method})"
         if distributed is not None
@@ -453,13 +567,13 @@ def run_experiment(
         "main_model": main_name,
         "command": command or f"run_experiment({dataset!r}, graph={graph!r}, epochs={epochs})",
     }
-    res = ExperimentResult(settings, rows, evaluations, training)
-    if out is not None:
-        directory = Path(out)
-        directory.mkdir(parents=True, exist_ok=True)
-        res.files["json"] = directory / "results.json"
-        res.files["json"].write_text(json.dumps(res.as_dict(), indent=1, default=float))
-        res.files["markdown"] = directory / "results.md"
-        res.files["markdown"].write_text(res.markdown())
-        res.files.update(_plots(res, directory))
-    return res
+
+
+def _write(res: ExperimentResult, directory: Path) -> None:
+    """``results.json``, ``results.md`` and the plots in ``directory`` (created)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    res.files["json"] = directory / "results.json"
+    res.files["json"].write_text(json.dumps(res.as_dict(), indent=1, default=float))
+    res.files["markdown"] = directory / "results.md"
+    res.files["markdown"].write_text(res.markdown())
+    res.files.update(_plots(res, directory))
