@@ -12,6 +12,11 @@ same IR into a throwaway module and has LLVM verify it; when anything fails
 instead. The decision is made once, when the kernels are first loaded,
 never while they run. Both give the same results bit for bit: each lane is a
 multiply followed by an add in either version (no fused multiply-add).
+
+numba's disk cache does not record which operations a kernel was compiled
+with: a cached kernel is reused until ``_assembly.py`` (or numba) changes.
+Either one is correct; a test that forces the fallback therefore compiles in
+a process of its own with its own ``NUMBA_CACHE_DIR``.
 """
 
 from __future__ import annotations
