@@ -30,8 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from sheaftopo.verify import Family, Statement
-from sheaftopo.verify import shrink_arrays
+from sheaftopo.verify import Family, Statement, shrink_arrays
 
 from ._mutants import mutant
 from ._registry import register
