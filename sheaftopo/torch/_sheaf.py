@@ -41,8 +41,24 @@ __all__ = [
 ]
 
 
-def _reduce(diff: torch.Tensor, reduction: str, names: tuple[str, ...]) -> torch.Tensor:
+def mean_squared_norm(diff: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Squared norms of ``diff`` (..., N, d) summed over all but the samples, then reduced.
+
+    The value of both sheaf losses on their residual (``reduction`` "mean" or
+    "sum" over the N samples), without checks or rescaling: NaN and inf
+    propagate. The public losses call it on validated, rescaled input
+    (:func:`_reduce`); SheafAlign's training step (``sheafalign/_node.py``)
+    calls it on the projections it has computed anyway, and lets a
+    non-finite value reach its trainer, which names the step and the term.
+    """
+    per_sample = diff.square().sum(dim=-1)
+    if per_sample.ndim > 1:  # leading (edge) dimensions are summed
+        per_sample = per_sample.reshape(-1, per_sample.shape[-1]).sum(dim=0)
+    return per_sample.mean() if reduction == "mean" else per_sample.sum()
+
+
+def _reduce(diff: torch.Tensor, reduction: str, names: tuple[str, ...]) -> torch.Tensor:
+    """:func:`mean_squared_norm` of ``diff``, checked and at unit scale.
 
     The squares are taken of ``diff / m`` (``m`` a power of two) and scaled
     back, so they neither overflow nor underflow on the way; a value that
@@ -50,9 +66,7 @@ def _reduce(diff: torch.Tensor, reduction: str, names: tuple[str, ...]) -> torch
     """
     check_value(diff, "the difference of the restricted embeddings", names)
     m = power_of_two(diff)
-    per_sample = (diff / m).square().sum(dim=-1)
-    total = per_sample.reshape(-1, per_sample.shape[-1]).sum(dim=0)
-    value = (total.mean() if reduction == "mean" else total.sum()) * m * m
+    value = mean_squared_norm(diff / m, reduction) * m * m
     return check_value(value, "the loss", names)
 
 

@@ -11,9 +11,11 @@ An edge's terms depend on its two ends only through the projections
 decentralized trainer, which holds one node and receives its neighbours'
 projections.
 
-The terms are the public sheaf losses of :mod:`sheaftopo.torch`, evaluated on
-the projections the node has computed anyway (they are sent, and InfoNCE
-needs them):
+The terms are the public sheaf losses of :mod:`sheaftopo.torch`, evaluated by
+their own reduction (``torch/_sheaf.py: mean_squared_norm``) on the
+projections the node has computed anyway (they are sent, and InfoNCE needs
+them), without the public functions' per-call validation (+50% per training
+step at the test sizes):
 
 * consistency :math:`\|z_u^e - z_v^e\|^2` =
   :func:`sheaftopo.torch.sheaf_consistency_loss` ``(h_u, h_v, P_u, P_v)``;
@@ -44,6 +46,7 @@ from torch import nn
 
 from ..._validation import check_int, check_real
 from .._contrastive import info_nce
+from .._sheaf import mean_squared_norm
 
 __all__ = ["EdgeInfo", "MLPEncoder", "SheafNode", "node_seed"]
 
@@ -157,18 +160,6 @@ def _orthogonal_rows(rows: int, cols: int, g: torch.Generator) -> torch.Tensor:
     return Qm.T.contiguous().to(torch.get_default_dtype())
 
 
-def _mean_squared_norm(residual: torch.Tensor) -> torch.Tensor:
-    """``mean_n ||r_n||^2`` of rows ``r_n``: the sample-averaged sheaf losses' value.
-
-    :func:`sheaftopo.torch.sheaf_consistency_loss` and
-    :func:`sheaftopo.torch.sheaf_reconstruction_loss` compute this quantity of
-    the same residual after validating their input and rescaling it by a
-    power of two (both exact for the model's finite tensors); the training
-    step takes it directly, NaN and inf propagating to the trainer's check.
-    """
-    return residual.square().sum(dim=1).mean()
-
-
 class SheafNode(nn.Module):
     r"""Everything node i owns: its encoder and, per incident edge, P_{i→e} and Q_{e→i}.
 
@@ -262,7 +253,7 @@ class SheafNode(nn.Module):
         instead of an exception, so that the trainer can name the step and
         the term.
         """
-        consistency = _mean_squared_norm(z_tail - z_head)
+        consistency = mean_squared_norm(z_tail - z_head)
         if not self.beta > 0:
             return consistency, consistency.new_zeros(())
         if not (bool(torch.isfinite(z_tail).all()) and bool(torch.isfinite(z_head).all())):
@@ -272,7 +263,7 @@ class SheafNode(nn.Module):
     def reconstruction(self, edge: int, h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         r"""``mean_n ||Q_{e→i} z_n - h_n||^2`` for this node's embeddings h and projections
         :math:`z = P_{i\to e} h` on edge ``edge`` (:meth:`project`)."""
-        return _mean_squared_norm(self.lift(edge, z) - h)
+        return mean_squared_norm(self.lift(edge, z) - h)
 
     def local_loss(
         self,
