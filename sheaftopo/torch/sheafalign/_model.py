@@ -46,9 +46,6 @@ from ._node import EdgeInfo, SheafNode, build_encoder
 
 __all__ = ["LossTerms", "SheafAlign"]
 
-TERMS = ("consistency", "contrastive", "reconstruction")
-
-
 @dataclass
 class LossTerms:
     """The terms of a loss evaluation.
