@@ -124,14 +124,18 @@ def check_degenerate(sets: dict, sources: dict[str, str]) -> None:
     Raises
     ------
     InputError
-        Naming the set's source.
+        Too few rows, naming the set's source.
+    EmbeddingFileError
+        All rows equal (:func:`sheaftopo.io.check_distinct_rows`).
     """
     import numpy as np
+
+    from ..io import check_distinct_rows
 
     for name, X in sets.items():
         if X.shape[0] < 3:
             raise InputError(
                 f"{sources[name]}: has {X.shape[0]} rows; an analysis needs at least 3"
             )
-        if isinstance(X, np.ndarray) and np.all(X == X[0]):  # lazy sets: on the subsample
-            raise InputError(f"{sources[name]}: every row is the same vector; nothing to compare")
+        if isinstance(X, np.ndarray):  # lazy sets: checked by the report on the subsample
+            check_distinct_rows(X, sources[name])
