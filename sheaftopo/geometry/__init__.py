@@ -22,9 +22,7 @@ Argument order everywhere: data first, base point or reference last
 keyword-only.
 """
 
-import warnings
-from typing import Any
-
+from .._core.deprecation import renamed_attributes
 from ._diagnostics import (
     ManifoldDiagnostics,
     knn_hausdorff,
@@ -81,25 +79,14 @@ __all__ = [
     "von_neumann_divergence",
 ]
 
-#: old name -> (new name, the release that removes the old name)
-_RENAMED = {"sliced_wasserstein": ("sliced_transport", "0.3")}
-
-
-def __getattr__(name: str) -> Any:
-    """The renamed functions under their old names, with a ``DeprecationWarning``.
-
-    ``sliced_wasserstein`` (point clouds, a :class:`TransportResult`) shared its
-    name with :func:`sheaftopo.persistence.sliced_wasserstein` (persistence
-    diagrams, a float); it is now :func:`sliced_transport`.
-    """
-    if name in _RENAMED:
-        new, release = _RENAMED[name]
-        warnings.warn(
-            f"sheaftopo.geometry.{name} is renamed {new} (it differs from "
-            f"sheaftopo.persistence.{name}); the old name will be removed in sheaftopo "
-            f"{release}",
-            DeprecationWarning,
-            stacklevel=2,
+#: Old names kept for one release (sheaftopo._core.deprecation): old -> (new, why).
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "sliced_wasserstein": (
+            "sliced_transport",
+            "it differs from sheaftopo.persistence.sliced_wasserstein, a diagram distance",
         )
-        return globals()[new]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    },
+)

@@ -25,8 +25,7 @@ work in float64; a value or gradient that does not fit the dtype raises a
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
+from .._core.deprecation import renamed_attributes
 
 try:
     import torch as _torch  # noqa: F401
@@ -93,28 +92,18 @@ __all__ = [
     "transport_loss",
 ]
 
-#: Old names kept for one release: old name -> (new name, the release that removes it).
-_RENAMED = {
-    "h0_diagram": ("finite_h0_diagram", "0.3"),
-    "h1_births": ("sparsified_h1_births", "0.3"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    """The renamed functions under their old names, with a ``DeprecationWarning``.
-
-    ``h0_diagram`` and ``h1_births`` shared their names with numpy functions of
-    :mod:`sheaftopo.persistence` that return a different quantity (all ``n``
-    rows with the essential one; births of a given graph).
-    """
-    if name in _RENAMED:
-        new, release = _RENAMED[name]
-        warnings.warn(
-            f"sheaftopo.torch.{name} is renamed {new} (it differs from "
-            f"sheaftopo.persistence.{name}); the old name will be removed in sheaftopo "
-            f"{release}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return globals()[new]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Old names kept for one release (sheaftopo._core.deprecation): old -> (new, why).
+__getattr__ = renamed_attributes(
+    __name__,
+    globals(),
+    {
+        "h0_diagram": (
+            "finite_h0_diagram",
+            "it differs from sheaftopo.persistence.h0_diagram: finite rows only, and lam",
+        ),
+        "h1_births": (
+            "sparsified_h1_births",
+            "it differs from sheaftopo.persistence.h1_births, which takes a graph",
+        ),
+    },
+)
