@@ -1,6 +1,6 @@
 """The one ``options=`` argument of the Dask entry points, and the keywords it replaces.
 
-Until sheaftopo 0.2 every entry point took ``client``, ``block_rows``,
+In sheaftopo 0.1 every entry point took ``client``, ``block_rows``,
 ``memory_budget``, ``timeout`` and ``progress`` as keywords of its own; they
 are now the fields of :class:`~sheaftopo._core.dask.DaskOptions`. The old
 keywords keep working until sheaftopo 0.3, with a ``DeprecationWarning``, and
@@ -13,11 +13,10 @@ import warnings
 from typing import Any
 
 from .._core.dask import DaskOptions
+from .._core.deprecation import REMOVED_IN
 
 #: the keywords that ``options=`` replaces (the fields of DaskOptions they set)
 DEPRECATED_KEYWORDS = ("client", "block_rows", "memory_budget", "timeout", "progress")
-#: the release in which the deprecated keywords go away
-REMOVED_IN = "0.3"
 
 
 def dask_options(options: Any, deprecated: dict[str, Any], func: str) -> DaskOptions:

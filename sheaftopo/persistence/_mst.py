@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._core.deprecation import REMOVED_IN
 from .._core.mst import DEFAULT_MEMORY_BUDGET, SpanningForest, dense_mst, finish_forest, mst_kernels
 from .._validation import as_distance_matrix, as_float_array, as_points, check_choice, check_int
 from ._graphs import as_graph, graph_forest, is_sparse
@@ -106,7 +107,7 @@ def _warn_graph_call(caller: str, depth: int) -> None:
     )
     warnings.warn(
         f"{caller}() of a graph (a scipy.sparse matrix, or an edge list with weights=) is "
-        f"deprecated and will be removed in sheaftopo 0.3; use "
+        f"deprecated and will be removed in sheaftopo {REMOVED_IN}; use "
         f"sheaftopo.persistence.{new} instead (same weights= and n_vertices=, same result)",
         DeprecationWarning,
         stacklevel=depth + 3,

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._core.deprecation import REMOVED_IN
 from .._validation import check_int, check_real
 from ._checks import (
     as_tensor,
@@ -214,7 +215,7 @@ def transport_loss(
     return _entropic_value(x, y, a, b, reg, p, max_iter, tol)
 
 
-@renamed_keywords("0.3", x="X", y="Y")
+@renamed_keywords(REMOVED_IN, x="X", y="Y")
 def sinkhorn_divergence(
     X: torch.Tensor,
     Y: torch.Tensor,

@@ -16,10 +16,8 @@ import warnings
 from collections.abc import Sequence
 
 from ... import cli
+from ..._core.deprecation import REMOVED_IN  # removes this program and the old names
 from ...cli import sheafalign as command
-
-#: the release that removes this program and the old names
-REMOVED_IN = "0.3"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
