@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("default", derandomize=True, deadline=None)
@@ -43,3 +44,25 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("-", f"bad-input cases tried ({profile()} profile): {total}")
     for sub, count in sorted(CASES.items()):
         terminalreporter.write_line(f"  {sub:<12} {count:>7}")
+
+
+def make_paired(n: int = 150, d_a: int = 12, d_b: int = 7, seed: int = 0):
+    """Two views of a 4-dimensional latent with 3 clusters, plus noise, and the labels.
+
+    The input of the report, io and CLI tests (small paired embedding sets with
+    planted shared structure).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), n // 3 + 1)[:n]
+    centres = 4.0 * rng.standard_normal((3, 4))
+    z = centres[labels] + rng.standard_normal((n, 4))
+    A = z @ rng.standard_normal((4, d_a)) + 0.3 * rng.standard_normal((n, d_a))
+    B = z @ rng.standard_normal((4, d_b)) + 0.3 * rng.standard_normal((n, d_b))
+    return A, B, labels
+
+
+@pytest.fixture(scope="session")
+def paired():
+    return make_paired()
