@@ -39,7 +39,7 @@ RESULTS_AND_ERRORS = {
     "NotConvergedError", "EmbeddingFileError", "DistributedTrainingError",
     "NonFiniteLossError", "PeerFailureError",
     # result objects
-    "RestrictionFit", "SheafSpectrum", "CohomologyDimensions", "SpanningForest",
+    "RestrictionFit", "SheafLayout", "SheafSpectrum", "CohomologyDimensions", "SpanningForest",
     "SparsificationBound",
     "SparsifiedGraph", "Subsample", "FiberProduct", "FiberProfile", "ModalitySubspaces",
     "PlantedSubspaces", "RandomPairFraction", "SubspaceDecomposition", "LabelScores",

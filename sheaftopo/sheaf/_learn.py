@@ -30,7 +30,8 @@ from .._validation import (
     check_int,
     check_real,
 )
-from ._sheaf import CellularSheaf, _offsets
+from ._layouts import offsets
+from ._sheaf import CellularSheaf
 
 __all__ = ["RestrictionFit", "fit_restriction_maps", "learn_sheaf"]
 
@@ -437,8 +438,8 @@ def learn_sheaf(
     reg = check_real(reg, "reg", low=0.0)
     center = _check_center(center)
 
-    toff = _offsets(ks * vd[u])
-    hoff = _offsets(ks * vd[v])
+    toff = offsets(ks * vd[u])
+    hoff = offsets(ks * vd[v])
     tail = np.empty(int(toff[-1]))
     head = np.empty(int(hoff[-1]))
     if m == 0:

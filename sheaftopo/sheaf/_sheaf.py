@@ -23,10 +23,6 @@ __all__ = ["CellularSheaf", "common_dims"]
 
 T = TypeVar("T")
 
-#: ``_learn.py`` imports the prefix sums under this name
-_offsets = offsets
-
-
 def common_dims(vertex_dims: np.ndarray, edge_dims: np.ndarray) -> tuple[int, int]:
     """(d_v, d_e): the dimension every vertex (edge) stalk has, 0 where they differ or
     there are none."""
