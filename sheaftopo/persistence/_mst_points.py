@@ -13,6 +13,7 @@ import numpy as np
 
 from .._core.mst import MAX_BLOCK, NO_COORDS, SpanningForest, finish_forest, mst_kernels
 from .._core.scaling import GRAM_GUARD, rescaled, scaled_back
+from .._core.threads import numba_region
 
 __all__ = ["auto_method", "edge_lengths", "gram_guard", "mst_points", "prepare_points", "unit_rows"]
 
@@ -258,9 +259,11 @@ def mst_points(X: np.ndarray, metric: str, method: str, budget: int) -> Spanning
             )
         u, v = _prim_points(work, sq, ref)
     elif method == "boruvka":
-        u, v = _boruvka_points(work, sq, ref, budget)
+        with numba_region(n * d):  # the threading policy: _core/threads.py
+            u, v = _boruvka_points(work, sq, ref, budget)
     elif method == "kdtree":
-        u, v = _kdtree_points(ref)
+        with numba_region(n * d):
+            u, v = _kdtree_points(ref)
     else:
         raise ValueError(
             f"method={method!r} does not apply to a point cloud; use 'auto', 'prim', "

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core import threads
 from .._core.kernels import kernel_loader
 from .._validation import as_float_array, check_choice, check_real, power_of_two_scale
 from ._layouts import CSRArrays, Incidence, Normalisation, SheafLayout, offsets, readonly
@@ -45,17 +46,8 @@ def serial_if_small(sheaf: CellularSheaf) -> Iterator[None]:
     """
     lay = sheaf.layout
     work = lay.tail.shape[0] + lay.head.shape[0] + sheaf.n_vertices
-    if work >= SERIAL_WORK:
+    with threads.serial_if_small(work, SERIAL_WORK):
         yield
-        return
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def _check_sheaf(sheaf: Any) -> CellularSheaf:

@@ -32,6 +32,7 @@ import torch
 
 from .._core.mst import dense_mst
 from .._core.screening import CONVENTIONS, pairs_below, threshold
+from .._core.threads import torch_selection
 from .._validation import check_choice, check_real
 from ..persistence import mst
 from ._checks import as_embeddings, guard_grad, power_of_two, row_powers_of_two
@@ -74,7 +75,8 @@ def _select(
     if D is None:
         # the tree of z / c is the tree of z (c a power of two, per row for cosine)
         scaled = z / (row_powers_of_two(z) if metric == "cosine" else power_of_two(z))
-        forest = mst(_numpy64(scaled), metric=metric)
+        with torch_selection(scaled.numel()):  # numba threads <= torch's (_core/threads.py)
+            forest = mst(_numpy64(scaled), metric=metric)
         return _Selection(forest.edges, np.zeros((0, 2), np.int64), None, float("inf"), None)
     c = power_of_two(D)
     Dn = _numpy64(D) / c  # exact; mean and spread of D / c cannot overflow

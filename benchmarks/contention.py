@@ -1,0 +1,141 @@
+"""Hot paths idle and under contention: does sheaftopo's speed survive a busy machine?
+
+    python -m benchmarks.contention            # 2 busy background processes
+    python -m benchmarks.contention --quick    # fewer repetitions
+    python -m benchmarks.contention --busy 1   # one busy process
+    python -m benchmarks.contention --torch-threads 1   # torch.set_num_threads(1) first
+
+Each measurement runs in a fresh Python process (so "before" means before any
+sheaftopo call), first on the machine as it is ("idle") and then while
+``--busy`` background processes spin on a core each (as DataLoader workers or
+a second job do). In each process, in this order:
+
+* ``cdist before``: ``torch.cdist`` forward + backward of a 256 x 512 float32
+  batch, before sheaftopo has run anything;
+* ``loss``: ``sheaftopo.torch.topological_alignment_loss`` (ToMCLIP's SW(H0)
+  term, λ = 0.5) forward + backward, 256 x 512 float32;
+* ``h0``: ``sheaftopo.persistence.h0_diagram`` of 2048 x 64 float64 points;
+* ``cdist after``: the ``cdist before`` step again, after the sheaftopo calls.
+
+Times are medians over the repetitions (a busy machine's best time hides the
+stalls a user sees). Printed: each path's idle and busy median, busy / idle,
+and ``cdist after / cdist before`` in each condition. The issue's targets
+(issue 17): loss and h0 at most 2x idle under two busy processes; cdist after
+equal to cdist before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+SPIN = "while True:\n    pass\n"
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm-up (numba compilation, allocator, thread pools)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return 1e3 * times[len(times) // 2]
+
+
+def child(repeat: int, torch_threads: int) -> dict[str, float]:
+    """One process's measurements (run with ``--child``)."""
+    import numpy as np
+    import torch
+
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+
+    gen = torch.Generator().manual_seed(0)
+    zs = torch.randn(256, 512, generator=gen, requires_grad=True)
+    zt = torch.randn(256, 512, generator=gen)
+
+    def cdist_step() -> None:
+        torch.cdist(zs, zs).sum().backward()
+
+    out = {"cdist before": median_ms(cdist_step, 3 * repeat)}
+
+    from sheaftopo.persistence import h0_diagram
+    from sheaftopo.torch import topological_alignment_loss
+
+    def loss_step() -> None:
+        topological_alignment_loss(zs, zt, seed=0).backward()
+
+    X = np.random.default_rng(0).standard_normal((2048, 64))
+    out["loss"] = median_ms(loss_step, repeat)
+    out["h0"] = median_ms(lambda: h0_diagram(X), repeat)
+    out["cdist after"] = median_ms(cdist_step, 3 * repeat)
+    return out
+
+
+def measure(repeat: int, busy: int, torch_threads: int) -> dict[str, float]:
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(busy)]
+    try:
+        time.sleep(0.5 if busy else 0.0)
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.contention",
+            "--child",
+            "--repeat",
+            str(repeat),
+            "--torch-threads",
+            str(torch_threads),
+        ]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ)
+        return json.loads(res.stdout.strip().splitlines()[-1])
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.contention",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--busy", type=int, default=2, help="busy background processes")
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--torch-threads",
+        type=int,
+        default=0,
+        help="torch.set_num_threads(N) in the measured process (0: torch's default)",
+    )
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    repeat = 5 if args.quick else args.repeat
+    if args.child:
+        print(json.dumps(child(repeat, args.torch_threads)))
+        return 0
+    print(
+        f"cores: {os.cpu_count()}, busy processes: {args.busy}, repeat: {repeat}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}, "
+        f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', '-')}, "
+        f"torch threads: {args.torch_threads or 'default'}"
+    )
+    idle = measure(repeat, 0, args.torch_threads)
+    busy = measure(repeat, args.busy, args.torch_threads)
+    print(f"{'path (median ms)':<16} {'idle':>9} {'busy':>9} {'busy/idle':>10}")
+    for name in idle:
+        print(f"{name:<16} {idle[name]:9.2f} {busy[name]:9.2f} {busy[name] / idle[name]:10.2f}")
+    for label, r in (("idle", idle), ("busy", busy)):
+        print(f"cdist after / before ({label}): {r['cdist after'] / r['cdist before']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
