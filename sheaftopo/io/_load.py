@@ -190,14 +190,7 @@ def load_embeddings(spec: Any) -> np.ndarray:
     >>> tmp.cleanup()
     """
     path, _, label = _resolve(spec)
-    arrays = read_arrays(spec)
-    if len(arrays) != 1:
-        raise EmbeddingFileError(
-            label,
-            f"holds {len(arrays)} arrays {_short_list(list(arrays))}; pick one as {path}:NAME",
-        )
-    (arr,) = arrays.values()
-    return _as_embedding_matrix(arr, label)
+    return _as_embedding_matrix(_single_array(spec, path, label), label)
 
 
 def load_embedding_sets(
@@ -380,13 +373,7 @@ def load_labels(spec: Any, *, n_rows: int | None = None) -> np.ndarray:
         if arr.dtype == object:
             arr = np.array([str(v) for v in arr])
     else:
-        arrays = read_arrays(spec)
-        if len(arrays) != 1:
-            raise EmbeddingFileError(
-                label,
-                f"holds {len(arrays)} arrays {_short_list(list(arrays))}; pick one as {path}:NAME",
-            )
-        (arr,) = arrays.values()
+        arr = _single_array(spec, path, label)
     arr = np.asarray(arr)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -407,3 +394,15 @@ def load_labels(spec: Any, *, n_rows: int | None = None) -> np.ndarray:
             label, f"has {arr.shape[0]} labels but the embedding sets have {n_rows} rows"
         )
     return np.array(arr)
+
+
+def _single_array(spec: Any, path: Any, label: str) -> Any:
+    """The one array a file holds; an error naming the arrays when it holds several."""
+    arrays = read_arrays(spec)
+    if len(arrays) != 1:
+        raise EmbeddingFileError(
+            label,
+            f"holds {len(arrays)} arrays {_short_list(list(arrays))}; pick one as {path}:NAME",
+        )
+    (arr,) = arrays.values()
+    return arr
