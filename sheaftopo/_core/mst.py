@@ -4,7 +4,9 @@
 (re-exported there, its public home) and of the Dask MST in
 :mod:`sheaftopo.distributed`; :func:`finish_forest` turns selected edges into
 one, :func:`dense_mst` is Prim on a dense dissimilarity matrix (used by
-:mod:`sheaftopo.persistence` and :mod:`sheaftopo.torch`), and
+:mod:`sheaftopo.persistence` and :mod:`sheaftopo.torch`),
+:func:`dense_mst_batch` the tree edges of a stack of them (the torch
+adapter's batched selection), and
 :data:`mst_kernels` loads the numba kernels of :mod:`sheaftopo._core.mst_kernels`.
 ``DEFAULT_MEMORY_BUDGET`` and ``MAX_BLOCK`` are the working-memory defaults
 the in-memory and the Dask MST share.
@@ -25,6 +27,7 @@ __all__ = [
     "NO_COORDS",
     "SpanningForest",
     "dense_mst",
+    "dense_mst_batch",
     "finish_forest",
     "mst_kernels",
 ]
@@ -164,3 +167,82 @@ def dense_mst(D: np.ndarray) -> SpanningForest:
     v = np.arange(1, n)
     u = parent[1:]
     return finish_forest(u, v, D[u, v].astype(np.float64), n, "prim")
+
+
+def _as_matrix_stack(D: Any) -> np.ndarray:
+    """``D`` as a C-contiguous float64 stack (B, n, n), n >= 1, finite and non-negative."""
+    if not isinstance(D, np.ndarray):
+        raise TypeError(f"D must be a numpy array of shape (B, n, n); got {type(D).__name__}")
+    if D.ndim != 3 or D.shape[1] != D.shape[2] or D.shape[1] == 0:
+        raise ValueError(
+            f"D must be a stack of square matrices of shape (B, n, n) with n >= 1; "
+            f"got shape {D.shape}"
+        )
+    if not (np.issubdtype(D.dtype, np.floating) or np.issubdtype(D.dtype, np.integer)):
+        raise TypeError(f"D must hold real numbers; got dtype {D.dtype}")
+    M = np.ascontiguousarray(D, dtype=np.float64)
+    ok = (M >= 0) & (M < np.inf)  # False at NaN, inf and negative entries
+    if not ok.all():
+        b, i, j = (int(t) for t in np.argwhere(~ok)[0])
+        raise ValueError(
+            f"D must be finite and non-negative (a dissimilarity of every pair); "
+            f"found D[{b}, {i}, {j}] = {M[b, i, j].item()!r}"
+        )
+    return M
+
+
+def dense_mst_batch(D: np.ndarray) -> np.ndarray:
+    """The minimum spanning tree edges of every matrix of a stack (dense Prim, parallel over B).
+
+    The batched form of :func:`dense_mst` for callers that need the edges
+    only (the torch adapter's batched selection): one call of the numba kernel
+    ``prim_dense_batch`` (a ``prange`` over the stack; the caller sets the
+    thread count, e.g. with :func:`sheaftopo._core.threads.torch_selection`).
+
+    Parameters
+    ----------
+    D : ndarray, shape (B, n, n)
+        Dissimilarity matrices: finite, non-negative, symmetric (not checked:
+        the kernel reads both triangles, so symmetrise first, e.g.
+        ``0.5 * (D + D.transpose(0, 2, 1))``); the diagonal is not read.
+        Any real dtype (computed in float64); never modified.
+
+    Returns
+    -------
+    ndarray of int64, shape (B, n - 1, 2)
+        For every matrix, the edges ``(i, j)``, ``i < j``, of its minimum
+        spanning tree for the key ``(D[i, j], i, j)`` (unique, whatever the
+        ties), sorted by that key: ``dense_mst_batch(D)[b]`` equals
+        ``dense_mst(D[b]).edges``.
+
+    Raises
+    ------
+    TypeError
+        If ``D`` is not a numpy array of real numbers.
+    ValueError
+        If ``D`` is not of shape (B, n, n) with n >= 1, or holds NaN, inf or a
+        negative entry (the message names the first one).
+
+    References
+    ----------
+    .. [1] R. C. Prim, "Shortest connection networks and some generalizations",
+       Bell System Technical Journal 36(6), 1957, pp. 1389-1401.
+
+    Examples
+    --------
+    >>> D = np.array([[[0.0, 1.0, 3.0], [1.0, 0.0, 1.0], [3.0, 1.0, 0.0]]])
+    >>> dense_mst_batch(D).tolist()
+    [[[0, 1], [1, 2]]]
+    """
+    M = _as_matrix_stack(D)
+    B, n = M.shape[0], M.shape[1]
+    if B == 0 or n == 1:
+        return np.zeros((B, n - 1, 2), np.int64)
+    parents, _ = mst_kernels().prim_dense_batch(M, np.zeros((B, n)), 1.0, np.zeros((B, 0, 0)), 0.0)
+    u = parents[:, 1:]
+    v = np.broadcast_to(np.arange(1, n), u.shape)
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    w = np.take_along_axis(M.reshape(B, n * n), lo * n + hi, axis=1)
+    order = np.lexsort((hi, lo, w), axis=-1)
+    lo, hi = np.take_along_axis(lo, order, axis=1), np.take_along_axis(hi, order, axis=1)
+    return np.stack([lo, hi], axis=2)
