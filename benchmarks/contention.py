@@ -17,11 +17,17 @@ a second job do). In each process, in this order:
 * ``h0``: ``sheaftopo.persistence.h0_diagram`` of 2048 x 64 float64 points;
 * ``cdist after``: the ``cdist before`` step again, after the sheaftopo calls.
 
+A second fresh process per condition never imports sheaftopo (``torch
+alone``): it times the same cdist step twice, with a pause between the two
+blocks, so that a change of torch's speed over a process's life can be told
+apart from an effect of sheaftopo's calls.
+
 Times are medians over the repetitions (a busy machine's best time hides the
 stalls a user sees). Printed: each path's idle and busy median, busy / idle,
-and ``cdist after / cdist before`` in each condition. The issue's targets
-(issue 17): loss and h0 at most 2x idle under two busy processes; cdist after
-equal to cdist before.
+``cdist after / cdist before`` in each condition, the load average before each
+condition and what :func:`sheaftopo._core.threads.free_cores` saw in the
+measured process. The issue's targets (issue 17): loss and h0 at most 2x idle
+under two busy processes; cdist after equal to cdist before.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import time
 from collections.abc import Callable
 
 SPIN = "while True:\n    pass\n"
+#: rows that describe the conditions, not timings (no ratio)
+CONTEXT = ("load average (1 min)", "free cores seen")
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -48,52 +56,74 @@ def median_ms(fn: Callable[[], object], repeat: int) -> float:
     return 1e3 * times[len(times) // 2]
 
 
+def _cdist_step(torch_threads: int) -> Callable[[], None]:
+    import torch
+
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    gen = torch.Generator().manual_seed(0)
+    zs = torch.randn(256, 512, generator=gen, requires_grad=True)
+
+    def cdist_step() -> None:
+        torch.cdist(zs, zs).sum().backward()
+
+    return cdist_step
+
+
 def child(repeat: int, torch_threads: int) -> dict[str, float]:
     """One process's measurements (run with ``--child``)."""
     import numpy as np
     import torch
 
-    if torch_threads:
-        torch.set_num_threads(torch_threads)
-
-    gen = torch.Generator().manual_seed(0)
-    zs = torch.randn(256, 512, generator=gen, requires_grad=True)
-    zt = torch.randn(256, 512, generator=gen)
-
-    def cdist_step() -> None:
-        torch.cdist(zs, zs).sum().backward()
-
+    cdist_step = _cdist_step(torch_threads)
     out = {"cdist before": median_ms(cdist_step, 3 * repeat)}
 
+    from sheaftopo._core import threads
     from sheaftopo.persistence import h0_diagram
     from sheaftopo.torch import topological_alignment_loss
+
+    gen = torch.Generator().manual_seed(1)
+    zs = torch.randn(256, 512, generator=gen, requires_grad=True)
+    zt = torch.randn(256, 512, generator=gen)
 
     def loss_step() -> None:
         topological_alignment_loss(zs, zt, seed=0).backward()
 
     X = np.random.default_rng(0).standard_normal((2048, 64))
+    # -1 for a sheaftopo without the load-aware policy (to measure an older tree)
+    seen = threads.free_cores() if hasattr(threads, "free_cores") else -1
     out["loss"] = median_ms(loss_step, repeat)
     out["h0"] = median_ms(lambda: h0_diagram(X), repeat)
     out["cdist after"] = median_ms(cdist_step, 3 * repeat)
+    out["free cores seen"] = seen
     return out
+
+
+def child_torch_alone(repeat: int, torch_threads: int) -> dict[str, float]:
+    """The cdist step twice in a process that never imports sheaftopo (``--child-torch``)."""
+    cdist_step = _cdist_step(torch_threads)
+    first = median_ms(cdist_step, 3 * repeat)
+    time.sleep(0.5)
+    later = median_ms(cdist_step, 3 * repeat)
+    assert not any(m.split(".")[0] == "sheaftopo" for m in sys.modules)
+    return {"torch alone: cdist first": first, "torch alone: cdist later": later}
+
+
+def _run_child(flag: str, repeat: int, torch_threads: int) -> dict[str, float]:
+    cmd = [sys.executable, "-m", "benchmarks.contention", flag, "--repeat", str(repeat)]
+    cmd += ["--torch-threads", str(torch_threads)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ)
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def measure(repeat: int, busy: int, torch_threads: int) -> dict[str, float]:
     spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(busy)]
     try:
         time.sleep(0.5 if busy else 0.0)
-        cmd = [
-            sys.executable,
-            "-m",
-            "benchmarks.contention",
-            "--child",
-            "--repeat",
-            str(repeat),
-            "--torch-threads",
-            str(torch_threads),
-        ]
-        res = subprocess.run(cmd, capture_output=True, text=True, check=True, env=os.environ)
-        return json.loads(res.stdout.strip().splitlines()[-1])
+        out = {"load average (1 min)": os.getloadavg()[0]}
+        out.update(_run_child("--child", repeat, torch_threads))
+        out.update(_run_child("--child-torch", repeat, torch_threads))
+        return out
     finally:
         for p in spinners:
             p.kill()
@@ -116,10 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         help="torch.set_num_threads(N) in the measured process (0: torch's default)",
     )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--child-torch", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     repeat = 5 if args.quick else args.repeat
     if args.child:
         print(json.dumps(child(repeat, args.torch_threads)))
+        return 0
+    if args.child_torch:
+        print(json.dumps(child_torch_alone(repeat, args.torch_threads)))
         return 0
     print(
         f"cores: {os.cpu_count()}, busy processes: {args.busy}, repeat: {repeat}, "
@@ -129,11 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     idle = measure(repeat, 0, args.torch_threads)
     busy = measure(repeat, args.busy, args.torch_threads)
-    print(f"{'path (median ms)':<16} {'idle':>9} {'busy':>9} {'busy/idle':>10}")
+    print(f"{'path (median ms)':<26} {'idle':>9} {'busy':>9} {'busy/idle':>10}")
     for name in idle:
-        print(f"{name:<16} {idle[name]:9.2f} {busy[name]:9.2f} {busy[name] / idle[name]:10.2f}")
+        ratio = "" if name in CONTEXT else f"{busy[name] / idle[name]:10.2f}"
+        print(f"{name:<26} {idle[name]:9.2f} {busy[name]:9.2f} {ratio}")
     for label, r in (("idle", idle), ("busy", busy)):
-        print(f"cdist after / before ({label}): {r['cdist after'] / r['cdist before']:.2f}")
+        print(
+            f"cdist after / before ({label}): {r['cdist after'] / r['cdist before']:.2f}; "
+            "torch alone, later / first: "
+            f"{r['torch alone: cdist later'] / r['torch alone: cdist first']:.2f}"
+        )
     return 0
 
 

@@ -41,18 +41,89 @@ def test_serial_if_small() -> None:
     assert numba.get_num_threads() == top
 
 
-def test_numba_region_caps_blas_only_for_large_problems() -> None:
+def test_numba_region_caps_blas_only_for_large_problems(monkeypatch: pytest.MonkeyPatch) -> None:
     np.ones((4, 4)) @ np.ones((4, 4))  # BLAS loaded
     before = _blas_counts()
     assert before
+    top = numba.get_num_threads()
+    monkeypatch.setattr(threads, "free_cores", lambda: 1)
     with threads.numba_region(threads.SERIAL_WORK):
         assert _blas_counts() == [1] * len(before)
+        assert numba.get_num_threads() == 1  # the busy machine's one free core
     assert _blas_counts() == before
-    top = numba.get_num_threads()
+    monkeypatch.setattr(threads, "free_cores", lambda: 1 << 10)
+    with threads.numba_region(threads.SERIAL_WORK):
+        assert numba.get_num_threads() == top
     with threads.numba_region(10):
         assert numba.get_num_threads() == 1
         assert _blas_counts() == before
     assert numba.get_num_threads() == top
+
+
+def test_free_cores_counts_other_processes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    free = threads.free_cores()
+    assert 1 <= free <= threads._own_cores()
+    monkeypatch.setattr(threads, "_own_cores", lambda: 2)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    for tasks, expected in [
+        ((1, 1), 2),  # only the caller runs
+        ((3, 3), 2),  # the caller and two of its own spinning pool threads
+        ((3, 1), 1),  # two other processes: one thread, not a lock-step pair
+        ((9, 2), 1),  # never below one
+        (None, 2),  # /proc unreadable (not Linux): the affinity's count
+    ]:
+        monkeypatch.setattr(threads, "_running_tasks", lambda t=tasks: t)
+        assert threads.free_cores() == expected
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 16)  # a 2-core cpuset of 16 CPUs
+    monkeypatch.setattr(threads, "_running_tasks", lambda: (9, 1))  # 8 others, 1 on our share
+    assert threads.free_cores() == 1
+    monkeypatch.setattr(threads, "_running_tasks", lambda: (1, 1))
+    assert threads.free_cores() == 2
+
+
+def test_running_tasks_reads_proc() -> None:
+    tasks = threads._running_tasks()
+    if tasks is None:
+        pytest.skip("no /proc/loadavg here")
+    machine, own = tasks
+    assert machine >= 1
+    assert own >= 1
+
+
+def test_blas_threads_never_raises_a_user_limit() -> None:
+    from threadpoolctl import threadpool_limits
+
+    np.ones((4, 4)) @ np.ones((4, 4))
+    before = _blas_counts()
+    with threadpool_limits(1, user_api="blas"):
+        with threads.blas_threads(8):
+            assert _blas_counts() == [1] * len(before)
+        with pytest.raises(RuntimeError), threads.blas_threads(1):
+            raise RuntimeError("inside")
+        assert _blas_counts() == [1] * len(before)
+    assert _blas_counts() == before
+
+
+def test_blas_region_uses_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    np.ones((4, 4)) @ np.ones((4, 4))
+    before = _blas_counts()
+    monkeypatch.setattr(threads, "free_cores", lambda: 1)
+    with threads.blas_region(threads.SERIAL_WORK):
+        assert _blas_counts() == [1] * len(before)
+    with threads.blas_region(10):  # small: left to the BLAS library
+        assert _blas_counts() == before
+    assert _blas_counts() == before
+
+
+def test_prim_identical_with_any_blas_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    X = np.random.default_rng(7).standard_normal((2048, 64))
+    X[5] = X[3]
+    monkeypatch.setattr(threads, "free_cores", lambda: 1 << 10)
+    wide = mst(X, method="prim")
+    monkeypatch.setattr(threads, "free_cores", lambda: 1)
+    narrow = mst(X, method="prim")
+    assert np.array_equal(wide.edges, narrow.edges)
+    assert np.array_equal(wide.weights, narrow.weights)
 
 
 @pytest.mark.parametrize(("n", "d", "method"), [(2048, 64, "boruvka"), (30_000, 3, "kdtree")])
@@ -75,9 +146,14 @@ def test_torch_selection_respects_torch_threads() -> None:
     reference = finite_h0_diagram(z, lam=None)
     try:
         torch.set_num_threads(1)
+        blas = _blas_counts()
         with threads.torch_selection(threads.SERIAL_WORK):
             assert numba.get_num_threads() == 1
+            assert _blas_counts() == [1] * len(blas)
+        with threads.torch_selection(10):
+            assert _blas_counts() == [1] * len(blas)
         assert numba.get_num_threads() == top
+        assert _blas_counts() == blas
         assert torch.equal(finite_h0_diagram(z, lam=None), reference)
     finally:
         torch.set_num_threads(torch_top)

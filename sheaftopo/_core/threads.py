@@ -11,29 +11,48 @@ processes, oversubscribe the cores. The rules:
 * **small problems run serial**: :func:`serial_if_small` runs the numba
   kernels of a problem below :data:`SERIAL_WORK` on the calling thread alone
   (waking a pool costs more than the work);
+* **larger ones use the free cores only**: :func:`free_cores` reads, at call
+  time, how many of this process's cores the other runnable tasks leave free
+  (the idea of libgomp's ``OMP_DYNAMIC``, but from the instantaneous count
+  rather than a load average), and :func:`numba_region`,
+  :func:`blas_region` and :func:`torch_selection` run their pools with at
+  most that many threads;
 * **BLAS is limited around numba parallel regions**: :func:`numba_region`
   caps the BLAS pools at one thread while a numba parallel region may run, so
   the two pools never spin against each other;
 * **the torch adapter respects torch**: :func:`torch_selection` runs the
-  selection's numba kernels with at most ``torch.get_num_threads()`` threads
-  (a user who set ``torch.set_num_threads(1)`` gets one thread everywhere).
+  selection's numba kernels and BLAS products with at most
+  ``torch.get_num_threads()`` threads (a user who set
+  ``torch.set_num_threads(1)`` gets one thread everywhere).
 
-Every kernel under this policy computes each output entry on one thread in a
-fixed order, so the thread counts change only the time, never a bit of the
-result (tests/test_threads.py checks it). The previous counts are restored on
-exit, exceptions included. Used by ``sheaf`` (the Laplacian assembly),
-``persistence`` (the blocked Gram sweeps) and ``torch`` (the selection).
+Counts are only ever lowered (a user's ``numba.set_num_threads`` or
+threadpoolctl limit is an upper bound) and are restored on exit, exceptions
+included. Every kernel under this policy computes each output entry on one
+thread in a fixed order, so the thread counts change only the time, never a
+bit of the result (tests/test_threads.py checks it). Used by ``sheaf`` (the
+Laplacian assembly), ``persistence`` (the Gram products and blocked sweeps)
+and ``torch`` (the selection).
+
+What the policy cannot change: torch's own intra-op pool (the torch ops of a
+loss run on it before and after any sheaftopo call), and the spin of GNU
+OpenMP pools, whose length ``GOMP_SPINCOUNT`` / ``OMP_WAIT_POLICY`` libgomp
+reads once when it is loaded (so it must be set in the environment before the
+process starts, not by a library).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
     "SERIAL_WORK",
+    "blas_region",
     "blas_threads",
+    "free_cores",
     "numba_region",
     "numba_threads",
     "serial_if_small",
@@ -49,6 +68,62 @@ __all__ = [
 SERIAL_WORK = 1 << 16
 
 _controller: Any = None
+_controller_modules = -1
+
+
+def _own_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def _running_tasks() -> tuple[int, int] | None:
+    """Runnable tasks on the machine and, of them, this process's own threads (Linux)."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            machine = int(f.read().split()[3].split(b"/")[0])
+        own = 0
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:  # the thread ended meanwhile
+                continue
+            end = stat.rindex(b")")
+            own += stat[end + 2 : end + 3] == b"R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return machine, max(own, 1)
+
+
+def free_cores() -> int:
+    """How many threads a parallel region of this process should use now, at least 1.
+
+    The cores this process may run on (``os.sched_getaffinity``) minus the
+    runnable tasks of OTHER processes, read at call time from ``/proc/loadavg``
+    and ``/proc/self/task`` (about 40 µs, measured 2026-12-03 on the two-core
+    VM, idle: ``timeit`` of 1000 calls). This process's own threads (the
+    caller, and pool threads still spinning after their last region) are not
+    counted against it. When the machine has more online CPUs than this
+    process may use (a cpuset), the other tasks are counted in proportion.
+    Where ``/proc`` cannot be read (not Linux) it returns the affinity's
+    count, the behaviour without this policy.
+
+    The count is instantaneous, like ``procs_running`` in ``/proc/stat``: two
+    processes spinning on a two-core machine give 1 (one thread, no lock-step
+    region waiting for a descheduled thread), an idle machine gives 2.
+    """
+    cores = _own_cores()
+    tasks = _running_tasks()
+    if tasks is None:
+        return cores
+    machine, own = tasks
+    others = max(machine - own, 0)
+    online = os.cpu_count() or cores
+    if online > cores:
+        others = (others * cores + online - 1) // online
+    return max(1, cores - others)
 
 
 @contextlib.contextmanager
@@ -85,20 +160,56 @@ def serial_if_small(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
         yield
 
 
+def _blas_libraries() -> list[Any]:
+    """threadpoolctl's controllers of the loaded BLAS libraries.
+
+    Built once, and again when a module was imported since (a new import is
+    what can load another BLAS, SciPy's for instance); building costs about
+    1 ms (measured 2026-12-03 on the two-core VM, ``timeit`` of 20 builds).
+    """
+    global _controller, _controller_modules
+    if _controller is None or _controller_modules != len(sys.modules):
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+        _controller_modules = len(sys.modules)
+    return [lib for lib in _controller.lib_controllers if lib.user_api == "blas"]
+
+
 @contextlib.contextmanager
 def blas_threads(n: int) -> Iterator[None]:
     """Cap the BLAS pools (every loaded BLAS library) at ``n`` threads inside the block.
 
-    Through threadpoolctl (a dependency); the controller is built once per
-    process (about 20 µs per entry afterwards, measured 2026-12-03 on the
-    two-core VM: ``python -c`` timing 100 entries of ``controller.limit``).
+    Through threadpoolctl (a dependency). A library already limited below
+    ``n`` keeps its limit (the user's setting is an upper bound); a library
+    already at its cap is not touched. Each previous count is restored on exit.
     """
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
+    n = max(1, int(n))
+    changed = []
+    try:
+        for lib in _blas_libraries():
+            previous = lib.get_num_threads()
+            if previous is not None and previous > n:
+                lib.set_num_threads(n)
+                changed.append((lib, previous))
+        yield
+    finally:
+        for lib, previous in changed:
+            lib.set_num_threads(previous)
 
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=max(1, int(n)), user_api="blas"):
+
+@contextlib.contextmanager
+def blas_region(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
+    """The policy around BLAS products outside numba parallel regions (dense Prim's Gram).
+
+    Problems of ``work >= threshold`` run BLAS with at most :func:`free_cores`
+    threads (small ones are left to the BLAS library, which runs small
+    products on one thread itself).
+    """
+    if work < threshold:
+        yield
+        return
+    with blas_threads(free_cores()):
         yield
 
 
@@ -107,25 +218,32 @@ def numba_region(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
     """The policy around code that runs numba parallel regions.
 
     Small problems (``work < threshold``) run serial kernels and keep BLAS as
-    it is; larger ones cap BLAS at one thread, so that the BLAS pool does not
-    spin against numba's.
+    it is; larger ones run numba with at most :func:`free_cores` threads and
+    cap BLAS at one thread, so that the BLAS pool does not spin against
+    numba's.
     """
     if work < threshold:
         with numba_threads(1):
             yield
         return
-    with blas_threads(1):
+    with blas_threads(1), numba_threads(free_cores()):
         yield
 
 
 @contextlib.contextmanager
 def torch_selection(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
-    """The torch adapter's selection: numba threads <= ``torch.get_num_threads()``.
+    """The torch adapter's selection: numba and BLAS threads <= ``torch.get_num_threads()``.
 
-    Small selections run serial (:func:`serial_if_small`).
+    Small selections run numba serial (:func:`serial_if_small`); larger ones
+    use at most :func:`free_cores` threads as well.
     """
     import torch
 
-    budget = 1 if work < threshold else torch.get_num_threads()
-    with numba_threads(budget):
+    budget = torch.get_num_threads()
+    if work < threshold:
+        with numba_threads(1), blas_threads(budget):
+            yield
+        return
+    budget = min(budget, free_cores())
+    with numba_threads(budget), blas_threads(budget):
         yield

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._core.mst import MAX_BLOCK, NO_COORDS, SpanningForest, finish_forest, mst_kernels
 from .._core.scaling import GRAM_GUARD, rescaled, scaled_back
-from .._core.threads import numba_region
+from .._core.threads import blas_region, numba_region
 
 __all__ = ["auto_method", "edge_lengths", "gram_guard", "mst_points", "prepare_points", "unit_rows"]
 
@@ -135,8 +135,11 @@ def _gram(A: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
 def _prim_points(
     work: np.ndarray, sq: np.ndarray, ref: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    n = work.shape[0]
-    parent, _ = mst_kernels().prim_dense(_gram(work), sq, -2.0, ref, gram_guard(work))
+    """Exact MST by dense Prim on the Gram matrix (a BLAS product, then a serial kernel)."""
+    n, d = work.shape
+    with blas_region(n * d):  # BLAS on the free cores only (_core/threads.py)
+        G = _gram(work)
+    parent, _ = mst_kernels().prim_dense(G, sq, -2.0, ref, gram_guard(work))
     v = np.arange(1, n)
     return parent[1:], v
 
