@@ -238,7 +238,11 @@ def dense_mst_batch(D: np.ndarray) -> np.ndarray:
     B, n = M.shape[0], M.shape[1]
     if B == 0 or n == 1:
         return np.zeros((B, n - 1, 2), np.int64)
-    parents, _ = mst_kernels().prim_dense_batch(M, np.zeros((B, n)), 1.0, np.zeros((B, 0, 0)), 0.0)
+    k = mst_kernels()
+    if B == 1:  # no parallel region to start for one matrix
+        parents = k.prim_dense(M[0], np.zeros(n), 1.0, NO_COORDS, 0.0)[0][None]
+    else:
+        parents, _ = k.prim_dense_batch(M, np.zeros((B, n)), 1.0, np.zeros((B, 0, 0)), 0.0)
     u = parents[:, 1:]
     v = np.broadcast_to(np.arange(1, n), u.shape)
     lo, hi = np.minimum(u, v), np.maximum(u, v)
