@@ -181,9 +181,8 @@ def _as_matrix_stack(D: Any) -> np.ndarray:
     if not (np.issubdtype(D.dtype, np.floating) or np.issubdtype(D.dtype, np.integer)):
         raise TypeError(f"D must hold real numbers; got dtype {D.dtype}")
     M = np.ascontiguousarray(D, dtype=np.float64)
-    ok = (M >= 0) & (M < np.inf)  # False at NaN, inf and negative entries
-    if not ok.all():
-        b, i, j = (int(t) for t in np.argwhere(~ok)[0])
+    if M.size and not (M.min() >= 0 and M.max() < np.inf):  # NaN propagates through both
+        b, i, j = (int(t) for t in np.argwhere(~((M >= 0) & (M < np.inf)))[0])
         raise ValueError(
             f"D must be finite and non-negative (a dissimilarity of every pair); "
             f"found D[{b}, {i}, {j}] = {M[b, i, j].item()!r}"

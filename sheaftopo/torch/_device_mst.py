@@ -6,7 +6,8 @@ device the selection needs no host copy of the matrices: Borůvka's algorithm
 [1]_ in the data-parallel form of [2]_, every round vectorised over the batch
 and over all vertices:
 
-1. entries joining two vertices of one component are masked to ``+inf``;
+1. entries joining two vertices of one component are masked to ``+inf`` (in
+   place, on one working copy of the stack);
 2. every vertex takes its lightest remaining edge (row minimum);
 3. every component takes the lightest of its vertices' edges (two
    ``scatter_reduce`` passes: the minimum value, then the smallest vertex pair
@@ -158,14 +159,14 @@ def _cheapest_edges(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Every component's lightest outgoing edge, on the key ``(w, min(i, j), max(i, j))``.
 
+    ``W`` is the working copy whose entries inside a component are ``+inf``.
     Returns ``(value, code)``, each (B, n) indexed by component label (the
     label of a component is the vertex it is rooted at): ``value[c]`` is the
     edge's weight and ``code[c] = min(i, j) * n + max(i, j)`` its vertex pair,
     or ``inf`` and ``n * n`` where ``c`` is no label or has no outgoing edge.
     """
     B, n = comp.shape
-    same = comp[:, :, None] == comp[:, None, :]
-    row_w, row_j = W.masked_fill(same, torch.inf).min(dim=2)  # first minimal column
+    row_w, row_j = W.min(dim=2)  # the first minimal column: the smallest pair
     code = torch.minimum(idx, row_j) * n + torch.maximum(idx, row_j)
     value = torch.full((B, n), torch.inf, dtype=W.dtype, device=W.device)
     value = value.scatter_reduce(1, comp, row_w, "amin")
@@ -207,8 +208,10 @@ def _boruvka(W: torch.Tensor) -> torch.Tensor:
     weight = torch.full((B, n), torch.inf, dtype=W.dtype, device=W.device)
     pair = torch.zeros((B, n), dtype=torch.long, device=W.device)
     jumps = math.ceil(math.log2(n))
+    work = W.clone()  # entries inside a component masked to +inf, in place, round by round
+    work.diagonal(dim1=1, dim2=2).fill_(torch.inf)
     for _ in range(max_rounds(n)):
-        value, code = _cheapest_edges(W, comp, idx)
+        value, code = _cheapest_edges(work, comp, idx)
         comp, hooked = _hook(comp, code, idx, jumps)
         weight = torch.where(hooked, value, weight)  # slot c: the edge that hooked c
         pair = torch.where(hooked, code, pair)
@@ -222,6 +225,7 @@ def _boruvka(W: torch.Tensor) -> torch.Tensor:
             )
         if not more:
             break
+        work.masked_fill_(comp[:, :, None] == comp[:, None, :], torch.inf)
     else:
         raise RuntimeError(
             f"dense_mst_edges: {max_rounds(n)} Borůvka rounds did not join {n} vertices into "
