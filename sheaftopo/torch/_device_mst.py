@@ -208,7 +208,7 @@ def _boruvka(W: torch.Tensor) -> torch.Tensor:
     weight = torch.full((B, n), torch.inf, dtype=W.dtype, device=W.device)
     pair = torch.zeros((B, n), dtype=torch.long, device=W.device)
     jumps = math.ceil(math.log2(n))
-    work = W.clone()  # entries inside a component masked to +inf, in place, round by round
+    work = W.clone(memory_format=torch.contiguous_format)  # masked in place, round by round
     work.diagonal(dim1=1, dim2=2).fill_(torch.inf)
     for _ in range(max_rounds(n)):
         value, code = _cheapest_edges(work, comp, idx)

@@ -120,6 +120,16 @@ def test_float32_extremes_keep_their_order():
     assert_tree(D.astype(np.float32), torch.float32)
 
 
+def test_float64_extremes_keep_their_order():
+    levels = np.array([0.0, 5e-324, 1e-300, 1.0, 1e300, 1.7e308])
+    rng = np.random.default_rng(11)
+    A = np.triu(levels[rng.integers(0, len(levels), (3, 25, 25))], 1)
+    D = A + A.transpose(0, 2, 1)
+    out = assert_tree(D)
+    for b in range(3):
+        np.testing.assert_array_equal(out[b].numpy(), kruskal(D[b]))
+
+
 def test_one_two_three_vertices():
     one = dense_mst_edges(torch.zeros(1, 1))
     assert one.shape == (0, 2) and one.dtype == torch.long
