@@ -14,6 +14,9 @@ a second job do). In each process, in this order:
   batch, before sheaftopo has run anything;
 * ``loss``: ``sheaftopo.torch.topological_alignment_loss`` (ToMCLIP's SW(H0)
   term, λ = 0.5) forward + backward, 256 x 512 float32;
+* ``loss in torch_region``: the same step inside
+  ``sheaftopo._core.threads.torch_region()`` (torch's threads lowered to the
+  free cores for the step; absent in a tree without it);
 * ``h0``: ``sheaftopo.persistence.h0_diagram`` of 2048 x 64 float64 points;
 * ``cdist after``: the ``cdist before`` step again, after the sheaftopo calls.
 
@@ -93,6 +96,13 @@ def child(repeat: int, torch_threads: int) -> dict[str, float]:
     # -1 for a sheaftopo without the load-aware policy (to measure an older tree)
     seen = threads.free_cores() if hasattr(threads, "free_cores") else -1
     out["loss"] = median_ms(loss_step, repeat)
+    if hasattr(threads, "torch_region"):
+
+        def loss_in_region() -> None:
+            with threads.torch_region():
+                loss_step()
+
+        out["loss in torch_region"] = median_ms(loss_in_region, repeat)
     out["h0"] = median_ms(lambda: h0_diagram(X), repeat)
     out["cdist after"] = median_ms(cdist_step, 3 * repeat)
     out["free cores seen"] = seen

@@ -160,3 +160,20 @@ def test_torch_selection_respects_torch_threads() -> None:
     with threads.torch_selection(10):
         assert numba.get_num_threads() == 1
     assert numba.get_num_threads() == top
+
+
+def test_torch_region_lowers_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    top = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setattr(threads, "free_cores", lambda: 1)
+        with pytest.raises(RuntimeError), threads.torch_region():
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2
+        monkeypatch.setattr(threads, "free_cores", lambda: 8)
+        with threads.torch_region():  # never raised above the user's count
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(top)

@@ -23,7 +23,8 @@ processes, oversubscribe the cores. The rules:
 * **the torch adapter respects torch**: :func:`torch_selection` runs the
   selection's numba kernels and BLAS products with at most
   ``torch.get_num_threads()`` threads (a user who set
-  ``torch.set_num_threads(1)`` gets one thread everywhere).
+  ``torch.set_num_threads(1)`` gets one thread everywhere), and
+  :func:`torch_region` runs torch ops (a loss step) on the free cores only.
 
 Counts are only ever lowered (a user's ``numba.set_num_threads`` or
 threadpoolctl limit is an upper bound) and are restored on exit, exceptions
@@ -33,8 +34,8 @@ bit of the result (tests/test_threads.py checks it). Used by ``sheaf`` (the
 Laplacian assembly), ``persistence`` (the Gram products and blocked sweeps)
 and ``torch`` (the selection).
 
-What the policy cannot change: torch's own intra-op pool (the torch ops of a
-loss run on it before and after any sheaftopo call), and the spin of GNU
+What the policy cannot change: torch's own intra-op pool outside sheaftopo's
+calls (the user's torch ops run on it before and after them), and the spin of GNU
 OpenMP pools, whose length ``GOMP_SPINCOUNT`` / ``OMP_WAIT_POLICY`` libgomp
 reads once when it is loaded (so it must be set in the environment before the
 process starts, not by a library).
@@ -56,6 +57,7 @@ __all__ = [
     "numba_region",
     "numba_threads",
     "serial_if_small",
+    "torch_region",
     "torch_selection",
 ]
 
@@ -247,3 +249,37 @@ def torch_selection(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
     budget = min(budget, free_cores())
     with numba_threads(budget), blas_threads(budget):
         yield
+
+
+@contextlib.contextmanager
+def torch_region() -> Iterator[None]:
+    """Torch ops inside the block run with at most :func:`free_cores` intra-op threads.
+
+    For a loss's forward and backward: torch's intra-op pool (GNU OpenMP,
+    spinning at its barriers) collapses when another process takes one of its
+    cores (cdist forward + backward of 256 x 512 float32, a process that never
+    imported sheaftopo, two spinning processes: 329 ms with torch's two
+    threads, 13 ms with one, 5 ms with ``OMP_WAIT_POLICY=PASSIVE``; measured
+    2026-12-03 on the two-core VM, load 3.6-4.1, ``/tmp`` script timing 30
+    steps). Lowering the count for the block avoids that without touching the
+    user's setting, which is restored on exit; torch's count is never raised.
+    ``torch.set_num_threads`` is process-wide, so torch ops of other Python
+    threads running meanwhile get the lowered count too. Unlike the kernels
+    above, torch's reductions split their sums by thread count, so the last
+    bits of a loss's gradient depend on it; with two threads they already
+    vary from call to call (``topological_alignment_loss`` 256 x 512 float32,
+    five identical calls on the two-core VM, 2026-12-03: gradients differ by
+    up to 1.8e-7 with two torch threads, not at all with one).
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    wanted = min(previous, free_cores()) if previous > 1 else previous
+    if wanted == previous:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
