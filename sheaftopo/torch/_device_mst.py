@@ -207,12 +207,13 @@ def _boruvka(W: torch.Tensor) -> torch.Tensor:
     comp = idx.clone()
     weight = torch.full((B, n), torch.inf, dtype=W.dtype, device=W.device)
     pair = torch.zeros((B, n), dtype=torch.long, device=W.device)
-    jumps = math.ceil(math.log2(n))
+    log_n = math.ceil(math.log2(n))
     work = W.clone(memory_format=torch.contiguous_format)  # masked in place, round by round
     work.diagonal(dim1=1, dim2=2).fill_(torch.inf)
-    for _ in range(max_rounds(n)):
+    for r in range(max_rounds(n)):
         value, code = _cheapest_edges(work, comp, idx)
-        comp, hooked = _hook(comp, code, idx, jumps)
+        # at most n / 2**r components now, so hook chains shorter than 2**(log_n - r)
+        comp, hooked = _hook(comp, code, idx, max(1, log_n - r))
         weight = torch.where(hooked, value, weight)  # slot c: the edge that hooked c
         pair = torch.where(hooked, code, pair)
         several = (comp != comp[:, :1]).any(dim=1)

@@ -156,6 +156,16 @@ def test_batch_mixes_finished_and_unfinished_matrices():
     assert_tree(np.stack([star, chain, star]))
 
 
+@pytest.mark.parametrize("n", [2, 3, 5, 129, 300])
+def test_hook_chains_of_every_length(n):
+    """Growing gaps on a line: every vertex hooks to its left neighbour, one chain of n - 1."""
+    x = np.arange(n, dtype=np.float64) ** 1.5
+    chain = np.abs(x[:, None] - x[None, :])
+    rev = chain[::-1, ::-1].copy()  # the chain hooks to the right instead
+    out = assert_tree(np.stack([chain, rev]))
+    np.testing.assert_array_equal(out[0].numpy(), np.stack([np.arange(n - 1), np.arange(1, n)], 1))
+
+
 @given(
     st.integers(1, 12),
     st.integers(1, 3),
