@@ -44,7 +44,8 @@ def best_time(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def recipe_terms(zs, zt, *, lam=0.5, k=50, loop=False, projections=None):
+def recipe_terms(zs, zt, *, lam=0.5, k=50, loop=False, projections=None,
+                 parts=("mse", "dm", "h0", "h1")):
     """ToMCLIP's published loss, built from torch.cdist + scipy MST + POT SW."""
     import ot
     import scipy.sparse as ssp
@@ -84,12 +85,15 @@ def recipe_terms(zs, zt, *, lam=0.5, k=50, loop=False, projections=None):
         return pd0, pd1
 
     Ds, Dt = distmat(zs), distmat(zt)
-    mse = F.mse_loss(zs, zt)
-    dm = F.mse_loss(Ds, Dt)
+    zero = zs.sum() * 0.0
+    mse = F.mse_loss(zs, zt) if "mse" in parts else zero
+    dm = F.mse_loss(Ds, Dt) if "dm" in parts else zero
     (s0, s1), (t0, t1) = diagrams(Ds), diagrams(Dt)
     kw = {"projections": projections} if projections is not None else {"n_projections": k}
-    h0 = ot.sliced_wasserstein_distance(s0, t0, **kw)
-    h1 = ot.sliced_wasserstein_distance(s1, t1, **kw)
+    h0 = ot.sliced_wasserstein_distance(s0, t0, **kw) if "h0" in parts else zero
+    h1 = ot.sliced_wasserstein_distance(s1, t1, **kw) if "h1" in parts else zero
+    if parts == ("h0",):
+        return h0, (mse, dm, h0, h1)
     return mse + 0.01 * (dm + h0 + h1), (mse, dm, h0, h1)
 
 
@@ -101,19 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--torch-threads", type=int, default=None,
+                    help="torch.set_num_threads before timing (default: torch's own)")
     args = ap.parse_args(argv)
 
     import torch
 
-    from sheaftopo.torch import tomclip_loss_terms
+    from sheaftopo.torch import tomclip_loss_terms, topological_alignment_loss
 
+    if args.torch_threads is not None:
+        torch.set_num_threads(args.torch_threads)
     dtype = getattr(torch, args.dtype)
     g = torch.Generator().manual_seed(0)
     teacher = torch.nn.functional.normalize(torch.randn(args.batch, args.dim, generator=g), dim=1)
     student = teacher + 0.3 * torch.randn(args.batch, args.dim, generator=g) / args.dim ** 0.5
     teacher = teacher.to(args.device, dtype)
     student = student.to(args.device, dtype)
-    repeat = 3 if args.quick else 10
+    repeat = 5 if args.quick else 30
 
     # same quantities: compare with the recipe's values at our evenly spaced directions
     theta = -np.pi / 2 + np.pi * np.arange(50) / 50
@@ -136,18 +144,37 @@ def main(argv: list[str] | None = None) -> int:
                 torch.cuda.synchronize()
         return run
 
+    def floor(x):
+        # the work no loss on both batches' distance matrices can avoid
+        return torch.cdist(x, x).sum() + torch.cdist(teacher, teacher).sum()
+
+    term = {"convention": "tomclip", "kind": "point_cloud"}  # the recipe's H0 quantity
     rows = [
-        ("sheaftopo.torch", step(lambda x: tomclip_loss_terms(x, teacher).total)),
-        ("recipe (vectorised gather)", step(lambda x: recipe_terms(x, teacher)[0])),
+        ("floor: cdist fwd+bwd, both batches", step(floor)),
+        ("H0 term, sheaftopo (recipe's settings)",
+         step(lambda x: topological_alignment_loss(x, teacher, **term))),
+        ("H0 term, sheaftopo (defaults)", step(lambda x: topological_alignment_loss(x, teacher))),
+        ("H0 term, recipe", step(lambda x: recipe_terms(x, teacher, parts=("h0",))[0])),
+        ("full loss, sheaftopo", step(lambda x: tomclip_loss_terms(x, teacher).total)),
+        ("full loss, recipe (vectorised gather)", step(lambda x: recipe_terms(x, teacher)[0])),
     ]
-    if args.device == "cpu":
-        rows.append(("released (per-edge loop)",
+    if args.device == "cpu" and not args.quick:
+        rows.append(("full loss, released (per-edge loop)",
                      step(lambda x: recipe_terms(x, teacher, loop=True)[0])))
     times = {name: best_time(fn, repeat if "loop" not in name else 1) for name, fn in rows}
-    base = times["sheaftopo.torch"]
-    print("  forward + backward, best of repeats:")
+    base = times["floor: cdist fwd+bwd, both batches"]
+    print(f"  forward + backward, best of {repeat} (torch threads {torch.get_num_threads()}):")
     for name, t in times.items():
-        print(f"    {name:28s} {t * 1e3:9.2f} ms   {t / base:6.1f}x sheaftopo's time")
+        print(f"    {name:40s} {t * 1e3:9.2f} ms   {t / base:6.2f}x the floor")
+    ours_term = times["H0 term, sheaftopo (recipe's settings)"]
+    ours_full = times["full loss, sheaftopo"]
+    print("  ratios (issue 17 targets):")
+    print(f"    H0 term / floor                 {ours_term / base:6.2f}   (target <= 2)")
+    print(f"    recipe H0 term / ours           "
+          f"{times['H0 term, recipe'] / ours_term:6.2f}   (target >= 4)")
+    print(f"    full loss / floor               {ours_full / base:6.2f}   (target <= 3)")
+    print(f"    recipe full loss / ours         "
+          f"{times['full loss, recipe (vectorised gather)'] / ours_full:6.2f}")
     return 0
 
 

@@ -635,10 +635,10 @@ def _h0_drop_completed(original: Any) -> Any:
 @mutant("sparsified h0 completes at the longest kept edge instead of T", page=H0_PAGE,
         target="sheaftopo.torch._persistence:_select")
 def _h0_complete_at_eps(original: Any) -> Any:
-    def select(z: Any, D: Any, lam: Any, convention: str, metric: str) -> Any:
+    def select(z: Any, D: Any, lam: Any, convention: str, metric: str, **kw: Any) -> Any:
         import dataclasses
 
-        sel = original(z, D, lam, convention, metric)
+        sel = original(z, D, lam, convention, metric, **kw)
         pairs = sel.h0
         if D is None or len(pairs) < 2:
             return sel

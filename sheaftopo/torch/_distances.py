@@ -24,6 +24,12 @@ from ._checks import (
 __all__ = ["pairwise_distances"]
 
 METRICS = ("euclidean", "cosine")
+#: scales c = power_of_two(z) inside which the exact division z / c is skipped: with
+#: max|z| in [2^-20, 2^21) the squares of the large entries and their sums over up to
+#: 2^40 features stay far inside the float32 range, so the distances are those of z / c
+#: times c, except through entries 2^-40 below the largest (their squares underflow
+#: either way)
+SAFE_SCALE = (2.0**-20, 2.0**20)
 
 
 def _unit_rows(z: torch.Tensor, name: str) -> torch.Tensor:
@@ -54,10 +60,16 @@ def _pairwise(z: torch.Tensor, metric: str, name: str = "z") -> torch.Tensor:
         D = (1.0 - u @ u.T).clamp_min(0.0)
     else:
         c = power_of_two(z)
-        zs = z / c
-        D = euclidean_distances(zs, zs)
-        D = check_value(D * c, "a pairwise distance", (name,))
-    return D - torch.diag_embed(torch.diagonal(D))
+        if SAFE_SCALE[0] <= c <= SAFE_SCALE[1]:
+            # dividing by c would not change a bit: no square can overflow or underflow
+            D = euclidean_distances(z, z)
+        else:
+            zs = z / c
+            D = euclidean_distances(zs, zs) * c
+        D = check_value(D, "a pairwise distance", (name,))
+    if D.requires_grad:
+        return D - torch.diag_embed(torch.diagonal(D))
+    return D.fill_diagonal_(0.0)  # no graph to protect: in place
 
 
 def _edge_lengths(
@@ -68,8 +80,12 @@ def _edge_lengths(
         w = _unit_rows(z, name)
         return 0.5 * (w[u] - w[v]).square().sum(dim=1)
     c = power_of_two(z)
-    zs = z / c
-    lengths = torch.linalg.vector_norm(zs[u] - zs[v], dim=1) * c
+    ends = z.index_select(0, torch.stack([u, v], dim=1).reshape(-1)).view(len(u), 2, z.shape[1])
+    if SAFE_SCALE[0] <= c <= SAFE_SCALE[1]:
+        lengths = torch.linalg.vector_norm(ends[:, 0] - ends[:, 1], dim=1)
+    else:
+        ends = ends / c
+        lengths = torch.linalg.vector_norm(ends[:, 0] - ends[:, 1], dim=1) * c
     return check_value(lengths, "an edge length", (name,))
 
 

@@ -137,8 +137,7 @@ def sheaf_consistency_loss(
         )
     if h_i.shape[-2] != h_j.shape[-2]:
         raise ValueError(
-            f"h_i and h_j must hold the same samples; got {h_i.shape[-2]} and "
-            f"{h_j.shape[-2]} rows"
+            f"h_i and h_j must hold the same samples; got {h_i.shape[-2]} and {h_j.shape[-2]} rows"
         )
     reduction = check_choice(reduction, "reduction", ("mean", "sum"))
     h_i, h_j = guard_grad(h_i, "h_i"), guard_grad(h_j, "h_j")
@@ -247,8 +246,9 @@ def laplacian_tensor(
     try:
         device = None if device is None else torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must name a torch device (e.g. 'cpu', 'cuda:0'); got "
-                         f"{device!r}") from exc
+        raise ValueError(
+            f"device must name a torch device (e.g. 'cpu', 'cuda:0'); got {device!r}"
+        ) from exc
     L = laplacian(sheaf, weights=weights, normalized=normalized).tocoo()
     idx = torch.as_tensor(np.vstack([L.row, L.col]).astype(np.int64))
     vals = torch.as_tensor(L.data)

@@ -132,8 +132,11 @@ def _divided_differences(name: str, mu: torch.Tensor, s: torch.Tensor) -> torch.
     # delta / b overflows (a spectrum wider than the dtype), log a - log b has no cancellation
     ratio = delta / b
     wide = torch.isinf(ratio)
-    num = torch.where(wide, torch.log(a) - torch.log(b),
-                      torch.log1p(torch.where(wide, torch.zeros_like(ratio), ratio)))
+    num = torch.where(
+        wide,
+        torch.log(a) - torch.log(b),
+        torch.log1p(torch.where(wide, torch.zeros_like(ratio), ratio)),
+    )
     return torch.where(same, 1.0 / (a * s), num / (safe * s))
 
 
@@ -141,9 +144,7 @@ class _EighFunction(torch.autograd.Function):
     """f(A) for symmetric A through eigh, with the cancellation-free Daleckii–Krein backward."""
 
     @staticmethod
-    def forward(
-        ctx: Any, A: torch.Tensor, name: str, argname: str = "A"
-    ) -> torch.Tensor:
+    def forward(ctx: Any, A: torch.Tensor, name: str, argname: str = "A") -> torch.Tensor:
         s = _even_power_of_two(A)
         mu, U = torch.linalg.eigh(A / s.unsqueeze(-1))
         if _POSITIVE[name] and bool((mu <= 0).any()):
@@ -378,14 +379,16 @@ def spd_distance(
         sp, sq_ = _even_power_of_two(P), _even_power_of_two(Q)
         shift = (torch.log(sp) - torch.log(sq_)).unsqueeze(-1)
         eye = torch.eye(P.shape[-1], dtype=P.dtype, device=P.device)
-        diff = (_EighFunction.apply(P / sp.unsqueeze(-1), "log", "P")
-                - _EighFunction.apply(Q / sq_.unsqueeze(-1), "log", "Q") + shift * eye)
+        diff = (
+            _EighFunction.apply(P / sp.unsqueeze(-1), "log", "P")
+            - _EighFunction.apply(Q / sq_.unsqueeze(-1), "log", "Q")
+            + shift * eye
+        )
         sq = diff.square().sum(dim=(-2, -1))
         return sq if squared else _safe_sqrt(sq)
     P, Q, scale = _pair_at_unit_scale(P, Q)
     try:
-        sq = check_value(_bures_squared(P, Q) * scale, "the squared Bures distance",
-                         ("P", "Q"))
+        sq = check_value(_bures_squared(P, Q) * scale, "the squared Bures distance", ("P", "Q"))
     except ValueError as err:
         raise ValueError(
             f"P and Q are too far apart in scale for the {metric} distance in {P.dtype}: at "
@@ -466,6 +469,7 @@ def stein_divergence(P: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
     n = P.shape[-1]
     shift = n * (torch.log(s) - 0.5 * (torch.log(sp) + torch.log(sq))).squeeze(-1)
     mean = 0.5 * (P / s.unsqueeze(-1) + Q / s.unsqueeze(-1))
-    value = logdet(mean) + shift - 0.5 * (logdet(P / sp.unsqueeze(-1))
-                                          + logdet(Q / sq.unsqueeze(-1)))
+    value = (
+        logdet(mean) + shift - 0.5 * (logdet(P / sp.unsqueeze(-1)) + logdet(Q / sq.unsqueeze(-1)))
+    )
     return value.clamp_min(0.0)

@@ -30,8 +30,8 @@ from ._checks import (
     guard_grad,
     power_of_two,
 )
-from ._distances import _check_metric, _pairwise
-from ._persistence import _check_lam, _lengths_at, _select, _Selection
+from ._distances import SAFE_SCALE, _check_metric, _pairwise
+from ._persistence import _check_lam, _lengths_at, _select, _Selection, _selection_matrix
 from ._sliced import KINDS, _compare
 
 __all__ = [
@@ -63,7 +63,10 @@ def _mse(a: torch.Tensor, b: torch.Tensor, what: str) -> torch.Tensor:
     not fit the dtype raises, naming the embeddings.
     """
     c = power_of_two(a, b)
-    diff = a / c - b / c  # a - b itself may overflow near the largest float
+    if SAFE_SCALE[0] <= c <= SAFE_SCALE[1]:
+        c, diff = 1.0, a - b  # far from the largest float: a - b cannot overflow
+    else:
+        diff = a / c - b / c  # a - b itself may overflow near the largest float
     m = power_of_two(diff)
     value = (diff / m).square().mean() * (m * c) * (m * c)
     return check_value(value, what, ("z_student", "z_teacher"))
@@ -157,8 +160,8 @@ def _persistence_values(
 ) -> torch.Tensor:
     """Sorted H0 deaths (dim 0) or H1 births (dim 1), differentiable."""
     if dim == 0:
-        D = None if lam is None else _pairwise(z, metric, name)
-        sel = _select(z, D, lam, convention, metric)
+        D = None if lam is None else _selection_matrix(z, metric, name)
+        sel = _select(z, D, lam, convention, metric, symmetric=True)
         return _lengths_at(z, sel.h0, sel, metric, name)
     sel = _select(z, _pairwise(z, metric, name), lam, convention, metric)
     return _lengths_at(z, sel.h1, sel, metric, name)
@@ -172,10 +175,8 @@ def _sparsified_matrix(D: torch.Tensor, sel: _Selection | None) -> torch.Tensor:
     """
     if sel is None:
         return D
-    Dd = D.detach()
-    keep = 0.5 * Dd + 0.5 * Dd.T <= sel.eps  # = 0.5 * (D + D^T) of _select, without overflow
-    keep.fill_diagonal_(False)
-    S = torch.where(keep, D, torch.zeros_like(D))
+    kept = torch.from_numpy(sel.kept).to(D.device)  # the pairs i < j _select kept
+    S = torch.where(kept | kept.T, D, torch.zeros_like(D))
     if sel.scale_pair is not None:
         S = S / D[int(sel.scale_pair[0]), int(sel.scale_pair[1])]
     return S
