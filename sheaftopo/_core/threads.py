@@ -104,8 +104,8 @@ def free_cores() -> int:
 
     The cores this process may run on (``os.sched_getaffinity``) minus the
     runnable tasks of OTHER processes, read at call time from ``/proc/loadavg``
-    and ``/proc/self/task`` (about 40 µs, measured 2026-12-03 on the two-core
-    VM, idle: ``timeit`` of 1000 calls). This process's own threads (the
+    and ``/proc/self/task`` (26 µs, measured 2026-12-03 on the two-core VM,
+    load 0.4: ``timeit`` of 1000 calls). This process's own threads (the
     caller, and pool threads still spinning after their last region) are not
     counted against it. When the machine has more online CPUs than this
     process may use (a cpuset), the other tasks are counted in proportion.
