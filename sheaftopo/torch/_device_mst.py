@@ -42,27 +42,32 @@ component, and whether a round stalled) in one transfer, so a call synchronises
 at most ``ceil(log2 n) + 2`` times, each time for a few bytes, never per edge or
 per vertex; no entry of ``D`` and no intermediate array leaves the device.
 
-Performance, measured 2026-12-03 on the project's 2-core machine (CPU tensors
-only: no GPU there), torch 2.13.0, numba 0.68.1, float64 Euclidean distance
-matrices of 256 random points in 16-D, best of 7 calls, every configuration
-run twice (both runs given), command ``python /tmp/hd/bench_device_mst.py``
+Performance, measured 2026-12-03 20:07 UTC on the project's 2-core machine
+(CPU tensors only: no GPU there), torch 2.13.0, numba 0.68.1, float64
+Euclidean distance matrices of random points in 16-D, best of 7 calls, every
+configuration run twice (both runs given, in ms), load average 2.3-4.1 (the
+other sessions' test runs), command ``python /tmp/hd/bench_device_mst.py``
 (a one-off script of issue 17's helper D, handed to the lead for
-``benchmarks/``; ``THREADS=1`` sets torch's and numba's threads to one), load average
-3.7-4.9 (the other sessions' test runs), times in ms:
+``benchmarks/``; ``THREADS=1`` sets torch's and numba's threads to one):
 
-================  =======  ===================  ====================  =================
-input             threads  ``dense_mst_edges``  ``dense_mst`` (loop)  ``dense_mst_batch``
-================  =======  ===================  ====================  =================
-256 x 256         2        210 / 168            0.23 / 0.23           0.28 / 0.28
-256 x 256         1        1.70 / 1.82          0.23 / 0.23           0.27 / 0.28
-16 x 256 x 256    2        232 / 198            4.83 / 9.17           12.2 / 17.0
-16 x 256 x 256    1        49.5 / 46.0          8.77 / 8.86           10.4 / 5.91
-================  =======  ===================  ====================  =================
+==============  =======  ===================  ====================  ===================
+input           threads  ``dense_mst_edges``  ``dense_mst`` (loop)  ``dense_mst_batch``
+==============  =======  ===================  ====================  ===================
+256 x 256       2        87.7 / 124           0.43 / 0.26           0.47 / 0.30
+256 x 256       1        1.80 / 1.62          0.25 / 0.23           0.28 / 0.27
+16 x 256 x 256  2        19.5 / 156           7.60 / 5.71           5.49 / 12.2
+16 x 256 x 256  1        27.1 / 32.3          4.98 / 4.87           5.93 / 9.59
+2048 x 2048     2        161 / 242            13.5 / 15.5           25.3 / 27.4
+2048 x 2048     1        155 / 166            13.4 / 15.9           22.4 / 24.9
+==============  =======  ===================  ====================  ===================
 
-With two torch threads on two loaded cores the torch version collapses (the
-pool contention of docs/architecture.md, "Threads"; at load 0.4 the same call
-took 1.3-2.4 ms single and 14-16 ms batched). The trees were checked equal
-to ``dense_mst``'s in the same process.
+With two torch threads on two loaded cores the torch version collapses from
+run to run (the pool contention of docs/architecture.md, "Threads"; with one
+thread it is steady). float32 input takes about the same time (256 x 256, one
+thread: 1.98 / 1.58 ms). The trees were checked equal in the same process.
+``dense_mst_batch`` includes its validation (two reductions over ``D``),
+which ``dense_mst`` does not do: 0.63-0.79 ms at 16 x 256 x 256 and 6.3-10.6
+ms at 2048 x 2048 (same script, 20:11 UTC, load 4.0-4.5, four runs).
 
 On a CPU the numba Prim kernels (``sheaftopo._core.mst.dense_mst`` and the
 batched ``dense_mst_batch``) remain the faster selection: Borůvka reads the
