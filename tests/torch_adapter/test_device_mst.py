@@ -197,6 +197,16 @@ def test_input_not_modified_noncontiguous_and_grad():
     assert torch.equal(leaf.detach(), D)
 
 
+def test_inference_mode_tensors_inside_and_outside():
+    D = lattice((2, 30), 4, seed=6)
+    with torch.inference_mode():
+        T = torch.from_numpy(D.copy())
+        inside = dense_mst_edges(T)
+    outside = dense_mst_edges(T)  # an inference tensor used outside the mode
+    np.testing.assert_array_equal(inside.numpy(), reference(D))
+    np.testing.assert_array_equal(outside.numpy(), reference(D))
+
+
 def test_read_only_numpy_backed_tensor():
     D = lattice((20,), 3, seed=5)
     D.setflags(write=False)
