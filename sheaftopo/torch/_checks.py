@@ -93,18 +93,25 @@ def check_finite(x: torch.Tensor, name: str) -> None:
         )
 
 
-def as_embeddings(z: Any, name: str, *, min_points: int = 2) -> torch.Tensor:
-    """A batch of embeddings: a finite floating tensor of shape (n, d), n >= ``min_points``."""
+def as_embeddings(z: Any, name: str, *, min_points: int = 2, stacked: bool = False) -> torch.Tensor:
+    """A batch of embeddings: a finite floating tensor of shape (n, d), n >= ``min_points``.
+
+    With ``stacked=True`` a stack of batches (B, n, d), B >= 1, is accepted too.
+    """
     z = as_tensor(z, name)
-    if z.ndim != 2:
+    if z.ndim != 2 and not (stacked and z.ndim == 3):
+        shapes = "(batch_size, dim)" + (" or (n_batches, batch_size, dim)" if stacked else "")
         raise ValueError(
-            f"{name} must be a 2-D tensor of shape (batch_size, dim); got shape {tuple(z.shape)}"
+            f"{name} must be a {'2-D or 3-D' if stacked else '2-D'} tensor of shape {shapes}; "
+            f"got shape {tuple(z.shape)}"
         )
-    if z.shape[0] < min_points:
+    if z.ndim == 3 and z.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one batch; got shape {tuple(z.shape)}")
+    if z.shape[-2] < min_points:
         raise ValueError(
             f"{name} must hold at least {min_points} embeddings (rows); got shape {tuple(z.shape)}"
         )
-    if z.shape[1] == 0:
+    if z.shape[-1] == 0:
         raise ValueError(f"{name} must have at least one feature; got shape {tuple(z.shape)}")
     check_finite(z, name)
     return z
@@ -146,7 +153,7 @@ def check_pair(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str]) -> None
     """Two embedding batches compared row by row: same device, dtype and number of rows."""
     check_same_device({names[0]: a, names[1]: b})
     check_same_dtype({names[0]: a, names[1]: b})
-    if a.shape[0] != b.shape[0]:
+    if a.shape[-2] != b.shape[-2]:
         raise ValueError(
             f"{names[0]} and {names[1]} must have the same number of rows (paired samples); "
             f"got shapes {tuple(a.shape)} and {tuple(b.shape)}"
@@ -202,13 +209,25 @@ def power_of_two(*tensors: torch.Tensor) -> float:
     return math.ldexp(1.0, e - 1)
 
 
+def stack_powers_of_two(z: torch.Tensor) -> torch.Tensor:
+    """Per batch of a stack ``z`` (B, n, d), the :func:`power_of_two` of that batch: shape (B,).
+
+    ``z[b] / c[b]`` has its largest magnitude in [1, 2) (``c[b] = 1`` for an
+    all-zero batch), so batches of very different magnitudes in one stack are
+    each rescaled exactly by their own factor.
+    """
+    top = z.detach().abs().amax(dim=(1, 2))
+    _, e = torch.frexp(torch.where(top > 0, top, torch.ones_like(top)))
+    return torch.ldexp(torch.ones_like(top), e - 1)
+
+
 def row_powers_of_two(z: torch.Tensor) -> torch.Tensor:
     """Per row, a power of two ``c_i`` with ``max_j |z_ij| / c_i`` in [1, 2) (1 for zero rows).
 
-    Shape (n, 1): ``z / row_powers_of_two(z)`` has rows of norm between 1 and
+    Shape (..., n, 1): ``z / row_powers_of_two(z)`` has rows of norm between 1 and
     ``2 sqrt(d)`` and the same directions, exactly.
     """
-    top = z.detach().abs().amax(dim=1, keepdim=True)
+    top = z.detach().abs().amax(dim=-1, keepdim=True)
     _, e = torch.frexp(torch.where(top > 0, top, torch.ones_like(top)))
     return torch.ldexp(torch.ones_like(top), e - 1)
 

@@ -39,12 +39,13 @@ def _unit_rows(z: torch.Tensor, name: str) -> torch.Tensor:
     1e300) may overflow or underflow its norm.
     """
     zs = z / row_powers_of_two(z)
-    norms = torch.linalg.vector_norm(zs, dim=1, keepdim=True)
+    norms = torch.linalg.vector_norm(zs, dim=-1, keepdim=True)
     if bool((norms == 0).any()):
-        i = int((norms[:, 0] == 0).nonzero()[0])
+        where = tuple((norms[..., 0] == 0).nonzero()[0].tolist())
+        row = where[0] if len(where) == 1 else where
         raise ValueError(
             f"{name} must not contain zero rows with metric='cosine' (the cosine "
-            f"dissimilarity is undefined there); row {i} is zero"
+            f"dissimilarity is undefined there); row {row} is zero"
         )
     return zs / norms
 

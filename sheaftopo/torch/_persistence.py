@@ -37,8 +37,15 @@ from .._core.scaling import GRAM_GUARD
 from .._core.screening import CONVENTIONS, threshold
 from .._core.threads import torch_selection
 from .._validation import check_choice, check_real
-from ..persistence import mst
-from ._checks import as_embeddings, guard_grad, power_of_two, row_powers_of_two
+from ..persistence import mst, mst_batch
+from ._checks import (
+    as_embeddings,
+    check_value,
+    guard_grad,
+    power_of_two,
+    row_powers_of_two,
+    stack_powers_of_two,
+)
 from ._distances import SAFE_SCALE, _check_metric, _edge_lengths, _pairwise
 
 __all__ = ["finite_h0_diagram", "sparsified_h1_births"]
@@ -100,38 +107,51 @@ class _Selection:
         return np.array(np.unravel_index(k, masked.shape), dtype=np.int64)
 
 
-def _selection_matrix(z: torch.Tensor, metric: str, name: str = "z") -> torch.Tensor:
-    """The distance matrix of ``z`` for choosing pairs only: detached, no graph kept.
+def _selection_matrices(z: torch.Tensor, metric: str, name: str = "z") -> np.ndarray:
+    """Distance matrices of a stack ``z`` (B, n, d) for choosing pairs only: (B, n, n) float64.
 
-    Deaths then come from :func:`_edge_lengths` at the chosen pairs (an O(k d)
-    backward instead of the O(n² d) one of a differentiable matrix). Euclidean
-    on the CPU: a float64 matrix, exactly symmetric, from one symmetric BLAS
-    product and :func:`._selection_kernels.gram_distances` (about 40% less work
-    than ``torch.cdist``, which multiplies twice as much; 2026-12-03, 2-core
-    machine, 256 x 512 float32: 0.44 against 0.73 ms of thread time).
-    Elsewhere the differentiable function's own matrix, detached.
+    Detached and exactly symmetric with a zero diagonal. Euclidean on the CPU:
+    one batched symmetric BLAS product and
+    :func:`._selection_kernels.gram_distances_batch` (in parallel over B),
+    about 40% less work than ``torch.cdist``, which multiplies twice as much
+    (2026-12-03, 2-core machine, 256 x 512 float32: 0.44 against 0.73 ms of
+    thread time). Each element is divided by its own power of two when its
+    magnitude calls for it (exact). Elsewhere: the differentiable function's
+    own matrices, detached and symmetrised.
     """
     if metric != "euclidean" or z.device.type != "cpu":
         with torch.no_grad():
-            return _pairwise(z.detach(), metric, name)
+            mats = [_numpy64(_pairwise(zb.detach(), metric, name)) for zb in z]
+        return np.stack([0.5 * M + 0.5 * M.T for M in mats])
     with torch.no_grad():
-        c = power_of_two(z)
-        if SAFE_SCALE[0] <= c <= SAFE_SCALE[1]:
-            c = 1.0  # no square can overflow or underflow: no rescaling
-        zs = z.detach().contiguous() if c == 1.0 else z.detach().contiguous() / c
-        G = zs @ zs.T
-    Zn = zs.numpy()
-    tol = GRAM_GUARD * Zn.shape[1] * float(np.finfo(Zn.dtype).eps)
-    D = _kernels().gram_distances(G.numpy(), Zn, tol)
-    if c != 1.0:
+        zd = z.detach().contiguous()
+        c = stack_powers_of_two(zd)  # max / c in [1, 2), per element
+        scaled = bool(((c < SAFE_SCALE[0]) | (c > SAFE_SCALE[1])).any())
+        if scaled:
+            zd = zd / c[:, None, None]
+        G = torch.matmul(zd, zd.mT)
+    Zn = zd.numpy()
+    tol = GRAM_GUARD * Zn.shape[2] * float(np.finfo(Zn.dtype).eps)
+    with torch_selection(Zn.size):  # numba threads <= torch's (_core/threads.py)
+        D = _kernels().gram_distances_batch(G.numpy(), Zn, tol)
+    if scaled:
         with np.errstate(over="ignore"):
-            D *= c  # exact
+            D *= c.to(torch.float64).numpy()[:, None, None]  # exact
         if not np.isfinite(D.max()):
             raise ValueError(
                 f"a pairwise distance does not fit in float64 (it overflows at the magnitude "
                 f"of {name}); rescale {name}"
             )
-    return torch.from_numpy(D)
+    return D
+
+
+def _selection_matrix(z: torch.Tensor, metric: str, name: str = "z") -> torch.Tensor:
+    """The (n, n) :func:`_selection_matrices` of one batch ``z`` (n, d), as a CPU tensor.
+
+    Deaths chosen on it come from :func:`_edge_lengths` at the chosen pairs (an
+    O(k d) backward instead of the O(n² d) one of a differentiable matrix).
+    """
+    return torch.from_numpy(_selection_matrices(z[None], metric, name)[0])
 
 
 def _select(
@@ -152,6 +172,39 @@ def _select(
     differentiable (its entries are then gathered as the lengths) or a
     :func:`_selection_matrix` (lengths recomputed from the coordinates; with
     ``symmetric=True`` it is used as it is, without a symmetrised copy).
+    """
+    if D is None:
+        # the tree of z / c is the tree of z (c a power of two, per row for cosine)
+        scaled = z / (row_powers_of_two(z) if metric == "cosine" else power_of_two(z))
+        with torch_selection(scaled.numel()):  # numba threads <= torch's (_core/threads.py)
+            forest = mst(_numpy64(scaled), metric=metric)
+        return _exact_tree(forest, convention)
+    Dn = _numpy64(D)  # a view when D is already a float64 CPU tensor (never written to)
+    if symmetric and Dn.dtype == np.float64:  # a _selection_matrix: used as it is
+        c = 1.0
+    else:
+        c = power_of_two(D)
+        Dn = Dn / c  # exact; the symmetrised sum cannot overflow
+        Dn = 0.5 * (Dn + Dn.T)  # selection on an exactly symmetric copy
+    parent, _ = mst_kernels().prim_dense(Dn, np.zeros(len(Dn)), 1.0, NO_COORDS, 0.0)
+    # lengths: gathered from a differentiable matrix, recomputed for a selection matrix
+    return _finish(Dn, parent, lam, convention, c, None if symmetric else D)
+
+
+def _exact_tree(forest: Any, convention: str) -> _Selection:
+    """The :class:`_Selection` of an exact minimum spanning tree (no sparsification)."""
+    return _Selection(forest.edges, forest.edges, None, 1.0, float("inf"), convention, None)
+
+
+def _finish(
+    Dn: np.ndarray,
+    parent: np.ndarray,
+    lam: float | None,
+    convention: str,
+    c: float,
+    D: torch.Tensor | None,
+) -> _Selection:
+    """The :class:`_Selection` of a symmetric matrix ``Dn`` (= D / c) and its Prim tree ``parent``.
 
     The H0 pairs of the "exact" convention with ``lam`` are those of the
     ε-graph's filtration *completed at T = max D* (theory/sparsification-bound.md):
@@ -160,21 +213,7 @@ def _select(
     at T, so that those deaths are differentiable through the pair realising T.
     The "tomclip" convention keeps the ``n - c`` tree edges only.
     """
-    if D is None:
-        # the tree of z / c is the tree of z (c a power of two, per row for cosine)
-        scaled = z / (row_powers_of_two(z) if metric == "cosine" else power_of_two(z))
-        with torch_selection(scaled.numel()):  # numba threads <= torch's (_core/threads.py)
-            forest = mst(_numpy64(scaled), metric=metric)
-        return _Selection(forest.edges, forest.edges, None, 1.0, float("inf"), convention, None)
-    Dn = _numpy64(D)  # a view when D is already a float64 CPU tensor (never written to)
-    if symmetric and Dn.dtype == np.float64:  # a _selection_matrix: used as it is
-        c = 1.0
-    else:
-        c = power_of_two(D)
-        Dn = Dn / c  # exact; the symmetrised sum cannot overflow
-        Dn = 0.5 * (Dn + Dn.T)  # selection on an exactly symmetric copy
     eps = float("inf") if lam is None else threshold(Dn, lam, convention)
-    parent, _ = mst_kernels().prim_dense(Dn, np.zeros(len(Dn)), 1.0, NO_COORDS, 0.0)
     tree = np.stack([parent[1:], np.arange(1, len(Dn))], axis=1)
     tree = tree[Dn[tree[:, 0], tree[:, 1]] <= eps]
     pairs = tree
@@ -182,8 +221,72 @@ def _select(
     if lam is not None and convention == "exact" and merges > 0:
         top = np.array(np.unravel_index(int(np.argmax(Dn)), Dn.shape), dtype=np.int64)
         pairs = np.concatenate([tree, np.tile(top, (merges, 1))])
-    # lengths: gathered from a differentiable matrix, recomputed for a selection matrix
-    return _Selection(pairs, tree, Dn, c, float(eps) * c, convention, None if symmetric else D)
+    return _Selection(pairs, tree, Dn, c, float(eps) * c, convention, D)
+
+
+def _select_batch(
+    z: torch.Tensor, lam: float | None, convention: str, metric: str, name: str = "z"
+) -> list[_Selection]:
+    """:func:`_select` for every batch of a stack ``z`` (B, n, d), the kernels called once.
+
+    Without ``lam``: the exact trees from the points, one :func:`mst_batch`
+    call. With ``lam``: the :func:`_selection_matrices` and one parallel Prim
+    over the stack; only the thresholds (one O(n²) numpy pass each) are per batch.
+    Lengths are recomputed from the coordinates (no matrix is kept).
+    """
+    B, n, _ = z.shape
+    if lam is None and B == 1:
+        return [_select(z[0], None, None, convention, metric)]  # mst picks its method
+    if lam is None:
+        # the tree of z / c is the tree of z (c a power of two, per row for cosine)
+        if metric == "cosine":
+            scaled = z / row_powers_of_two(z.reshape(B * n, -1)).view(B, n, 1)
+        else:
+            scaled = z / power_of_two(z)
+        with torch_selection(scaled.numel()):  # numba threads <= torch's (_core/threads.py)
+            forests = mst_batch(_numpy64(scaled), metric=metric)
+        return [_exact_tree(f, convention) for f in forests]
+    Dn = _selection_matrices(z, metric, name)
+    with torch_selection(Dn.size):
+        parents, _ = mst_kernels().prim_dense_batch(
+            Dn, np.zeros((B, n)), 1.0, np.zeros((B, 0, 0)), 0.0
+        )
+    return [_finish(Dn[b], parents[b], lam, convention, 1.0, None) for b in range(B)]
+
+
+def _lengths_segments(
+    z: torch.Tensor, pairs: list[np.ndarray], sels: list[_Selection], metric: str, name: str
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The lengths at ``pairs[b]`` of every batch of ``z`` (B, n, d), as segments.
+
+    One gather and one norm for the whole stack (:func:`_edge_lengths` on the
+    flattened rows); segment ``b`` is divided by the length of its selection's
+    scale pair, if any. Returns the flat lengths (unsorted) and the offsets
+    (B + 1,).
+    """
+    B, n, _ = z.shape
+    counts = np.array([len(p) for p in pairs], dtype=np.int64)
+    scaled = [b for b in range(B) if sels[b].scale_pair is not None]
+    idx = np.concatenate(
+        [np.asarray(p, np.int64).reshape(-1, 2) + b * n for b, p in enumerate(pairs)]
+        + [sels[b].scale_pair.reshape(1, 2) + b * n for b in scaled]  # type: ignore[union-attr]
+    )
+    t = torch.as_tensor(idx, device=z.device)
+    K = int(counts.sum())
+    if metric == "euclidean":  # each batch on its own exact scale: lengths times c[b]
+        c = stack_powers_of_two(z)
+        seg_all = np.concatenate([np.repeat(np.arange(B), counts), scaled]).astype(np.int64)
+        w = _edge_lengths((z / c[:, None, None]).reshape(B * n, -1), t[:, 0], t[:, 1], metric)
+        w = check_value(w * c[torch.as_tensor(seg_all, device=z.device)], "an edge length", (name,))
+    else:  # cosine lengths are scale-free row by row
+        w = _edge_lengths(z.reshape(B * n, z.shape[2]), t[:, 0], t[:, 1], metric, name)
+    lengths = w[:K]
+    if scaled:
+        divisor = torch.ones(B, dtype=w.dtype, device=w.device)
+        divisor = divisor.index_put((torch.as_tensor(scaled, device=w.device),), w[K:])
+        seg = torch.as_tensor(np.repeat(np.arange(B), counts), device=w.device)
+        lengths = lengths / divisor[seg]
+    return lengths, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def _lengths_at(

@@ -93,3 +93,16 @@ def gram_distances(G, Z, tol):
         for j in range(n):
             D[i, j] = np.sqrt(max(D[i, j], 0.0))
     return D
+
+
+@nb.njit(cache=True, parallel=True)
+def gram_distances_batch(G, Z, tol):
+    """:func:`gram_distances` of every element of a stack, in parallel over the stack.
+
+    ``G`` (B, n, n), ``Z`` (B, n, d); returns (B, n, n) float64.
+    """
+    B, n = G.shape[0], G.shape[1]
+    out = np.empty((B, n, n))
+    for b in nb.prange(B):
+        out[b] = gram_distances(G[b], Z[b], tol)
+    return out

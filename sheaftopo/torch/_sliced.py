@@ -20,6 +20,7 @@ from scipy.special import logsumexp
 
 from .._core.kernels import kernel_loader
 from .._core.slicing import angles, quantile_plan
+from .._core.threads import torch_selection
 from .._validation import check_choice, check_int, check_real
 from ._checks import as_tensor, check_same_device, power_of_two
 
@@ -250,53 +251,86 @@ def _sw_deaths(a: torch.Tensor, b: torch.Tensor, theta: np.ndarray, p: float) ->
     """:func:`sliced_wasserstein` (``kind="diagram"``) between ``{(0, a_i)}`` and ``{(0, b_j)}``.
 
     The diagrams of finite H0 deaths, births all 0, without re-validating them
-    (the caller's values are finite and non-negative). The point ``(0, x)``
-    projects on ``u = (cos t, sin t)`` to ``x sin t`` and its diagonal
-    projection ``(x/2, x/2)`` to ``x (cos t + sin t) / 2``, so each augmented
-    diagram's projections are two scaled copies of the deaths. On the CPU a
-    numba kernel sorts them by merging (:mod:`._sliced_kernels`) and returns the
-    gradient with the value; elsewhere an (M, n1 + n2) matrix is sorted row by
-    row. Either is the general function's number up to rounding (the diagonal
-    term is one product instead of a sum of two).
+    (the caller's values are finite and non-negative), on a non-CPU device
+    (the CPU uses :class:`_DeathsSW`). The point ``(0, x)`` projects on
+    ``u = (cos t, sin t)`` to ``x sin t`` and its diagonal projection
+    ``(x/2, x/2)`` to ``x (cos t + sin t) / 2``, so each augmented diagram's
+    projections are two scaled copies of the deaths: an (M, n1 + n2) matrix
+    sorted row by row. The general function's number up to rounding (the
+    diagonal term is one product instead of a sum of two).
     """
     zero = (a * 0.0).sum() + (b * 0.0).sum()
     if len(a) + len(b) == 0:
         return zero
     c = power_of_two(a, b)
     a, b = a / c, b / c
-    sin, mid = np.sin(theta), 0.5 * (np.cos(theta) + np.sin(theta))
-    if a.device.type == "cpu":
-        return c * _DeathsSW.apply(a, b, sin, mid, p) + zero
-    sin_t = torch.as_tensor(sin, dtype=a.dtype, device=a.device)[:, None]
-    mid_t = torch.as_tensor(mid, dtype=a.dtype, device=a.device)[:, None]
-    proj_s = torch.cat([sin_t * a, mid_t * b], dim=1)
-    proj_t = torch.cat([sin_t * b, mid_t * a], dim=1)
+    sin = torch.as_tensor(np.sin(theta), dtype=a.dtype, device=a.device)[:, None]
+    mid = torch.as_tensor(0.5 * (np.cos(theta) + np.sin(theta)), dtype=a.dtype, device=a.device)
+    proj_s = torch.cat([sin * a, mid[:, None] * b], dim=1)
+    proj_t = torch.cat([sin * b, mid[:, None] * a], dim=1)
     diff = torch.sort(proj_s, dim=1).values - torch.sort(proj_t, dim=1).values
     return c * _weighted_lp(diff, 1.0 / len(theta), p) + zero
 
 
 class _DeathsSW(torch.autograd.Function):
-    """The CPU kernel :func:`._sliced_kernels.sw_deaths` as an autograd function.
+    """SW of B pairs of H0 diagrams (deaths stored as segments) by the CPU kernel.
 
-    First-order only (its backward is a saved vector, not a graph).
+    :func:`._sliced_kernels.sw_deaths_segments`: each segment is sorted by
+    merging two monotone runs, in parallel over the pairs, and the gradient
+    comes with the value. ``a`` (Ka,) and ``b`` (Kb,) hold the deaths, pair
+    ``s`` being ``a[off_a[s]:off_a[s + 1]]`` and ``b[off_b[s]:off_b[s + 1]]``.
+    Returns the B values. First-order only (the backward is a saved vector).
     """
 
     @staticmethod
-    def forward(ctx: Any, a: torch.Tensor, b: torch.Tensor, sin: Any, mid: Any, p: float) -> Any:
+    def forward(
+        ctx: Any, a: torch.Tensor, b: torch.Tensor, off_a: Any, off_b: Any, theta: Any, p: float
+    ) -> Any:
+        sin, mid = np.sin(theta), 0.5 * (np.cos(theta) + np.sin(theta))
         an = a.detach().to(torch.float64).numpy()
         bn = b.detach().to(torch.float64).numpy()
-        oa, ob = np.argsort(an, kind="stable"), np.argsort(bn, kind="stable")
-        value, grad = _kernels().sw_deaths(an[oa], bn[ob], sin, mid, float(p))
-        ga, gb = np.empty_like(an), np.empty_like(bn)
-        ga[oa], gb[ob] = grad[: len(an)], grad[len(an) :]
-        ctx.save_for_backward(torch.from_numpy(ga).to(a.dtype), torch.from_numpy(gb).to(b.dtype))
-        return torch.tensor(value, dtype=a.dtype)
+        with torch_selection(len(off_a) * (an.size + bn.size) * len(theta)):
+            values, ga, gb = _kernels().sw_deaths_segments(an, off_a, bn, off_b, sin, mid, p)
+        seg_a = torch.from_numpy(np.repeat(np.arange(len(off_a) - 1), np.diff(off_a)))
+        seg_b = torch.from_numpy(np.repeat(np.arange(len(off_b) - 1), np.diff(off_b)))
+        ga_t, gb_t = torch.from_numpy(ga).to(a.dtype), torch.from_numpy(gb).to(b.dtype)
+        ctx.save_for_backward(ga_t, gb_t, seg_a, seg_b)
+        return torch.from_numpy(values).to(a.dtype)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
-        ga, gb = ctx.saved_tensors
-        return g * ga, g * gb, None, None, None
+        ga, gb, seg_a, seg_b = ctx.saved_tensors
+        return g[seg_a] * ga, g[seg_b] * gb, None, None, None, None
+
+
+def _compare_segments(
+    a: torch.Tensor,
+    off_a: np.ndarray,
+    b: torch.Tensor,
+    off_b: np.ndarray,
+    dim: int,
+    **sw: Any,
+) -> torch.Tensor:
+    """:func:`_compare` for B pairs of value sets stored as segments: shape (B,).
+
+    H0 diagrams on the CPU are one kernel call for the whole batch
+    (:class:`_DeathsSW`); other kinds and devices compare pair by pair (each
+    a sort and a handful of small tensor operations). Segments need not be
+    sorted.
+    """
+    if sw["kind"] == "diagram" and a.device.type == "cpu":
+        n_directions = check_int(sw["n_directions"], "n_directions", minimum=1)
+        theta = angles(n_directions, sw["seed"], _plain(sw["directions"], "directions"))
+        p = 1.0 if sw["p"] is None else check_real(sw["p"], "p", low=1.0)
+        return _DeathsSW.apply(a, b, off_a, off_b, theta, p)
+    pairs = zip(off_a[:-1], off_a[1:], off_b[:-1], off_b[1:], strict=True)
+    return torch.stack(
+        [
+            _compare(torch.sort(a[i:j]).values, torch.sort(b[k:m]).values, dim, **sw)
+            for i, j, k, m in pairs
+        ]
+    )
 
 
 def _compare(
@@ -310,7 +344,7 @@ def _compare(
     kind: str,
     p: float | None,
 ) -> torch.Tensor:
-    """Sliced Wasserstein between two persistence value sets (sorted deaths or births).
+    """Sliced Wasserstein between two persistence value sets (deaths or births, sorted).
 
     H0 is the diagram {(0, d)}; H1 (ToMCLIP's representation) the points
     {(b, 0)}. For ``kind="point_cloud"`` the points lie on one axis e, so every
@@ -323,6 +357,10 @@ def _compare(
     theta = angles(n_directions, seed, _plain(directions, "directions"))
     if kind == "diagram":
         p = 1.0 if p is None else check_real(p, "p", low=1.0)
+        if values_s.device.type == "cpu":
+            off_s = np.array([0, len(values_s)], np.int64)
+            off_t = np.array([0, len(values_t)], np.int64)
+            return _DeathsSW.apply(values_s, values_t, off_s, off_t, theta, p)[0]
         return _sw_deaths(values_s, values_t, theta, p)
     p = 2.0 if p is None else check_real(p, "p", low=1.0)
     axis = np.abs(np.sin(theta) if dim == 0 else np.cos(theta))

@@ -8,7 +8,8 @@ diagonal projections (Carrière, Cuturi & Oudot, ICML 2017) and projected on
 ``m_k = (cos t_k + sin t_k) / 2``. With ``a`` and ``b`` sorted, each multiset
 is two monotone runs, so it is sorted by one O(n) merge per direction instead
 of a general sort. The kernel returns the value and its gradient with respect
-to every death, so autograd needs no sort at all.
+to every death, so autograd needs no sort at all; a batch of diagram pairs
+(stored as segments) is one call, in parallel over the batch.
 
 Measured 2026-12-03 on the 2-core machine (three other processes running):
 ``torch.sort`` of the (50, 510) projections of a 256-point batch took about
@@ -16,6 +17,8 @@ Measured 2026-12-03 on the 2-core machine (three other processes running):
 """
 
 from __future__ import annotations
+
+import math
 
 import numba as nb
 import numpy as np
@@ -71,7 +74,7 @@ def _power(t, p):
 
 
 @nb.njit(cache=True)
-def sw_deaths(a, b, sin, mid, p):
+def _sw_sorted(a, b, sin, mid, p, grad):
     """Sliced Wasserstein ``SW_p`` of ``{(0, a_i)}``, ``{(0, b_j)}`` and its gradient.
 
     Parameters
@@ -90,7 +93,8 @@ def sw_deaths(a, b, sin, mid, p):
         the p-th powers taken of differences divided by a power of two ``m``
         with their largest in [1, 2) (no overflow or underflow for any p).
     grad : ndarray of float64, shape (n1 + n2,)
-        Its gradient with respect to ``concatenate([a, b])`` (a subgradient at ties).
+        Output: its gradient with respect to ``concatenate([a, b])`` (a
+        subgradient at ties).
     """
     n1 = a.shape[0]
     n2 = b.shape[0]
@@ -113,9 +117,9 @@ def sw_deaths(a, b, sin, mid, p):
             diff[k, r] = d
             if abs(d) > top:
                 top = abs(d)
-    grad = np.zeros(N)
+    grad[:] = 0.0
     if top == 0.0:
-        return 0.0, grad
+        return 0.0
     m = 1.0
     while m <= top:  # a power of two with top / m in [0.5, 1)
         m *= 2.0
@@ -141,4 +145,54 @@ def sw_deaths(a, b, sin, mid, p):
             sb = srcB[k, r]
             grad[sa] += g * (sin[k] if sa < n1 else mid[k])
             grad[sb] -= g * (sin[k] if sb >= n1 else mid[k])
-    return value, grad
+    return value
+
+
+@nb.njit(cache=True, parallel=True)
+def sw_deaths_segments(xa, off_a, xb, off_b, sin, mid, p):
+    """:func:`_sw_sorted` for B pairs of diagrams stored as segments, in parallel over B.
+
+    Parameters
+    ----------
+    xa, xb : ndarray of float64, shape (Ka,) and (Kb,)
+        The deaths of all diagrams of each side, in any order within a segment.
+    off_a, off_b : ndarray of int64, shape (B + 1,)
+        Segment ``b`` of ``xa`` is ``xa[off_a[b]:off_a[b + 1]]`` (same for ``xb``);
+        each pair of segments holds at least one death.
+    sin, mid, p
+        As in :func:`_sw_sorted`.
+
+    Returns
+    -------
+    values : ndarray of float64, shape (B,)
+    grad_a, grad_b : ndarray of float64, shape (Ka,) and (Kb,)
+        The gradient of each value with respect to its own segments' deaths.
+    """
+    B = off_a.shape[0] - 1
+    values = np.empty(B)
+    grad_a = np.empty(xa.shape[0])
+    grad_b = np.empty(xb.shape[0])
+    for s in nb.prange(B):
+        a0, a1 = off_a[s], off_a[s + 1]
+        b0, b1 = off_b[s], off_b[s + 1]
+        oa = np.argsort(xa[a0:a1], kind="mergesort")
+        ob = np.argsort(xb[b0:b1], kind="mergesort")
+        n1 = a1 - a0
+        # homogeneous of degree 1: computed on the deaths divided by a power of two c
+        # (exact) with max / c in [1, 2), so no projection or difference overflows;
+        # the gradient is unchanged by the rescaling
+        top = 0.0
+        for t in range(a0, a1):
+            top = max(top, abs(xa[t]))
+        for t in range(b0, b1):
+            top = max(top, abs(xb[t]))
+        c = 1.0
+        if top > 0.0:
+            c = math.ldexp(1.0, math.frexp(top)[1] - 1)
+        g = np.empty(n1 + (b1 - b0))
+        values[s] = c * _sw_sorted(xa[a0:a1][oa] / c, xb[b0:b1][ob] / c, sin, mid, p, g)
+        for t in range(n1):
+            grad_a[a0 + oa[t]] = g[t]
+        for t in range(b1 - b0):
+            grad_b[b0 + ob[t]] = g[n1 + t]
+    return values, grad_a, grad_b

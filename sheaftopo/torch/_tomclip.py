@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from .._core.screening import CONVENTIONS
@@ -31,8 +32,15 @@ from ._checks import (
     power_of_two,
 )
 from ._distances import SAFE_SCALE, _check_metric, _pairwise
-from ._persistence import _check_lam, _lengths_at, _select, _Selection, _selection_matrix
-from ._sliced import KINDS, _compare
+from ._persistence import (
+    _check_lam,
+    _lengths_at,
+    _lengths_segments,
+    _select,
+    _select_batch,
+    _Selection,
+)
+from ._sliced import KINDS, _compare, _compare_segments
 
 __all__ = [
     "ToMCLIPTerms",
@@ -43,15 +51,23 @@ __all__ = [
 ]
 
 
-def _pair_inputs(z_student: Any, z_teacher: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def _pair_inputs(
+    z_student: Any, z_teacher: Any, *, stacked: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     check_same_device(
         {
             "z_student": as_tensor(z_student, "z_student"),
             "z_teacher": as_tensor(z_teacher, "z_teacher"),
         }
     )
-    zs = as_embeddings(z_student, "z_student")
-    zt = as_embeddings(z_teacher, "z_teacher")
+    zs = as_embeddings(z_student, "z_student", stacked=stacked)
+    zt = as_embeddings(z_teacher, "z_teacher", stacked=stacked)
+    if zs.ndim != zt.ndim or zs.shape[:-2] != zt.shape[:-2]:
+        raise ValueError(
+            "z_student and z_teacher must both be single batches (n, d) or stacks with the "
+            f"same number of batches (B, n, d); got shapes {tuple(zs.shape)} and "
+            f"{tuple(zt.shape)}"
+        )
     check_pair(zs, zt, ("z_student", "z_teacher"))
     return guard_grad(zs, "z_student"), guard_grad(zt, "z_teacher")
 
@@ -98,9 +114,12 @@ def topological_alignment_loss(
 
     Parameters
     ----------
-    z_student, z_teacher : Tensor, shape (n, d_s) and (n, d_t)
+    z_student, z_teacher : Tensor, shape (n, d_s) and (n, d_t), or (B, n, d_s) and (B, n, d_t)
         Typically the teacher is detached (frozen); gradients flow to both
-        otherwise.
+        otherwise. A stack of B batches gives B losses from one selection call
+        for the whole stack (one batched Gram product and one parallel
+        minimum-spanning-tree kernel; for ``dim=0`` also one gather and one
+        sliced-Wasserstein kernel), each equal to the loss of its batch alone.
     lam : float or None, default 0.5
         ToMCLIP's λ; ``None`` compares the exact (unsparsified) diagrams.
     dim : {0, 1}
@@ -113,7 +132,7 @@ def topological_alignment_loss(
 
     Returns
     -------
-    Tensor, shape ()
+    Tensor, shape () or (B,)
 
     References
     ----------
@@ -135,8 +154,11 @@ def topological_alignment_loss(
     (True, True)
     >>> float(topological_alignment_loss(zt, zt))
     0.0
+    >>> stack = torch.randn(4, 32, 8, generator=g, dtype=torch.float64)
+    >>> topological_alignment_loss(stack, stack.flip(0)).shape  # four losses
+    torch.Size([4])
     """
-    zs, zt = _pair_inputs(z_student, z_teacher)
+    zs, zt = _pair_inputs(z_student, z_teacher, stacked=True)
     lam = _check_lam(lam)
     dim = check_int(dim, "dim", minimum=0, maximum=1)
     kind = check_choice(kind, "kind", KINDS)
@@ -148,23 +170,33 @@ def topological_alignment_loss(
     convention = check_choice(convention, "convention", CONVENTIONS)
     metric = _check_metric(zs, metric, "z_student")
     _check_metric(zt, metric, "z_teacher")
-    a = _persistence_values(zs, dim, lam, convention, metric, "z_student")
-    b = _persistence_values(zt, dim, lam, convention, metric, "z_teacher")
-    return _compare(
-        a, b, dim, n_directions=n_directions, seed=seed, directions=directions, kind=kind, p=p
-    )
+    single = zs.ndim == 2
+    zs3, zt3 = (zs[None], zt[None]) if single else (zs, zt)
+    a, off_a = _persistence_values(zs3, dim, lam, convention, metric, "z_student")
+    b, off_b = _persistence_values(zt3, dim, lam, convention, metric, "z_teacher")
+    sw = {"n_directions": n_directions, "seed": seed, "directions": directions, "kind": kind}
+    losses = _compare_segments(a, off_a, b, off_b, dim, p=p, **sw)
+    return losses[0] if single else losses
 
 
 def _persistence_values(
     z: torch.Tensor, dim: int, lam: float | None, convention: str, metric: str, name: str
-) -> torch.Tensor:
-    """Sorted H0 deaths (dim 0) or H1 births (dim 1), differentiable."""
+) -> tuple[torch.Tensor, np.ndarray]:
+    """H0 deaths (dim 0) or H1 births (dim 1) of every batch of ``z`` (B, n, d), as segments.
+
+    H0: one selection for the whole stack (:func:`_select_batch`) and one
+    gather of the lengths. H1 gathers its thousands of births from each
+    batch's differentiable distance matrix, batch by batch.
+    """
     if dim == 0:
-        D = None if lam is None else _selection_matrix(z, metric, name)
-        sel = _select(z, D, lam, convention, metric, symmetric=True)
-        return _lengths_at(z, sel.h0, sel, metric, name)
-    sel = _select(z, _pairwise(z, metric, name), lam, convention, metric)
-    return _lengths_at(z, sel.h1, sel, metric, name)
+        sels = _select_batch(z, lam, convention, metric, name)
+        return _lengths_segments(z, [s.h0 for s in sels], sels, metric, name)
+    parts = []
+    for zb in z:
+        sel = _select(zb, _pairwise(zb, metric, name), lam, convention, metric)
+        parts.append(_lengths_at(zb, sel.h1, sel, metric, name))
+    offsets = np.concatenate([[0], np.cumsum([len(v) for v in parts])]).astype(np.int64)
+    return torch.cat(parts), offsets
 
 
 def _sparsified_matrix(D: torch.Tensor, sel: _Selection | None) -> torch.Tensor:
