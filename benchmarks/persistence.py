@@ -5,6 +5,8 @@
     python -m benchmarks.persistence --quick    # N in {256, 2048}
     python -m benchmarks.persistence --large    # also 1,000,000 x 3 and x 8 vs quitefastmst,
                                                 # 50,000 x 768 float32 and 100,000 x 8 alone
+    python -m benchmarks.persistence --kdtree-only [--large]
+                                                # only the low-dimensional rows vs quitefastmst
 
 quitefastmst (Gagolewski's exact Euclidean MST, ``pip install quitefastmst``,
 0.9.2 when this was written; its OpenMP threads follow ``OMP_NUM_THREADS``) is
@@ -266,6 +268,22 @@ def run_low_dim(cases, repeat: int) -> list[dict]:
     return rows
 
 
+def low_dim_table(large: bool, repeat: int) -> None:
+    """The low-dimensional rows (``--large``: with 1,000,000 x 3 and x 8) vs quitefastmst."""
+    if not have_quitefastmst():
+        print("quitefastmst is not installed: no low-dimensional comparison")
+        return
+    cases = LOW_DIM + (LOW_DIM_LARGE if large else ())
+    print("\nlow dimension: our mst vs quitefastmst.mst_euclid on standard Gaussian points")
+    print(
+        f"{'N':>8} {'d':>3} {'mst s':>9} {'qfm s':>9} {'x qfm':>9} {'method':>8} "
+        f"{'Δw qfm':>9} {'max|Δ|':>9}"
+    )
+    run_low_dim(cases, repeat)
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average at the end {load}")
+
+
 LARGE = {
     "50000x768-float32": (50_000, 768, np.float32),
     "100000x8-float64": (100_000, 8, np.float64),
@@ -347,6 +365,12 @@ def main(argv: list[str] | None = None) -> int:
         default=2048,
         help="largest N given to GUDHI (it materialises all N^2/2 edges)",
     )
+    ap.add_argument(
+        "--kdtree-only",
+        action="store_true",
+        help="only the low-dimensional (KD-tree) rows vs quitefastmst (with --large: "
+        "also 1,000,000 x 3 and x 8)",
+    )
     ap.add_argument("--large-case", choices=sorted(LARGE), help=argparse.SUPPRESS)
     ap.add_argument(
         "--qfm-threads",
@@ -365,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     threads_line()
+    if args.kdtree_only:
+        low_dim_table(args.large, args.repeat)
+        return 0
     print("first call in a fresh process (two clouds, float64 and float32):")
     for label, sec in first_call_times().items():
         print(f"  {label:22s} {sec:7.2f} s")
@@ -373,13 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER)
     run_table(sizes, (64, 512), args.repeat, args.gudhi_max)
     if have_quitefastmst() and not args.quick:
-        cases = LOW_DIM + (LOW_DIM_LARGE if args.large else ())
-        print("\nlow dimension: our mst vs quitefastmst.mst_euclid on standard Gaussian points")
-        print(
-            f"{'N':>8} {'d':>3} {'mst s':>9} {'qfm s':>9} {'x qfm':>9} {'method':>8} "
-            f"{'Δw qfm':>9} {'max|Δ|':>9}"
-        )
-        run_low_dim(cases, args.repeat)
+        low_dim_table(args.large, args.repeat)
     if args.large:
         print("\nlarge inputs (own process each; competitors are quadratic in memory and skipped)")
         for name in LARGE:
