@@ -31,6 +31,7 @@ from ._checks import (
     guard_grad,
     power_of_two,
 )
+from ._device_selection import device_h0_segments
 from ._distances import SAFE_SCALE, _check_metric, _pairwise
 from ._persistence import (
     _check_lam,
@@ -188,6 +189,8 @@ def _persistence_values(
     gather of the lengths. H1 gathers its thousands of births from each
     batch's differentiable distance matrix, batch by batch.
     """
+    if dim == 0 and z.device.type != "cpu":  # chosen on the device: no host copy
+        return device_h0_segments(z, lam, convention, metric, name)
     if dim == 0:
         sels = _select_batch(z, lam, convention, metric, name)
         return _lengths_segments(z, [s.h0 for s in sels], sels, metric, name)
