@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -177,3 +180,41 @@ def test_torch_region_lowers_and_restores(monkeypatch: pytest.MonkeyPatch) -> No
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(top)
+
+
+def test_torch_count_kept_restores_torch() -> None:
+    torch = pytest.importorskip("torch")
+    top = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with threads.torch_count_kept():
+            torch.set_num_threads(2)  # what a numba parallel launch can do
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(top)
+
+
+def test_numba_regions_leave_torch_threads_alone() -> None:
+    """torch imported first shares its libgomp with numba's omp layer (a fresh process).
+
+    With ``torch_count_kept`` replaced by a no-op (``GUARD_OFF = True``) this
+    printed 2 (numba 0.68.1, torch 2.13.0, 2026-12-03): the bug it guards against.
+    """
+    pytest.importorskip("torch")
+    code = (
+        "import torch, numpy as np\n"
+        "torch.set_num_threads(1)\n"
+        "assert torch.get_num_threads() == 1  # torch's OpenMP state is set up here\n"
+        "from sheaftopo._core import threads\n"
+        "threads.free_cores = lambda: 2  # as on an idle machine\n"
+        "if GUARD_OFF:\n"
+        "    import contextlib\n"
+        "    threads.torch_count_kept = contextlib.nullcontext\n"
+        "from sheaftopo.persistence import mst\n"
+        "mst(np.random.default_rng(0).standard_normal((2048, 64)), method='boruvka')\n"
+        "mst(np.random.default_rng(0).standard_normal((30000, 3)), method='kdtree')\n"
+        "print(torch.get_num_threads())\n"
+    )
+    run = [sys.executable, "-c", "GUARD_OFF = False\n" + code]
+    out = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "1"

@@ -28,7 +28,8 @@ processes, oversubscribe the cores. The rules:
 
 Counts are only ever lowered (a user's ``numba.set_num_threads`` or
 threadpoolctl limit is an upper bound) and are restored on exit, exceptions
-included. Every kernel under this policy computes each output entry on one
+included; so is torch's, which numba's parallel launches can overwrite
+(:func:`torch_count_kept`). Every kernel under this policy computes each output entry on one
 thread in a fixed order, so the thread counts change only the time, never a
 bit of the result (tests/test_threads.py checks it). Used by ``sheaf`` (the
 Laplacian assembly), ``persistence`` (the Gram products and blocked sweeps)
@@ -57,6 +58,7 @@ __all__ = [
     "numba_region",
     "numba_threads",
     "serial_if_small",
+    "torch_count_kept",
     "torch_region",
     "torch_selection",
 ]
@@ -129,34 +131,69 @@ def free_cores() -> int:
 
 
 @contextlib.contextmanager
-def numba_threads(n: int) -> Iterator[None]:
-    """Run numba parallel regions with at most ``n`` threads inside the block.
+def torch_count_kept() -> Iterator[None]:
+    """Restore torch's intra-op thread count on exit, if the block changed it.
 
-    Restores the previous count on exit. Never raises the count above the
-    current one (a user's ``numba.set_num_threads`` is an upper bound).
+    When torch was imported before numba's ``omp`` threading layer started,
+    both bind to torch's libgomp (loaded with global symbols), and every numba
+    parallel launch sets that OpenMP runtime's thread count to numba's: a user
+    who called ``torch.set_num_threads(1)`` found torch at 2 threads after any
+    numba parallel kernel once torch had set up its OpenMP state (any torch op
+    or ``torch.get_num_threads()`` before the first launch; checked 2026-12-03,
+    numba 0.68.1, torch 2.13.0: tests/test_threads.py prints 2 without this
+    guard), so torch ops after a sheaftopo call ran on a pool the user had
+    turned off. Cheap
+    (two ``get_num_threads`` calls); does nothing when torch is not loaded,
+    and never imports it.
     """
-    import numba
-
-    if n >= numba.config.NUMBA_NUM_THREADS:  # no cap: leave numba's pool unstarted
+    torch = sys.modules.get("torch")
+    get = getattr(torch, "get_num_threads", None)
+    if get is None:
         yield
         return
-    previous = numba.get_num_threads()
-    wanted = max(1, min(int(n), previous))
-    if wanted == previous:
-        yield
-        return
-    numba.set_num_threads(wanted)
+    previous = get()
     try:
         yield
     finally:
-        numba.set_num_threads(previous)
+        if get() != previous:
+            torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def numba_threads(n: int) -> Iterator[None]:
+    """Run numba parallel regions with at most ``n`` threads inside the block.
+
+    Restores the previous count on exit, and torch's (:func:`torch_count_kept`).
+    Never raises the count above the current one (a user's
+    ``numba.set_num_threads`` is an upper bound).
+    """
+    import numba
+
+    with torch_count_kept():
+        if n >= numba.config.NUMBA_NUM_THREADS:  # no cap: leave numba's pool unstarted
+            yield
+            return
+        previous = numba.get_num_threads()
+        wanted = max(1, min(int(n), previous))
+        if wanted == previous:
+            yield
+            return
+        numba.set_num_threads(wanted)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(previous)
 
 
 @contextlib.contextmanager
 def serial_if_small(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
-    """Run the block's numba kernels on one thread when ``work < threshold``."""
+    """Run the block's numba kernels on one thread when ``work < threshold``.
+
+    Either way torch's thread count is restored on exit (:func:`torch_count_kept`).
+    """
     if work >= threshold:
-        yield
+        with torch_count_kept():
+            yield
         return
     with numba_threads(1):
         yield
