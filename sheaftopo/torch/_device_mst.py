@@ -46,9 +46,10 @@ Performance, measured 2026-12-03 20:07 UTC on the project's 2-core machine
 (CPU tensors only: no GPU there), torch 2.13.0, numba 0.68.1, float64
 Euclidean distance matrices of random points in 16-D, best of 7 calls, every
 configuration run twice (both runs given, in ms), load average 2.3-4.1 (the
-other sessions' test runs), command ``python /tmp/hd/bench_device_mst.py``
-(a one-off script of issue 17's helper D, handed to the lead for
-``benchmarks/``; ``THREADS=1`` sets torch's and numba's threads to one):
+other sessions' test runs), command ``python -m benchmarks.device_mst``
+(``--threads 1`` sets torch's and numba's threads to one; a rerun at 20:25 UTC,
+load 2.5, one thread: 1.98 / 22.4 / 180 ms for the device path against 0.28 /
+5.4 / 16.6 ms for the Prim loop):
 
 ==============  =======  ===================  ====================  ===================
 input           threads  ``dense_mst_edges``  ``dense_mst`` (loop)  ``dense_mst_batch``
