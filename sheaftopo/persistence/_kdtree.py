@@ -197,8 +197,12 @@ def _search_round(Xs, comp, node_comp, tree, leaves, state, work, active, bound,
         for u in range(task * n_work // n_tasks, (task + 1) * n_work // n_tasks):
             ell = todo[u]
             node = leaves[ell]
+            # the bounds fall while the round runs (every thread lowers them): a leaf
+            # or point whose lower bound already exceeds its component's is skipped
             if work[ell] == 1:
                 c = node_comp[node]
+                if l_lb[ell] > bound[c]:
+                    continue
                 d, i, j, pb = leaf_search(Xs, node, c, comp, node_comp, tree, bound, stack, dstack)
                 if i >= 0 and d <= pb:
                     l_d[ell], l_i[ell], l_j[ell], l_lb[ell] = d, i, j, d
@@ -207,7 +211,9 @@ def _search_round(Xs, comp, node_comp, tree, leaves, state, work, active, bound,
                     l_lb[ell] = pb
                 continue
             for i in range(tree[0][node], tree[1][node]):
-                if active[i]:
+                if active[i] and lb[i] > bound[comp[i]]:
+                    active[i] = False  # its lists stay as they are: nothing picked
+                elif active[i]:
                     pb = point_search(Xs, i, comp, node_comp, tree, bound, od, oj, stack, dstack)
                     _finish_point(i, od, oj, pb, cand_d, cand_j, lb)
 
