@@ -80,6 +80,8 @@ def test_free_cores_counts_other_processes_only(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(threads.os, "cpu_count", lambda: 16)  # a 2-core cpuset of 16 CPUs
     monkeypatch.setattr(threads, "_running_tasks", lambda: (9, 1))  # 8 others, 1 on our share
     assert threads.free_cores() == 1
+    monkeypatch.setattr(threads, "_running_tasks", lambda: (2, 1))  # 1 other on 16 CPUs
+    assert threads.free_cores() == 2
     monkeypatch.setattr(threads, "_running_tasks", lambda: (1, 1))
     assert threads.free_cores() == 2
 

@@ -110,13 +110,20 @@ def free_cores() -> int:
     load 0.4: ``timeit`` of 1000 calls). This process's own threads (the
     caller, and pool threads still spinning after their last region) are not
     counted against it. When the machine has more online CPUs than this
-    process may use (a cpuset), the other tasks are counted in proportion.
+    process may use (a cpuset), the other tasks are counted in proportion
+    (rounded: one task elsewhere on a 16-CPU host does not take a core of a
+    2-CPU cpuset).
     Where ``/proc`` cannot be read (not Linux) it returns the affinity's
     count, the behaviour without this policy.
 
     The count is instantaneous, like ``procs_running`` in ``/proc/stat``: two
     processes spinning on a two-core machine give 1 (one thread, no lock-step
     region waiting for a descheduled thread), an idle machine gives 2.
+
+    Returns
+    -------
+    int
+        Between 1 and ``len(os.sched_getaffinity(0))``.
     """
     cores = _own_cores()
     tasks = _running_tasks()
@@ -125,8 +132,8 @@ def free_cores() -> int:
     machine, own = tasks
     others = max(machine - own, 0)
     online = os.cpu_count() or cores
-    if online > cores:
-        others = (others * cores + online - 1) // online
+    if online > cores:  # a cpuset: the share of the others on our cores, rounded
+        others = (others * cores + online // 2) // online
     return max(1, cores - others)
 
 
