@@ -4,6 +4,12 @@
     python -m benchmarks.contention --quick    # fewer repetitions
     python -m benchmarks.contention --busy 1   # one busy process
     python -m benchmarks.contention --torch-threads 1   # torch.set_num_threads(1) first
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.contention   # OpenMP pools sleep at once
+
+The environment passes to the measured processes (``OMP_WAIT_POLICY``,
+``OMP_NUM_THREADS`` and ``NUMBA_NUM_THREADS`` are printed): libgomp reads
+``OMP_WAIT_POLICY`` / ``GOMP_SPINCOUNT`` when it loads, so only the
+environment of a fresh process can change how torch's pool waits.
 
 Each measurement runs in a fresh Python process (so "before" means before any
 sheaftopo call), first on the machine as it is ("idle") and then while
@@ -168,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"cores: {os.cpu_count()}, busy processes: {args.busy}, repeat: {repeat}, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '-')}, "
         f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', '-')}, "
         f"torch threads: {args.torch_threads or 'default'}"
     )
