@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from .._core.kernels import kernel_loader
 from .._validation import check_choice
 from ._checks import (
     as_embeddings,
@@ -24,6 +25,9 @@ from ._checks import (
 __all__ = ["pairwise_distances"]
 
 METRICS = ("euclidean", "cosine")
+_kernels = kernel_loader("sheaftopo.torch._distance_kernels")
+#: relative squared distance under which a pair is recomputed from its coordinates
+NEAR = 1e-2
 #: scales c = power_of_two(z) inside which the exact division z / c is skipped: with
 #: max|z| in [2^-20, 2^21) the squares of the large entries and their sums over up to
 #: 2^40 features stay far inside the float32 range, so the distances are those of z / c
@@ -61,16 +65,63 @@ def _pairwise(z: torch.Tensor, metric: str, name: str = "z") -> torch.Tensor:
         D = (1.0 - u @ u.T).clamp_min(0.0)
     else:
         c = power_of_two(z)
-        if SAFE_SCALE[0] <= c <= SAFE_SCALE[1]:
-            # dividing by c would not change a bit: no square can overflow or underflow
-            D = euclidean_distances(z, z)
+        zs = z if SAFE_SCALE[0] <= c <= SAFE_SCALE[1] else z / c
+        if z.device.type == "cpu":
+            D = _GramDistances.apply(zs)  # exactly symmetric, zero diagonal
         else:
-            zs = z / c
-            D = euclidean_distances(zs, zs) * c
-        D = check_value(D, "a pairwise distance", (name,))
+            D = euclidean_distances(zs, zs)
+        D = check_value(D if zs is z else D * c, "a pairwise distance", (name,))
+        if z.device.type == "cpu":
+            return D
     if D.requires_grad:
         return D - torch.diag_embed(torch.diagonal(D))
     return D.fill_diagonal_(0.0)  # no graph to protect: in place
+
+
+class _GramDistances(torch.autograd.Function):
+    """Euclidean distance matrix of CPU rows: one Gram product forward, one backward.
+
+    Forward: ``Z Z^T`` (BLAS) and :func:`._distance_kernels.gram_distances`
+    (float64; pairs with ``d^2 <= NEAR (|z_i|^2 + |z_j|^2)``, where the identity
+    would cancel, recomputed from the coordinates, so every entry has a
+    relative error of order 50 eps at most, as in :func:`euclidean_distances`;
+    exactly symmetric, zero diagonal), returned in ``Z``'s dtype. Backward: the gradient
+    ``rowsum(W) Z - W Z`` with ``W = (G + G^T) / D``, one more product, the
+    near pairs (where that difference would cancel) left out of ``W`` and their
+    terms ``W_ij (z_i - z_j)`` added from the differences; zero at coincident
+    points. ``torch.cdist``'s backward runs a pairwise loop instead;
+    measured 2026-12-03 on the 2-core machine (loaded, one torch thread, 256 x
+    512 float32, ``python -m benchmarks.torch_losses``): see the floor row
+    there. First-order only (the backward is not itself differentiable).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor) -> torch.Tensor:
+        Z = z.detach().contiguous()
+        n = Z.shape[0]
+        D = torch.empty(n, n, dtype=Z.dtype)
+        near = torch.zeros(n, n, dtype=torch.bool)
+        # NEAR: the accuracy contract of euclidean_distances (about 50 eps relative)
+        _kernels().fill_distances((Z @ Z.T).numpy(), Z.numpy(), NEAR, D.numpy(), near.numpy())
+        ctx.save_for_backward(Z, D, near)
+        return D
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        Z, D, near = ctx.saved_tensors
+        W = torch.where(D > 0, (g + g.mT) / D, torch.zeros_like(D))  # 0: coincident points
+        i, j = near.nonzero(as_tuple=True)  # the pairs the forward recomputed
+        w = W[i, j, None]
+        if len(i):  # rowsum(W) z - W Z would cancel at near pairs: their terms apart, exactly
+            W = W.index_put((i, j), torch.zeros_like(w[:, 0])).index_put(
+                (j, i), torch.zeros_like(w[:, 0])
+            )
+        grad = W.sum(dim=1, keepdim=True) * Z - W @ Z
+        if len(i):
+            diff = w * (Z[i] - Z[j])
+            grad = grad.index_add(0, i, diff).index_add(0, j, -diff)
+        return grad
 
 
 def _edge_lengths(

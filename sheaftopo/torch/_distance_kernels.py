@@ -1,6 +1,8 @@
-"""numba kernel of the detached distance matrix the torch losses choose their pairs from.
+"""numba kernels of the Euclidean distance matrices of the torch adapter (CPU tensors).
 
-Used by :func:`sheaftopo.torch._persistence._selection_matrix` on CPU tensors:
+Used by :func:`sheaftopo.torch._persistence._selection_matrices` (the detached
+matrices the losses choose their pairs from) and by the differentiable
+:func:`sheaftopo.torch._distances._pairwise` (:func:`fill_distances`):
 from the Gram matrix ``G = Z Z^T`` (one symmetric BLAS product, half the work
 of ``torch.cdist``'s) it forms ``sqrt(|z_i|^2 + |z_j|^2 - 2 G_ij)`` in float64,
 recomputes from the coordinates every entry where that identity cancels
@@ -72,16 +74,31 @@ def gram_distances(G, Z, tol):
         Symmetric, zero diagonal.
     """
     n = Z.shape[0]
-    sq = _squared_norms(Z)
     D = np.empty((n, n))
-    for i in range(n):  # the identity, row by row (vectorised)
-        for j in range(n):
-            D[i, j] = sq[i] + sq[j] - 2.0 * np.float64(G[i, j])
-    for i in range(n):  # the guard, upper triangle (rarely taken)
+    fill_distances(G, Z, tol, D, np.empty((0, 0), np.bool_))
+    return D
+
+
+@nb.njit(cache=True)
+def fill_distances(G, Z, tol, D, near):
+    """:func:`gram_distances` written into ``D`` (n, n), of any float dtype.
+
+    Every entry is formed in float64 and rounded once to ``D``'s dtype. When
+    ``near`` is an (n, n) boolean array, ``near[i, j]`` (i < j) is set where the
+    guard recomputed the pair (it must come in all False).
+    """
+    n = Z.shape[0]
+    sq = _squared_norms(Z)
+    mark = near.shape[0] == n
+    for i in range(n):  # the identity, upper triangle, row by row
         for j in range(i + 1, n):
             s = sq[i] + sq[j]
-            if D[i, j] < tol * s:
-                D[i, j] = exact_sqdist(Z, i, j)
+            v = s - 2.0 * np.float64(G[i, j])
+            if v < tol * s:  # the guard (rarely taken)
+                v = exact_sqdist(Z, i, j)
+                if mark:
+                    near[i, j] = True
+            D[i, j] = np.sqrt(v) if v > 0.0 else 0.0
     # mirror the upper triangle in TILE x TILE blocks (the transposed reads stay in cache)
     for i0 in range(0, n, TILE):
         for j0 in range(i0, n, TILE):
@@ -90,9 +107,6 @@ def gram_distances(G, Z, tol):
                     D[j, i] = D[i, j]
     for i in range(n):
         D[i, i] = 0.0
-        for j in range(n):
-            D[i, j] = np.sqrt(max(D[i, j], 0.0))
-    return D
 
 
 @nb.njit(cache=True, parallel=True)
