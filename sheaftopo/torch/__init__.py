@@ -7,11 +7,14 @@ build matters, then ``pip install "sheaftopo[torch]"``).
 Functions follow ``torch.nn.functional``: tensors in, tensors out on the
 input's device and dtype. Combinatorial choices that are not differentiated
 (which edges form a minimum spanning tree, which pairs survive ToMCLIP's
-sparsification) are made by the numpy/numba kernels on a detached CPU copy —
-a device-to-host copy of the batch per call, stated here because it is the
-one step that leaves the GPU; every differentiated value is then computed on
-the input's device. Module wrappers in :mod:`sheaftopo.torch` hold settings
-for training loops.
+sparsification) are made by numba kernels on a detached CPU copy for CPU
+tensors; on another device the H0 term of :func:`topological_alignment_loss`
+chooses its pairs there (a Borůvka tree in torch, no host copy), while the
+other functions still copy the batch to the host for the choice, the one step
+that leaves the GPU. Every differentiated value is computed on the input's
+device. Module wrappers in :mod:`sheaftopo.torch` hold settings for training
+loops; :func:`threads_on_free_cores` fits a training step's torch threads to
+a busy machine.
 
 Inputs are float32 or float64 tensors: numpy arrays, integer, boolean,
 complex and half-precision (float16, bfloat16) tensors are refused with a
@@ -53,6 +56,7 @@ from ._sheaf import (
 )
 from ._sliced import sliced_wasserstein
 from ._spd import expm, invsqrtm, logm, spd_distance, sqrtm, stein_divergence
+from ._threading import threads_on_free_cores
 from ._tomclip import (
     ToMCLIPTerms,
     distance_matrix_loss,
@@ -86,6 +90,7 @@ __all__ = [
     "spd_distance",
     "sqrtm",
     "stein_divergence",
+    "threads_on_free_cores",
     "tomclip_loss",
     "tomclip_loss_terms",
     "topological_alignment_loss",
