@@ -9,6 +9,7 @@ import numpy as np
 
 from .._core.kernels import kernel_loader
 from .._core.scaling import rescaled, scaled_back
+from .._core.threads import numba_region
 from .._validation import as_distance_matrix, as_points, check_choice, check_int, check_real
 
 __all__ = ["Subsample", "farthest_point_subsample"]
@@ -124,14 +125,16 @@ def farthest_point_subsample(
     stop = -1.0 if max_radius is None else check_real(max_radius, "max_radius", low=0.0)
     kern = _kernels()
     if metric == "precomputed":
-        idx, radii, r = kern.farthest_point_matrix(arr, k, start, stop)
+        with numba_region(arr.size):  # the threading policy: _core/threads.py
+            idx, radii, r = kern.farthest_point_matrix(arr, k, start, stop)
     else:
         # distances are homogeneous: compute them on the points divided by a power
         # of two (exact), so their squares neither overflow nor underflow
         scaled, scale = rescaled(arr)
         if stop > 0:
             stop = stop / scale  # inf when max_radius covers any cloud: stop at once
-        idx, radii, r = kern.farthest_point_points(scaled, k, start, stop)
+        with numba_region(scaled.size):
+            idx, radii, r = kern.farthest_point_points(scaled, k, start, stop)
         radii[1:] = scaled_back(radii[1:], scale, "data")
         r = float(scaled_back(np.array([r]), scale, "data")[0])
     return Subsample(indices=idx, insertion_radii=radii, covering_radius=float(r))
