@@ -24,12 +24,13 @@ KDTREE_MIN_POINTS = 2048
 #: points are centred when |mean|^2 exceeds this share of the mean squared norm
 CENTRE_ABOVE = 0.25
 #: KD-tree leaf size and candidate-list lengths of its first and later rounds. Chosen
-#: 2026-12-03 on the 2-core machine (load average 2.5-4.5: other sessions' tests), one
-#: numba thread, CPU seconds of 200,000 x 3 standard normal points with k_first in
-#: {1, 2, 4, 6, 8} and leaves of {24, 32, 48, 64}: 0.93, 0.78, 0.64, 0.59, 0.66 s at
-#: leaf 32 (0.61-0.65 s for the other leaves at k_first 4); 100,000 x 8: 7.3 s at
-#: k_first 4 and 10.0 s at 6 (quitefastmst 0.9.2 in the same processes: 0.39-0.41 s
-#: and 5.7-7.3 s).
+#: 2026-12-03 on the 2-core machine (load average 2.5-4.5: other sessions' tests), by
+#: CPU seconds (time.process_time, NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1) of
+#: ``_kdtree.kdtree_boruvka(X, leaf, k_first, 1)`` on 200,000 x 3 standard normal points,
+#: quitefastmst.mst_euclid timed in the same process: k_first 1, 2, 4, 6, 8 at leaf 32
+#: took 0.93, 0.78, 0.64, 0.59, 0.66 s (0.61-0.65 s at leaves 24, 48, 64 with k_first
+#: 4; quitefastmst 0.39-0.41 s); 100,000 x 8: 7.3 s at k_first 4 and 10.0 s at 6
+#: (quitefastmst 5.7-7.3 s).
 KDTREE_LEAF_SIZE = 32
 KDTREE_K_FIRST = 4
 KDTREE_K_LATER = 1
