@@ -8,36 +8,15 @@ checked against a plain-Python Kruskal on that key.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
+from _oracles import kruskal
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import cdist
 
 from sheaftopo._core.mst import dense_mst, dense_mst_batch
-
-
-def kruskal(D: np.ndarray) -> np.ndarray:
-    """The MST for the key (D[i, j], i, j), i < j, by plain Kruskal, sorted by that key."""
-    n = D.shape[0]
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    out = []
-    for _, i, j in sorted((D[i, j], i, j) for i, j in itertools.combinations(range(n), 2)):
-        a, b = find(i), find(j)
-        if a != b:
-            parent[a] = b
-            out.append((i, j))
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
 
 
 def assert_batch(D: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ The CUDA tests run only where a GPU is present.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _oracles import kruskal  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from scipy.spatial.distance import cdist  # noqa: E402
@@ -25,26 +25,6 @@ from sheaftopo.torch import _device_mst  # noqa: E402
 from sheaftopo.torch._device_mst import dense_mst_edges, max_rounds  # noqa: E402
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
-
-def kruskal(D: np.ndarray) -> np.ndarray:
-    """The MST for the key (D[i, j], i, j), i < j, by plain Kruskal, sorted by that key."""
-    n = D.shape[0]
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    out = []
-    for _, i, j in sorted((D[i, j], i, j) for i, j in itertools.combinations(range(n), 2)):
-        a, b = find(i), find(j)
-        if a != b:
-            parent[a] = b
-            out.append((i, j))
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
 
 
 def reference(D: np.ndarray) -> np.ndarray:
