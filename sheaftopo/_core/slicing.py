@@ -73,9 +73,14 @@ def quantile_plan(n1: int, n2: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     g = math.gcd(n1, n2)
     s1, s2 = n2 // g, n1 // g  # lcm / n1 and lcm / n2
     lcm = s1 * n1
-    t = np.union1d(
-        np.arange(1, n1 + 1, dtype=np.int64) * s1, np.arange(1, n2 + 1, dtype=np.int64) * s2
+    # the union of two sorted progressions: a stable sort of their concatenation
+    # merges the two runs in linear time, then the common multiples are dropped
+    # (the same array as np.union1d, without its hashing)
+    t = np.concatenate(
+        [np.arange(1, n1 + 1, dtype=np.int64) * s1, np.arange(1, n2 + 1, dtype=np.int64) * s2]
     )
+    t.sort(kind="stable")
+    t = t[np.concatenate([[True], t[1:] != t[:-1]])]
     i1 = (t + (s1 - 1)) // s1 - 1
     i2 = (t + (s2 - 1)) // s2 - 1
     w = np.diff(t, prepend=0) / lcm

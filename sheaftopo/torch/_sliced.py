@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.special import logsumexp
 
 from .._core.kernels import kernel_loader
 from .._core.slicing import angles, quantile_plan
@@ -364,9 +363,10 @@ def _compare(
         return _sw_deaths(values_s, values_t, theta, p)
     p = 2.0 if p is None else check_real(p, "p", low=1.0)
     axis = np.abs(np.sin(theta) if dim == 0 else np.cos(theta))
-    # (mean_k |<e, u_k>|^p)^(1/p), in logarithms: no underflow for large p
-    with np.errstate(divide="ignore"):
-        factor = float(np.exp((logsumexp(p * np.log(axis)) - np.log(len(axis))) / p))
+    # (mean_k |<e, u_k>|^p)^(1/p) = top * (mean_k (|<e, u_k>| / top)^p)^(1/p): the
+    # largest term is 1, so the mean is at least 1/M and nothing underflows for large p
+    top = float(axis.max())
+    factor = 0.0 if top == 0.0 else top * float(np.mean((axis / top) ** p)) ** (1.0 / p)
     if len(values_s) == 0:
         values_s = values_s.new_zeros(1)
     if len(values_t) == 0:
