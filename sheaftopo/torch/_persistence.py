@@ -132,7 +132,9 @@ def _selection_matrices(z: torch.Tensor, metric: str, name: str = "z") -> np.nda
         G = torch.matmul(zd, zd.mT)
     Zn = zd.numpy()
     tol = GRAM_GUARD * Zn.shape[2] * float(np.finfo(Zn.dtype).eps)
-    with torch_selection(Zn.size):  # numba threads <= torch's (_core/threads.py)
+    # numba threads <= torch's (_core/threads.py); the kernel is parallel over the
+    # stack only, so a single batch runs serial without consulting the machine's load
+    with torch_selection(Zn.size if len(Zn) > 1 else 0):
         D = _kernels().gram_distances_batch(G.numpy(), Zn, tol)
     if scaled:
         with np.errstate(over="ignore"):
@@ -247,7 +249,7 @@ def _select_batch(
             forests = mst_batch(_numpy64(scaled), metric=metric)
         return [_exact_tree(f, convention) for f in forests]
     Dn = _selection_matrices(z, metric, name)
-    with torch_selection(Dn.size):
+    with torch_selection(Dn.size if B > 1 else 0):  # parallel over the stack only
         parents, _ = mst_kernels().prim_dense_batch(
             Dn, np.zeros((B, n)), 1.0, np.zeros((B, 0, 0)), 0.0
         )

@@ -288,7 +288,8 @@ class _DeathsSW(torch.autograd.Function):
         sin, mid = np.sin(theta), 0.5 * (np.cos(theta) + np.sin(theta))
         an = a.detach().to(torch.float64).numpy()
         bn = b.detach().to(torch.float64).numpy()
-        with torch_selection(len(off_a) * (an.size + bn.size) * len(theta)):
+        pairs = len(off_a) - 1  # the kernel is parallel over the pairs only
+        with torch_selection((an.size + bn.size) * len(theta) if pairs > 1 else 0):
             values, ga, gb = _kernels().sw_deaths_segments(an, off_a, bn, off_b, sin, mid, p)
         seg_a = torch.from_numpy(np.repeat(np.arange(len(off_a) - 1), np.diff(off_a)))
         seg_b = torch.from_numpy(np.repeat(np.arange(len(off_b) - 1), np.diff(off_b)))
