@@ -49,7 +49,8 @@ import sys
 import time
 from collections.abc import Callable
 
-SPIN = "while True:\n    pass\n"
+from ._busy import busy_processes
+
 #: rows that describe the conditions, not timings (no ratio)
 CONTEXT = ("load average (1 min)", "free cores seen")
 
@@ -133,17 +134,11 @@ def _run_child(flag: str, repeat: int, torch_threads: int) -> dict[str, float]:
 
 
 def measure(repeat: int, busy: int, torch_threads: int) -> dict[str, float]:
-    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(busy)]
-    try:
-        time.sleep(0.5 if busy else 0.0)
+    with busy_processes(busy):
         out = {"load average (1 min)": os.getloadavg()[0]}
         out.update(_run_child("--child", repeat, torch_threads))
         out.update(_run_child("--child-torch", repeat, torch_threads))
         return out
-    finally:
-        for p in spinners:
-            p.kill()
-            p.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
