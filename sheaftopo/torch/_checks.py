@@ -216,7 +216,10 @@ def stack_powers_of_two(z: torch.Tensor) -> torch.Tensor:
     all-zero batch), so batches of very different magnitudes in one stack are
     each rescaled exactly by their own factor.
     """
-    top = z.detach().abs().amax(dim=(1, 2))
+    flat = z.detach().reshape(z.shape[0], -1)
+    # amax and amin per row, not aminmax(dim=1): 38 against 289 us at (1, 131072),
+    # 2026-12-03, 2-core machine (torch 2.13's aminmax along a dim is slow)
+    top = torch.maximum(-flat.amin(dim=1), flat.amax(dim=1))
     _, e = torch.frexp(torch.where(top > 0, top, torch.ones_like(top)))
     return torch.ldexp(torch.ones_like(top), e - 1)
 

@@ -275,12 +275,14 @@ def _lengths_segments(
     )
     t = torch.as_tensor(idx, device=z.device)
     K = int(counts.sum())
-    if metric == "euclidean":  # each batch on its own exact scale: lengths times c[b]
-        c = stack_powers_of_two(z)
+    c = stack_powers_of_two(z) if metric == "euclidean" and B > 1 else None
+    if c is not None and bool(((c < SAFE_SCALE[0]) | (c > SAFE_SCALE[1])).any()):
+        # each batch on its own exact scale, lengths times c[b]: one batch's 1e300
+        # must not underflow another's 1e-300 (a single batch is scaled by _edge_lengths)
         seg_all = np.concatenate([np.repeat(np.arange(B), counts), scaled]).astype(np.int64)
         w = _edge_lengths((z / c[:, None, None]).reshape(B * n, -1), t[:, 0], t[:, 1], metric)
         w = check_value(w * c[torch.as_tensor(seg_all, device=z.device)], "an edge length", (name,))
-    else:  # cosine lengths are scale-free row by row
+    else:  # one scale fits every batch, or cosine lengths (scale-free row by row)
         w = _edge_lengths(z.reshape(B * n, z.shape[2]), t[:, 0], t[:, 1], metric, name)
     lengths = w[:K]
     if scaled:
