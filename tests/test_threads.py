@@ -115,8 +115,9 @@ def test_blas_region_uses_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(threads, "free_cores", lambda: 1)
     with threads.blas_region(threads.SERIAL_WORK):
         assert _blas_counts() == [1] * len(before)
-    with threads.blas_region(10):  # small: left to the BLAS library
-        assert _blas_counts() == before
+    monkeypatch.setattr(threads, "free_cores", lambda: 1 << 10)
+    with threads.blas_region(10):  # small: one thread, however many cores are free
+        assert _blas_counts() == [1] * len(before)
     assert _blas_counts() == before
 
 
