@@ -263,16 +263,12 @@ def blas_region(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
 def numba_region(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
     """The policy around code that runs numba parallel regions.
 
-    Small problems (``work < threshold``) run serial kernels and keep BLAS as
-    it is; larger ones run numba with at most :func:`free_cores` threads and
-    cap BLAS at one thread, so that the BLAS pool does not spin against
-    numba's.
+    Small problems (``work < threshold``) run serial kernels; larger ones run
+    numba with at most :func:`free_cores` threads. BLAS is capped at one
+    thread either way, so that no BLAS pool spins against the kernels (see
+    :func:`blas_region` for what a small product's pool costs).
     """
-    if work < threshold:
-        with numba_threads(1):
-            yield
-        return
-    with blas_threads(1), numba_threads(free_cores()):
+    with blas_threads(1), numba_threads(1 if work < threshold else free_cores()):
         yield
 
 
@@ -287,7 +283,7 @@ def torch_selection(work: int, threshold: int = SERIAL_WORK) -> Iterator[None]:
 
     budget = torch.get_num_threads()
     if work < threshold:
-        with numba_threads(1), blas_threads(budget):
+        with numba_threads(1), blas_threads(1):
             yield
         return
     budget = min(budget, free_cores())
