@@ -173,8 +173,17 @@ def topological_alignment_loss(
     _check_metric(zt, metric, "z_teacher")
     single = zs.ndim == 2
     zs3, zt3 = (zs[None], zt[None]) if single else (zs, zt)
-    a, off_a = _persistence_values(zs3, dim, lam, convention, metric, "z_student")
-    b, off_b = _persistence_values(zt3, dim, lam, convention, metric, "z_teacher")
+    if dim == 0 and zs3.shape == zt3.shape and zs.device.type == "cpu":
+        # one selection call for both sides: its kernels run the two in parallel
+        B = zs3.shape[0]
+        both, off = _persistence_values(
+            torch.cat([zs3, zt3]), 0, lam, convention, metric, "z_student or z_teacher"
+        )
+        a, off_a = both[: off[B]], off[: B + 1]
+        b, off_b = both[off[B] :], off[B:] - off[B]
+    else:
+        a, off_a = _persistence_values(zs3, dim, lam, convention, metric, "z_student")
+        b, off_b = _persistence_values(zt3, dim, lam, convention, metric, "z_teacher")
     sw = {"n_directions": n_directions, "seed": seed, "directions": directions, "kind": kind}
     losses = _compare_segments(a, off_a, b, off_b, dim, p=p, **sw)
     return losses[0] if single else losses
