@@ -7,6 +7,7 @@
                                                 # 50,000 x 768 float32 and 100,000 x 8 alone
     python -m benchmarks.persistence --kdtree-only [--large]
                                                 # only the low-dimensional rows vs quitefastmst
+    python -m benchmarks.persistence --busy 2   # and each row again with 2 busy processes
 
 quitefastmst (Gagolewski's exact Euclidean MST, ``pip install quitefastmst``,
 0.9.2 when this was written; its OpenMP threads follow ``OMP_NUM_THREADS``) is
@@ -243,6 +244,39 @@ def _format_row(r: dict) -> str:
     return line
 
 
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def busy_table(sizes, busy: int, repeat: int, low_dim: bool) -> None:
+    """Our H0 on each row idle and with ``busy`` spinning processes: the contention column.
+
+    Medians (a busy machine's best time hides the stalls a user sees), idle and
+    busy timed back to back on the same arrays in this process.
+    """
+    from ._busy import busy_processes
+
+    cases = [(unit_gaussian(n, d), n, d) for n in sizes for d in (64, 512)]
+    if low_dim:
+        rng = np.random.default_rng(0)
+        cases += [(rng.standard_normal((n, d)), n, d) for n, d in LOW_DIM]
+    idle = [median_time(lambda X=X: ours(X), repeat) for X, _, _ in cases]
+    with busy_processes(busy):
+        load = os.getloadavg()[0]
+        loaded = [median_time(lambda X=X: ours(X), repeat) for X, _, _ in cases]
+    print(f"\nsheaftopo h0_diagram with {busy} busy background processes (median of {repeat}; "
+          f"load average {load:.2f} while busy)")
+    print(f"{'N':>8} {'d':>4} {'idle s':>9} {'busy s':>9} {'busy/idle':>10}")
+    for (_, n, d), a, b in zip(cases, idle, loaded, strict=True):
+        print(f"{n:8d} {d:4d} {a:9.4f} {b:9.4f} {b / a:10.2f}")
+
+
 LOW_DIM = ((100_000, 8), (200_000, 3))
 LOW_DIM_LARGE = ((1_000_000, 3), (1_000_000, 8))
 
@@ -371,6 +405,14 @@ def main(argv: list[str] | None = None) -> int:
         help="only the low-dimensional (KD-tree) rows vs quitefastmst (with --large: "
         "also 1,000,000 x 3 and x 8)",
     )
+    ap.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="also time sheaftopo's h0_diagram on every row (not 1M) with this many "
+        "background processes spinning on a core each, against the same rows without "
+        "them (medians), and print busy / idle",
+    )
     ap.add_argument("--large-case", choices=sorted(LARGE), help=argparse.SUPPRESS)
     ap.add_argument(
         "--qfm-threads",
@@ -401,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     run_table(sizes, (64, 512), args.repeat, args.gudhi_max)
     if have_quitefastmst() and not args.quick:
         low_dim_table(args.large, args.repeat)
+    if args.busy:
+        busy_table(sizes, args.busy, args.repeat, low_dim=not args.quick)
     if args.large:
         print("\nlarge inputs (own process each; competitors are quadratic in memory and skipped)")
         for name in LARGE:
