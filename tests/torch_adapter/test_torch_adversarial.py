@@ -1115,3 +1115,19 @@ def test_sheaf_losses_and_module(pair, mag, reduction):
         edge = SheafConsistencyLoss(d_i, d_j, seed=1).double()
         run(edge, h_i, torch.tensor(Y, dtype=F64),
             names=("h_i", "h_j", "P_i", "P_j", "Q_i", "Q_j"), leaves=(lh,))
+
+
+def test_threads_on_free_cores_bad_input_and_errors_inside():
+    # no argument to give it a wrong one: any argument is a TypeError; an error inside
+    # the block (here a NaN batch) leaves torch's count as it was, nested blocks too
+    from sheaftopo.torch import threads_on_free_cores
+
+    with pytest.raises(TypeError):
+        threads_on_free_cores(1)  # type: ignore[call-arg]
+    before = torch.get_num_threads()
+    bad = torch.tensor([[0.0, float("nan")], [1.0, 2.0]])
+    with pytest.raises(ValueError, match="finite"), threads_on_free_cores() as outer:
+        with threads_on_free_cores() as inner:
+            assert inner >= 1 and outer >= 1 and torch.get_num_threads() <= before
+            topological_alignment_loss(bad, bad)
+    assert torch.get_num_threads() == before
