@@ -244,7 +244,11 @@ def _boruvka_points(
 def _kdtree_points(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from ._kdtree import kdtree_boruvka
 
-    # distances straight from the coordinates: no Gram identity, nothing to centre
+    # distances straight from the coordinates: no Gram identity, nothing to centre.
+    # The kernels compare float64 squared distances whatever the input; a float32
+    # cloud is widened (exactly) so that one compiled specialisation serves both:
+    # compiling the float32 one took about 20 s on the 2-core machine (2026-12-03)
+    ref = np.ascontiguousarray(ref, dtype=np.float64)
     u, v, _ = kdtree_boruvka(ref, KDTREE_LEAF_SIZE, KDTREE_K_FIRST, KDTREE_K_LATER)
     if len(u) != ref.shape[0] - 1:  # pragma: no cover - the kernel's no-progress guard
         raise RuntimeError(
