@@ -491,18 +491,23 @@ def staged_directory(out_dir: Any) -> Iterator[Path]:
         raise NotADirectoryError(f"{out}: exists and is not a directory")
     parent = out.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
+    stage: Path | None = None
     try:
-        stage = Path(
-            tempfile.mkdtemp(prefix=f".{out.name or 'report'}.", suffix=".partial", dir=parent)
-        )
-    except OSError as e:
-        raise _naming(e, out, f"cannot create files in {parent}") from e
-    try:
+        # A Ctrl-C between mkdtemp's mkdir and the assignment would leave the
+        # directory behind unnamed: it is held until ``stage`` is known.
+        with _sigint_deferred():
+            try:
+                stage = Path(
+                    tempfile.mkdtemp(prefix=f".{out.name or 'report'}.", suffix=".partial", dir=parent)
+                )
+            except OSError as e:
+                raise _naming(e, out, f"cannot create files in {parent}") from e
         if out.exists() and not os.access(out, os.W_OK | os.X_OK):
             raise PermissionError(f"{out}: directory is not writable")
         try:
             yield stage
-            _publish(stage, out)
+            with _sigint_deferred():  # all files move, or none
+                _publish(stage, out)
         except OSError as e:
             for name in (e.filename, e.filename2):
                 inside = _relative_to(name, stage)
@@ -510,7 +515,38 @@ def staged_directory(out_dir: Any) -> Iterator[Path]:
                     raise _naming(e, out / inside) from e
             raise
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            with _sigint_deferred():
+                shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """A SIGINT arriving meanwhile is delivered when the block ends, not inside it.
+
+    Only the main thread receives signals and may set handlers; elsewhere, and
+    when SIGINT is ignored, nothing changes. The deferred signal goes to the
+    handler that was in place before (``KeyboardInterrupt`` by default), raised
+    at the end of the block, also when the block raised an exception of its own.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN or previous is None:
+        yield
+        return
+    pending: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _relative_to(name: Any, stage: Path) -> Path | None:

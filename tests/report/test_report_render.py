@@ -62,6 +62,69 @@ def test_staged_directory_refuses_a_file(tmp_path):
         pass
 
 
+def test_regression_ctrl_c_inside_mkdtemp_leaves_nothing(tmp_path, monkeypatch):
+    # CI caught it: a Ctrl-C landing after mkdtemp's mkdir but before its
+    # result was bound left a ".out.*.partial" directory behind
+    import signal
+    import tempfile
+
+    real = tempfile.mkdtemp
+
+    def interrupted_mkdtemp(*args, **kwargs):
+        made = real(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkdtemp", interrupted_mkdtemp)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt), staged_directory(out):
+        pytest.fail("the body ran although Ctrl-C came first")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_publishing_moves_every_file_or_none(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import sheaftopo.report._render as render
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in "abc":
+        (out / f"{name}.txt").write_text("old")
+    real = os.replace
+    moved = []
+
+    def interrupted_replace(src, dst):
+        real(src, dst)
+        moved.append(dst)
+        if len(moved) == 1:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(render.os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt), staged_directory(out) as stage:
+        for name in "abc":
+            (stage / f"{name}.txt").write_text("new")
+    assert [(out / f"{n}.txt").read_text() for n in "abc"] == ["new"] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_deferred_ctrl_c_outside_the_main_thread_changes_nothing(tmp_path):
+    import threading
+
+    box = []
+
+    def work():
+        with staged_directory(tmp_path / "out") as stage:
+            (stage / "a.txt").write_text("a")
+        box.append((tmp_path / "out" / "a.txt").read_text())
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert box == ["a"]
+
+
 def test_json_has_no_nan_and_lists_files(small):
     small.data["pairs"][0]["distance_alignment"]["correlation"]["value"] = float("nan")
     try:
