@@ -94,6 +94,19 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         default="sheaftopo-report",
         help="output directory (default: ./sheaftopo-report)",
     )
+    parser.add_argument(
+        "--items-csv",
+        metavar="FILE",
+        help="also write the per-item table (every analysed row of every pair: its scores, "
+        "original row number and label) to FILE as CSV",
+    )
+    parser.add_argument(
+        "--graph",
+        metavar="FILE",
+        help="modality graph of the sheaf section (three or more sets): one edge per line, "
+        "two set names separated by spaces or a comma ('#' starts a comment); default: "
+        "every pair of sets",
+    )
 
 
 def _add_sizes(parser: argparse.ArgumentParser) -> None:
@@ -294,6 +307,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = config(args)
+        graph = None if args.graph is None else read_graph(args.graph)
         sets, labels, sources = load_inputs(args)
         check_degenerate(sets, sources)
     except (InputError, EmbeddingFileError, FileNotFoundError, ImportError) as e:
@@ -303,10 +317,42 @@ def run(args: argparse.Namespace) -> int:
         return error("analyze", f"{where}{e.strerror or e}")
     except (ValueError, TypeError) as e:  # the library's checks of the loaded input
         return error("analyze", e)
-    return _report(args, cfg, sets, labels, sources)
+    return _report(args, cfg, sets, labels, sources, graph)
 
 
-def _report(args: argparse.Namespace, cfg: Any, sets: dict, labels: Any, sources: dict) -> int:
+def read_graph(path: str) -> list[tuple[str, str]]:
+    """The edges of a ``--graph`` file: one per line, two names split by spaces or a comma.
+
+    Blank lines and everything after ``#`` are ignored. Whether the names are
+    sets is checked by :func:`sheaftopo.report.analyze`.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or a line does not hold exactly two names.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"--graph {path}: cannot read it ({getattr(e, 'strerror', None) or e})")
+    edges = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = [f for f in re.split(r"[,\s]+", line.split("#", 1)[0].strip()) if f]
+        if not fields:
+            continue
+        if len(fields) != 2:
+            raise InputError(
+                f"--graph {path}, line {number}: expected two set names (an edge); got {line!r}"
+            )
+        edges.append((fields[0], fields[1]))
+    if not edges:
+        raise InputError(f"--graph {path}: no edge (one per line: two set names)")
+    return edges
+
+
+def _report(
+    args: argparse.Namespace, cfg: Any, sets: dict, labels: Any, sources: dict, graph: Any = None
+) -> int:
     """Analyze the loaded sets and write the report into ``--out`` (all or nothing)."""
     from ..report import (
         Progress,
@@ -323,11 +369,21 @@ def _report(args: argparse.Namespace, cfg: Any, sets: dict, labels: Any, sources
         with dask_client(args) as dask, staged_directory(out) as stage:
             with Progress(count_steps(len(sets), labels is not None), enabled=not args.quiet) as p:
                 result = analyze(
-                    sets, labels=labels, config=cfg, sources=sources, progress=p, dask=dask
+                    sets,
+                    labels=labels,
+                    config=cfg,
+                    sources=sources,
+                    progress=p,
+                    dask=dask,
+                    graph=graph,
                 )
             result.data["meta"]["command"] = " ".join([PROG, *args.argv])
             with _step_note(args.quiet, "writing the report"):
                 files = write_report(result, stage)
+                if args.items_csv is not None:
+                    from ..report import write_items_csv
+
+                    write_items_csv(result, args.items_csv)
     except ConnectionError as e:
         return error("analyze", f"--scheduler {args.scheduler}: {str(e).removeprefix('client: ')}")
     except (ValueError, TypeError, ImportError, InputError) as e:

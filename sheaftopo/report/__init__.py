@@ -13,7 +13,8 @@ Layout: ``_config`` (:class:`AnalysisConfig`, :class:`AnalysisResult`),
 ``_engine`` (the ``Engine`` protocol and the in-memory engine),
 ``_dask_engine`` (the engine of ``dask=DaskOptions(...)``), ``_analysis``
 (:func:`analyze`: the loop over the steps), ``_measures``, ``_render``,
-``_figures`` and ``_progress``. :class:`DaskOptions` is
+``_figures`` (with ``_figures_items``, ``_figures_sheaf`` and ``_plotting``),
+``_render_items``, ``_render_sheaf``, ``_staging`` and ``_progress``. :class:`DaskOptions` is
 :class:`sheaftopo.distributed.DaskOptions`.
 
 matplotlib, POT, GUDHI and the numba kernels are imported by the functions
@@ -38,10 +39,10 @@ from ._render import (
     print_summary,
     render_html,
     render_json,
-    staged_directory,
     summary_rows,
     write_report,
 )
+from ._staging import staged_directory
 from ._sections import PAIR_STEPS
 
 __all__ = [

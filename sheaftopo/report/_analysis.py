@@ -23,9 +23,9 @@ from .._validation import check_int
 from . import _sections
 from ._config import AnalysisConfig, AnalysisResult, pair_key, pair_names, q
 from ._engine import Engine, InMemory
-from ._preprocess import check_labels, check_spread, paired_subsample
+from ._preprocess import check_graph, check_labels, check_spread, paired_subsample
 from ._progress import Progress
-from ._steps import PairInput, SetInput
+from ._steps import GroupInput, PairInput, SetInput
 
 __all__ = ["analyze", "count_steps"]
 
@@ -36,7 +36,8 @@ def count_steps(n_sets: int, has_labels: bool) -> int:
     if not isinstance(has_labels, (bool, np.bool_)):
         raise TypeError(f"has_labels must be True or False; got {has_labels!r}")
     per_set = sum(1 for step in _sections.SET_STEPS if has_labels or not step.needs_labels)
-    return n_sets * per_set + n_sets * (n_sets - 1) // 2 * len(_sections.PAIR_STEPS)
+    group = sum(1 for step in _sections.GROUP_STEPS if n_sets >= step.min_sets)
+    return n_sets * per_set + n_sets * (n_sets - 1) // 2 * len(_sections.PAIR_STEPS) + group
 
 
 def analyze(
@@ -47,6 +48,7 @@ def analyze(
     sources: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     dask: Any = None,
+    graph: Any = None,
 ) -> AnalysisResult:
     """Compute an alignment report for two or more embedding sets with paired rows.
 
@@ -86,6 +88,9 @@ def analyze(
         ``center`` / ``standardize`` use the statistics of every row.
         ``report.json``'s ``meta.distributed`` says which measure ran where,
         on how many rows.
+    graph : sequence of (str, str) or networkx graph, optional
+        The modality graph of the ``sheaf`` section (three or more sets):
+        edges between set names. Default: every pair of sets.
 
     Returns
     -------
@@ -111,11 +116,11 @@ def analyze(
             raise TypeError(f"{arg} must be a {kind.__name__} or None; got {type(value).__name__}")
     cfg = (config or AnalysisConfig()).validated()
     if dask is None:
-        return _analyze(InMemory(sets), labels, cfg, sources, progress)
+        return _analyze(InMemory(sets), labels, cfg, sources, progress, graph)
     from ._dask_engine import on_dask
 
     with on_dask(sets, dask) as engine:
-        return _analyze(engine, labels, cfg, sources, progress)
+        return _analyze(engine, labels, cfg, sources, progress, graph)
 
 
 @dataclass(frozen=True)
@@ -130,11 +135,14 @@ class _Plan:
     n: int  # number of analysed rows
     y: np.ndarray | None  # the analysed rows' labels
     dense: np.ndarray | None  # positions of the dense subsample among the analysed rows
+    rows: np.ndarray  # original row number of every analysed row
+    graph: list[tuple[int, int]]  # the modality graph, as index pairs into names
 
 
-def _plan(engine: Engine, labels: Any, cfg: AnalysisConfig) -> _Plan:
-    """Check the labels, draw the subsamples (one generator, in this order), check the rows."""
+def _plan(engine: Engine, labels: Any, cfg: AnalysisConfig, graph: Any = None) -> _Plan:
+    """Check the labels and graph, draw the subsamples (one generator, in this order), check rows."""
     names = list(engine.raw)
+    edges = check_graph(graph, names)
     n_total = engine.raw[names[0]].shape[0]
     y = None if labels is None else check_labels(labels, n_total)
     rng = np.random.default_rng(cfg.seed)
@@ -154,7 +162,8 @@ def _plan(engine: Engine, labels: Any, cfg: AnalysisConfig) -> _Plan:
             f"analysed rows (silhouette and NMI); got {len(np.unique(y_an))}"
         )
     dense = paired_subsample(n, cfg.dense_max_points, rng)
-    return _Plan(names, n_total, y, idx, X, n, y_an, dense)
+    rows = np.arange(n, dtype=np.int64) if idx is None else np.asarray(idx, dtype=np.int64)
+    return _Plan(names, n_total, y, idx, X, n, y_an, dense, rows, edges)
 
 
 def _analyze(
@@ -163,16 +172,20 @@ def _analyze(
     cfg: AnalysisConfig,
     sources: Mapping[str, str] | None,
     progress: Progress | None,
+    graph: Any = None,
 ) -> AnalysisResult:
-    """The body of :func:`analyze`: the steps of every set, then those of every pair."""
-    plan = _plan(engine, labels, cfg)
+    """The body of :func:`analyze`: the steps of every set, of every pair, then of the group."""
+    plan = _plan(engine, labels, cfg, graph)
     own_progress = progress is None
     prog = progress or Progress(
         count_steps(len(plan.names), plan.labels is not None), enabled=False
     )
     t_start = time.perf_counter()
     sets_out, set_arrays = _run_set_steps(plan, cfg, engine, prog)
-    pairs_out, pair_arrays = _run_pair_steps(plan, cfg, engine, prog, set_arrays)
+    pairs_out, pair_arrays, pair_products = _run_pair_steps(plan, cfg, engine, prog, set_arrays)
+    group_out, group_arrays = _run_group_steps(
+        plan, cfg, engine, prog, set_arrays, pairs_out, pair_products
+    )
     elapsed = time.perf_counter() - t_start
     if own_progress:
         prog.close()
@@ -182,6 +195,7 @@ def _analyze(
         "inputs": _inputs(engine, plan, cfg, sources),
         "sets": sets_out,
         "pairs": pairs_out,
+        **group_out,
         "timings": {
             "total": q(elapsed, "seconds"),
             "steps": {k: q(v, "seconds") for k, v in prog.timings.items()},
@@ -190,7 +204,9 @@ def _analyze(
     distributed = engine.meta(plan.n)
     if distributed is not None:
         data["meta"]["distributed"] = distributed
-    return AnalysisResult(data=data, arrays={"sets": set_arrays, "pairs": pair_arrays})
+    return AnalysisResult(
+        data=data, arrays={"sets": set_arrays, "pairs": pair_arrays, **group_arrays}
+    )
 
 
 def _run_set_steps(
@@ -216,15 +232,19 @@ def _run_set_steps(
 
 def _run_pair_steps(
     plan: _Plan, cfg: AnalysisConfig, engine: Engine, prog: Progress, set_arrays: dict[str, Any]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Every pair step on every pair: the ``pairs`` of report.json and the pairs' arrays."""
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Every pair step on every pair: ``pairs`` of report.json, the arrays, the products."""
     pairs_out = []
     arrays: dict[str, Any] = {}
+    all_products: dict[str, Any] = {}
     memo: dict[tuple[str, str], Any] = {}
     for a, b in pair_names(plan.names):
         key = pair_key(a, b)
         products: dict[str, Any] = {}
-        inp = PairInput(a, b, plan.X[a], plan.X[b], cfg, plan.dense, set_arrays, products, memo)
+        inp = PairInput(
+            a, b, plan.X[a], plan.X[b], cfg, plan.dense, set_arrays, products, memo, plan.rows,
+            plan.y,
+        )  # fmt: skip
         entry: dict[str, Any] = {"key": key, "a": a, "b": b}
         arrays[key] = {}
         for step in _sections.PAIR_STEPS:
@@ -236,7 +256,36 @@ def _run_pair_steps(
             if section.provides is not None:
                 products[step.key] = section.provides
         pairs_out.append(entry)
-    return pairs_out, arrays
+        all_products[key] = products
+    return pairs_out, arrays, all_products
+
+
+def _run_group_steps(
+    plan: _Plan,
+    cfg: AnalysisConfig,
+    engine: Engine,
+    prog: Progress,
+    set_arrays: dict[str, Any],
+    pairs_out: list[dict[str, Any]],
+    pair_products: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every group step that has enough sets: top-level entries of report.json, and arrays."""
+    out: dict[str, Any] = {}
+    arrays: dict[str, Any] = {}
+    inp = GroupInput(
+        plan.names, plan.X, cfg, plan.graph, plan.rows, plan.y, pairs_out, pair_products,
+        set_arrays,
+    )  # fmt: skip
+    for step in _sections.GROUP_STEPS:
+        if len(plan.names) < step.min_sets:
+            out[step.key] = None
+            continue
+        with prog.step(step.label):
+            section = step.run(inp, engine)
+        out[step.key] = section.entry
+        if section.arrays is not None:
+            arrays[step.key] = section.arrays
+    return out, arrays
 
 
 def _meta(cfg: AnalysisConfig) -> dict[str, Any]:

@@ -9,53 +9,23 @@ left alone, and ``import sheaftopo`` does not load matplotlib.
 
 from __future__ import annotations
 
-import io
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ._config import check_result
+from ._figures_items import class_bars, joint_projection
+from ._figures_sheaf import sheaf_graph
+from ._plotting import grid_axes, single_axes, to_png
 
 __all__ = ["FIGURES", "render_figures"]
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
-def _single() -> tuple[Any, Any]:
-    fig = _figure(6.4, 3.8)
-    return fig, fig.subplots()
-
-
-def _grid(n: int, width: float = 4.2, height: float = 3.4) -> tuple[Any, list[Any]]:
-    cols = min(n, 3)
-    rows = math.ceil(n / cols)
-    fig = _figure(width * cols, height * rows)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    flat = list(axes.ravel())
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    return fig, flat[:n]
 
 
 def persistence_diagrams(result: Any) -> bytes:
     """H0 diagrams side by side, deaths divided by each set's RMS pairwise distance."""
     sets = result.arrays["sets"]
-    fig, axes = _grid(len(sets))
+    fig, axes = grid_axes(len(sets))
     top = max(float(a["deaths"].max(initial=0.0)) / a["scale"] for a in sets.values()) or 1.0
     for ax, (name, a) in zip(axes, sets.items(), strict=True):
         dgm = a["diagram"] / a["scale"]
@@ -72,12 +42,12 @@ def persistence_diagrams(result: Any) -> bytes:
         ax.set_title(f"H0 diagram: {name}")
         ax.legend(loc="lower right", fontsize=8)
     fig.suptitle("H0 persistence (s = RMS pairwise distance of the set)")
-    return _png(fig)
+    return to_png(fig)
 
 
 def mst_deaths(result: Any) -> bytes:
     """Histograms of the normalised MST edge lengths (H0 deaths), all sets on one axis."""
-    fig, ax = _single()
+    fig, ax = single_axes()
     sets = result.arrays["sets"]
     allv = np.concatenate([a["deaths"] / a["scale"] for a in sets.values()])
     bins = np.histogram_bin_edges(allv, bins=50) if allv.size else 10
@@ -89,13 +59,13 @@ def mst_deaths(result: Any) -> bytes:
     ax.set_ylabel("density")
     ax.set_title("MST deaths")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return to_png(fig)
 
 
 def epsilon_profiles(result: Any) -> bytes:
     """Approximate fiber product: share of all pairs and recall of true pairs vs ε."""
     pairs = result.arrays["pairs"]
-    fig, axes = _grid(len(pairs))
+    fig, axes = grid_axes(len(pairs))
     for ax, (key, p) in zip(axes, pairs.items(), strict=True):
         f = p["fiber_product"]
         ax.plot(f["eps"], f["pair_fraction"], label="pairs within ε / n²", color="tab:blue")
@@ -108,12 +78,12 @@ def epsilon_profiles(result: Any) -> bytes:
         ax.set_title(key)
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle("ε-profiles of the approximate fiber product")
-    return _png(fig)
+    return to_png(fig)
 
 
 def principal_angles(result: Any) -> bytes:
     """Principal angles between the two modalities' subspaces, per pair."""
-    fig, ax = _single()
+    fig, ax = single_axes()
     for key, p in result.arrays["pairs"].items():
         ang = np.degrees(np.asarray(p["subspaces"]["angles"], dtype=float))
         ax.plot(np.arange(1, len(ang) + 1), ang, marker="o", ms=3, label=key)
@@ -122,7 +92,7 @@ def principal_angles(result: Any) -> bytes:
     ax.set_ylim(-2, 92)
     ax.set_title("Principal-angle spectrum")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return to_png(fig)
 
 
 def knn_overlap(result: Any) -> bytes:
@@ -131,7 +101,7 @@ def knn_overlap(result: Any) -> bytes:
     With k neighbours the overlap takes only the k + 1 values j / (2k - j),
     j shared neighbours: the histogram has one bar per value.
     """
-    fig, ax = _single()
+    fig, ax = single_axes()
     for key, p in result.arrays["pairs"].items():
         nb = p["neighbourhoods"]
         k = int(nb["k"])
@@ -144,7 +114,7 @@ def knn_overlap(result: Any) -> bytes:
     ax.set_ylabel("fraction of points")
     ax.set_title("kNN neighbourhood overlap")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return to_png(fig)
 
 
 #: file name -> (drawing function, caption)
@@ -172,10 +142,33 @@ FIGURES: dict[str, tuple[Callable[[Any], bytes], str]] = {
         knn_overlap,
         "Per-point Jaccard overlap of the k-nearest-neighbour sets of the two modalities.",
     ),
+    "joint_projection.png": (
+        joint_projection,
+        "Both sets of each pair in one 2-D projection of their shared space, a sample of "
+        "items linked to their partners, the worst-aligned items highlighted.",
+    ),
+    "class_bars.png": (
+        class_bars,
+        "Per class (with labels): cross-modal retrieval recall, kNN overlap and partner "
+        "distance of each pair.",
+    ),
+    "sheaf_graph.png": (
+        sheaf_graph,
+        "Three or more sets: the modality graph, edge widths by agreement.",
+    ),
 }
 
 
 def render_figures(result: Any) -> dict[str, bytes]:
-    """Every figure of :data:`FIGURES` as PNG bytes, by file name."""
+    """Every figure of :data:`FIGURES` that applies, as PNG bytes, by file name.
+
+    A drawing function returns None when its figure does not apply to the
+    result (the sheaf graph with two sets, the per-class bars without labels).
+    """
     check_result(result)
-    return {name: draw(result) for name, (draw, _) in FIGURES.items()}
+    out = {}
+    for name, (draw, _) in FIGURES.items():
+        png = draw(result)
+        if png is not None:
+            out[name] = png
+    return out

@@ -19,6 +19,7 @@ from ._config import PREPROCESSING
 from ._measures import _scale_of
 
 __all__ = [
+    "check_graph",
     "check_labels",
     "check_mapping",
     "check_paired_rows",
@@ -142,6 +143,68 @@ def standardized(Y: Any, mean: np.ndarray, sd: np.ndarray | None) -> Any:
         flat = sd <= 64.0 * np.finfo(np.float64).eps * np.abs(np.asarray(mean))
         Z = Z / np.where(flat, 1.0, sd)
     return Z
+
+
+def check_graph(graph: Any, names: list[str]) -> list[tuple[int, int]]:
+    """The modality graph as sorted index pairs into ``names`` (default: every pair).
+
+    Parameters
+    ----------
+    graph : None, networkx graph, or sequence of (str, str)
+        Edges between set names. Each edge must join two different known
+        names and appear once (in either orientation).
+    names : list of str
+        The sets' names, in input order.
+
+    Returns
+    -------
+    list of (int, int)
+        Edges (i, j), i < j, sorted.
+
+    Raises
+    ------
+    TypeError
+        ``graph`` is not a graph or a sequence of pairs of names.
+    ValueError
+        An unknown name, a self-loop, a repeated edge, or no edge.
+
+    Examples
+    --------
+    >>> from sheaftopo.report._preprocess import check_graph
+    >>> check_graph(None, ["a", "b", "c"])
+    [(0, 1), (0, 2), (1, 2)]
+    >>> check_graph([("c", "a"), ("b", "c")], ["a", "b", "c"])
+    [(0, 2), (1, 2)]
+    """
+    if graph is None:
+        return [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+    if hasattr(graph, "edges") and hasattr(graph, "nodes"):  # a networkx graph
+        pairs = list(graph.edges())
+    elif isinstance(graph, (str, bytes)) or not hasattr(graph, "__iter__"):
+        raise TypeError(
+            f"graph must be a networkx graph or a sequence of (name, name) edges; got "
+            f"{type(graph).__name__}"
+        )
+    else:
+        pairs = list(graph)
+    index = {name: i for i, name in enumerate(names)}
+    edges: set[tuple[int, int]] = set()
+    for e in pairs:
+        if isinstance(e, (str, bytes)) or not hasattr(e, "__len__") or len(e) != 2:
+            raise TypeError(f"graph: every edge must be a pair of set names; got {e!r}")
+        u, v = e
+        for end in (u, v):
+            if end not in index:
+                raise ValueError(f"graph: edge {e!r} names {end!r}, which is not a set ({names})")
+        if u == v:
+            raise ValueError(f"graph: edge {e!r} is a self-loop")
+        key = (min(index[u], index[v]), max(index[u], index[v]))
+        if key in edges:
+            raise ValueError(f"graph: edge {e!r} appears twice")
+        edges.add(key)
+    if not edges:
+        raise ValueError("graph must hold at least one edge")
+    return sorted(edges)
 
 
 def check_labels(labels: Any, n_rows: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 Nothing here computes a quantity: it formats ``result.data`` and draws
 ``result.arrays``. :func:`write_report` writes every file into a staging
 directory next to the destination and moves them into place only when all of
-them are written, so a failure never leaves a partial report behind.
+them are written (:mod:`._staging`), so a failure never leaves a partial report behind.
 """
 
 from __future__ import annotations
@@ -13,21 +13,17 @@ import html
 import json
 import math
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from ._config import check_result
+from ._staging import JSON_NAME
 
 __all__ = [
     "SECTIONS",
     "print_summary",
     "render_html",
     "render_json",
-    "staged_directory",
     "summary_rows",
     "write_report",
 ]
@@ -45,11 +41,13 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("distributions", "Distributions: OT, Bures-Wasserstein, MMD, modality gap"),
     ("fiber-product", "Approximate fiber product"),
     ("subspaces", "Shared and specific subspaces"),
+    ("items", "Where the sets disagree: per item"),
+    ("classes", "Where the sets disagree: per class"),
+    ("sheaf", "Three or more modalities: the sheaf"),
     ("labels", "Labels: silhouette and NMI"),
     ("timings", "Timings"),
 )
 
-JSON_NAME = "report.json"
 HTML_NAME = "report.html"
 
 
@@ -405,6 +403,8 @@ _INTRO = {
 def render_html(result: Any, figures: dict[str, bytes]) -> str:
     """The self-contained HTML report: every section, every figure inline (base64 PNG)."""
     from ._figures import FIGURES
+    from ._render_items import classes_html, items_html
+    from ._render_sheaf import sheaf_html
 
     data = check_result(result).data
     if not isinstance(figures, dict) or not all(
@@ -439,6 +439,9 @@ def render_html(result: Any, figures: dict[str, bytes]) -> str:
         + _by_pair(data, "fiber_product")
         + fig("epsilon_profiles.png"),
         "subspaces": intro["subspaces"] + _by_pair(data, "subspaces") + fig("principal_angles.png"),
+        "items": items_html(data, fig),
+        "classes": classes_html(data, fig),
+        "sheaf": sheaf_html(data, fig),
         "labels": intro["labels"]
         + (_by_set(data, "labels") if data["inputs"]["labels"] else "<p>No labels given.</p>"),
         "timings": _timings(data),
@@ -469,133 +472,6 @@ def _timings(data: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------
 # files
 # ----------------------------------------------------------------------
-
-
-@contextmanager
-def staged_directory(out_dir: Any) -> Iterator[Path]:
-    """A fresh directory next to ``out_dir``; its files move into ``out_dir`` on success.
-
-    Yields the staging directory. On normal exit every file in it replaces the
-    file of the same name in ``out_dir`` (created if needed, parents too) and
-    the staging directory is removed; if the body raises (``KeyboardInterrupt``
-    included), the staging directory is removed and ``out_dir`` is left as it
-    was. Raises ``OSError`` up front when ``out_dir`` cannot be written (before
-    any work). An ``OSError`` about a file of the staging directory (from the
-    body or from the final move) is raised again naming that file's place in
-    ``out_dir``: the staging directory is an implementation detail.
-    """
-    if not isinstance(out_dir, (str, os.PathLike)):
-        raise TypeError(f"out_dir must be a path; got {type(out_dir).__name__}")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out}: exists and is not a directory")
-    parent = out.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    stage: Path | None = None
-    try:
-        # A Ctrl-C between mkdtemp's mkdir and the assignment would leave the
-        # directory behind unnamed: it is held until ``stage`` is known.
-        with _sigint_deferred():
-            try:
-                stage = Path(
-                    tempfile.mkdtemp(prefix=f".{out.name or 'report'}.", suffix=".partial", dir=parent)
-                )
-            except OSError as e:
-                raise _naming(e, out, f"cannot create files in {parent}") from e
-        if out.exists() and not os.access(out, os.W_OK | os.X_OK):
-            raise PermissionError(f"{out}: directory is not writable")
-        try:
-            yield stage
-            with _sigint_deferred():  # all files move, or none
-                _publish(stage, out)
-        except OSError as e:
-            for name in (e.filename, e.filename2):
-                inside = _relative_to(name, stage)
-                if inside is not None:
-                    raise _naming(e, out / inside) from e
-            raise
-    finally:
-        if stage is not None:
-            with _sigint_deferred():
-                shutil.rmtree(stage, ignore_errors=True)
-
-
-@contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """A SIGINT arriving meanwhile is delivered when the block ends, not inside it.
-
-    Only the main thread receives signals and may set handlers; elsewhere, and
-    when SIGINT is ignored, nothing changes. The deferred signal goes to the
-    handler that was in place before (``KeyboardInterrupt`` by default), raised
-    at the end of the block, also when the block raised an exception of its own.
-    """
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is signal.SIG_IGN or previous is None:
-        yield
-        return
-    pending: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if pending:
-            signal.raise_signal(signal.SIGINT)
-
-
-def _relative_to(name: Any, stage: Path) -> Path | None:
-    """``name`` relative to ``stage`` when it lies there, else None."""
-    if name is None:
-        return None
-    try:
-        return Path(os.fsdecode(name)).relative_to(stage)
-    except (TypeError, ValueError):
-        return None
-
-
-def _naming(e: OSError, where: Path, strerror: str | None = None) -> OSError:
-    """The error ``e`` (same errno, same subclass) about the user's path ``where``."""
-    text = e.strerror or str(e)
-    if strerror:
-        text = f"{strerror}: {text}"
-    if e.errno is None:
-        return type(e)(f"{where}: {text}")
-    return OSError(e.errno, text, str(where))  # OSError(errno, ...) picks the subclass
-
-
-def _publish(stage: Path, out: Path) -> None:
-    if not out.exists():
-        try:
-            os.replace(stage, out)
-        except OSError:
-            out.mkdir(parents=True, exist_ok=True)
-        else:
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(out, 0o777 & ~mask)  # mkdtemp made it private (0o700)
-            return
-    _remove_previous(out)
-    for f in sorted(stage.iterdir()):
-        os.replace(f, out / f.name)
-
-
-def _remove_previous(out: Path) -> None:
-    """Remove the figures a previous report in ``out`` listed (no stale files left)."""
-    old = out / JSON_NAME
-    try:
-        listed = json.loads(old.read_text()).get("files", {})
-    except (OSError, ValueError, AttributeError):
-        return
-    for name in listed if isinstance(listed, dict) else []:
-        p = out / str(name)
-        if p.name == str(name) and p.suffix == ".png" and p.is_file():
-            p.unlink()
 
 
 def write_report(result: Any, directory: Any) -> dict[str, str]:

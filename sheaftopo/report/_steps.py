@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from ._config import AnalysisConfig
     from ._engine import Engine
 
-__all__ = ["PairInput", "PairStep", "Section", "SetInput", "SetStep", "check_registry"]
+__all__ = [
+    "GroupInput",
+    "GroupStep",
+    "PairInput",
+    "PairStep",
+    "Section",
+    "SetInput",
+    "SetStep",
+    "check_registry",
+]
 
 
 class Section(NamedTuple):
@@ -87,6 +96,10 @@ class PairInput:
     memo : dict
         One per analysis, shared by every pair: what a step computes once per
         set and reuses across pairs (see :meth:`per_set`).
+    rows : ndarray of int64, shape (n,)
+        The original row number (in the sets as given) of every analysed row.
+    labels : ndarray, shape (n,), or None
+        The analysed rows' labels.
     """
 
     a: str
@@ -98,6 +111,8 @@ class PairInput:
     set_arrays: Mapping[str, Mapping[str, Any]]
     products: Mapping[str, Any]
     memo: dict[tuple[str, str], Any]
+    rows: np.ndarray
+    labels: np.ndarray | None
 
     def per_set(self, what: str, name: str, rows: np.ndarray, compute: Callable[..., Any]) -> Any:
         """``compute(rows)`` for set ``name``, computed on the first pair that asks."""
@@ -105,6 +120,65 @@ class PairInput:
         if key not in self.memo:
             self.memo[key] = compute(rows)
         return self.memo[key]
+
+
+@dataclass(frozen=True)
+class GroupInput:
+    """What a group step sees: every set at once (three or more sets).
+
+    Attributes
+    ----------
+    names : list of str
+        The sets' names, in input order.
+    X : mapping of str to ndarray, each of shape (n, d_name)
+        Every set's analysed rows.
+    cfg : AnalysisConfig
+    graph : list of (int, int)
+        The modality graph: edges (i, j), i < j, indices into ``names``
+        (every pair unless ``analyze(graph=...)`` gave fewer).
+    rows : ndarray of int64, shape (n,)
+        The original row number of every analysed row.
+    labels : ndarray, shape (n,), or None
+    pairs : list of dict
+        The pair entries of report.json already computed (every pair of sets).
+    pair_products : mapping of str to dict
+        What each pair's steps provided, by pair key then step key.
+    set_arrays : mapping of str to dict
+        Every set's arrays from the set steps.
+    """
+
+    names: list[str]
+    X: Mapping[str, np.ndarray]
+    cfg: AnalysisConfig
+    graph: list[tuple[int, int]]
+    rows: np.ndarray
+    labels: np.ndarray | None
+    pairs: list[dict[str, Any]]
+    pair_products: Mapping[str, Mapping[str, Any]]
+    set_arrays: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class GroupStep:
+    """A section computed once over all the sets, when there are at least ``min_sets``.
+
+    Attributes
+    ----------
+    key : str
+        Its top-level key in report.json (None there when it did not run).
+    label : str
+        Its progress and timing label.
+    run : callable
+        ``run(inp: GroupInput, engine: Engine) -> Section``; the section's
+        arrays are filed under ``arrays[key]``.
+    min_sets : int
+        The fewest sets it runs on.
+    """
+
+    key: str
+    label: str
+    run: Callable[[GroupInput, Engine], Section]
+    min_sets: int = 3
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def test_ctrl_c_while_publishing_moves_every_file_or_none(tmp_path, monkeypatch)
     import os
     import signal
 
-    import sheaftopo.report._render as render
+    import sheaftopo.report._staging as staging
 
     out = tmp_path / "out"
     out.mkdir()
@@ -101,7 +101,7 @@ def test_ctrl_c_while_publishing_moves_every_file_or_none(tmp_path, monkeypatch)
         if len(moved) == 1:
             signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(render.os, "replace", interrupted_replace)
+    monkeypatch.setattr(staging.os, "replace", interrupted_replace)
     with pytest.raises(KeyboardInterrupt), staged_directory(out) as stage:
         for name in "abc":
             (stage / f"{name}.txt").write_text("new")

@@ -45,8 +45,9 @@ def test_a_registered_section_runs_and_appears_in_report_json(paired, monkeypatc
     assert data["sets"]["a"]["toy_rows"]["n_rows"]["value"] == 80
     assert "toy section: a | b" in data["timings"]["steps"]
     assert "toy rows: b" in data["timings"]["steps"]
-    # the step count follows the registry: 4 set steps with labels, 9 pair steps
-    assert count_steps(2, True) == 2 * 4 + 9
+    # the step count follows the registry: 4 set steps with labels, 10 pair steps, no group
+    # step with two sets
+    assert count_steps(2, True) == 2 * 4 + 10
     # every other section is unchanged by the new one
     monkeypatch.undo()
     plain = json.loads(render_json(analyze({"a": A, "b": B}, labels=labels, config=CFG)))
@@ -65,8 +66,11 @@ def test_the_registry_is_the_public_pair_steps_in_order():
         "distributions",
         "fiber product",
         "subspaces",
+        "per-item scores",
     ]
-    assert count_steps(3, False) == 3 * 2 + 3 * 8
+    # three sets: the sheaf step runs once
+    assert count_steps(3, False) == 3 * 2 + 3 * 9 + 1
+    assert count_steps(2, False) == 2 * 2 + 9
 
 
 def test_the_registry_refuses_a_need_no_earlier_step_provides():
