@@ -369,6 +369,10 @@ def big_pair(tmp_path_factory):
     return fa, fb
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 # 0.2 s in, the analysis is still importing (scipy runs exec() of strings then: CPython would
 # end the process by SIGINT, status -2, though main handled the interrupt); later, computing
 @pytest.mark.parametrize("after", [0.0, 0.2, 1.0])
@@ -381,6 +385,9 @@ def test_regression_ctrl_c_exits_130_on_one_line_leaving_nothing(tmp_path, big_p
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell without job control starts background jobs with SIGINT ignored, and the
+        # child would inherit that (and rightly ignore Ctrl-C): give it the default disposition
+        preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + 120
