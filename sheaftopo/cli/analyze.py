@@ -39,6 +39,7 @@ FLAGS: dict[str, str] = {
     "shared_rule": "--shared-rule",
     "shared_threshold": "--shared-threshold",
     "n_permutations": "--permutations",
+    "n_worst": "--worst",
     "block_rows": "--block-rows",
     "memory_budget": "--memory-budget",
     "timeout": "--scheduler-timeout",
@@ -138,6 +139,14 @@ def _add_sizes(parser: argparse.ArgumentParser) -> None:
         dest="k",
         metavar="K",
         help="neighbours of the kNN graphs (default 10)",
+    )
+    parser.add_argument(
+        "--worst",
+        type=int,
+        default=10,
+        metavar="N",
+        help="worst-aligned items listed per pair (report.json items.worst, the HTML "
+        "tables; default 10)",
     )
     parser.add_argument(
         "--lam",
@@ -274,6 +283,7 @@ def config(args: argparse.Namespace) -> Any:
             shared_rule=args.shared_rule,
             shared_threshold=args.shared_threshold,
             n_permutations=args.permutations,
+            n_worst=args.worst,
         ).validated()
         for flag, given in (
             ("--block-rows", args.block_rows),
@@ -308,6 +318,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = config(args)
         graph = None if args.graph is None else read_graph(args.graph)
+        _check_items_csv(args.items_csv)
         sets, labels, sources = load_inputs(args)
         check_degenerate(sets, sources)
     except (InputError, EmbeddingFileError, FileNotFoundError, ImportError) as e:
@@ -334,7 +345,9 @@ def read_graph(path: str) -> list[tuple[str, str]]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"--graph {path}: cannot read it ({getattr(e, 'strerror', None) or e})")
+        raise InputError(
+            f"--graph {path}: cannot read it ({getattr(e, 'strerror', None) or e})"
+        ) from e
     edges = []
     for number, line in enumerate(text.splitlines(), start=1):
         fields = [f for f in re.split(r"[,\s]+", line.split("#", 1)[0].strip()) if f]
@@ -381,9 +394,7 @@ def _report(
             with _step_note(args.quiet, "writing the report"):
                 files = write_report(result, stage)
                 if args.items_csv is not None:
-                    from ..report import write_items_csv
-
-                    write_items_csv(result, args.items_csv)
+                    _write_items_csv(result, args.items_csv)
     except ConnectionError as e:
         return error("analyze", f"--scheduler {args.scheduler}: {str(e).removeprefix('client: ')}")
     except (ValueError, TypeError, ImportError, InputError) as e:
@@ -396,6 +407,29 @@ def _report(
         print_summary(result)
     print(f"report written to {out / 'report.html'} ({len(files)} files, {dt:.1f} s)")
     return 0
+
+
+def _check_items_csv(path: str | None) -> None:
+    """Refuse an ``--items-csv`` the CSV cannot be written to, before the analysis runs."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"--items-csv {path}: is a directory; give a file name such as items.csv")
+    if not target.parent.is_dir():
+        raise InputError(f"--items-csv {path}: the directory {str(target.parent)!r} does not exist")
+
+
+def _write_items_csv(result: Any, path: str) -> None:
+    """:func:`sheaftopo.report.write_items_csv`, its errors naming ``--items-csv``."""
+    from ..report import write_items_csv
+
+    try:
+        write_items_csv(result, path)
+    except ValueError as e:
+        raise InputError(f"--items-csv {path}: {e}") from e
+    except OSError as e:
+        raise InputError(f"--items-csv {path}: cannot write it ({e.strerror or e})") from e
 
 
 @contextlib.contextmanager

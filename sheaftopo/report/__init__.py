@@ -42,8 +42,9 @@ from ._render import (
     summary_rows,
     write_report,
 )
-from ._staging import staged_directory
+from ._render_items import write_items_csv
 from ._sections import PAIR_STEPS
+from ._staging import staged_directory
 
 __all__ = [
     "FIGURES",
@@ -68,5 +69,6 @@ __all__ = [
     "rms_pairwise_distance",
     "staged_directory",
     "summary_rows",
+    "write_items_csv",
     "write_report",
 ]

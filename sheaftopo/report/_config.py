@@ -85,6 +85,9 @@ class AnalysisConfig:
     n_permutations : int, default 19
         Permutations of the ``"permutation"`` rule (19 is the fewest for
         which a p-value can reach 0.05).
+    n_worst : int, default 10
+        How many of the worst-aligned items the per-item sections list
+        (``pairs[i]["items"]["worst"]``), highest combined score first.
     """
 
     max_points: int = 5000
@@ -102,6 +105,7 @@ class AnalysisConfig:
     shared_rule: str = "threshold"
     shared_threshold: float = 0.5
     n_permutations: int = 19
+    n_worst: int = 10
 
     def validated(self) -> AnalysisConfig:
         """A checked copy (raises ``ValueError`` naming the bad field)."""
@@ -126,6 +130,7 @@ class AnalysisConfig:
         check_choice(self.shared_rule, "shared_rule", SHARED_RULES)
         check_real(self.shared_threshold, "shared_threshold", low=0.0, high=1.0)
         check_int(self.n_permutations, "n_permutations", minimum=1)
+        check_int(self.n_worst, "n_worst", minimum=1)
         return AnalysisConfig(**{**asdict(self), "ks": ks})
 
 

@@ -150,6 +150,10 @@ class DistanceAlignment:
         :math:`s_A`, :math:`s_B`.
     n_pairs : int
         n(n-1)/2.
+    row_rms_error : ndarray of float64, shape (n,)
+        Per row i, :math:`\big(\tfrac{1}{n-1}\sum_{j \ne i} (d^A_{ij}/s_A -
+        d^B_{ij}/s_B)^2\big)^{1/2}`: the row's share of ``rms_error`` (the
+        mean of its squares is ``rms_error**2``), computed in the same pass.
     """
 
     correlation: float
@@ -157,6 +161,7 @@ class DistanceAlignment:
     scale_a: float
     scale_b: float
     n_pairs: int
+    row_rms_error: np.ndarray
 
 
 def _center(X: np.ndarray, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -186,9 +191,11 @@ def distance_alignment(A: Any, B: Any) -> DistanceAlignment:
     * ``rms_error`` — :math:`\big(\operatorname{mean}_{i<j}
       (d^A_{ij}/s_A - d^B_{ij}/s_B)^2\big)^{1/2}`, the relative Frobenius
       error :math:`\|D_A/s_A - D_B/s_B\|_F / \|D_A/s_A\|_F` of the
-      scale-normalised matrices (both have the same norm).
+      scale-normalised matrices (both have the same norm);
+    * ``row_rms_error`` — the same per row i, over j != i (which items the
+      error comes from), accumulated in the same pass.
 
-    Both are invariant under rotations, translations and rescalings of either
+    All are invariant under rotations, translations and rescalings of either
     set; both are exact over all :math:`\binom n2` pairs, computed in row
     blocks of Gram matrices of the centred points (time O(n² (d_A + d_B)),
     memory O(n d) plus a few blocks).
@@ -246,29 +253,8 @@ def distance_alignment(A: Any, B: Any) -> DistanceAlignment:
     CB, qb = _center(Bv, work)
     inv_a = 1.0 / sa if sa > 0 else 0.0
     inv_b = 1.0 / sb if sb > 0 else 0.0
-    bs = _square_block(n)
-    # normalised distances are near 1 on average: accumulate shifted sums (no cancellation)
-    s_x = s_y = s_xx = s_yy = s_xy = s_dd = 0.0
-    for i0 in range(0, n, bs):
-        i1 = min(n, i0 + bs)
-        for j0 in range(i0, n, bs):
-            j1 = min(n, j0 + bs)
-            x = _dist_block(CA, qa, i0, i1, j0, j1)
-            y = _dist_block(CB, qb, i0, i1, j0, j1)
-            x *= inv_a
-            y *= inv_b
-            if j0 == i0:
-                iu = np.triu_indices(i1 - i0, k=1, m=j1 - j0)
-                x, y = x[iu], y[iu]
-            x -= 1.0
-            y -= 1.0
-            s_x += float(x.sum())
-            s_y += float(y.sum())
-            s_xx += float(np.vdot(x, x))
-            s_yy += float(np.vdot(y, y))
-            s_xy += float(np.vdot(x, y))
-            x -= y
-            s_dd += float(np.vdot(x, x))
+    sums, row_sq = _alignment_sums(CA, qa, CB, qb, inv_a, inv_b)
+    s_x, s_y, s_xx, s_yy, s_xy, s_dd = sums
     m = n * (n - 1) // 2
     var_x = s_xx / m - (s_x / m) ** 2
     var_y = s_yy / m - (s_y / m) ** 2
@@ -289,7 +275,51 @@ def distance_alignment(A: Any, B: Any) -> DistanceAlignment:
         scale_a=_times(sa, pa, "A"),
         scale_b=_times(sb, pb, "B"),
         n_pairs=m,
+        row_rms_error=np.sqrt(row_sq / (n - 1)),
     )
+
+
+def _alignment_sums(
+    CA: np.ndarray, qa: np.ndarray, CB: np.ndarray, qb: np.ndarray, inv_a: float, inv_b: float
+) -> tuple[tuple[float, ...], np.ndarray]:
+    """One blocked pass over the pairs i < j of the normalised distances x = d^A/s_A, y = d^B/s_B.
+
+    Returns the sums of x-1, y-1, (x-1)², (y-1)², (x-1)(y-1) and (x-y)² over
+    the pairs i < j, and per row i the sum over j != i of (x_ij - y_ij)².
+    """
+    n = CA.shape[0]
+    bs = _square_block(n)
+    # normalised distances are near 1 on average: accumulate shifted sums (no cancellation)
+    s_x = s_y = s_xx = s_yy = s_xy = s_dd = 0.0
+    row_sq = np.zeros(n)
+    for i0 in range(0, n, bs):
+        i1 = min(n, i0 + bs)
+        for j0 in range(i0, n, bs):
+            j1 = min(n, j0 + bs)
+            x = _dist_block(CA, qa, i0, i1, j0, j1)
+            y = _dist_block(CB, qb, i0, i1, j0, j1)
+            x *= inv_a
+            y *= inv_b
+            dd = x - y
+            dd *= dd
+            if j0 == i0:  # a diagonal block: both (i, j) and (j, i) are in it; d_ii = 0
+                np.fill_diagonal(dd, 0.0)
+                row_sq[i0:i1] += dd.sum(axis=1)
+                iu = np.triu_indices(i1 - i0, k=1, m=j1 - j0)
+                x, y = x[iu], y[iu]
+                s_dd += float(dd[iu].sum())
+            else:
+                row_sq[i0:i1] += dd.sum(axis=1)
+                row_sq[j0:j1] += dd.sum(axis=0)
+                s_dd += float(dd.sum())
+            x -= 1.0
+            y -= 1.0
+            s_x += float(x.sum())
+            s_y += float(y.sum())
+            s_xx += float(np.vdot(x, x))
+            s_yy += float(np.vdot(y, y))
+            s_xy += float(np.vdot(x, y))
+    return (s_x, s_y, s_xx, s_yy, s_xy, s_dd), row_sq
 
 
 #: standard deviation of the normalised distances below which they count as all equal
@@ -312,6 +342,13 @@ class Retrieval:
         Mean reciprocal rank, mean of 1 / (rank + 1).
     metric : str
         ``"cosine"`` or ``"euclidean"``.
+    nearest_ab, nearest_ba : ndarray of int64, shape (n,)
+        The row of B that query :math:`a_i` scores highest (``nearest_ab[i]``),
+        and the row of A that query :math:`b_j` scores highest: the partner
+        itself whenever it ranks first (rank 0, i.e. within the rounding
+        tolerance of the best score), otherwise the highest score, exact ties
+        going to the lowest index. ``nearest_ab[i] == i`` exactly when
+        ``ranks_ab[i] == 0``.
     """
 
     ks: tuple[int, ...]
@@ -322,6 +359,8 @@ class Retrieval:
     mrr_ab: float
     mrr_ba: float
     metric: str
+    nearest_ab: np.ndarray
+    nearest_ba: np.ndarray
 
 
 def _scores_prep(X: np.ndarray, metric: str, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -385,15 +424,12 @@ def retrieval_recall(A: Any, B: Any, *, ks: Any = (1, 5, 10), metric: str = "cos
     ks_t = tuple(check_int(k, "ks", minimum=1) for k in np.atleast_1d(np.asarray(ks)).tolist())
     if not ks_t:
         raise ValueError("ks must hold at least one cut-off")
-    n, d = Av.shape
+    d = Av.shape[1]
     if metric == "euclidean":  # ranks are unchanged by one common scale: a power of two
         scale = max(_scale_of(Av), _scale_of(Bv))
         Av, Bv = Av / scale, Bv / scale
     Pa, qa = _scores_prep(Av, metric, "A")
     Pb, qb = _scores_prep(Bv, metric, "B")
-    # score(i, j) = 2 <a_i, b_j> - |b_j|^2 - |a_i|^2 for euclidean (negative squared distance);
-    # the row term |a_i|^2 and the column term |b_j|^2 are constant along the ranks they affect,
-    # so each direction drops its constant term
     partner = np.einsum("ij,ij->i", Pa, Pb)
     bound = float(
         np.sqrt(np.max(np.einsum("ij,ij->i", Pa, Pa)) * np.max(np.einsum("ij,ij->i", Pb, Pb)))
@@ -404,25 +440,7 @@ def retrieval_recall(A: Any, B: Any, *, ks: Any = (1, 5, 10), metric: str = "cos
         * np.finfo(np.float64).eps
         * max(2.0 * bound + float(qa.max(initial=0)) + float(qb.max(initial=0)), 1e-300)
     )
-    ranks_ab = np.zeros(n, np.int64)
-    ranks_ba = np.zeros(n, np.int64)
-    bs = _block_rows(n)
-    for i0 in range(0, n, bs):
-        i1 = min(n, i0 + bs)
-        S = Pa[i0:i1] @ Pb.T
-        if metric == "euclidean":
-            S *= 2.0
-            # A -> B: rank among b_j of 2<a_i, b_j> - |b_j|^2
-            ab = S - qb[None, :]
-            own = 2.0 * partner[i0:i1] - qb[i0:i1]
-            ranks_ab[i0:i1] = np.count_nonzero(ab > own[:, None] + tol, axis=1)
-            # B -> A: rank among a_i of 2<a_i, b_j> - |a_i|^2
-            ba = S - qa[i0:i1, None]
-            own_b = 2.0 * partner - qa
-            ranks_ba += np.count_nonzero(ba > own_b[None, :] + tol, axis=0)
-        else:
-            ranks_ab[i0:i1] = np.count_nonzero(S > partner[i0:i1, None] + tol, axis=1)
-            ranks_ba += np.count_nonzero(S > partner[None, :] + tol, axis=0)
+    ranks_ab, ranks_ba, nearest_ab, nearest_ba = _ranks(Pa, qa, Pb, qb, partner, tol, metric)
     rec_ab = {k: float(np.mean(ranks_ab < k)) for k in ks_t}
     rec_ba = {k: float(np.mean(ranks_ba < k)) for k in ks_t}
     return Retrieval(
@@ -434,4 +452,54 @@ def retrieval_recall(A: Any, B: Any, *, ks: Any = (1, 5, 10), metric: str = "cos
         mrr_ab=float(np.mean(1.0 / (ranks_ab + 1.0))),
         mrr_ba=float(np.mean(1.0 / (ranks_ba + 1.0))),
         metric=metric,
+        nearest_ab=nearest_ab,
+        nearest_ba=nearest_ba,
     )
+
+
+def _ranks(
+    Pa: np.ndarray,
+    qa: np.ndarray,
+    Pb: np.ndarray,
+    qb: np.ndarray,
+    partner: np.ndarray,
+    tol: float,
+    metric: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One blocked pass over the scores: every partner's rank and every query's nearest row.
+
+    ``(ranks_ab, ranks_ba, nearest_ab, nearest_ba)``, as in :class:`Retrieval`.
+    """
+    n = Pa.shape[0]
+    ranks_ab = np.zeros(n, np.int64)
+    ranks_ba = np.zeros(n, np.int64)
+    nearest_ab = np.zeros(n, np.int64)
+    nearest_ba = np.zeros(n, np.int64)
+    best_ba = np.full(n, -np.inf)
+    # score(i, j) = 2 <a_i, b_j> - |b_j|^2 - |a_i|^2 for euclidean (negative squared distance);
+    # the row term |a_i|^2 and the column term |b_j|^2 are constant along the ranks they affect,
+    # so each direction drops its constant term
+    own_ab = 2.0 * partner - qb if metric == "euclidean" else partner
+    own_ba = 2.0 * partner - qa if metric == "euclidean" else partner
+    bs = _block_rows(n)
+    for i0 in range(0, n, bs):
+        i1 = min(n, i0 + bs)
+        S = Pa[i0:i1] @ Pb.T
+        if metric == "euclidean":
+            S *= 2.0
+            ab = S - qb[None, :]  # A -> B: rank among b_j of 2<a_i, b_j> - |b_j|^2
+            ba = S - qa[i0:i1, None]  # B -> A: rank among a_i of 2<a_i, b_j> - |a_i|^2
+        else:
+            ab = ba = S
+        ranks_ab[i0:i1] = np.count_nonzero(ab > own_ab[i0:i1, None] + tol, axis=1)
+        ranks_ba += np.count_nonzero(ba > own_ba[None, :] + tol, axis=0)
+        nearest_ab[i0:i1] = np.argmax(ab, axis=1)  # first maximum: the lowest index
+        top = np.argmax(ba, axis=0)
+        top_score = ba[top, np.arange(n)]
+        better = top_score > best_ba  # strictly: an earlier block (lower index) keeps a tie
+        best_ba[better] = top_score[better]
+        nearest_ba[better] = top[better] + i0
+    own = np.arange(n)
+    nearest_ab = np.where(ranks_ab == 0, own, nearest_ab)
+    nearest_ba = np.where(ranks_ba == 0, own, nearest_ba)
+    return ranks_ab, ranks_ba, nearest_ab, nearest_ba

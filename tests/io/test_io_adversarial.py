@@ -70,6 +70,7 @@ from sheaftopo.report import (
     rms_pairwise_distance,
     staged_directory,
     summary_rows,
+    write_items_csv,
     write_report,
 )
 
@@ -791,6 +792,7 @@ def test_every_public_name_is_covered():
         "rms_pairwise_distance",
         "staged_directory",
         "summary_rows",
+        "write_items_csv",
         "write_report",
     }
 
@@ -1127,6 +1129,29 @@ def test_renderers_and_staged_directory_on_a_real_result(tiny_result, tmp_path, 
         with staged_directory(tmp_path / "s"):
             raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_write_items_csv_refuses_bad_input_and_writes_every_item(tiny_result, tmp_path):
+    import csv
+
+    for bad in (None, "abc", {"data": {}}, 5, np.zeros(3)):
+        check_call("report", write_items_csv, bad, tmp_path / "x.csv", names="result")
+    for path in (None, 5, ["x"], b"x.csv", tmp_path, tmp_path / "missing" / "x.csv"):
+        check_call("report", write_items_csv, tiny_result, path, names="path")
+    no_items = AnalysisResult(
+        data={**tiny_result.data, "pairs": [{**tiny_result.data["pairs"][0], "items": {}}]}
+    )
+    check_call("report", write_items_csv, no_items, tmp_path / "x.csv", names="result")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written, no temp file
+
+    def right(n):
+        with open(tmp_path / "x.csv", newline="") as f:
+            lines = list(csv.reader(f))
+        assert n == len(lines) - 1 == 10 and lines[0][:3] == ["pair", "row", "label"]
+        assert sorted(int(r[1]) for r in lines[1:]) == list(range(10))
+
+    check_call("report", write_items_csv, tiny_result, str(tmp_path / "x.csv"), check=right)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
 
 
 # ----------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Section ``distance_alignment`` of each pair: how well the two distance matrices agree."""
+"""Section ``distance_alignment`` of each pair: how well the two distance matrices agree.
+
+Provides the :class:`~sheaftopo.report.DistanceAlignment` (its per-row
+``row_rms_error`` is the per-item ``distance_residual``), or None when the
+alignment is undefined.
+"""
 
 from __future__ import annotations
 
@@ -22,22 +27,24 @@ def run(inp: PairInput, engine: Engine) -> Section:
             "rms_error": q(None, "dimensionless", note=why),
             "n_pairs": q(A.shape[0] * (A.shape[0] - 1) // 2, "count"),
         }
-        return Section(undefined)
+        return Section(undefined, provides=None)
     out = {
         "correlation": q(
             r.correlation,
             "dimensionless",
             note="Pearson correlation of d_A(i,j) and d_B(i,j) over all pairs i<j",
+            better="higher",
         ),
         "rms_error": q(
             r.rms_error,
             "dimensionless",
             note="sqrt(mean_{i<j} (d_A(i,j)/s_A - d_B(i,j)/s_B)^2), s = RMS pairwise distance; "
             "0: equal up to scale",
+            better="lower",
         ),
         "n_pairs": q(r.n_pairs, "count"),
     }
-    return Section(out)
+    return Section(out, provides=r)
 
 
 STEP = PairStep("distance_alignment", "distance alignment", run)

@@ -1,4 +1,7 @@
-"""Section ``neighbourhoods`` of each pair: kNN overlap and Hausdorff mismatch."""
+"""Section ``neighbourhoods`` of each pair: kNN overlap and Hausdorff mismatch.
+
+Provides the per-point Jaccard index of the two kNN sets (shape (n,)).
+"""
 
 from __future__ import annotations
 
@@ -35,12 +38,14 @@ def run(inp: PairInput, engine: Engine) -> Section:
             "fraction",
             note="mean over points of the Jaccard index of the k-nearest-neighbour sets "
             "(sheaftopo.geometry.knn_overlap); 1: every neighbourhood preserved",
+            better="higher",
         ),
-        "overlap_median": q(float(np.median(jac)), "fraction"),
+        "overlap_median": q(float(np.median(jac)), "fraction", better="higher"),
         "overlap_zero_fraction": q(
             float(np.mean(inter == 0)),
             "fraction of points",
             note="points whose neighbourhoods share no point",
+            better="lower",
         ),
         "hausdorff_mismatch": q(
             # in units of each set's own neighbourhood radius: scale-free, so computed on the
@@ -50,9 +55,10 @@ def run(inp: PairInput, engine: Engine) -> Section:
             note="mean over points of the Hausdorff distance between a point's two "
             "neighbourhoods, in each set's mean k-th-neighbour radius "
             "(sheaftopo.geometry.knn_hausdorff); 0: same neighbourhoods",
+            better="lower",
         ),
     }
-    return Section(out, {"overlap": jac, "k": k})
+    return Section(out, {"overlap": jac, "k": k}, provides=jac)
 
 
 STEP = PairStep("neighbourhoods", "kNN neighbourhoods", run)

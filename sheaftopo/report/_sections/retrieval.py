@@ -1,4 +1,7 @@
-"""Section ``retrieval`` of each pair: cross-modal recall@k in the shared space."""
+"""Section ``retrieval`` of each pair: cross-modal recall@k in the shared space.
+
+Provides the :class:`~sheaftopo.report.Retrieval` (per-query ranks and nearest rows).
+"""
 
 from __future__ import annotations
 
@@ -17,14 +20,18 @@ def run(inp: PairInput, engine: Engine) -> Section:
     r = retrieval_recall(ZA, ZB, ks=cfg.ks, metric=cfg.retrieval_metric)
     out = {
         "metric": cfg.retrieval_metric,
-        "recall_a_to_b": {f"@{k}": q(v, "fraction") for k, v in r.recall_ab.items()},
-        "recall_b_to_a": {f"@{k}": q(v, "fraction") for k, v in r.recall_ba.items()},
-        "mrr_a_to_b": q(r.mrr_ab, "dimensionless", note="mean reciprocal rank"),
-        "mrr_b_to_a": q(r.mrr_ba, "dimensionless", note="mean reciprocal rank"),
-        "median_rank_a_to_b": q(float(np.median(r.ranks_ab)), "rank (0 = first)"),
-        "median_rank_b_to_a": q(float(np.median(r.ranks_ba)), "rank (0 = first)"),
+        "recall_a_to_b": {
+            f"@{k}": q(v, "fraction", better="higher") for k, v in r.recall_ab.items()
+        },
+        "recall_b_to_a": {
+            f"@{k}": q(v, "fraction", better="higher") for k, v in r.recall_ba.items()
+        },
+        "mrr_a_to_b": q(r.mrr_ab, "dimensionless", note="mean reciprocal rank", better="higher"),
+        "mrr_b_to_a": q(r.mrr_ba, "dimensionless", note="mean reciprocal rank", better="higher"),
+        "median_rank_a_to_b": q(float(np.median(r.ranks_ab)), "rank (0 = first)", better="lower"),
+        "median_rank_b_to_a": q(float(np.median(r.ranks_ba)), "rank (0 = first)", better="lower"),
     }
-    return Section(out, {"ranks_ab": r.ranks_ab, "ranks_ba": r.ranks_ba})
+    return Section(out, {"ranks_ab": r.ranks_ab, "ranks_ba": r.ranks_ba}, provides=r)
 
 
 STEP = PairStep("retrieval", "retrieval", run, needs=("shared_space",))
