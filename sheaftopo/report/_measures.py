@@ -290,7 +290,7 @@ def _alignment_sums(
     n = CA.shape[0]
     bs = _square_block(n)
     # normalised distances are near 1 on average: accumulate shifted sums (no cancellation)
-    s_x = s_y = s_xx = s_yy = s_xy = s_dd = 0.0
+    s_x = s_y = s_xx = s_yy = s_xy = 0.0
     row_sq = np.zeros(n)
     for i0 in range(0, n, bs):
         i1 = min(n, i0 + bs)
@@ -301,17 +301,14 @@ def _alignment_sums(
             x *= inv_a
             y *= inv_b
             dd = x - y
-            dd *= dd
             if j0 == i0:  # a diagonal block: both (i, j) and (j, i) are in it; d_ii = 0
                 np.fill_diagonal(dd, 0.0)
-                row_sq[i0:i1] += dd.sum(axis=1)
+                row_sq[i0:i1] += np.einsum("ij,ij->i", dd, dd)
                 iu = np.triu_indices(i1 - i0, k=1, m=j1 - j0)
                 x, y = x[iu], y[iu]
-                s_dd += float(dd[iu].sum())
             else:
-                row_sq[i0:i1] += dd.sum(axis=1)
-                row_sq[j0:j1] += dd.sum(axis=0)
-                s_dd += float(dd.sum())
+                row_sq[i0:i1] += np.einsum("ij,ij->i", dd, dd)
+                row_sq[j0:j1] += np.einsum("ij,ij->j", dd, dd)
             x -= 1.0
             y -= 1.0
             s_x += float(x.sum())
@@ -319,7 +316,8 @@ def _alignment_sums(
             s_xx += float(np.vdot(x, x))
             s_yy += float(np.vdot(y, y))
             s_xy += float(np.vdot(x, y))
-    return (s_x, s_y, s_xx, s_yy, s_xy, s_dd), row_sq
+    # every pair i < j is in the rows of i and of j
+    return (s_x, s_y, s_xx, s_yy, s_xy, float(row_sq.sum()) / 2.0), row_sq
 
 
 #: standard deviation of the normalised distances below which they count as all equal
