@@ -34,6 +34,12 @@ SILENCED_ON_INTERRUPT: list[str] = []
 #: parts of the paths of packages whose code a KeyboardInterrupt must not stop midway
 _NOT_INTERRUPTIBLE = tuple(f"{os.sep}{pkg}{os.sep}" for pkg in ("numba", "llvmlite"))
 
+#: code whose exceptions CPython reports as "ignored" and drops: the import system's module-lock
+#: weakref callback (a Ctrl-C landing there was lost and the analysis ran on to exit status 0;
+#: seen in CI) and finalizers
+_SWALLOWING_FILES = ("<frozen importlib",)
+_SWALLOWING_FUNCTIONS = frozenset({"__del__"})
+
 
 def on_sigint(signum: int, frame: Any) -> None:
     """Ctrl-C: a KeyboardInterrupt, but never inside numba.
@@ -41,9 +47,12 @@ def on_sigint(signum: int, frame: Any) -> None:
     Compiled numba functions call back into Python (``_numba_unpickle``, to
     build their constants on a first call) and do not expect an exception
     there: a KeyboardInterrupt raised in such a callback, or in the middle of a
-    compilation, ends the process by a segmentation fault. So when the
-    interrupted code is numba's (or llvmlite's), or this thread holds numba's
-    compiler lock, the signal is sent again 50 ms later instead.
+    compilation, ends the process by a segmentation fault. And an exception
+    raised in the import system's module-lock callback or in a finalizer is
+    printed as "ignored" and dropped: the Ctrl-C would be lost. So when the
+    interrupted code is numba's (or llvmlite's), the import system's or a
+    ``__del__``, or this thread holds numba's compiler lock, the signal is
+    sent again 50 ms later instead.
 
     Parameters
     ----------
@@ -53,8 +62,14 @@ def on_sigint(signum: int, frame: Any) -> None:
         The interrupted frame.
     """
     where = frame.f_code.co_filename if frame is not None else ""
+    name = frame.f_code.co_name if frame is not None else ""
     lock = getattr(sys.modules.get("numba.core.compiler_lock"), "global_compiler_lock", None)
-    if any(part in where for part in _NOT_INTERRUPTIBLE) or (lock is not None and lock.is_locked()):
+    if (
+        any(part in where for part in _NOT_INTERRUPTIBLE)
+        or where.startswith(_SWALLOWING_FILES)
+        or name in _SWALLOWING_FUNCTIONS
+        or (lock is not None and lock.is_locked())
+    ):
         import threading
 
         again = threading.Timer(0.05, os.kill, (os.getpid(), signum))

@@ -418,7 +418,7 @@ def test_regression_ctrl_c_inside_numba_is_deferred(monkeypatch):
     sent = []
     monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
     inside = os.path.join(os.sep, "site-packages", "numba", "core", "serialize.py")
-    frame = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=inside))
+    frame = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=inside, co_name="f"))
     on_sigint(signal.SIGINT, frame)  # no KeyboardInterrupt now: the signal comes again
     deadline = time.monotonic() + 10
     while not sent and time.monotonic() < deadline:
@@ -426,6 +426,27 @@ def test_regression_ctrl_c_inside_numba_is_deferred(monkeypatch):
     assert sent == [(os.getpid(), signal.SIGINT)]
     with pytest.raises(KeyboardInterrupt):
         on_sigint(signal.SIGINT, sys._getframe())
+
+
+@pytest.mark.parametrize(
+    ("filename", "function"),
+    [("<frozen importlib._bootstrap>", "cb"), ("/somewhere/module.py", "__del__")],
+)
+def test_regression_ctrl_c_where_python_drops_it_is_deferred(monkeypatch, filename, function):
+    """A KeyboardInterrupt raised in the import system's module-lock weakref callback is printed
+    as "Exception ignored" and dropped: the Ctrl-C was lost and the analysis ran to exit 0 (CI)."""
+    import types
+
+    from sheaftopo.cli._interrupt import on_sigint
+
+    sent = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    code = types.SimpleNamespace(co_filename=filename, co_name=function)
+    on_sigint(signal.SIGINT, types.SimpleNamespace(f_code=code))  # no KeyboardInterrupt now
+    deadline = time.monotonic() + 10
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [(os.getpid(), signal.SIGINT)]
 
 
 def test_regression_ctrl_c_in_any_command_is_one_line_130(monkeypatch, capsys):
