@@ -41,7 +41,7 @@ from ._local import (
     local_alignment,
     local_covariances,
 )
-from ._mmd import median_bandwidth, mmd2
+from ._mmd import MMDTest, median_bandwidth, mmd2, mmd2_test
 from ._sliced import sliced_transport
 from ._spd import spd_distance, spd_exp, spd_geodesic, spd_log
 from ._spd_mean import SPDMean, spd_mean
@@ -50,6 +50,7 @@ from ._transport import TransportResult, cost_matrix, exact_transport
 __all__ = [
     "LabelScores",
     "LocalAlignment",
+    "MMDTest",
     "ManifoldDiagnostics",
     "SPDMean",
     "TransportResult",
@@ -67,6 +68,7 @@ __all__ = [
     "manifold_diagnostics",
     "median_bandwidth",
     "mmd2",
+    "mmd2_test",
     "modality_gap",
     "sinkhorn_divergence",
     "sliced_transport",

@@ -35,6 +35,7 @@ from sheaftopo.geometry import (
     LabelScores,
     LocalAlignment,
     ManifoldDiagnostics,
+    MMDTest,
     SPDMean,
     TransportResult,
     cost_matrix,
@@ -51,6 +52,7 @@ from sheaftopo.geometry import (
     manifold_diagnostics,
     median_bandwidth,
     mmd2,
+    mmd2_test,
     modality_gap,
     sinkhorn_divergence,
     sliced_transport,
@@ -754,7 +756,7 @@ def test_neighbourhood_diagnostics_adversarial(pair, k, s):
                check=check_diag)
 
 
-@covers("median_bandwidth", "mmd2", "modality_gap")
+@covers("median_bandwidth", "mmd2", "mmd2_test", "MMDTest", "modality_gap")
 @settings(max_examples=examples(25, 500))
 @given(pairs_of_clouds)
 def test_distribution_diagnostics_adversarial(pair):
@@ -794,6 +796,19 @@ def test_distribution_diagnostics_adversarial(pair):
         assert abs(v - (kxx + kyy - 2 * K[:n, n:].mean())) < 1e-6
 
     check_call(SUB, mmd2, X, Y, names=("X", "Y", "bandwidth"), check=check_mmd)
+
+    def check_mmd_test(res):
+        # the statistic is mmd2's; the p-value a multiple of 1/(1 + B) in [1/(1 + B), 1]
+        assert isinstance(res, MMDTest) and res.n_permutations == 9
+        check_mmd(res.statistic)
+        assert res.null_statistics.shape == (9,) and np.isfinite(res.null_statistics).all()
+        assert 0.1 <= res.p_value <= 1.0 and abs(res.p_value * 10 - round(res.p_value * 10)) < 1e-9
+
+    check_call(SUB, mmd2_test, X, Y, n_permutations=9, names=("X", "Y", "bandwidth"),
+               check=check_mmd_test)
+    if len(X) == len(Y):
+        check_call(SUB, mmd2_test, X, Y, n_permutations=9, paired=True,
+                   names=("X", "Y", "bandwidth"), check=check_mmd_test)
 
     def check_gap(v):
         rows = [np.asarray(Z, float) / np.abs(np.asarray(Z, float)).max(axis=1, keepdims=True)
@@ -868,6 +883,10 @@ CLOUD_FUNCTIONS = {
         ("p", "n_projections", "seed", "directions"),
     ),
     "mmd2": (lambda X, Y, **kw: mmd2(X, Y, **kw), ("bandwidth",)),
+    "mmd2_test": (
+        lambda X, Y, **kw: mmd2_test(X, Y, **{"n_permutations": 9, **kw}),
+        ("bandwidth", "n_permutations", "seed", "paired"),
+    ),
     "median_bandwidth": (lambda X, Y, **kw: median_bandwidth(X, Y), ()),
     "modality_gap": (lambda X, Y, **kw: modality_gap(X, Y), ()),
     "knn_overlap": (lambda X, Y, **kw: knn_overlap(X, Y, **{"k": 2, **kw}), ("k",)),
