@@ -80,10 +80,14 @@ def _items_table(sheaf: dict[str, Any]) -> str:
 
 def _sections_text(sheaf: dict[str, Any]) -> str:
     g = sheaf["global_sections"]
-    eig = ", ".join(fmt(v) for v in g["smallest_eigenvalues"]["values"])
+    pairs = zip(
+        g["smallest_eigenvalues"]["values"], g["weakest_edge_correlations"]["values"], strict=True
+    )
+    eig = ", ".join(f"{fmt(v)} ({fmt(w)})" for v, w in pairs)
     return (
-        f"<p>Approximate global sections: <b>{g['dimension']['value']}</b> (eigenvalues below "
-        f"{fmt(g['tolerance']['value'])}). Smallest eigenvalues: {_e(eig)}. Mean edge "
+        f"<p>Approximate global sections: <b>{g['dimension']['value']}</b> (eigenvalue below "
+        f"{fmt(g['tolerance']['value'])} and every edge's readouts correlated at the threshold "
+        f"or above). Smallest eigenvalues (weakest edge correlation): {_e(eig)}. Mean edge "
         f"inconsistency {_e(fmt(sheaf['inconsistency']['value']))}; median item inconsistency "
         f"{_e(fmt(sheaf['items']['median']['value']))}.</p>"
     )

@@ -26,9 +26,12 @@ sheaf; canonical correlation analysis under the whitening normalisation
   readouts as 0-cochains of the constant sheaf on the graph) and
   :math:`D(a) = \sum_v \deg(v) \operatorname{var}(a_v^\top x_v)`. An
   eigenvalue λ is one minus the degree-weighted mean correlation of the
-  readouts over the edges (λ = 1 − ρ when every edge correlates at ρ); the
-  dimension is the number of eigenvalues below ``1 - threshold``. A direction
-  shared by two sets of a complete graph on n only has λ = 1 − ρ/(n − 1);
+  readouts over the edges (λ = 1 − ρ when every edge correlates at ρ). The
+  dimension counts the eigenvectors with λ below ``1 - threshold`` whose
+  readouts correlate at ``threshold`` or above on *every* edge: a direction
+  that s of the n sets of a complete graph share exactly has
+  λ = (n − s)/(n − 1) (1/2 for two sets of three), so the eigenvalue alone
+  does not tell "all sets" from "all but one";
 * **pair-specific dimensions** of an edge (u, v): of the pair's significant
   canonical directions (correlation at or above the threshold and the chance
   level; their variates averaged over u and v), those that no other set sees:
@@ -98,8 +101,11 @@ class SheafMeasures:
         c^i, the mean of ``item_edge`` over the edges.
     section_eigenvalues : ndarray, shape (r,)
         Ascending eigenvalues of the global-section problem, in [0, 2].
+    section_weakest_edge : ndarray, shape (r,)
+        Each eigenvector's smallest readout correlation over the edges.
     n_sections : int
-        Eigenvalues below ``1 - threshold``.
+        Eigenvectors with eigenvalue below ``1 - threshold`` whose readouts
+        correlate at ``threshold`` or above on every edge.
     n_significant : ndarray of int64, shape (m,)
         Canonical correlations at or above ``max(threshold, chance)``.
     seen_by_others : list of ndarray
@@ -123,6 +129,7 @@ class SheafMeasures:
     item_edge: np.ndarray
     item_total: np.ndarray
     section_eigenvalues: np.ndarray
+    section_weakest_edge: np.ndarray
     n_sections: int
     seen_by_others: list[np.ndarray]
     seen_chance: np.ndarray
@@ -282,18 +289,36 @@ def _readout_bases(
 
 def _global_sections(
     var: _Variates, edges: np.ndarray, dims: np.ndarray, n: int, threshold: float
-) -> tuple[np.ndarray, int]:
-    """Ascending eigenvalues of ``D^{-1/2} Q D^{-1/2}`` and how many are below ``1 - threshold``."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Eigenvalues of ``D^{-1/2} Q D^{-1/2}`` (ascending), each one's weakest edge, the count.
+
+    The weakest edge of an eigenvector is the smallest correlation, over the
+    edges, between its two sets' readouts (0 where a set does not read it).
+    Counted: eigenvalue below ``1 - threshold`` and weakest edge at or above
+    ``threshold``.
+    """
     S, deg = _readout_bases(var, edges, dims, n)
     off = np.concatenate([[0], np.cumsum([s.shape[1] for s in S])])
     N = var.tail[0].shape[0]
     M = np.eye(int(off[-1]))
+    K = {}
     for u, v in edges.tolist():
-        block = -(S[u].T @ S[v]) / (N * np.sqrt(deg[u] * deg[v]))
+        K[(u, v)] = S[u].T @ S[v] / N
+        block = -K[(u, v)] / np.sqrt(deg[u] * deg[v])
         M[off[u] : off[u + 1], off[v] : off[v + 1]] = block
         M[off[v] : off[v + 1], off[u] : off[u + 1]] = block.T
-    eig = np.clip(np.linalg.eigvalsh(M), 0.0, 2.0)
-    return eig, int(np.count_nonzero(eig < 1.0 - threshold))
+    eig, W = np.linalg.eigh(M)
+    weakest = np.full(len(eig), np.inf)
+    tiny = np.finfo(float).tiny
+    for (u, v), Kuv in K.items():
+        Wu, Wv = W[off[u] : off[u + 1]], W[off[v] : off[v + 1]]
+        norms = np.sqrt(np.einsum("ij,ij->j", Wu, Wu) * np.einsum("ij,ij->j", Wv, Wv))
+        corr = np.einsum("ij,ij->j", Wu, Kuv @ Wv) / np.maximum(norms, tiny)
+        weakest = np.minimum(weakest, np.where(norms > 1e-12, corr, 0.0))
+    eig = np.clip(eig, 0.0, 2.0)
+    weakest = np.clip(weakest, -1.0, 1.0)
+    count = int(np.count_nonzero((eig < 1.0 - threshold) & (weakest >= threshold)))
+    return eig, weakest, count
 
 
 class _Grams:
@@ -414,7 +439,7 @@ def measure_sheaf(
     chance, n_sig = _edge_dims(Xc, E, var.correlations, threshold)
     dims = np.maximum(n_sig, 1)
     item_edge = _item_energies(var, dims)
-    eig, n_sections = _global_sections(var, E, dims, len(Xc), threshold)
+    eig, weakest, n_sections = _global_sections(var, E, dims, len(Xc), threshold)
     seen, seen_chance, n_specific = _pair_specific(Xc, E, var, n_sig, threshold)
     return SheafMeasures(
         edges=E,
@@ -426,6 +451,7 @@ def measure_sheaf(
         item_edge=item_edge,
         item_total=item_edge.mean(axis=0),
         section_eigenvalues=eig,
+        section_weakest_edge=weakest,
         n_sections=n_sections,
         seen_by_others=seen,
         seen_chance=seen_chance,

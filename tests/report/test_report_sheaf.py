@@ -55,6 +55,22 @@ def test_global_sections_are_the_latent_every_set_shares(measures):
     eig = measures.section_eigenvalues
     assert eig[:2].max() < 0.1 and eig[2] > 0.5
     assert np.all(np.diff(eig) >= 0) and eig.min() >= 0 and eig.max() <= 2
+    assert measures.section_weakest_edge[:2].min() > 0.9
+
+
+def test_a_direction_all_but_one_set_share_is_not_global():
+    # t shared almost exactly by a and b: eigenvalue (n - s)/(n - 1) = 1/2 = the tolerance,
+    # told apart from z by its readouts' correlation on the edges to c (about 0)
+    rng = np.random.default_rng(3)
+    z, t = rng.standard_normal((2000, 1)), rng.standard_normal((2000, 1))
+    X = [
+        np.hstack([z, t]) @ rng.standard_normal((2, 4)) + 0.01 * rng.standard_normal((2000, 4)),
+        np.hstack([z, t]) @ rng.standard_normal((2, 4)) + 0.01 * rng.standard_normal((2000, 4)),
+        z @ rng.standard_normal((1, 4)) + 0.3 * rng.standard_normal((2000, 4)),
+    ]
+    m = measure_sheaf(X, COMPLETE)
+    assert m.n_sections == 1 and m.n_specific.tolist() == [1, 0, 0]
+    assert abs(m.section_eigenvalues[1] - 0.5) < 0.01 and m.section_weakest_edge[1] < 0.1
 
 
 def test_the_corrupted_item_is_the_worst(measures):

@@ -140,22 +140,28 @@ def _edge(names: list[str], m: SheafMeasures, e: int) -> dict[str, Any]:
 
 
 def _sections(m: SheafMeasures, threshold: float) -> dict[str, Any]:
-    shown = m.section_eigenvalues[: max(10, m.n_sections + 3)]
+    shown = slice(0, max(10, m.n_sections + 3))
     return {
         "dimension": q(
             m.n_sections,
             "count",
-            better="higher",
-            note="approximate global sections: readouts of every set (from its restriction maps) "
-            "whose items agree across every edge; eigenvalues of the normalised mean Dirichlet "
-            "form below the tolerance",
+            note="approximate global sections: readouts of every set (spanned by the rows of its "
+            "restriction maps) whose items agree across every edge: eigenvectors of the "
+            "normalised mean Dirichlet form with eigenvalue below the tolerance whose readouts "
+            "correlate at the threshold or above on every edge",
         ),
-        "tolerance": q(1.0 - threshold, "dimensionless", note="1 - threshold"),
+        "tolerance": q(1.0 - threshold, "1 - correlation", note="1 - threshold"),
         "smallest_eigenvalues": curve(
-            shown,
+            m.section_eigenvalues[shown],
             "1 - correlation",
             note="ascending; an eigenvalue is 1 minus the degree-weighted mean correlation over "
             "the edges of its readouts (0: the readouts agree on every item, 1: uncorrelated)",
+        ),
+        "weakest_edge_correlations": curve(
+            m.section_weakest_edge[shown],
+            "correlation",
+            note="for each of those eigenvectors, the smallest correlation of its readouts over "
+            "the edges (0 where a set does not read it)",
         ),
     }
 
