@@ -1,8 +1,9 @@
 """Figures of the per-item and per-class views: the joint projection and the per-class bars.
 
-Both draw one small panel per pair (a grid, readable up to the 15 pairs of six
-sets) from what the ``items`` pair step stored: ``result.arrays`` (the 2-D
-projection) and ``result.data`` (the per-class numbers).
+Both draw one panel per pair, at most :data:`MAX_PANELS` (with more pairs,
+e.g. the 15 of six sets, those where the sets disagree most, and the title
+says so), from what the ``items`` pair step stored: ``result.arrays`` (the
+2-D projection) and ``result.data`` (the per-class numbers).
 """
 
 from __future__ import annotations
@@ -13,17 +14,39 @@ import numpy as np
 
 from ._plotting import grid_axes, to_png
 
-__all__ = ["MAX_BAR_CLASSES", "class_bars", "joint_projection"]
+__all__ = ["MAX_BAR_CLASSES", "MAX_PANELS", "class_bars", "joint_projection", "shown_pairs"]
 
 #: most classes drawn per panel of :func:`class_bars` (those with the lowest recall)
 MAX_BAR_CLASSES = 30
+#: most pairs drawn (one panel each): with more, those of lowest top-1 retrieval
+MAX_PANELS = 6
 #: most worst items annotated with their row number per panel
 _ANNOTATED = 10
 
 
-def _panel_size(n: int) -> tuple[float, float]:
-    """Smaller panels when there are many pairs (the grid has 3 columns)."""
-    return (4.2, 3.6) if n <= 6 else (3.6, 3.0)
+def shown_pairs(result: Any) -> tuple[list[str], str]:
+    """The keys of the pairs to draw (input order) and a sentence saying which, when not all.
+
+    Every pair with per-item scores when there are at most :data:`MAX_PANELS`;
+    otherwise the :data:`MAX_PANELS` of lowest top-1 retrieval (the fraction of
+    items whose partner ranks first, both directions pooled; ties: earlier
+    pair), where the sets disagree most.
+    """
+    pairs = [p for p in result.data["pairs"] if p.get("items")]
+    keys = [p["key"] for p in pairs]
+    if len(pairs) <= MAX_PANELS:
+        return keys, ""
+    top1 = [
+        np.mean(np.equal(p["items"]["rank_a_to_b"]["values"], 0))
+        + np.mean(np.equal(p["items"]["rank_b_to_a"]["values"], 0))
+        for p in pairs
+    ]
+    chosen = sorted(np.lexsort((np.arange(len(pairs)), top1))[:MAX_PANELS].tolist())
+    note = (
+        f" — the {MAX_PANELS} of {len(pairs)} pairs with the lowest top-1 retrieval "
+        "(every pair is in report.json)"
+    )
+    return [keys[i] for i in chosen], note
 
 
 def joint_projection(result: Any) -> bytes | None:
@@ -31,15 +54,17 @@ def joint_projection(result: Any) -> bytes | None:
 
     A seeded sample of items (blue: set a, orange: set b) with grey lines to
     their partners; the worst-aligned items in red, annotated with their
-    original row numbers. None when no pair has per-item scores.
+    original row numbers. None when no pair has per-item scores; with more
+    than :data:`MAX_PANELS` pairs, the pairs of :func:`shown_pairs` (the
+    title says which).
     """
-    pairs = {k: p["items"] for k, p in result.arrays["pairs"].items() if "items" in p}
-    if not pairs:
+    keys, note = shown_pairs(result)
+    if not keys:
         return None
     from matplotlib.collections import LineCollection
 
-    fig, axes = grid_axes(len(pairs), *_panel_size(len(pairs)))
-    small = len(pairs) > 6
+    pairs = {k: result.arrays["pairs"][k]["items"] for k in keys}
+    fig, axes = grid_axes(len(pairs), 4.2, 3.6)
     for ax, (key, it) in zip(axes, pairs.items(), strict=True):
         pa, pb = it["proj_a"], it["proj_b"]
         pos = it["proj_positions"]
@@ -55,17 +80,17 @@ def joint_projection(result: Any) -> bytes | None:
         ax.scatter(pb[bad, 0], pb[bad, 1], s=22, color="tab:orange", edgecolors="red", lw=1.2)
         rows = it["rows"][pos[bad]]
         for (x, y), row in list(zip(pa[bad], rows, strict=True))[:_ANNOTATED]:
-            ax.annotate(str(row), (x, y), fontsize=6 if small else 7, color="darkred")
+            ax.annotate(str(row), (x, y), fontsize=7, color="darkred")
         ev = it["proj_explained"]
         ax.set_xlabel(f"PC1 ({100 * ev[0]:.0f}%)", fontsize=8)
         ax.set_ylabel(f"PC2 ({100 * ev[1]:.0f}%)", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_title(key, fontsize=9)
         ax.autoscale_view()
-        ax.legend(fontsize=7, loc="best", markerscale=2)
+        ax.legend(fontsize=7, loc="upper right", markerscale=2)
     fig.suptitle(
         "Shared space, 2-D PCA (units: RMS pairwise distance): grey lines join partners, "
-        "red = worst-aligned items (row numbers)",
+        f"red = worst-aligned items (row numbers){note.replace(' — ', chr(10))}",
         fontsize=10,
     )
     return to_png(fig)
@@ -80,16 +105,17 @@ def class_bars(result: Any) -> bytes | None:
     """Per pair, grouped bars per class: recall@k a→b (smallest k) and mean kNN Jaccard.
 
     None without labels. With more than :data:`MAX_BAR_CLASSES` classes each
-    panel shows the classes of lowest recall (its title says so).
+    panel shows the classes of lowest recall (its title says so); with more
+    than :data:`MAX_PANELS` pairs, the pairs of :func:`shown_pairs`.
     """
-    per_pair = {
-        p["key"]: p["items"]["by_class"]
-        for p in result.data["pairs"]
-        if p.get("items") and p["items"].get("by_class")
-    }
+    if result.data["inputs"]["labels"] is None:
+        return None
+    keys, note = shown_pairs(result)
+    entries = {p["key"]: p for p in result.data["pairs"]}
+    per_pair = {k: entries[k]["items"]["by_class"] for k in keys if entries[k]["items"]["by_class"]}
     if not per_pair:
         return None
-    fig, axes = grid_axes(len(per_pair), *_panel_size(len(per_pair)))
+    fig, axes = grid_axes(len(per_pair), 4.2, 3.6)
     for ax, (key, bc) in zip(axes, per_pair.items(), strict=True):
         at = _smallest_k(bc["recall_a_to_b"])
         recall = np.asarray(bc["recall_a_to_b"][at]["values"], dtype=float)
@@ -103,7 +129,11 @@ def class_bars(result: Any) -> bytes | None:
         x = np.arange(len(shown))
         ax.bar(x - 0.2, recall[shown], width=0.4, color="tab:blue", label=f"R{at} a→b")
         ax.bar(x + 0.2, jac[shown], width=0.4, color="tab:green", label="kNN Jaccard")
-        ax.set_xticks(x, [names[i] for i in shown], fontsize=7, rotation=90 if len(x) > 12 else 0)
+        ticks = [names[i] for i in shown]
+        crowded = sum(len(t) for t in ticks) > 40
+        ax.set_xticks(
+            x, ticks, fontsize=7, rotation=60 if crowded else 0, ha="right" if crowded else "center"
+        )
         ax.set_ylim(0, 1.3)
         ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
         ax.set_xlabel("class", fontsize=8)
@@ -111,5 +141,8 @@ def class_bars(result: Any) -> bytes | None:
         ax.tick_params(axis="y", labelsize=7)
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="upper center", ncol=2)
-    fig.suptitle("Per class: cross-modal retrieval recall and kNN overlap (higher is better)")
+    fig.suptitle(
+        "Per class: cross-modal retrieval recall and kNN overlap (higher is better)"
+        + note.replace(" — ", "\n")
+    )
     return to_png(fig)

@@ -134,6 +134,8 @@ def _confusion_table(
         total = max(sum(row), 1)
         tds = "".join(
             f"<td class='num' style='background:rgba(31,119,180,{v / total:.2f})'>{v}</td>"
+            if v
+            else "<td class='num'>0</td>"
             for v in row
         )
         body.append(f"<tr><th scope='row'>{_e(c)}</th>{tds}</tr>")

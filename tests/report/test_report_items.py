@@ -11,6 +11,7 @@ from scipy.spatial.distance import cdist
 
 from sheaftopo.report import (
     AnalysisConfig,
+    AnalysisResult,
     analyze,
     distance_alignment,
     render_figures,
@@ -19,6 +20,7 @@ from sheaftopo.report import (
     retrieval_recall,
     write_items_csv,
 )
+from sheaftopo.report._figures_items import MAX_PANELS, shown_pairs
 from sheaftopo.report._sections.items import combined_score
 
 FAST = {"k": 5, "n_eps": 4, "sw_directions": 4, "dense_max_points": 60}
@@ -291,3 +293,18 @@ def test_distance_alignment_residual_identity_at_extreme_scales():
         r = distance_alignment(A * scale, B)
         assert np.isfinite(r.row_rms_error).all()
         assert np.mean(r.row_rms_error**2) == pytest.approx(r.rms_error**2, rel=1e-12)
+
+
+def test_figures_draw_at_most_six_pairs_those_of_lowest_top1():
+    def pair(key, top1):
+        ranks = [0] * top1 + [3] * (10 - top1)
+        items = {"rank_a_to_b": {"values": ranks}, "rank_b_to_a": {"values": ranks}}
+        return {"key": key, "items": items}
+
+    few = AnalysisResult(data={"pairs": [pair(f"p{i}", i) for i in range(MAX_PANELS)]})
+    assert shown_pairs(few) == ([f"p{i}" for i in range(MAX_PANELS)], "")
+    top1 = [5, 1, 9, 1, 7, 3, 2, 8, 0, 6]
+    many = AnalysisResult(data={"pairs": [pair(f"p{i}", t) for i, t in enumerate(top1)]})
+    keys, note = shown_pairs(many)
+    assert keys == ["p0", "p1", "p3", "p5", "p6", "p8"]  # the six lowest, in input order
+    assert f"{MAX_PANELS} of 10 pairs" in note
