@@ -308,3 +308,27 @@ def test_figures_draw_at_most_six_pairs_those_of_lowest_top1():
     keys, note = shown_pairs(many)
     assert keys == ["p0", "p1", "p3", "p5", "p6", "p8"]  # the six lowest, in input order
     assert f"{MAX_PANELS} of 10 pairs" in note
+
+
+def test_command_writes_the_items_csv_and_lists_n_worst(tmp_path, capsys):
+    from sheaftopo.cli import main
+
+    A, B = planted()
+    np.save(tmp_path / "a.npy", A)
+    np.save(tmp_path / "b.npy", B)
+    out, table = tmp_path / "r", tmp_path / "items.csv"
+    argv = ["analyze", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "-q", "-k", "5"]
+    argv += ["--dense-max-points", "60", "--out", str(out)]
+    assert main([*argv, "--items-csv", str(table), "--worst", "5"]) == 0, capsys.readouterr().err
+    data = json.loads((out / "report.json").read_text())
+    worst = data["pairs"][0]["items"]["worst"]
+    assert sorted(w["row"] for w in worst) == sorted(PLANTED.tolist())
+    with open(table, newline="") as f:
+        lines = list(csv.DictReader(f))
+    assert len(lines) == 300 and sum(r["worst"] == "1" for r in lines) == 5
+    capsys.readouterr()
+    # a CSV that cannot be written is refused before the analysis, naming the flag
+    assert main([*argv, "--items-csv", str(tmp_path / "no" / "x.csv")]) == 2
+    assert "--items-csv" in capsys.readouterr().err
+    assert main([*argv, "--worst", "0"]) == 2
+    assert "--worst" in capsys.readouterr().err
