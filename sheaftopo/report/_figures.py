@@ -17,48 +17,39 @@ import numpy as np
 from ._config import check_result
 from ._figures_items import class_bars, joint_projection
 from ._figures_sheaf import sheaf_graph
-from ._plotting import grid_axes, single_axes, to_png
+from ._plotting import grid_axes, new_figure, single_axes, to_png
 
 __all__ = ["FIGURES", "render_figures"]
 
 
-def persistence_diagrams(result: Any) -> bytes:
-    """H0 diagrams side by side, deaths divided by each set's RMS pairwise distance."""
-    sets = result.arrays["sets"]
-    fig, axes = grid_axes(len(sets))
-    top = max(float(a["deaths"].max(initial=0.0)) / a["scale"] for a in sets.values()) or 1.0
-    for ax, (name, a) in zip(axes, sets.items(), strict=True):
-        dgm = a["diagram"] / a["scale"]
-        fin = dgm[np.isfinite(dgm[:, 1])]
-        ax.scatter(fin[:, 0], fin[:, 1], s=6, alpha=0.5, color="tab:blue", label="finite")
-        n_inf = int(np.count_nonzero(~np.isfinite(dgm[:, 1])))
-        lim = 1.12 * top
-        ax.scatter([0.0] * n_inf, [lim] * n_inf, marker="^", color="tab:red", label="∞ (essential)")
-        ax.plot([0, lim], [0, lim], color="grey", lw=0.8)
-        ax.set_xlim(-0.05 * lim, lim)
-        ax.set_ylim(-0.02 * lim, 1.05 * lim)
-        ax.set_xlabel("birth / s")
-        ax.set_ylabel("death / s")
-        ax.set_title(f"H0 diagram: {name}")
-        ax.legend(loc="lower right", fontsize=8)
-    fig.suptitle("H0 persistence (s = RMS pairwise distance of the set)")
-    return to_png(fig)
+def death_cdfs(result: Any) -> bytes:
+    """Empirical CDFs of every set's H0 deaths (MST edge lengths), overlaid, in two units.
 
-
-def mst_deaths(result: Any) -> bytes:
-    """Histograms of the normalised MST edge lengths (H0 deaths), all sets on one axis."""
-    fig, ax = single_axes()
+    Left: deaths divided by the set's RMS pairwise distance s (the diagrams the
+    bottleneck distance compares); right: deaths divided by the set's mean
+    death (the shapes the relative sliced Wasserstein distance compares).
+    """
     sets = result.arrays["sets"]
-    allv = np.concatenate([a["deaths"] / a["scale"] for a in sets.values()])
-    bins = np.histogram_bin_edges(allv, bins=50) if allv.size else 10
+    fig = new_figure(11.0, 4.0)
+    left, right = fig.subplots(1, 2)
     for name, a in sets.items():
-        ax.hist(
-            a["deaths"] / a["scale"], bins=bins, histtype="step", lw=1.5, label=name, density=True
-        )
-    ax.set_xlabel("MST edge length / s  (H0 death)")
-    ax.set_ylabel("density")
-    ax.set_title("MST deaths")
-    ax.legend(fontsize=8)
+        d = np.sort(np.asarray(a["deaths"], dtype=np.float64))
+        if d.size == 0:
+            continue
+        y = np.arange(1, d.size + 1) / d.size
+        mean = float(d.mean())
+        left.step(d / a["scale"], y, where="post", lw=1.4, label=name)
+        right.step(d / mean if mean > 0 else d, y, where="post", lw=1.4, label=name)
+    left.set_xlabel("H0 death / s  (MST edge length over the RMS pairwise distance)")
+    right.set_xlabel("H0 death / the set's mean death")
+    for ax in (left, right):
+        ax.set_ylabel("fraction of deaths ≤ x")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right", ncol=2 if len(sets) > 4 else 1)
+    left.set_title("deaths in units of s (bottleneck)")
+    right.set_title("deaths in units of their mean (SW(H0) rel.)")
+    fig.suptitle("H0 persistence: distribution of the MST edge lengths of every set")
     return to_png(fig)
 
 
@@ -119,14 +110,12 @@ def knn_overlap(result: Any) -> bytes:
 
 #: file name -> (drawing function, caption)
 FIGURES: dict[str, tuple[Callable[[Any], bytes], str]] = {
-    "persistence_diagrams.png": (
-        persistence_diagrams,
-        "H0 persistence diagrams of the sets, side by side (deaths divided by the set's RMS "
-        "pairwise distance s).",
-    ),
-    "mst_deaths.png": (
-        mst_deaths,
-        "Distribution of the MST edge lengths (the finite H0 deaths), normalised by s.",
+    "death_cdfs.png": (
+        death_cdfs,
+        "Empirical CDFs of every set's H0 deaths (its MST edge lengths), overlaid: left in "
+        "units of the set's RMS pairwise distance s, right in units of the set's mean death. "
+        "Curves that coincide on the right: the same shape of death distribution (SW(H0) rel. "
+        "0).",
     ),
     "epsilon_profiles.png": (
         epsilon_profiles,

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from ._config import check_result
 from ._staging import JSON_NAME
 
@@ -145,16 +147,18 @@ def _grouped(
     values: dict[str, dict[str, Any]] = {}
     units: dict[str, str] = {}
     notes: dict[str, str] = {}
+    labels: dict[str, str] = {}
     for col, entry in entries.items():
         for name, qd in _flatten(entry.get(section, {})):
             if name not in values:
                 order.append(name)
                 values[name] = {}
-            values[name][col] = qd["value"]
+            values[name][col] = fmt_quantity(qd) if "p_value" in qd else qd["value"]
             units[name] = qd.get("unit", "")
+            labels[name] = f"{name} {ARROWS[qd['better']]}" if qd.get("better") in ARROWS else name
             if qd.get("note"):
                 notes[name] = qd["note"]
-    rows = [(name, [values[name].get(c) for c in columns], units[name]) for name in order]
+    rows = [(labels[name], [values[name].get(c) for c in columns], units[name]) for name in order]
     note_lines = [f"<b>{_e(k)}</b>: {_e(v)}" for k, v in notes.items()]
     return columns, rows, note_lines
 
@@ -189,43 +193,125 @@ def _texts(entries: dict[str, Any], section: str, keys: tuple[str, ...]) -> list
 # summary
 # ----------------------------------------------------------------------
 
-#: (label, path inside a pair entry) of the terminal / HTML summary
-SUMMARY: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("SW(H0)", ("persistence", "sliced_wasserstein")),
-    ("bottleneck(H0)", ("persistence", "bottleneck")),
-    ("dist. corr.", ("distance_alignment", "correlation")),
-    ("kNN overlap", ("neighbourhoods", "overlap")),
-    ("R@1 a→b", ("retrieval", "recall_a_to_b", "@1")),
-    ("R@10 a→b", ("retrieval", "recall_a_to_b", "@10")),
-    ("MMD²", ("distributions", "mmd")),
-    ("ε*", ("fiber_product", "eps_star")),
+#: (label, path inside a pair entry, which direction is better) of the terminal / HTML summary;
+#: every column is free of the sets' scales and of the number of rows, but recall@k, whose
+#: chance level is k / n
+SUMMARY: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("SW(H0) rel.", ("persistence", "sliced_wasserstein_relative"), "lower"),
+    ("bottleneck(H0)", ("persistence", "bottleneck"), "lower"),
+    ("dist. corr.", ("distance_alignment", "correlation"), "higher"),
+    ("kNN overlap", ("neighbourhoods", "overlap"), "higher"),
+    ("R@1 a→b", ("retrieval", "recall_a_to_b", "@1"), "higher"),
+    ("R@10 a→b", ("retrieval", "recall_a_to_b", "@10"), "higher"),
+    ("MMD²", ("distributions", "mmd"), "lower"),
+    ("ε*", ("fiber_product", "eps_star"), "lower"),
+)
+
+#: the arrow after a column label, by better direction
+ARROWS = {"higher": "↑", "lower": "↓"}
+
+#: the summary's legend line
+SUMMARY_LEGEND = "↑ higher is better, ↓ lower is better; MMD² with its permutation p-value"
+
+#: what replaces each non-ASCII character of the summary on a stream that cannot encode it
+_ASCII = str.maketrans(
+    {"↑": "(+)", "↓": "(-)", "→": "->", "²": "^2", "ε": "eps", "—": "-", "\u2212": "-", "∞": "inf"}
 )
 
 
-def _get(d: Any, path: tuple[str, ...]) -> Any:
+def _quantity(d: Any, path: tuple[str, ...]) -> Any:
     for k in path:
         if not isinstance(d, dict) or k not in d:
             return None
         d = d[k]
+    return d
+
+
+def _get(d: Any, path: tuple[str, ...]) -> Any:
+    d = _quantity(d, path)
     return d.get("value") if isinstance(d, dict) else d
 
 
-def summary_rows(result: Any) -> tuple[list[str], list[list[str]]]:
-    """Header and rows (strings) of the short per-pair summary table."""
+def fmt_quantity(qd: Any) -> str:
+    """A reported quantity's value for humans, with its p-value when it has one."""
+    if not isinstance(qd, dict):
+        return fmt(qd)
+    text = fmt(qd.get("value"))
+    p = qd.get("p_value")
+    if isinstance(p, float) and math.isfinite(p):
+        text += f" (p={p:.2g})"
+    return text
+
+
+def summary_rows(result: Any, *, ascii: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (strings) of the short per-pair summary table.
+
+    Every column label ends in its better direction (↑ higher, ↓ lower is
+    better); MMD² shows its permutation p-value. ``ascii=True`` writes the
+    labels in ASCII ("(+)", "(-)", "MMD^2", "eps*", "a->b").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sheaftopo.report import AnalysisConfig, analyze, summary_rows
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.normal(size=(60, 4))
+    >>> res = analyze({"a": A, "b": A + 0.01 * rng.normal(size=(60, 4))},
+    ...               config=AnalysisConfig(k=5, dense_max_points=40, n_permutations=9))
+    >>> header, rows = summary_rows(res, ascii=True)
+    >>> header[:3]
+    ['pair', 'SW(H0) rel. (-)', 'bottleneck(H0) (-)']
+    >>> rows[0][0], header[7]
+    ('a | b', 'MMD^2 (-)')
+    """
     check_result(result)
-    header = ["pair", *[label for label, _ in SUMMARY]]
+    if not isinstance(ascii, (bool, np.bool_)):
+        raise TypeError(
+            f"ascii must be True or False; got {ascii!r} of type {type(ascii).__name__}"
+        )
+    header = ["pair", *[f"{label} {ARROWS[better]}" for label, _, better in SUMMARY]]
     rows = []
     for p in result.data["pairs"]:
-        rows.append([p["key"], *[fmt(_get(p, path)) for _, path in SUMMARY]])
+        rows.append([p["key"], *[fmt_quantity(_quantity(p, path)) for _, path, _ in SUMMARY]])
+    if ascii:
+        header = [_to_ascii(h) for h in header]
+        rows = [[_to_ascii(c) for c in r] for r in rows]
     return header, rows
 
 
+def _to_ascii(text: str) -> str:
+    return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
+
+
+def _can_encode(stream: Any, texts: list[str]) -> bool:
+    """Whether ``stream`` can write every text (no encoding: it takes str, so yes)."""
+    import codecs
+
+    enc = getattr(stream, "encoding", None)
+    if not isinstance(enc, str):
+        return True
+    try:
+        codecs.lookup(enc)
+        "".join(texts).encode(enc)
+    except (LookupError, UnicodeError):
+        return False
+    return True
+
+
 def print_summary(result: Any, stream: TextIO | None = None) -> None:
-    """Print the summary table (rich when importable, aligned text otherwise)."""
+    """Print the summary table (rich when importable, aligned text otherwise), then its legend.
+
+    On a stream whose encoding cannot write the arrows and symbols (e.g.
+    ASCII) the table is written in ASCII (see :func:`summary_rows`).
+    """
     import sys
 
     stream = sys.stdout if stream is None else stream
     header, rows = summary_rows(result)
+    legend = SUMMARY_LEGEND
+    if not _can_encode(stream, [*header, *(c for r in rows for c in r), legend]):
+        header, rows = summary_rows(result, ascii=True)
+        legend = _to_ascii(legend)
     try:
         from rich.console import Console
         from rich.table import Table
@@ -233,8 +319,9 @@ def print_summary(result: Any, stream: TextIO | None = None) -> None:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for r in [header, *rows]:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)), file=stream)
+        print(legend, file=stream)
         return
-    table = Table(title="sheaftopo analyze: alignment summary")
+    table = Table(title="sheaftopo analyze: alignment summary", caption=legend)
     for i, h in enumerate(header):
         table.add_column(h, justify="left" if i == 0 else "right")
     for r in rows:
@@ -333,7 +420,10 @@ def _summary_html(result: Any) -> str:
         + "</tr>"
         for r in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<p class='notes'>{_e(SUMMARY_LEGEND)}.</p>"
+    )
 
 
 def _by_set(data: dict[str, Any], section: str) -> str:
@@ -353,9 +443,12 @@ def _by_pair(data: dict[str, Any], section: str, texts: tuple[str, ...] = ()) ->
 _INTRO = {
     "persistence": (
         "H0 persistence of the Vietoris-Rips filtration of each set, read off its exact "
-        "minimum spanning tree (sheaftopo.persistence.mst). Pair distances compare the "
-        "diagrams after dividing each by its set's RMS pairwise distance s, so sets in "
-        "different units or dimensions are comparable."
+        "minimum spanning tree (sheaftopo.persistence.mst): every death is an MST edge "
+        "length (every birth is 0). Between sets: SW(H0) rel. compares the shapes of the two "
+        "death distributions (each scaled to unit total persistence; 0 to 1, free of scale "
+        "and of the number of points); the bottleneck distance, the largest single mismatch "
+        "of a death after dividing each diagram by its set's RMS pairwise distance s; the raw "
+        "sliced Wasserstein distance sums over all points and grows with their number."
     ),
     "sparsification": (
         "ToMCLIP keeps the pairs at distance at most ε = mean - λ·std of the pairwise "
@@ -424,8 +517,7 @@ def render_html(result: Any, figures: dict[str, bytes]) -> str:
         + _by_set(data, "persistence")
         + "<h3>Between sets</h3>"
         + _by_pair(data, "persistence")
-        + fig("persistence_diagrams.png")
-        + fig("mst_deaths.png"),
+        + fig("death_cdfs.png"),
         "sparsification": intro["sparsification"] + _by_set(data, "sparsification"),
         "distance-alignment": intro["distance-alignment"] + _by_pair(data, "distance_alignment"),
         "neighbourhoods": intro["neighbourhoods"]

@@ -31,6 +31,20 @@ class ReportParser(HTMLParser):
             self.images.append((a.get("alt", ""), a.get("src", "")))
 
 
+def expected_figures(n_sets: int, labels: bool) -> set[str]:
+    """The figures a report draws: all of FIGURES but those that do not apply.
+
+    sheaf_graph.png needs three or more sets, class_bars.png labels;
+    joint_projection.png and every other figure are always drawn.
+    """
+    names = set(FIGURES)
+    if n_sets < 3:
+        names.discard("sheaf_graph.png")
+    if not labels:
+        names.discard("class_bars.png")
+    return names
+
+
 def leftovers(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.endswith(".partial"))
 
@@ -59,13 +73,16 @@ def report_dir(tmp_path, paired_files, capsys):
 
 def test_analyze_writes_every_file(report_dir):
     names = {p.name for p in report_dir.iterdir()}
-    assert names == {"report.html", "report.json", *FIGURES}
+    figures = expected_figures(2, labels=True)
+    assert "joint_projection.png" in figures and "class_bars.png" in figures
+    assert "sheaf_graph.png" not in figures and "death_cdfs.png" in figures
+    assert names == {"report.html", "report.json", *figures}
     import os
 
     mask = os.umask(0)
     os.umask(mask)
     assert report_dir.stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's private 0o700
-    for name in FIGURES:
+    for name in figures:
         assert (report_dir / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert not leftovers(report_dir.parent)
 
@@ -77,7 +94,7 @@ def test_html_has_every_section_and_embeds_every_figure(report_dir):
     parser.feed((report_dir / "report.html").read_text(encoding="utf-8"))
     assert parser.section_ids == [sid for sid, _ in SECTIONS]
     embedded = {alt: src for alt, src in parser.images}
-    assert set(embedded) == set(FIGURES)
+    assert set(embedded) == expected_figures(2, labels=True)
     for name, src in embedded.items():
         assert src.startswith("data:image/png;base64,"), name
         png = base64.b64decode(src.split(",", 1)[1])
@@ -98,7 +115,7 @@ def test_json_records_parameters_version_seed_and_units(report_dir):
     assert len(data["inputs"]["dense_subsample"]["positions"]) == 80
     (pair,) = data["pairs"]
     assert pair["shared_space"]["kind"] == "cca"  # 12 vs 7 dimensions
-    assert set(data["files"]) == {"report.html", "report.json", *FIGURES}
+    assert set(data["files"]) == {"report.html", "report.json", *expected_figures(2, True)}
 
     def walk(d):
         if isinstance(d, dict):
@@ -121,7 +138,23 @@ def test_rerun_replaces_the_report_and_keeps_other_files(tmp_path, paired_files,
     assert main(["analyze", str(fa), str(fb), "--out", str(report_dir), *FAST]) == 0
     names = {p.name for p in report_dir.iterdir()}
     assert "mine.txt" in names and "old_figure.png" not in names
-    assert json.loads((report_dir / "report.json").read_text())["inputs"]["labels"] is None
+    data = json.loads((report_dir / "report.json").read_text())
+    assert data["inputs"]["labels"] is None
+    # without labels no class bars
+    assert set(data["files"]) == {"report.html", "report.json", *expected_figures(2, False)}
+
+
+def test_three_sets_draw_the_sheaf_graph(tmp_path, paired, capsys):
+    A, B, _ = paired
+    files = []
+    for name, X in (("a", A), ("b", B), ("c", A[:, ::-1] + 0.1)):
+        np.save(tmp_path / f"{name}.npy", X)
+        files.append(str(tmp_path / f"{name}.npy"))
+    out = tmp_path / "three"
+    assert main(["analyze", *files, "--out", str(out), *FAST]) == 0, capsys.readouterr().err
+    figures = expected_figures(3, labels=False)
+    assert "sheaf_graph.png" in figures and "class_bars.png" not in figures
+    assert {p.name for p in out.iterdir()} == {"report.html", "report.json", *figures}
 
 
 def test_subsample_keeps_pairs_and_is_recorded(tmp_path, paired_files, capsys):
