@@ -38,7 +38,7 @@ SCORE_NOTE = (
 #: most items drawn in the joint projection besides the worst
 PLOT_SAMPLE = 300
 #: most items whose shared-space rows the projection's PCA is fitted on
-PCA_ITEMS = 2000
+PCA_ITEMS = 1000
 
 
 def run(inp: PairInput, engine: Engine) -> Section:
@@ -101,8 +101,17 @@ def partner_distance(ZA: np.ndarray, ZB: np.ndarray) -> np.ndarray:
     p = max(_scale_of(ZA), _scale_of(ZB))
     U = np.asarray(ZA, dtype=np.float64) / p
     V = np.asarray(ZB, dtype=np.float64) / p
-    s = _rms_unscaled(np.vstack([U, V]))
-    dist = np.linalg.norm(U - V, axis=1)
+    D = U - V
+    dist = np.sqrt(np.einsum("ij,ij->i", D, D))
+    del D
+    # the pooled 2n rows' sum of squared deviations, from each set's (no stacked copy)
+    n = U.shape[0]
+    mu_u, mu_v = U.mean(axis=0), V.mean(axis=0)
+    half = 0.5 * (mu_u - mu_v)
+    U -= mu_u
+    V -= mu_v
+    ss = np.einsum("ij,ij->", U, U) + np.einsum("ij,ij->", V, V) + 2 * n * float(half @ half)
+    s = float(np.sqrt(2.0 * ss / (2 * n - 1)))
     return dist / s if s > 0 else np.zeros_like(dist)
 
 
@@ -348,16 +357,12 @@ def projection(ZA: np.ndarray, ZB: np.ndarray, worst: np.ndarray, seed: int) -> 
     fit = rng.choice(n, size=PCA_ITEMS, replace=False) if n > PCA_ITEMS else np.arange(n)
     shown = rng.choice(n, size=PLOT_SAMPLE, replace=False) if n > PLOT_SAMPLE else np.arange(n)
     shown = np.union1d(shown, worst)
-    p = max(_scale_of(ZA), _scale_of(ZB))
+    used = np.union1d(fit, shown)
+    p = max(_scale_of(ZA[used]), _scale_of(ZB[used]))
     pooled = np.vstack([np.asarray(ZA[fit], np.float64), np.asarray(ZB[fit], np.float64)]) / p
     mean = pooled.mean(axis=0)
     s = _rms_unscaled(pooled)
-    _, sv, vt = np.linalg.svd(pooled - mean, full_matrices=False)
-    axes = vt[:2].T
-    if axes.shape[1] < 2:  # a one-dimensional shared space: the second coordinate is 0
-        axes = np.hstack([axes, np.zeros((axes.shape[0], 2 - axes.shape[1]))])
-    var = sv**2
-    explained = var[:2] / var.sum() if var.sum() > 0 else np.zeros(min(2, len(var)))
+    axes, explained = _principal_axes(pooled - mean)
     scale = s if s > 0 else 1.0
 
     def coords(Z: np.ndarray) -> np.ndarray:
@@ -367,8 +372,32 @@ def projection(ZA: np.ndarray, ZB: np.ndarray, worst: np.ndarray, seed: int) -> 
         "proj_a": coords(ZA),
         "proj_b": coords(ZB),
         "proj_positions": shown,
-        "proj_explained": np.pad(explained, (0, 2 - len(explained))),
+        "proj_explained": explained,
     }
+
+
+def _principal_axes(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two leading principal axes of the centred rows C (k x 2) and their variance shares.
+
+    An eigendecomposition of the smaller of the two Gram matrices (k x k or
+    m x m); a missing second axis (k = 1) or one of zero variance is a zero column.
+    """
+    from scipy.linalg import eigh
+
+    m, k = C.shape
+    G = C.T @ C if k <= m else C @ C.T
+    top = min(2, G.shape[0])
+    w, v = eigh(G, subset_by_index=[G.shape[0] - top, G.shape[0] - 1])  # ascending
+    w, v = np.maximum(w[::-1], 0.0), v[:, ::-1]
+    if k > m:  # v holds left singular vectors: map them to axes of the k-dimensional space
+        root = np.sqrt(w)
+        v = (C.T @ v) / np.where(root > 0, root, 1.0)
+    axes = np.zeros((k, 2))
+    axes[:, :top] = v * (w > 0)
+    total = float(np.trace(G))
+    explained = np.zeros(2)
+    explained[:top] = w / total if total > 0 else 0.0
+    return axes, explained
 
 
 STEP = PairStep(
