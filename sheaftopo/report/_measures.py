@@ -492,11 +492,14 @@ def _ranks(
         ranks_ab[i0:i1] = np.count_nonzero(ab > own_ab[i0:i1, None] + tol, axis=1)
         ranks_ba += np.count_nonzero(ba > own_ba[None, :] + tol, axis=0)
         nearest_ab[i0:i1] = np.argmax(ab, axis=1)  # first maximum: the lowest index
-        top = np.argmax(ba, axis=0)
-        top_score = ba[top, np.arange(n)]
-        better = top_score > best_ba  # strictly: an earlier block (lower index) keeps a tie
-        best_ba[better] = top_score[better]
-        nearest_ba[better] = top[better] + i0
+        # B -> A: the columns' maxima (a fast reduction); the argmax, a slow strided one, only
+        # for the columns whose best row is in this block (strictly: an earlier block, a lower
+        # index, keeps a tie)
+        top_score = ba.max(axis=0)
+        better = np.flatnonzero(top_score > best_ba)
+        if better.size:
+            best_ba[better] = top_score[better]
+            nearest_ba[better] = np.argmax(ba[:, better], axis=0) + i0
     own = np.arange(n)
     nearest_ab = np.where(ranks_ab == 0, own, nearest_ab)
     nearest_ba = np.where(ranks_ba == 0, own, nearest_ba)
