@@ -194,8 +194,10 @@ def _texts(entries: dict[str, Any], section: str, keys: tuple[str, ...]) -> list
 # ----------------------------------------------------------------------
 
 #: (label, path inside a pair entry, which direction is better) of the terminal / HTML summary;
-#: every column is free of the sets' scales and of the number of rows, but recall@k, whose
-#: chance level is k / n
+#: every column is free of the sets' scales and of the number of rows, but recall@k (chance
+#: level k / n). The fiber product enters as the fraction of all n^2 pairs within the distance
+#: that holds 90% of the true pairs (its eps* is a distance in the shared space's units, the
+#: maximum over the items, growing with n)
 SUMMARY: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("SW(H0) rel.", ("persistence", "sliced_wasserstein_relative"), "lower"),
     ("bottleneck(H0)", ("persistence", "bottleneck"), "lower"),
@@ -204,14 +206,18 @@ SUMMARY: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("R@1 a→b", ("retrieval", "recall_a_to_b", "@1"), "higher"),
     ("R@10 a→b", ("retrieval", "recall_a_to_b", "@10"), "higher"),
     ("MMD²", ("distributions", "mmd"), "lower"),
-    ("ε*", ("fiber_product", "eps_star"), "lower"),
+    ("FP frac.@90%", ("fiber_product", "at_eps_recall_90", "pair_fraction"), "lower"),
 )
 
 #: the arrow after a column label, by better direction
 ARROWS = {"higher": "↑", "lower": "↓"}
 
 #: the summary's legend line
-SUMMARY_LEGEND = "↑ higher is better, ↓ lower is better; MMD² with its permutation p-value"
+SUMMARY_LEGEND = (
+    "↑ higher is better, ↓ lower is better; MMD² with its permutation p-value; R@k: chance "
+    "level k/n; FP frac.@90%: fraction of all n² pairs within the distance holding 90% of "
+    "the true pairs (fiber product)"
+)
 
 #: what replaces each non-ASCII character of the summary on a stream that cannot encode it
 _ASCII = str.maketrans(
@@ -248,7 +254,7 @@ def summary_rows(result: Any, *, ascii: bool = False) -> tuple[list[str], list[l
 
     Every column label ends in its better direction (↑ higher, ↓ lower is
     better); MMD² shows its permutation p-value. ``ascii=True`` writes the
-    labels in ASCII ("(+)", "(-)", "MMD^2", "eps*", "a->b").
+    labels in ASCII ("(+)", "(-)", "MMD^2", "a->b").
 
     Examples
     --------

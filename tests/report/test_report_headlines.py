@@ -131,7 +131,7 @@ def test_summary_says_which_direction_is_better_and_shows_the_p_value(small):
     assert cell.endswith(f"(p={mmd['p_value']:.2g})")
     ascii_header, ascii_rows = summary_rows(small, ascii=True)
     assert "kNN overlap (+)" in ascii_header and "MMD^2 (-)" in ascii_header
-    assert "R@1 a->b (+)" in ascii_header and "eps* (-)" in ascii_header
+    assert "R@1 a->b (+)" in ascii_header and "FP frac.@90% (-)" in ascii_header
     assert all(c.isascii() for r in [ascii_header, *ascii_rows] for c in r)
     with pytest.raises(TypeError, match="ascii must be True or False"):
         summary_rows(small, ascii="yes")
