@@ -69,10 +69,9 @@ def joint_projection(result: Any) -> bytes | None:
         pa, pb = it["proj_a"], it["proj_b"]
         pos = it["proj_positions"]
         bad = np.isin(pos, it["worst"])
-        ax.add_collection(
-            LineCollection(np.stack([pa[~bad], pb[~bad]], axis=1), colors="0.6", lw=0.4, alpha=0.5)
-        )
-        ax.add_collection(LineCollection(np.stack([pa[bad], pb[bad]], axis=1), colors="red", lw=1))
+        links: Any = np.stack([pa, pb], axis=1)  # one segment per item: (a_i, b_i)
+        ax.add_collection(LineCollection(links[~bad], colors="0.6", lw=0.4, alpha=0.5))
+        ax.add_collection(LineCollection(links[bad], colors="red", lw=1))
         a, b = key.split(" | ", 1) if " | " in key else ("a", "b")
         ax.scatter(pa[~bad, 0], pa[~bad, 1], s=5, color="tab:blue", alpha=0.6, label=a)
         ax.scatter(pb[~bad, 0], pb[~bad, 1], s=5, color="tab:orange", alpha=0.6, label=b)

@@ -115,7 +115,7 @@ def partner_distance(ZA: np.ndarray, ZB: np.ndarray) -> np.ndarray:
     return dist / s if s > 0 else np.zeros_like(dist)
 
 
-def _badness_percentile(x: np.ndarray) -> np.ndarray:
+def _badness_percentile(x: Any) -> np.ndarray:
     """(average rank - 1) / (n - 1) of every entry (larger x = larger percentile), in [0, 1]."""
     from scipy.stats import rankdata
 
@@ -148,7 +148,7 @@ def combined_score(measures: dict[str, np.ndarray | None]) -> np.ndarray:
         _badness_percentile(measures["rank_a_to_b"]) + _badness_percentile(measures["rank_b_to_a"])
     )
     parts = [
-        _badness_percentile(1.0 - measures["knn_jaccard"]),
+        _badness_percentile(1.0 - np.asarray(measures["knn_jaccard"])),
         retrieval,
         _badness_percentile(measures["partner_distance"]),
     ]
@@ -264,7 +264,7 @@ def by_class(inp: PairInput, measures: dict[str, np.ndarray | None]) -> dict[str
     inv = inv.ravel()
     counts = np.bincount(inv, minlength=len(classes))
 
-    def mean_by(x: np.ndarray) -> np.ndarray:
+    def mean_by(x: Any) -> np.ndarray:
         return (
             np.bincount(inv, weights=np.asarray(x, dtype=np.float64), minlength=len(classes))
             / counts
