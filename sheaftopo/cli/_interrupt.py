@@ -42,17 +42,23 @@ _SWALLOWING_FUNCTIONS = frozenset({"__del__"})
 
 
 def on_sigint(signum: int, frame: Any) -> None:
-    """Ctrl-C: a KeyboardInterrupt, but never inside numba.
+    """Ctrl-C: a KeyboardInterrupt, but never inside numba, and never lost.
 
     Compiled numba functions call back into Python (``_numba_unpickle``, to
     build their constants on a first call) and do not expect an exception
     there: a KeyboardInterrupt raised in such a callback, or in the middle of a
     compilation, ends the process by a segmentation fault. And an exception
     raised in the import system's module-lock callback or in a finalizer is
-    printed as "ignored" and dropped: the Ctrl-C would be lost. So when the
-    interrupted code is numba's (or llvmlite's), the import system's or a
-    ``__del__``, or this thread holds numba's compiler lock, the signal is
-    sent again 50 ms later instead.
+    printed as "ignored" and dropped. So when the interrupted code is numba's
+    (or llvmlite's), the import system's or a ``__del__``, or this thread holds
+    numba's compiler lock, the signal is sent again 50 ms later instead.
+
+    Some C code also clears any exception raised while it runs (seen: CPython's
+    ABC registration during an import), which drops the KeyboardInterrupt
+    wherever Python is: so after raising it, the signal is sent again 0.25 s
+    later should the command still be running. :func:`interrupt_handler`
+    cancels that when the interrupt has left the command, and ignores SIGINT
+    while it restores the previous handler.
 
     Parameters
     ----------
@@ -61,6 +67,8 @@ def on_sigint(signum: int, frame: Any) -> None:
     frame : frame or None
         The interrupted frame.
     """
+    if not _STATE["active"]:  # interrupt_handler is ending: the interrupt is being handled
+        return
     where = frame.f_code.co_filename if frame is not None else ""
     name = frame.f_code.co_name if frame is not None else ""
     lock = getattr(sys.modules.get("numba.core.compiler_lock"), "global_compiler_lock", None)
@@ -70,32 +78,60 @@ def on_sigint(signum: int, frame: Any) -> None:
         or name in _SWALLOWING_FUNCTIONS
         or (lock is not None and lock.is_locked())
     ):
-        import threading
-
-        again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
-        again.daemon = True
-        again.start()
+        _send_again(signum, 0.05)
         return
     if SILENCED_ON_INTERRUPT:
         import logging
 
-        for name in SILENCED_ON_INTERRUPT:
-            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        for logger in SILENCED_ON_INTERRUPT:
+            logging.getLogger(logger).setLevel(logging.CRITICAL + 1)
+    _send_again(signum, _WATCHDOG_SECONDS)
     raise KeyboardInterrupt
+
+
+#: how long after raising a KeyboardInterrupt the signal comes again, should the command still run
+_WATCHDOG_SECONDS = 0.25
+
+#: whether interrupt_handler is in force (on_sigint acts only then), and the pending re-sends
+_STATE: dict[str, Any] = {"active": False, "timers": []}
+
+
+def _send_again(signum: int, delay: float) -> None:
+    """Send ``signum`` to this process after ``delay`` seconds, unless the handler has ended."""
+    import threading
+
+    def again() -> None:
+        if _STATE["active"]:
+            os.kill(os.getpid(), signum)
+
+    timer = threading.Timer(delay, again)
+    timer.daemon = True
+    _STATE["timers"].append(timer)
+    timer.start()
 
 
 @contextlib.contextmanager
 def interrupt_handler() -> Iterator[None]:
-    """:func:`on_sigint` handles SIGINT meanwhile (in the main thread; elsewhere: no change)."""
+    """:func:`on_sigint` handles SIGINT meanwhile (in the main thread; elsewhere: no change).
+
+    On exit (normal, or with the KeyboardInterrupt leaving) the signals that
+    :func:`on_sigint` scheduled are cancelled, and a SIGINT arriving before the
+    previous handler is back is ignored.
+    """
     import signal
 
     if not in_main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield
         return
     previous = signal.signal(signal.SIGINT, on_sigint)
+    _STATE["active"] = True
     try:
         yield
     finally:
+        _STATE["active"] = False
+        for timer in _STATE["timers"]:
+            timer.cancel()
+        _STATE["timers"].clear()
         signal.signal(signal.SIGINT, previous)
 
 
