@@ -216,12 +216,18 @@ def _pooled_kernel(X: np.ndarray, Y: np.ndarray, bandwidth: Any) -> tuple[np.nda
     return K, sigmas
 
 
-def _u_statistic(K: np.ndarray, n: int) -> float:
-    """The unbiased MMD^2 of the first n rows of the pooled kernel matrix K against the rest."""
+def _u_statistic(K: np.ndarray, n: int, paired: bool = False) -> float:
+    """The unbiased MMD^2 of the first n rows of the pooled kernel matrix K against the rest.
+
+    ``paired``: row i of each half are partners; their cross terms K[i, n + i] are left out.
+    """
     m = K.shape[0] - n
     kxx = (K[:n, :n].sum() - np.trace(K[:n, :n])) / (n * (n - 1))
     kyy = (K[n:, n:].sum() - np.trace(K[n:, n:])) / (m * (m - 1))
-    kxy = K[:n, n:].sum() / (n * m)
+    if paired:
+        kxy = (K[:n, n:].sum() - np.trace(K[:n, n:])) / (n * (n - 1))
+    else:
+        kxy = K[:n, n:].sum() / (n * m)
     return float(kxx + kyy - 2.0 * kxy)
 
 
@@ -232,9 +238,11 @@ class MMDTest:
     Attributes
     ----------
     statistic : float
-        The unbiased MMD^2 of the samples as given, equal to :func:`mmd2`
-        with the same bandwidth (dimensionless, in [-2, 2]; larger: more
-        different; slightly negative: indistinguishable from equal).
+        The unbiased MMD^2 of the samples as given (dimensionless, in
+        [-2, 2]; larger: more different; slightly negative: indistinguishable
+        from equal): equal to :func:`mmd2` with the same bandwidth, or with
+        ``paired=True`` the U-statistic over pairs of items, which leaves out
+        each item's own cross term :math:`k(x_i, y_i)`.
     p_value : float
         :math:`(1 + \#\{b : T_b \ge T\}) / (1 + B)`, in :math:`[1/(1+B), 1]`.
     n_permutations : int
@@ -243,6 +251,9 @@ class MMDTest:
         The kernel bandwidth (tuple when several were given), in the data's units.
     null_statistics : ndarray, shape (B,)
         The statistics :math:`T_b` of the permuted samples.
+    mmd2 : float
+        :func:`mmd2` of the samples as given (the statistic itself unless
+        ``paired=True``; then it includes the partners' cross terms).
     """
 
     statistic: float
@@ -250,6 +261,7 @@ class MMDTest:
     n_permutations: int
     bandwidth: float | tuple[float, ...]
     null_statistics: np.ndarray
+    mmd2: float
 
 
 def mmd2_test(
@@ -263,7 +275,18 @@ def mmd2_test(
 ) -> MMDTest:
     r"""Permutation test of equal distributions with the unbiased MMD^2 as its statistic.
 
-    The statistic :math:`T` is :func:`mmd2` of ``X`` against ``Y``. Each of
+    The statistic :math:`T` is :func:`mmd2` of ``X`` against ``Y``; with
+    ``paired=True`` it is the U-statistic over pairs of items of Gretton et
+    al. [1]_ (Lemma 6),
+
+    .. math::
+
+        T = \frac{1}{n(n-1)} \sum_{i \ne j} \big(k(x_i, x_j) + k(y_i, y_j)
+        - k(x_i, y_j) - k(x_j, y_i)\big),
+
+    unbiased for paired rows, where :func:`mmd2`, whose cross term includes
+    the partners' :math:`k(x_i, y_i)`, is pulled down by how close partners
+    are (negative for well aligned pairs of any two distributions). Each of
     the :math:`B` permutations splits the pooled ``n + m`` rows into two
     samples of sizes ``n`` and ``m`` again, giving :math:`T_b`: a uniformly
     random split when the samples are independent, and with ``paired=True``
@@ -275,7 +298,7 @@ def mmd2_test(
 
     .. math::
 
-        p = rac{1 + \#\{b : T_b \ge T\}}{1 + B},
+        p = \frac{1 + \#\{b : T_b \ge T\}}{1 + B},
 
     the valid Monte Carlo p-value of Phipson and Smyth [2]_ (never 0: the
     observed split is one of the equally likely ones under the null
@@ -352,12 +375,14 @@ def mmd2_test(
     >>> mmd2_test(X, Y, n_permutations=99, seed=0).p_value > 0.05
     True
 
-    Paired rows (a noisy copy): a random split would call them different,
-    swapping partners does not.
+    Paired rows (a noisy copy): mmd2 is pulled far below 0 by the partners'
+    closeness and a random split would call the sets different; the paired
+    statistic is about 0 and swapping partners does not.
 
     >>> Yp = X + 0.1 * rng.normal(size=X.shape)
-    >>> mmd2_test(X, Yp, n_permutations=99, paired=True).p_value > 0.05
-    True
+    >>> res = mmd2_test(X, Yp, n_permutations=99, paired=True)
+    >>> mmd2(X, Yp) < -0.005, abs(res.statistic) < 0.005, res.p_value > 0.05
+    (True, True, True)
     """
     if not isinstance(paired, (bool, np.bool_)):
         raise TypeError(
@@ -372,22 +397,30 @@ def mmd2_test(
         firsts = np.arange(n) + n * (rng.random((B, n)) < 0.5)
     else:
         firsts = rng.permuted(np.tile(np.arange(N), (B, 1)), axis=1)[:, :n]
-    stats, means = _split_statistics(K, n, np.concatenate([np.arange(n)[None, :], firsts]))
+    # paired: the partners' cross terms, the same for every swap (K is symmetric)
+    partners = float(np.trace(K[:n, n:])) if paired else None
+    splits = np.concatenate([np.arange(n)[None, :], firsts])
+    stats, means = _split_statistics(K, n, splits, partners)
     tol = _TIE_RTOL * means[0]
     null = stats[1:]
     count = int(np.count_nonzero(null >= stats[0] - tol))
     bw = float(sigmas[0]) if len(sigmas) == 1 else tuple(float(s) for s in sigmas)
     return MMDTest(
-        statistic=_u_statistic(K, n),
+        statistic=_u_statistic(K, n, bool(paired)),
         p_value=(1.0 + count) / (1.0 + B),
         n_permutations=B,
         bandwidth=bw,
         null_statistics=null,
+        mmd2=_u_statistic(K, n),
     )
 
 
-def _split_statistics(K: np.ndarray, n: int, firsts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _split_statistics(
+    K: np.ndarray, n: int, firsts: np.ndarray, partners: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Unbiased MMD^2 of every split (row of ``firsts``: the n positions of the first sample).
+
+    ``partners``: the sum of the partners' cross terms, left out of k_xy (paired rows).
 
     Returns the statistics and the kernel means k_xx + k_yy + 2 k_xy of each
     split (the size of the terms that cancel in the statistic).
@@ -410,7 +443,7 @@ def _split_statistics(K: np.ndarray, n: int, firsts: np.ndarray) -> tuple[np.nda
         tx = A.T @ diag
         kxx = (sxx - tx) / (n * (n - 1))
         kyy = (syy - (diag.sum() - tx)) / (m * (m - 1))
-        kxy = sxy / (n * m)
+        kxy = sxy / (n * m) if partners is None else (sxy - partners) / (n * (n - 1))
         stats[start : start + c] = kxx + kyy - 2.0 * kxy
         means[start : start + c] = kxx + kyy + 2.0 * kxy
     return stats, means

@@ -205,7 +205,7 @@ SUMMARY: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("kNN overlap", ("neighbourhoods", "overlap"), "higher"),
     ("R@1 a→b", ("retrieval", "recall_a_to_b", "@1"), "higher"),
     ("R@10 a→b", ("retrieval", "recall_a_to_b", "@10"), "higher"),
-    ("MMD²", ("distributions", "mmd"), "lower"),
+    ("MMD²", ("distributions", "mmd_paired"), "lower"),
     ("FP frac.@90%", ("fiber_product", "at_eps_recall_90", "pair_fraction"), "lower"),
 )
 

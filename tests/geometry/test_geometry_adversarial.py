@@ -778,9 +778,9 @@ def test_distribution_diagnostics_adversarial(pair):
 
     check_call(SUB, median_bandwidth, X, Y, names=("X", "Y"), check=check_median)
 
-    def check_mmd(v):
+    def check_mmd(v, paired=False):
         # at the original scale where the distances fit (hypot neither under- nor
-        # overflows), else at unit scale
+        # overflows), else at unit scale; paired: the partners' cross terms left out
         Z = np.concatenate([np.asarray(X, float), np.asarray(Y, float)])
         with np.errstate(over="ignore"):
             dist = hypot_dist(Z, Z)
@@ -793,14 +793,17 @@ def test_distribution_diagnostics_adversarial(pair):
         n, m = len(Xu), len(Yu)
         kxx = (K[:n, :n].sum() - n) / (n * (n - 1))
         kyy = (K[n:, n:].sum() - m) / (m * (m - 1))
-        assert abs(v - (kxx + kyy - 2 * K[:n, n:].mean())) < 1e-6
+        KXY = K[:n, n:]
+        kxy = (KXY.sum() - np.trace(KXY)) / (n * (n - 1)) if paired else KXY.mean()
+        assert abs(v - (kxx + kyy - 2 * kxy)) < 1e-6
 
     check_call(SUB, mmd2, X, Y, names=("X", "Y", "bandwidth"), check=check_mmd)
 
-    def check_mmd_test(res):
-        # the statistic is mmd2's; the p-value a multiple of 1/(1 + B) in [1/(1 + B), 1]
+    def check_mmd_test(res, paired=False):
+        # the statistic is mmd2's (paired: without the partners' cross terms); the p-value a
+        # multiple of 1/(1 + B) in [1/(1 + B), 1]
         assert isinstance(res, MMDTest) and res.n_permutations == 9
-        check_mmd(res.statistic)
+        check_mmd(res.statistic, paired)
         assert res.null_statistics.shape == (9,) and np.isfinite(res.null_statistics).all()
         assert 0.1 <= res.p_value <= 1.0 and abs(res.p_value * 10 - round(res.p_value * 10)) < 1e-9
 
@@ -808,7 +811,7 @@ def test_distribution_diagnostics_adversarial(pair):
                check=check_mmd_test)
     if len(X) == len(Y):
         check_call(SUB, mmd2_test, X, Y, n_permutations=9, paired=True,
-                   names=("X", "Y", "bandwidth"), check=check_mmd_test)
+                   names=("X", "Y", "bandwidth"), check=lambda r: check_mmd_test(r, True))
 
     def check_gap(v):
         rows = [np.asarray(Z, float) / np.abs(np.asarray(Z, float)).max(axis=1, keepdims=True)

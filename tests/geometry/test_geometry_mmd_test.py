@@ -8,8 +8,21 @@ import pytest
 from sheaftopo.geometry import MMDTest, median_bandwidth, mmd2, mmd2_test
 
 
+def paired_mmd2(X, Y, bandwidth):
+    """Gretton et al.'s U-statistic over pairs of items, term by term (i != j)."""
+    X, Y = np.asarray(X, float), np.asarray(Y, float)
+    n = len(X)
+
+    def k(U, V):
+        d2 = ((U[:, None, :] - V[None, :, :]) ** 2).sum(-1)
+        return np.exp(-d2 / (2 * bandwidth**2))
+
+    h = k(X, X) + k(Y, Y) - k(X, Y) - k(Y, X)
+    return (h.sum() - np.trace(h)) / (n * (n - 1))
+
+
 def oracle(X, Y, *, bandwidth, n_permutations, seed, paired=False):
-    """Every permuted sample rebuilt and passed to mmd2: (null statistics, p-value)."""
+    """Every permuted sample rebuilt and its statistic recomputed: (null statistics, p)."""
     X, Y = np.asarray(X, float), np.asarray(Y, float)
     n, Z = len(X), np.concatenate([X, Y])
     rng = np.random.default_rng(seed)
@@ -19,12 +32,14 @@ def oracle(X, Y, *, bandwidth, n_permutations, seed, paired=False):
     else:
         perms = rng.permuted(np.tile(np.arange(len(Z)), (n_permutations, 1)), axis=1)
         firsts = [p[:n] for p in perms]
+    stat = paired_mmd2 if paired else (lambda U, V, bandwidth: mmd2(U, V, bandwidth=bandwidth))
     null = []
     for first in firsts:
-        rest = np.setdiff1d(np.arange(len(Z)), first)
-        null.append(mmd2(Z[first], Z[rest], bandwidth=bandwidth))
+        # paired: the partner of position i of the first sample is second-sample row i
+        rest = (first + n) % len(Z) if paired else np.setdiff1d(np.arange(len(Z)), first)
+        null.append(stat(Z[first], Z[rest], bandwidth=bandwidth))
     null = np.array(null)
-    obs = mmd2(X, Y, bandwidth=bandwidth)
+    obs = stat(X, Y, bandwidth=bandwidth)
     return null, (1 + np.count_nonzero(null >= obs)) / (1 + n_permutations)
 
 
@@ -39,7 +54,11 @@ def test_matches_the_brute_force_oracle(paired, shift):
     res = mmd2_test(X, Y, bandwidth=bw, n_permutations=60, seed=11, paired=paired)
     null, p = oracle(X, Y, bandwidth=bw, n_permutations=60, seed=11, paired=paired)
     assert isinstance(res, MMDTest) and res.n_permutations == 60 and res.bandwidth == bw
-    assert res.statistic == mmd2(X, Y, bandwidth=bw)  # the same computation, exactly
+    assert res.mmd2 == mmd2(X, Y, bandwidth=bw)
+    if paired:
+        assert res.statistic == pytest.approx(paired_mmd2(X, Y, bw), rel=0, abs=1e-14)
+    else:
+        assert res.statistic == mmd2(X, Y, bandwidth=bw)  # the same computation, exactly
     np.testing.assert_allclose(res.null_statistics, null, rtol=0, atol=1e-13)
     assert res.p_value == p
 
@@ -60,6 +79,7 @@ def test_clear_difference_gives_the_smallest_p_value():
     for paired in (False, True):
         res = mmd2_test(X, Y, n_permutations=99, seed=0, paired=paired)
         assert res.p_value == 1 / 100 and (res.null_statistics < res.statistic).all()
+        assert res.statistic > 0.2
 
 
 def test_exact_ties_count_whatever_the_rounding():
@@ -84,7 +104,28 @@ def test_paired_rows_need_the_swap_permutations():
     X = rng.normal(size=(150, 3))
     Y = X + 0.05 * rng.normal(size=X.shape)
     assert mmd2_test(X, Y, n_permutations=99, seed=0).p_value == 1.0
-    assert 0.05 < mmd2_test(X, Y, n_permutations=99, seed=0, paired=True).p_value < 1.0
+    res = mmd2_test(X, Y, n_permutations=99, seed=0, paired=True)
+    assert 0.05 < res.p_value < 1.0
+    # mmd2 counts the partners' cross terms: far below 0; the paired statistic is not biased
+    biased = mmd2(X, Y)
+    assert biased < -0.25 * 2.0 / len(X) and abs(res.statistic) < 0.1 * abs(biased)
+
+
+def test_paired_statistic_is_unbiased_where_mmd2_is_not():
+    # independent draws of paired rows from one distribution: mean of the paired statistic
+    # about 0 (within its standard error), mmd2 clearly below 0
+    rng = np.random.default_rng(9)
+    paired_stats, plain = [], []
+    for _ in range(60):
+        X = rng.normal(size=(40, 2))
+        Y = X + 0.2 * rng.normal(size=X.shape)
+        Y = Y / np.sqrt(1.04)  # the same marginal N(0, I) as X
+        res = mmd2_test(X, Y, bandwidth=1.0, n_permutations=1, paired=True)
+        paired_stats.append(res.statistic)
+        plain.append(mmd2(X, Y, bandwidth=1.0))
+    se = np.std(paired_stats) / np.sqrt(len(paired_stats))
+    assert abs(np.mean(paired_stats)) < 3 * se
+    assert np.mean(plain) < -10 * se
 
 
 def test_unpaired_p_values_are_calibrated_under_the_null():

@@ -126,7 +126,7 @@ def test_summary_says_which_direction_is_better_and_shows_the_p_value(small):
     header, rows = summary_rows(small)
     assert header[0] == "pair" and all(h.endswith(("↑", "↓")) for h in header[1:])
     assert "kNN overlap ↑" in header and "MMD² ↓" in header and "SW(H0) rel. ↓" in header
-    mmd = small.data["pairs"][0]["distributions"]["mmd"]
+    mmd = small.data["pairs"][0]["distributions"]["mmd_paired"]
     cell = rows[0][header.index("MMD² ↓")]
     assert cell.endswith(f"(p={mmd['p_value']:.2g})")
     ascii_header, ascii_rows = summary_rows(small, ascii=True)
@@ -159,21 +159,27 @@ def test_print_summary_on_a_stream_that_cannot_encode_arrows(small, rich, monkey
 def test_mmd_entry_has_its_p_value_and_says_what_negative_means(small):
     from sheaftopo.report._sections.distributions import MMD_PERMUTATIONS
 
-    mmd = small.data["pairs"][0]["distributions"]["mmd"]
+    dist = small.data["pairs"][0]["distributions"]
+    mmd = dist["mmd_paired"]
     assert mmd["n_permutations"] == MMD_PERMUTATIONS == 199
     assert 1 / 200 <= mmd["p_value"] <= 1.0 and mmd["better"] == "lower"
     assert "indistinguishable" in mmd["note"] and "CCA" in mmd["note"]  # 12 vs 7 dims: CCA
+    assert "mmd_paired" in dist["mmd"]["note"] and "p_value" not in dist["mmd"]
 
 
 def test_mmd_p_value_finds_a_real_difference_in_the_raw_space():
+    # paired rows: a noisy copy (the same distribution) and a warped one
     rng = np.random.default_rng(3)
     A = rng.normal(size=(120, 4))
     same = analyze({"a": A, "b": A + 0.05 * rng.normal(size=A.shape)}, config=CFG)
     diff = analyze({"a": A, "b": np.tanh(A) * 3 + 0.05 * rng.normal(size=A.shape)}, config=CFG)
-    p_same = same.data["pairs"][0]["distributions"]["mmd"]
-    p_diff = diff.data["pairs"][0]["distributions"]["mmd"]
-    assert "CCA" not in p_same["note"]
-    assert p_same["p_value"] > 0.05 and p_diff["p_value"] == 1 / 200
+    d_same = same.data["pairs"][0]["distributions"]
+    d_diff = diff.data["pairs"][0]["distributions"]
+    assert "CCA" not in d_same["mmd_paired"]["note"]
+    assert d_same["mmd_paired"]["p_value"] > 0.05 and d_diff["mmd_paired"]["p_value"] == 1 / 200
+    assert d_diff["mmd_paired"]["value"] > 0.01
+    # the plain estimate of the noisy copy is pulled below 0 by the partners; the paired one not
+    assert d_same["mmd"]["value"] < -0.005 < -abs(d_same["mmd_paired"]["value"])
 
 
 def test_every_summary_column_and_headline_says_its_direction(small):

@@ -74,7 +74,6 @@ def summary(
     mb, cb, how_b = gaussian_fit(ZB)
     # bandwidth None: the median heuristic of the pooled rows, from the kernel's own distances
     test = mmd2_test(SA, SB, n_permutations=MMD_PERMUTATIONS, seed=seed, paired=True)
-    bw = float(test.bandwidth)
     unit = "shared-space distance"
     return {
         "ot_cost": q(
@@ -96,28 +95,49 @@ def summary(
             covariance_a=how_a,
             covariance_b=how_b,
         ),
-        "mmd": q(
-            test.statistic,
-            "squared kernel distance (dimensionless)",
-            note=f"unbiased MMD^2, Gaussian kernel with the median-heuristic bandwidth, on {m} "
-            "rows of each set (sheaftopo.geometry.mmd2_test); 0 for equal distributions; a "
-            "negative value (the unbiased estimate can be) means indistinguishable from "
-            f"equal; p_value: paired permutation test, {test.n_permutations} permutations "
-            "that swap each item's two rows with probability 1/2, "
-            "(1 + #{permuted >= observed}) / (1 + B): small means the two sets' rows are "
-            "distributed differently" + (_FITTED if fitted_space else ""),
-            better="lower",
-            n_points=m,
-            p_value=test.p_value,
-            n_permutations=test.n_permutations,
-        ),
-        "mmd_bandwidth": q(bw, unit, note="median pairwise distance of the pooled rows"),
+        **mmd_entries(test, m, fitted_space),
         "modality_gap": q(
             modality_gap(ZA, ZB),
             "unit-sphere distance (0 to 2)",
             note="distance between the centroids of the L2-normalised rows "
             "(sheaftopo.geometry.modality_gap)",
             better="lower",
+        ),
+    }
+
+
+def mmd_entries(test: Any, m: int, fitted_space: bool) -> dict[str, Any]:
+    """The MMD entries of a paired :class:`~sheaftopo.geometry.MMDTest` on m rows of each set."""
+    kernel = f"Gaussian kernel with the median-heuristic bandwidth, on {m} rows of each set"
+    return {
+        "mmd_paired": q(
+            test.statistic,
+            "squared kernel distance (dimensionless)",
+            note=f"MMD^2 between the two sets' rows, {kernel}: the U-statistic over pairs of "
+            "items (sheaftopo.geometry.mmd2_test, paired=True), unbiased for paired rows; 0 "
+            "for equal distributions, so a negative value means indistinguishable from equal; "
+            f"p_value: paired permutation test, {test.n_permutations} permutations that swap "
+            "each item's two rows with probability 1/2, (1 + #{permuted >= observed}) / "
+            "(1 + B): small means the two sets' rows are distributed differently"
+            + (_FITTED if fitted_space else ""),
+            better="lower",
+            n_points=m,
+            p_value=test.p_value,
+            n_permutations=test.n_permutations,
+        ),
+        "mmd": q(
+            test.mmd2,
+            "squared kernel distance (dimensionless)",
+            note=f"unbiased MMD^2 of two independent samples (sheaftopo.geometry.mmd2), {kernel}; "
+            "with paired rows its cross term includes each item's own k(a_i, b_i), which pulls "
+            "it below 0 by how close partners are: read mmd_paired",
+            better="lower",
+            n_points=m,
+        ),
+        "mmd_bandwidth": q(
+            float(test.bandwidth),
+            "shared-space distance",
+            note="median pairwise distance of the pooled rows",
         ),
     }
 
