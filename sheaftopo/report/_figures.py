@@ -21,6 +21,33 @@ from ._plotting import grid_axes, new_figure, single_axes, to_png
 
 __all__ = ["FIGURES", "render_figures"]
 
+#: more series than this on one axis: the legend goes outside, to the right
+_LEGEND_INSIDE = 6
+
+
+def _style(i: int, n: int) -> dict[str, Any]:
+    """Colour and line style of series i of n: tab10 up to 10, then tab20, dashes alternating."""
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return {"color": colormaps["tab10"](i % 10), "ls": "-"}
+    return {"color": colormaps["tab20"](i % 20), "ls": "-" if i % 2 == 0 else "--"}
+
+
+def _lines_axes(n: int) -> tuple[Any, Any]:
+    """One axis for n overlaid series (wider when their legend goes outside)."""
+    if n <= _LEGEND_INSIDE:
+        return single_axes()
+    fig = new_figure(8.6, 4.2)
+    return fig, fig.subplots()
+
+
+def _legend(ax: Any, n: int, **inside: Any) -> None:
+    if n <= _LEGEND_INSIDE:
+        ax.legend(fontsize=8, **inside)
+    else:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
 
 def death_cdfs(result: Any) -> bytes:
     """Empirical CDFs of every set's H0 deaths (MST edge lengths), overlaid, in two units.
@@ -32,16 +59,23 @@ def death_cdfs(result: Any) -> bytes:
     sets = result.arrays["sets"]
     fig = new_figure(11.0, 4.0)
     left, right = fig.subplots(1, 2)
-    for name, a in sets.items():
+    tops = []
+    for i, (name, a) in enumerate(sets.items()):
         d = np.sort(np.asarray(a["deaths"], dtype=np.float64))
         if d.size == 0:
             continue
         y = np.arange(1, d.size + 1) / d.size
         mean = float(d.mean())
-        left.step(d / a["scale"], y, where="post", lw=1.4, label=name)
-        right.step(d / mean if mean > 0 else d, y, where="post", lw=1.4, label=name)
+        rel = d / mean if mean > 0 else d
+        tops.append(float(np.quantile(rel, 0.99)))
+        style = _style(i, len(sets))
+        left.step(d / a["scale"], y, where="post", lw=1.4, label=name, **style)
+        right.step(rel, y, where="post", lw=1.4, label=name, **style)
     left.set_xlabel("H0 death / s  (MST edge length over the RMS pairwise distance)")
     right.set_xlabel("H0 death / the set's mean death")
+    top = 1.5 * float(np.median(tops)) if tops else 0.0  # a long tail of one set runs off
+    if top > 0:
+        right.set_xlim(-0.02 * top, top)
     for ax in (left, right):
         ax.set_ylabel("fraction of deaths ≤ x")
         ax.set_ylim(-0.02, 1.02)
@@ -67,22 +101,25 @@ def epsilon_profiles(result: Any) -> bytes:
         ax.set_ylabel("fraction")
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(key)
-        ax.legend(fontsize=8, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=9)
     fig.suptitle("ε-profiles of the approximate fiber product")
     return to_png(fig)
 
 
 def principal_angles(result: Any) -> bytes:
     """Principal angles between the two modalities' subspaces, per pair."""
-    fig, ax = single_axes()
-    for key, p in result.arrays["pairs"].items():
+    pairs = result.arrays["pairs"]
+    fig, ax = _lines_axes(len(pairs))
+    for i, (key, p) in enumerate(pairs.items()):
         ang = np.degrees(np.asarray(p["subspaces"]["angles"], dtype=float))
-        ax.plot(np.arange(1, len(ang) + 1), ang, marker="o", ms=3, label=key)
+        style = _style(i, len(pairs))
+        ax.plot(np.arange(1, len(ang) + 1), ang, marker="o", ms=3, label=key, **style)
     ax.set_xlabel("index")
     ax.set_ylabel("principal angle (degrees)")
     ax.set_ylim(-2, 92)
     ax.set_title("Principal-angle spectrum")
-    ax.legend(fontsize=8)
+    _legend(ax, len(pairs), loc="lower right")
     return to_png(fig)
 
 
@@ -92,19 +129,20 @@ def knn_overlap(result: Any) -> bytes:
     With k neighbours the overlap takes only the k + 1 values j / (2k - j),
     j shared neighbours: the histogram has one bar per value.
     """
-    fig, ax = single_axes()
-    for key, p in result.arrays["pairs"].items():
+    pairs = result.arrays["pairs"]
+    fig, ax = _lines_axes(len(pairs))
+    for i, (key, p) in enumerate(pairs.items()):
         nb = p["neighbourhoods"]
         k = int(nb["k"])
         j = np.arange(k + 1)
         values = j / (2 * k - j)
         shared = np.rint(2 * k * nb["overlap"] / (1 + nb["overlap"])).astype(np.int64)
         frac = np.bincount(shared, minlength=k + 1)[: k + 1] / max(len(shared), 1)
-        ax.plot(values, frac, marker="o", ms=4, lw=1.2, label=key)
+        ax.plot(values, frac, marker="o", ms=4, lw=1.2, label=key, **_style(i, len(pairs)))
     ax.set_xlabel("Jaccard overlap of the k nearest neighbours")
     ax.set_ylabel("fraction of points")
     ax.set_title("kNN neighbourhood overlap")
-    ax.legend(fontsize=8)
+    _legend(ax, len(pairs))
     return to_png(fig)
 
 
