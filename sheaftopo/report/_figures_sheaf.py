@@ -22,23 +22,23 @@ def _draw_edges(ax: Any, sheaf: dict[str, Any], pos: dict[str, np.ndarray]) -> N
     from matplotlib import colormaps
 
     cmap = colormaps["viridis"]
+    order = {name: i for i, name in enumerate(pos)}
+    n = len(pos)
     for e in sheaf["edges"]:
         agree = min(max(float(e["agreement"]["value"]), 0.0), 1.0)
         (x0, y0), (x1, y1) = pos[e["a"]], pos[e["b"]]
         own = e["pair_specific"]["value"]
-        ax.plot(
-            [x0, x1],
-            [y0, y1],
-            color=cmap(agree),
-            linewidth=1.0 + 9.0 * agree,
-            linestyle="--" if own else "-",
-            solid_capstyle="round",
-            zorder=1,
-        )
+        ax.plot([x0, x1], [y0, y1], color=cmap(agree), linewidth=1.0 + 10.0 * agree**2, zorder=1)
+        if own:
+            ax.plot([x0, x1], [y0, y1], color="crimson", linewidth=1.2, ls="--", zorder=1.5)
+        # neighbours on the circle: label at the middle; chords nearer the first end, so
+        # that the chords crossing at the centre keep their labels apart
+        gap = abs(order[e["a"]] - order[e["b"]])
+        t = 0.5 if gap in (1, n - 1) else 0.3
         text = f"k={e['edge_dim']['value']}" + (f", {own} own" if own else "")
         ax.text(
-            (x0 + x1) / 2,
-            (y0 + y1) / 2,
+            x0 + t * (x1 - x0),
+            y0 + t * (y1 - y0),
             text,
             fontsize=8,
             ha="center",
@@ -51,10 +51,11 @@ def _draw_edges(ax: Any, sheaf: dict[str, Any], pos: dict[str, np.ndarray]) -> N
 def sheaf_graph(result: Any) -> bytes | None:
     """The modality graph of ``result``'s sheaf section as PNG bytes (None with < 3 sets).
 
-    Sets on a circle; an edge's width and colour grow with its agreement
-    (1 - inconsistency: 1 = the two sets agree exactly in the edge's
-    comparison space, 0 = uncorrelated); its label gives k_e and the number of
-    pair-specific directions (dashed when there are any).
+    Sets on a circle; an edge's colour follows its agreement a (1 -
+    inconsistency: 1 = the two sets agree exactly in the edge's comparison
+    space, 0 = uncorrelated) and its width 1 + 10 a² points; its label gives
+    k_e and the number of pair-specific directions (a red dashed line marks
+    the edges that have any).
 
     Parameters
     ----------
