@@ -20,7 +20,8 @@ _INTRO = (
     "significant canonical directions that no other set sees (canonical correlation with all "
     "the other sets below max(threshold, chance)). <b>Approximate global sections</b>: "
     "readouts of every set whose items agree across every edge (eigenvalue = 1 - their mean "
-    "correlation over the edges; counted below {tol})."
+    "correlation over the edges; counted when below {tol} and the readouts correlate at the "
+    "threshold or above on every edge)."
 )
 
 
