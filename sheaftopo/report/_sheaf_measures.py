@@ -117,7 +117,9 @@ class SheafMeasures:
     n_specific : ndarray of int64, shape (m,)
         Significant directions of the pair that no other set sees:
         ``n_significant`` minus the ``seen_by_others`` at or above
-        ``max(threshold, seen_chance)``.
+        ``max(threshold, seen_chance)``; 0 when ``seen_chance`` is 1 (the
+        other sets have so many dimensions that they fit any variate of so
+        few rows: not determined).
     """
 
     edges: np.ndarray
@@ -377,7 +379,8 @@ def _pair_specific(
         tau, dw = _seen_by_others(Xc, G, _pair_variates(var, e, k), u, v)
         chance[e] = chance_correlation(k, dw, N - 1)
         seen.append(tau)
-        count[e] = k - _significant(tau, threshold, chance[e])
+        if chance[e] < 1.0:  # else too few rows for the others' dimensions: not determined
+            count[e] = k - _significant(tau, threshold, chance[e])
     return seen, chance, count
 
 

@@ -146,6 +146,16 @@ def test_a_duplicated_set():
     assert m.edge_inconsistency[1] < 1e-6
 
 
+def test_others_with_as_many_dimensions_as_rows_decide_nothing():
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((70, 2))
+    X = [z @ rng.standard_normal((2, 4)) + 0.1 * rng.standard_normal((70, 4)) for _ in range(2)]
+    X.append(rng.standard_normal((70, 68)))  # fits any variate of 70 rows
+    m = measure_sheaf(X, COMPLETE)
+    assert m.n_significant[0] == 2 and m.seen_chance[0] == 1.0
+    assert m.n_specific.tolist() == [0, 0, 0] and np.isfinite(m.item_total).all()
+
+
 @pytest.mark.parametrize(
     ("X", "edges", "match"),
     [

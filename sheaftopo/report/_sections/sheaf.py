@@ -122,7 +122,8 @@ def _edge(names: list[str], m: SheafMeasures, e: int) -> dict[str, Any]:
             m.n_specific[e],
             "count",
             note="significant directions of the pair that no other set sees (canonical "
-            "correlation with every other set, concatenated, below max(threshold, chance))",
+            "correlation with every other set, concatenated, below max(threshold, chance)); "
+            "0 when seen_chance is 1 (the other sets have too many dimensions for the rows)",
         ),
         "seen_by_others": curve(
             seen,
