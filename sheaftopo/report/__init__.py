@@ -14,7 +14,8 @@ Layout: ``_config`` (:class:`AnalysisConfig`, :class:`AnalysisResult`),
 ``_dask_engine`` (the engine of ``dask=DaskOptions(...)``), ``_analysis``
 (:func:`analyze`: the loop over the steps), ``_measures``, ``_render``,
 ``_figures`` (with ``_figures_items``, ``_figures_sheaf`` and ``_plotting``),
-``_render_items``, ``_render_sheaf``, ``_staging`` and ``_progress``. :class:`DaskOptions` is
+``_render_items``, ``_render_sheaf``, ``_json``, ``_text``, ``_staging``, ``_sheaf_measures``
+and ``_progress``. :class:`DaskOptions` is
 :class:`sheaftopo.distributed.DaskOptions`.
 
 matplotlib, POT, GUDHI and the numba kernels are imported by the functions

@@ -140,7 +140,7 @@ class _Plan:
 
 
 def _plan(engine: Engine, labels: Any, cfg: AnalysisConfig, graph: Any = None) -> _Plan:
-    """Check the labels and graph, draw the subsamples (one generator, in this order), check rows."""
+    """Check labels and graph, draw the subsamples (one generator, in this order), check rows."""
     names = list(engine.raw)
     edges = check_graph(graph, names)
     n_total = engine.raw[names[0]].shape[0]

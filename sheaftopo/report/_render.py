@@ -9,8 +9,6 @@ them are written (:mod:`._staging`), so a failure never leaves a partial report 
 from __future__ import annotations
 
 import base64
-import html
-import json
 import math
 import os
 from pathlib import Path
@@ -19,7 +17,10 @@ from typing import Any, TextIO
 import numpy as np
 
 from ._config import check_result
+from ._json import render_json
 from ._staging import JSON_NAME
+from ._text import escape as _e
+from ._text import fmt
 
 __all__ = [
     "SECTIONS",
@@ -58,52 +59,9 @@ HTML_NAME = "report.html"
 # ----------------------------------------------------------------------
 
 
-def _clean(obj: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None (JSON has no NaN), tuples lists."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # NumPy scalars
-        return _clean(obj.item())
-    return obj
-
-
-def render_json(result: Any, *, files: dict[str, str] | None = None) -> str:
-    """``result.data`` (plus the list of written files) as indented JSON text.
-
-    NaN and infinities are written as ``null``.
-    """
-    data = dict(check_result(result).data)
-    if files is not None:
-        data["files"] = files
-    return json.dumps(_clean(data), indent=2, allow_nan=False) + "\n"
-
-
 # ----------------------------------------------------------------------
 # formatting helpers
 # ----------------------------------------------------------------------
-
-
-def fmt(v: Any) -> str:
-    """A number for humans: 4 significant digits, integers exact, None as a dash."""
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return "n/a" if math.isnan(v) else ("∞" if v > 0 else "-∞")
-        if v == 0:
-            return "0"
-        if 1e-3 <= abs(v) < 1e5:
-            return f"{v:.4g}"
-        return f"{v:.3e}"
-    return str(v)
 
 
 def _flatten(d: Any, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
@@ -117,10 +75,6 @@ def _flatten(d: Any, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
         name = f"{prefix} {k}".strip() if prefix else str(k)
         out.extend(_flatten(v, name))
     return out
-
-
-def _e(s: Any) -> str:
-    return html.escape(str(s))
 
 
 def _table(columns: list[str], rows: list[tuple[str, list[Any], str]]) -> str:

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from ._config import check_result
-from ._render import _e, fmt
 from ._sections.items import MEASURES
+from ._text import escape as _e
+from ._text import fmt
 
 __all__ = ["CSV_COLUMNS", "classes_html", "items_html", "write_items_csv"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._render import _e, fmt
+from ._text import escape as _e
+from ._text import fmt
 
 __all__ = ["sheaf_html"]
 

@@ -48,9 +48,8 @@ def staged_directory(out_dir: Any) -> Iterator[Path]:
         # directory behind unnamed: it is held until ``stage`` is known.
         with _sigint_deferred():
             try:
-                stage = Path(
-                    tempfile.mkdtemp(prefix=f".{out.name or 'report'}.", suffix=".partial", dir=parent)
-                )
+                prefix = f".{out.name or 'report'}."
+                stage = Path(tempfile.mkdtemp(prefix=prefix, suffix=".partial", dir=parent))
             except OSError as e:
                 raise _naming(e, out, f"cannot create files in {parent}") from e
         if out.exists() and not os.access(out, os.W_OK | os.X_OK):

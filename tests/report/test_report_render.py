@@ -191,3 +191,22 @@ def test_progress_rich_bar():
     with Progress(1, stream=out, backend="rich") as p, p.step("drawing"):
         pass
     assert p.done == 1
+
+
+def test_json_writes_each_list_of_plain_values_on_one_line_and_round_trips(small):
+    text = render_json(small)
+    data = json.loads(text)
+    assert data == json.loads(json.dumps(render_json.__globals__["_clean"](small.data)))
+    n = small.data["pairs"][0]["items"]["n_items"]["value"]
+    assert n >= 50
+    # the per-item curves take one line each, not n
+    assert len(text.splitlines()) < 2000
+    line = next(ln for ln in text.splitlines() if '"values": [' in ln and ln.count(",") >= n - 1)
+    assert line.rstrip().endswith("],") or line.rstrip().endswith("]")
+
+
+def test_json_placeholders_cannot_collide_with_values():
+    from sheaftopo.report import AnalysisResult
+
+    tricky = {"a": ["x", None, 1.5, True], "b": "\u00000", "c": [[1, 2], []], "d": {"e": [0]}}
+    assert json.loads(render_json(AnalysisResult(data=tricky))) == tricky
