@@ -408,7 +408,19 @@ def test_regression_ctrl_c_exits_130_on_one_line_leaving_nothing(tmp_path, big_p
     assert list(out.parent.iterdir()) == []  # no staging directory, no partial report
 
 
-def test_regression_ctrl_c_inside_numba_is_deferred(monkeypatch):
+@pytest.fixture
+def sigint_handled():
+    """SIGINT handled by Python (as in a terminal), whatever this test process inherited.
+
+    A shell without job control starts background jobs with SIGINT ignored, and
+    ``interrupt_handler`` rightly leaves an ignored SIGINT alone.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_regression_ctrl_c_inside_numba_is_deferred(monkeypatch, sigint_handled):
     """A KeyboardInterrupt raised in numba's callbacks from compiled code (constants unpickled
     on a first call) or mid-compilation ended the process by a segmentation fault."""
     import types
@@ -433,7 +445,9 @@ def test_regression_ctrl_c_inside_numba_is_deferred(monkeypatch):
     ("filename", "function"),
     [("<frozen importlib._bootstrap>", "cb"), ("/somewhere/module.py", "__del__")],
 )
-def test_regression_ctrl_c_where_python_drops_it_is_deferred(monkeypatch, filename, function):
+def test_regression_ctrl_c_where_python_drops_it_is_deferred(
+    monkeypatch, sigint_handled, filename, function
+):
     """A KeyboardInterrupt raised in the import system's module-lock weakref callback is printed
     as "Exception ignored" and dropped: the Ctrl-C was lost and the analysis ran to exit 0 (CI)."""
     import types
@@ -451,7 +465,9 @@ def test_regression_ctrl_c_where_python_drops_it_is_deferred(monkeypatch, filena
     assert sent == [(os.getpid(), signal.SIGINT)]
 
 
-def test_regression_a_swallowed_ctrl_c_comes_again_until_it_ends_the_command(monkeypatch):
+def test_regression_a_swallowed_ctrl_c_comes_again_until_it_ends_the_command(
+    monkeypatch, sigint_handled
+):
     """Some C code clears the KeyboardInterrupt raised while it runs (CPython's ABC registration
     during an import, seen in CI): the analysis then ran on and exited 0."""
     from sheaftopo.cli._interrupt import interrupt_handler, on_sigint
