@@ -66,3 +66,18 @@ def make_paired(n: int = 150, d_a: int = 12, d_b: int = 7, seed: int = 0):
 @pytest.fixture(scope="session")
 def paired():
     return make_paired()
+
+
+@pytest.fixture
+def sigint_handled():
+    """SIGINT handled by Python (as in a terminal), whatever this test process inherited.
+
+    A shell without job control starts background jobs with SIGINT ignored; the
+    Ctrl-C handling of the command line rightly leaves an ignored SIGINT alone,
+    and a SIGINT sent to the process would do nothing.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

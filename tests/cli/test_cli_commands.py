@@ -515,7 +515,7 @@ def test_a_closed_stdout_does_not_block_the_program(program, monkeypatch):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_stops_the_program_at_once(program, capsys):
+def test_ctrl_c_stops_the_program_at_once(program, capsys, sigint_handled):
     import os
     import signal
     import threading

@@ -408,18 +408,6 @@ def test_regression_ctrl_c_exits_130_on_one_line_leaving_nothing(tmp_path, big_p
     assert list(out.parent.iterdir()) == []  # no staging directory, no partial report
 
 
-@pytest.fixture
-def sigint_handled():
-    """SIGINT handled by Python (as in a terminal), whatever this test process inherited.
-
-    A shell without job control starts background jobs with SIGINT ignored, and
-    ``interrupt_handler`` rightly leaves an ignored SIGINT alone.
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def test_regression_ctrl_c_inside_numba_is_deferred(monkeypatch, sigint_handled):
     """A KeyboardInterrupt raised in numba's callbacks from compiled code (constants unpickled
     on a first call) or mid-compilation ended the process by a segmentation fault."""

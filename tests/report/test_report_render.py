@@ -62,7 +62,7 @@ def test_staged_directory_refuses_a_file(tmp_path):
         pass
 
 
-def test_regression_ctrl_c_inside_mkdtemp_leaves_nothing(tmp_path, monkeypatch):
+def test_regression_ctrl_c_inside_mkdtemp_leaves_nothing(tmp_path, monkeypatch, sigint_handled):
     # CI caught it: a Ctrl-C landing after mkdtemp's mkdir but before its
     # result was bound left a ".out.*.partial" directory behind
     import signal
@@ -82,7 +82,7 @@ def test_regression_ctrl_c_inside_mkdtemp_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ctrl_c_while_publishing_moves_every_file_or_none(tmp_path, monkeypatch):
+def test_ctrl_c_while_publishing_moves_every_file_or_none(tmp_path, monkeypatch, sigint_handled):
     import os
     import signal
 
