@@ -25,7 +25,6 @@ __all__ = [
     "as_distance_matrix",
     "as_edge_list",
     "as_float_array",
-    "as_graph_edges",
     "as_points",
     "as_sparse_graph",
     "as_vector",
@@ -409,77 +408,6 @@ def as_vector(x: Any, name: str, *, min_size: int = 1, dtype: Any = np.float64) 
         )
     _check_finite(arr, name)
     return arr
-
-
-def as_graph_edges(
-    graph: Any, n_vertices: Any = None, name: str = "graph"
-) -> tuple[np.ndarray, int, list | None]:
-    """A simple graph: a networkx graph, or an (m, 2) integer edge list with ``n_vertices``.
-
-    Returns ``(edges, n, labels)``: ``edges`` (m, 2) int64 in the given
-    orientation (networkx: the order ``graph.edges()`` reports, nodes numbered
-    in ``graph.nodes`` order), ``labels`` the networkx node labels (None for an
-    edge list). Self-loops, repeated edges (in either orientation) and
-    vertices out of range raise ``ValueError``.
-    """
-    labels = None
-    if hasattr(graph, "nodes") and hasattr(graph, "edges") and hasattr(graph, "is_directed"):
-        if graph.is_multigraph():
-            raise ValueError(
-                f"{name} is a networkx multigraph; cellular sheaves here live on simple "
-                "graphs (subdivide parallel edges)"
-            )
-        if n_vertices is not None:
-            raise ValueError(f"n_vertices is only for edge lists; {name} is a networkx graph")
-        labels = list(graph.nodes)
-        index = {node: i for i, node in enumerate(labels)}
-        edges = np.array([[index[a], index[b]] for a, b in graph.edges()], dtype=np.int64)
-        n = len(labels)
-        if n == 0:
-            raise ValueError(f"{name} must have at least one vertex")
-        edges = edges.reshape(-1, 2)
-    else:
-        e = np.asarray(graph)
-        if e.dtype.kind not in "iu" and not (e.size == 0 and e.dtype.kind == "f"):
-            raise TypeError(
-                f"{name} must be a networkx graph or an integer (m, 2) edge list; "
-                f"got {_describe(e)}"
-            )
-        if e.ndim != 2 or e.shape[1] != 2:
-            raise ValueError(f"{name} must have shape (n_edges, 2); got shape {e.shape}")
-        edges = e.astype(np.int64)
-        if n_vertices is None:
-            if edges.size == 0:
-                raise ValueError(f"n_vertices must be given when {name} has no edges")
-            n = int(edges.max()) + 1
-        else:
-            n = check_int(n_vertices, "n_vertices", minimum=1)
-        if edges.size and (int(edges.min()) < 0 or int(edges.max()) >= n):
-            bad = int(np.flatnonzero((edges < 0).any(1) | (edges >= n).any(1))[0])
-            raise ValueError(
-                f"{name} must index vertices in [0, {n}); edge {bad} is "
-                f"({edges[bad, 0]}, {edges[bad, 1]})"
-            )
-    loops = edges[:, 0] == edges[:, 1]
-    if loops.any():
-        k = int(np.flatnonzero(loops)[0])
-        raise ValueError(
-            f"{name} has a self-loop at vertex {edges[k, 0]} (edge {k}); a cellular sheaf "
-            "on a graph has no self-loops"
-        )
-    if len(edges) > 1:
-        lo = np.minimum(edges[:, 0], edges[:, 1])
-        hi = np.maximum(edges[:, 0], edges[:, 1])
-        order = np.lexsort((hi, lo))
-        same = (lo[order][1:] == lo[order][:-1]) & (hi[order][1:] == hi[order][:-1])
-        if same.any():
-            k = int(np.flatnonzero(same)[0])
-            i, j = int(order[k]), int(order[k + 1])
-            raise ValueError(
-                f"{name} repeats the edge {{{lo[i]}, {hi[i]}}} (edges {i} and {j}); "
-                "multigraphs are not supported: subdivide parallel edges"
-            )
-    return edges, n, labels
 
 
 def as_dims(dims: Any, count: int, name: str) -> np.ndarray:

@@ -306,7 +306,8 @@ def harmonic_extension(
 ) -> np.ndarray:
     r"""The 0-cochain of least Dirichlet energy that takes the given values on a boundary.
 
-    Minimises :math:`x^\top L x` over x with :math:`x_B` fixed. The minimiser
+    Minimises :math:`x^\top L x` over x with :math:`x_B` fixed, L weighted by the
+    sheaf's :attr:`~CellularSheaf.edge_weights` when it has them. The minimiser
     is unique iff no nonzero global section vanishes on B (then
     :math:`L_{II}` is positive definite); otherwise a ``ValueError`` says how
     many independent sections vanish there.
@@ -357,6 +358,12 @@ def harmonic_extension(
     array([0., 1., 2., 3.])
     """
     sheaf = _check_sheaf(sheaf)
+    w = sheaf.edge_weights
+    if w is not None and not (w > 0).all():
+        raise ValueError(
+            f"harmonic_extension needs positive edge weights; the sheaf's edge_weights"
+            f"[{int(np.argmin(w))}] is 0 (remove that edge instead)"
+        )
     B = _as_boundary(sheaf, boundary)
     bc = _coords(sheaf, B)
     vals = as_float_array(values, "values", dtype=np.float64).reshape(-1)
@@ -398,7 +405,7 @@ def harmonic_extension(
         r = v - Q[bc] @ c
     interior = np.setdiff1d(np.arange(n), bc)
     defect = np.zeros(len(interior))
-    L = laplacian_scaled(sheaf, None)[0].tocsr()
+    L = laplacian_scaled(sheaf, sheaf.edge_weights)[0].tocsr()
     if h and len(interior):
         # Q c is a section only to the kernel tolerance: an eigenvalue up to tol * lmax
         # counts as zero. Where L (Q c) exceeds its rounding error, Q c is a near-section

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from .._core.cca import signed_svd, whiten
+from .._core.graphs import as_graph_edges
 from .._validation import (
     as_dims,
     as_float_array,
-    as_graph_edges,
     as_points,
     check_int,
     check_real,

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_float_array, check_real
 from ._layouts import offsets
 
-__all__ = ["check_memory", "random_flat_maps", "random_maps", "stack_maps"]
+__all__ = ["check_memory", "check_rotations", "random_flat_maps", "random_maps", "stack_maps"]
 
 
 def _physical_memory() -> int:
@@ -114,3 +114,29 @@ def random_flat_maps(
             out[pos] = block.reshape(len(idx), -1)
         flats.append(out)
     return flats[0], flats[1]
+
+
+def check_rotations(rotations: Any, m: int, atol: Any) -> np.ndarray:
+    """``rotations`` as float64 (m, d, d), each orthogonal to ``atol`` (a connection's maps)."""
+    R = as_float_array(rotations, "rotations", dtype=np.float64)
+    if R.ndim != 3 or R.shape[0] != m or R.shape[1] != R.shape[2]:
+        raise ValueError(f"rotations must have shape ({m}, d, d); got shape {R.shape}")
+    if not np.isfinite(R).all():
+        raise ValueError("rotations must be finite (no NaN or inf)")
+    d = R.shape[1]
+    if d < 1:
+        raise ValueError(f"rotations must be d x d matrices with d >= 1; got shape {R.shape}")
+    atol = check_real(atol, "atol", low=0.0)
+    if m:  # entries of an orthogonal matrix are at most 1: larger ones cannot overflow R R^T
+        with np.errstate(over="ignore", invalid="ignore"):
+            err = np.abs(R @ R.transpose(0, 2, 1) - np.eye(d)).max(axis=(1, 2))
+        err = np.where(np.isfinite(err), err, np.inf)
+    else:
+        err = np.zeros(0)
+    if (err > atol).any():
+        e = int(np.argmax(err))
+        raise ValueError(
+            f"rotations must be orthogonal; rotations[{e}] has |R R^T - I| = {err[e]:.3g} "
+            f"> atol={atol:g}"
+        )
+    return R

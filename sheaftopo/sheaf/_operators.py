@@ -67,14 +67,15 @@ def _index_dtype(nnz: int, dim: int) -> Any:
 
 
 def _edge_weights(sheaf: CellularSheaf, weights: Any) -> np.ndarray | None:
-    """The per-edge weights of ``sheaf``: None, or (m,) finite and non-negative (any sum).
+    """The per-edge weights to use: None (unweighted), or (m,) finite and non-negative.
 
-    Not :func:`sheaftopo._validation.as_weights`: those are probability weights
-    (None becomes uniform, the sum must be one); a sheaf's edge weights scale
-    the Laplacian's blocks and None means unweighted.
+    ``weights=None`` means the sheaf's own :attr:`CellularSheaf.edge_weights`
+    (None when it has none). Not :func:`sheaftopo._validation.as_weights`:
+    those are probability weights (None becomes uniform, the sum must be one);
+    a sheaf's edge weights scale the Laplacian's blocks, any sum.
     """
     if weights is None:
-        return None
+        return sheaf.edge_weights
     w = as_float_array(weights, "weights", dtype=np.float64)
     if w.shape != (sheaf.n_edges,):
         raise ValueError(f"weights must have shape ({sheaf.n_edges},), one per edge; got {w.shape}")
@@ -328,7 +329,7 @@ def laplacian(
             )
         return Ls
 
-    if w is not None:
+    if weights is not None:  # the sheaf's own weights (or none) are cached with it
         return build().asformat(format)
     return sheaf.cached(("laplacian", bool(normalized), pinv_rtol), build).asformat(format)
 
@@ -340,11 +341,12 @@ def laplacian_scaled(
     pinv_rtol: float = 1e-12,
 ) -> tuple[Any, int]:
     """``(L_s, e)`` with ``L = 2**e * L_s``, assembled from the rescaled maps and weights
-    (e = 0 for the normalised Laplacian, which is scale-free). Unweighted ones are cached."""
-    if w is None:
+    (e = 0 for the normalised Laplacian, which is scale-free). Those with no weights or the
+    sheaf's own :attr:`~CellularSheaf.edge_weights` are cached."""
+    if w is None or w is sheaf.edge_weights:
         return sheaf.cached(
-            ("laplacian_scaled", normalized, pinv_rtol),
-            lambda: _assemble_laplacian(sheaf, None, normalized, pinv_rtol),
+            ("laplacian_scaled", normalized, pinv_rtol, w is None),
+            lambda: _assemble_laplacian(sheaf, w, normalized, pinv_rtol),
         )
     return _assemble_laplacian(sheaf, w, normalized, pinv_rtol)
 

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import numpy as np
 
+from .._core.graphs import as_graph_edges
 from .._validation import (
     as_dims,
     as_float_array,
-    as_graph_edges,
     check_int,
     check_random_state,
-    check_real,
 )
 from ._layouts import SheafLayout, offsets, readonly
-from ._maps import check_memory, random_flat_maps, stack_maps
+from ._maps import check_memory, check_rotations, random_flat_maps, stack_maps
+from ._networkx import (
+    as_edge_weights,
+    check_vertex_labels,
+    graph_of,
+    sheaf_arrays_from_networkx,
+    sheaf_to_networkx,
+)
 from ._nsd import nsd_arrays
 
 __all__ = ["CellularSheaf", "common_dims"]
 
 T = TypeVar("T")
+
 
 def common_dims(vertex_dims: np.ndarray, edge_dims: np.ndarray) -> tuple[int, int]:
     """(d_v, d_e): the dimension every vertex (edge) stalk has, 0 where they differ or
@@ -74,6 +81,12 @@ class CellularSheaf:
         Flat row-major maps: edge e's tail map (d_e x d_u) then the next.
     vertex_labels : list, optional
         Original node labels (kept by :meth:`from_networkx`).
+    edge_weights : array_like, shape (m,), optional
+        Non-negative finite edge weights :math:`w_e`, the default ``weights``
+        of every operator that takes them (:func:`laplacian`,
+        :func:`dirichlet_energy`, :func:`spectrum`, :func:`diffuse`, ...).
+        None (the default) means 1 on every edge. The constructors that take a
+        networkx graph read them from the edge attribute named by ``weight``.
 
     References
     ----------
@@ -101,6 +114,7 @@ class CellularSheaf:
         head: Any,
         *,
         vertex_labels: list | None = None,
+        edge_weights: Any = None,
     ) -> None:
         edges_arr, n, _ = as_graph_edges(edges, n_vertices, "edges")
         m = len(edges_arr)
@@ -120,17 +134,7 @@ class CellularSheaf:
                 )
             if not np.isfinite(arr).all():
                 raise ValueError(f"{name} maps must be finite (no NaN or inf)")
-        if vertex_labels is not None:
-            if isinstance(vertex_labels, (str, bytes, dict)) or not (
-                isinstance(vertex_labels, Sequence)
-                or (isinstance(vertex_labels, np.ndarray) and vertex_labels.ndim == 1)
-            ):
-                raise TypeError(
-                    f"vertex_labels must be a list of {n} node labels or None; got "
-                    f"{type(vertex_labels).__name__}"
-                )
-            if len(vertex_labels) != n:
-                raise ValueError(f"vertex_labels must have {n} entries; got {len(vertex_labels)}")
+        check_vertex_labels(vertex_labels, n)
         self._n = n
         self._edges = readonly(edges_arr)
         self._vdims = readonly(vd)
@@ -142,6 +146,7 @@ class CellularSheaf:
         self._toff = readonly(toff)
         self._hoff = readonly(hoff)
         self._labels = list(vertex_labels) if vertex_labels is not None else None
+        self._weights = None if edge_weights is None else readonly(as_edge_weights(edge_weights, m))
         self._layout = SheafLayout(
             self._edges, self._voff, self._eoff, self._tail, self._toff, self._head, self._hoff
         )
@@ -191,6 +196,11 @@ class CellularSheaf:
     def dim_c1(self) -> int:
         """Dimension of the 1-cochains, sum of the edge stalk dimensions."""
         return int(self._eoff[-1])
+
+    @property
+    def edge_weights(self) -> np.ndarray | None:
+        """The edge weights :math:`w_e`, shape (m,), read-only; None when every edge weighs 1."""
+        return self._weights
 
     @property
     def vertex_labels(self) -> list:
@@ -302,7 +312,13 @@ class CellularSheaf:
 
     @classmethod
     def from_maps(
-        cls, graph: Any, tail: Any, head: Any, *, n_vertices: int | None = None
+        cls,
+        graph: Any,
+        tail: Any,
+        head: Any,
+        *,
+        n_vertices: int | None = None,
+        weight: str | None = "weight",
     ) -> CellularSheaf:
         """A sheaf from its restriction maps.
 
@@ -317,6 +333,10 @@ class CellularSheaf:
         n_vertices : int, optional
             For edge lists with isolated vertices; those get stalk dimension 1
             (no map constrains them).
+        weight : str or None, default "weight"
+            For a networkx graph: the edge attribute holding :attr:`edge_weights`
+            (networkx's convention: an edge without it weighs 1; None ignores
+            weights). Edge lists carry no weights.
 
         Examples
         --------
@@ -328,7 +348,7 @@ class CellularSheaf:
         array([[ 0., -1.],
                [ 1.,  0.]])
         """
-        edges, n, labels = as_graph_edges(graph, n_vertices)
+        edges, n, labels, w = graph_of(graph, n_vertices, weight)
         m = len(edges)
         t_flat, t_rows, t_cols = stack_maps(tail, "tail", m)
         h_flat, h_rows, h_cols = stack_maps(head, "head", m)
@@ -351,14 +371,43 @@ class CellularSheaf:
                 f"{vd[ends[k]]} in another of its maps"
             )
         vd[vd == 0] = 1
-        return cls(n, edges, vd, t_rows, t_flat, h_flat, vertex_labels=labels)
+        return cls(n, edges, vd, t_rows, t_flat, h_flat, vertex_labels=labels, edge_weights=w)
 
     @classmethod
-    def constant(cls, graph: Any, dim: int = 1, *, n_vertices: int | None = None) -> CellularSheaf:
+    def constant(
+        cls,
+        graph: Any,
+        dim: int = 1,
+        *,
+        n_vertices: int | None = None,
+        weight: str | None = "weight",
+        nodelist: Any = None,
+    ) -> CellularSheaf:
         """The constant sheaf: every stalk R^dim, every map the identity.
 
-        Its Laplacian is the graph Laplacian tensored with the identity,
-        :math:`L_G \\otimes I_d`.
+        Its Laplacian is the (weighted) graph Laplacian tensored with the
+        identity, :math:`L_G \\otimes I_d`: with ``dim=1`` and a networkx graph,
+        ``laplacian(CellularSheaf.constant(G, weight=w, nodelist=nl))`` equals
+        ``networkx.laplacian_matrix(G, nodelist=nl, weight=w)``, and with
+        ``normalized=True`` ``networkx.normalized_laplacian_matrix`` (where no
+        vertex is isolated; networkx gives an isolated vertex a zero row, and
+        so do we).
+
+        Parameters
+        ----------
+        graph : networkx graph or array_like of int, shape (m, 2)
+        dim : int, default 1
+            The stalk dimension.
+        n_vertices : int, optional
+            For edge lists with isolated vertices.
+        weight : str or None, default "weight"
+            For a networkx graph: the edge attribute holding :attr:`edge_weights`
+            (an edge without it weighs 1; None ignores weights), as networkx's
+            ``weight=``. Edge lists carry no weights.
+        nodelist : sequence of nodes, optional
+            For a networkx graph: the vertices, in this order (default
+            ``G.nodes``); a subset keeps the induced subgraph, as networkx's
+            ``nodelist=``.
 
         Examples
         --------
@@ -367,13 +416,19 @@ class CellularSheaf:
         array([[ 1., -1.,  0.],
                [-1.,  2., -1.],
                [ 0., -1.,  1.]])
+        >>> import networkx as nx
+        >>> G = nx.Graph([("a", "b", {"weight": 2.0}), ("b", "c", {"weight": 0.5})])
+        >>> laplacian(CellularSheaf.constant(G, nodelist=["c", "b", "a"])).toarray()
+        array([[ 0.5, -0.5,  0. ],
+               [-0.5,  2.5, -2. ],
+               [ 0. , -2. ,  2. ]])
         """
-        edges, n, labels = as_graph_edges(graph, n_vertices)
+        edges, n, labels, w = graph_of(graph, n_vertices, weight, nodelist)
         d = check_int(dim, "dim", minimum=1)
         m = len(edges)
         check_memory(2.0 * m * d * d + 4.0 * n * d, f"dim={d} on {m} edges (the maps)")
         eye = np.broadcast_to(np.eye(d), (m, d, d)).reshape(-1)
-        return cls(n, edges, d, d, eye, eye, vertex_labels=labels)
+        return cls(n, edges, d, d, eye, eye, vertex_labels=labels, edge_weights=w)
 
     @classmethod
     def random(
@@ -385,12 +440,14 @@ class CellularSheaf:
         seed: Any = None,
         orthogonal: bool = False,
         n_vertices: int | None = None,
+        weight: str | None = "weight",
     ) -> CellularSheaf:
         """Random restriction maps.
 
         Gaussian entries with variance 1/d_v, or, with ``orthogonal=True``,
         uniformly random (Haar) maps with orthonormal rows (d_e <= d_v) or
-        columns (d_e > d_v): orthogonal matrices when d_e = d_v.
+        columns (d_e > d_v): orthogonal matrices when d_e = d_v. ``weight``
+        reads :attr:`edge_weights` from a networkx graph, as in :meth:`constant`.
 
         Examples
         --------
@@ -400,7 +457,7 @@ class CellularSheaf:
         >>> bool(np.allclose(F.tail_maps @ F.tail_maps.transpose(0, 2, 1), np.eye(2)))
         True
         """
-        edges, n, labels = as_graph_edges(graph, n_vertices)
+        edges, n, labels, w = graph_of(graph, n_vertices, weight)
         m = len(edges)
         vd = as_dims(vertex_dims, n, "vertex_dims")
         ed = as_dims(edge_dims, m, "edge_dims")
@@ -412,11 +469,17 @@ class CellularSheaf:
             raise TypeError(f"orthogonal must be True or False; got {orthogonal!r}")
         rng = check_random_state(seed)
         tail, head = random_flat_maps(rng, edges, vd, ed, orthogonal)
-        return cls(n, edges, vd, ed, tail, head, vertex_labels=labels)
+        return cls(n, edges, vd, ed, tail, head, vertex_labels=labels, edge_weights=w)
 
     @classmethod
     def connection(
-        cls, graph: Any, rotations: Any, *, n_vertices: int | None = None, atol: float = 1e-8
+        cls,
+        graph: Any,
+        rotations: Any,
+        *,
+        n_vertices: int | None = None,
+        atol: float = 1e-8,
+        weight: str | None = "weight",
     ) -> CellularSheaf:
         """An orthogonal connection (an O(d)-bundle): its Laplacian is the connection Laplacian.
 
@@ -428,6 +491,8 @@ class CellularSheaf:
         ----------
         rotations : array_like, shape (m, d, d)
             Orthogonal matrices (checked to ``atol``).
+        weight : str or None, default "weight"
+            Reads :attr:`edge_weights` from a networkx graph, as in :meth:`constant`.
 
         Examples
         --------
@@ -438,95 +503,55 @@ class CellularSheaf:
         >>> cohomology_dimensions(F)[0]   # holonomy = a full turn = identity
         2
         """
-        edges, n, labels = as_graph_edges(graph, n_vertices)
+        edges, n, labels, w = graph_of(graph, n_vertices, weight)
         m = len(edges)
-        R = as_float_array(rotations, "rotations", dtype=np.float64)
-        if R.ndim != 3 or R.shape[0] != m or R.shape[1] != R.shape[2]:
-            raise ValueError(f"rotations must have shape ({m}, d, d); got shape {R.shape}")
-        if not np.isfinite(R).all():
-            raise ValueError("rotations must be finite (no NaN or inf)")
+        R = check_rotations(rotations, m, atol)
         d = R.shape[1]
-        if d < 1:
-            raise ValueError(f"rotations must be d x d matrices with d >= 1; got shape {R.shape}")
-        atol = check_real(atol, "atol", low=0.0)
-        if m:  # entries of an orthogonal matrix are at most 1: larger ones cannot overflow R R^T
-            with np.errstate(over="ignore", invalid="ignore"):
-                err = np.abs(R @ R.transpose(0, 2, 1) - np.eye(d)).max(axis=(1, 2))
-            err = np.where(np.isfinite(err), err, np.inf)
-        else:
-            err = np.zeros(0)
-        if (err > atol).any():
-            e = int(np.argmax(err))
-            raise ValueError(
-                f"rotations must be orthogonal; rotations[{e}] has |R R^T - I| = {err[e]:.3g} "
-                f"> atol={atol:g}"
-            )
         eye = np.broadcast_to(np.eye(d), (m, d, d)).reshape(-1)
-        return cls(n, edges, d, d, R.reshape(-1), eye, vertex_labels=labels)
+        return cls(n, edges, d, d, R.reshape(-1), eye, vertex_labels=labels, edge_weights=w)
 
     @classmethod
-    def from_networkx(cls, G: Any, *, attr: str = "restriction") -> CellularSheaf:
+    def from_networkx(
+        cls,
+        G: Any,
+        *,
+        attr: str = "restriction",
+        weight: str | None = "weight",
+        nodelist: Any = None,
+    ) -> CellularSheaf:
         """A sheaf from a networkx graph whose edges carry their maps.
 
         Every edge ``{a, b}`` must have ``G.edges[a, b][attr] = {a: F_a, b: F_b}``
         (maps keyed by endpoint, so orientation cannot be confused). Nodes are
-        numbered in ``G.nodes`` order; their labels are kept in
-        :attr:`vertex_labels`. A node attribute ``"dim"`` (written by
-        :meth:`to_networkx`) gives the stalk dimension of a vertex without
-        edges (default 1) and must agree with the maps elsewhere.
+        numbered in ``G.nodes`` order (or ``nodelist``'s, as in
+        :meth:`constant`); their labels are kept in :attr:`vertex_labels`. A
+        node attribute ``"dim"`` (written by :meth:`to_networkx`) gives the
+        stalk dimension of a vertex without edges (default 1) and must agree
+        with the maps elsewhere. The edge attribute ``weight`` gives
+        :attr:`edge_weights` (an edge without it weighs 1).
         :meth:`to_networkx` is the inverse.
-        """
-        if not (hasattr(G, "nodes") and hasattr(G, "edges") and hasattr(G, "is_directed")):
-            raise TypeError(
-                f"G must be a networkx graph whose edges carry their maps; got "
-                f"{type(G).__name__} (use from_maps for edge lists)"
-            )
-        _check_attr(attr)
-        edges, n, labels = as_graph_edges(G, name="G")
-        assert labels is not None  # a networkx graph always has labels
-        tails, heads = [], []
-        for k, (a, b) in enumerate(G.edges()):
-            maps = G.edges[a, b].get(attr)
-            if not isinstance(maps, dict) or a not in maps or b not in maps:
-                raise ValueError(
-                    f"edge {k} ({a!r}, {b!r}) must carry {attr}={{{a!r}: F_a, {b!r}: F_b}}; "
-                    f"got {type(maps).__name__}"
-                )
-            tails.append(maps[a])
-            heads.append(maps[b])
-        sheaf = cls.from_maps(edges, tails, heads, n_vertices=n)
-        vd = sheaf._vdims.copy()
-        touched = np.zeros(n, dtype=bool)
-        touched[edges.ravel()] = True
-        for i, node in enumerate(labels):
-            dim = G.nodes[node].get("dim")
-            if dim is None:
-                continue
-            dim = check_int(dim, f"the 'dim' attribute of node {node!r}", minimum=1)
-            if touched[i] and dim != vd[i]:
-                raise ValueError(
-                    f"the 'dim' attribute of node {node!r} is {dim} but its restriction maps "
-                    f"have {vd[i]} columns"
-                )
-            vd[i] = dim
-        return cls(n, edges, vd, sheaf._edims, sheaf._tail, sheaf._head, vertex_labels=labels)
 
-    def to_networkx(self, *, attr: str = "restriction") -> Any:
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sheaftopo.sheaf import CellularSheaf
+        >>> F = CellularSheaf.random([[0, 1], [1, 2]], 2, 1, seed=0)
+        >>> G = F.to_networkx()
+        >>> G.edges[0, 1]["weight"] = 3.0
+        >>> CellularSheaf.from_networkx(G).edge_weights
+        array([3., 1.])
+        """
+        args, kwargs = sheaf_arrays_from_networkx(cls, G, attr, weight, nodelist)
+        return cls(*args, **kwargs)
+
+    def to_networkx(self, *, attr: str = "restriction", weight: str | None = "weight") -> Any:
         """A networkx Graph with the maps as edge attributes (see :meth:`from_networkx`).
 
-        Vertex stalk dimensions are stored as the node attribute ``"dim"``.
+        Vertex stalk dimensions are stored as the node attribute ``"dim"``, and
+        :attr:`edge_weights` (when the sheaf has them) as the edge attribute
+        ``weight``.
         """
-        import networkx as nx
-
-        _check_attr(attr)
-        G = nx.Graph()
-        labels = self.vertex_labels
-        for i, lab in enumerate(labels):
-            G.add_node(lab, dim=int(self._vdims[i]))
-        for e, (a, b) in enumerate(self._edges):
-            la, lb = labels[a], labels[b]
-            G.add_edge(la, lb, **{attr: {la: self.tail_map(e).copy(), lb: self.head_map(e).copy()}})
-        return G
+        return sheaf_to_networkx(self, attr, weight)
 
     @classmethod
     def from_nsd(
@@ -571,8 +596,3 @@ class CellularSheaf:
         u, v = self._edges[:, 0], self._edges[:, 1]
         edge_index = np.stack([np.concatenate([u, v]), np.concatenate([v, u])])
         return edge_index, np.concatenate([T, H]).copy()
-
-
-def _check_attr(attr: Any) -> None:
-    if not isinstance(attr, str):
-        raise TypeError(f"attr must be a string (an edge attribute name); got {attr!r}")

@@ -122,10 +122,13 @@ def test_assembly_vector_tiles_and_wide_rows(vertex_dims, edge_dims):
 def test_constant_sheaf_is_the_graph_laplacian_exactly():
     H = nx.les_miserables_graph()
     H = nx.convert_node_labels_to_integers(H)
-    F = CellularSheaf.constant(H, 1)
+    F = CellularSheaf.constant(H, 1, weight=None)
     ref = nx.laplacian_matrix(H, weight=None).toarray()
     np.testing.assert_array_equal(laplacian(F).toarray(), ref)
-    F3 = CellularSheaf.constant(H, 3)
+    # the co-occurrence counts in the "weight" attribute are read as networkx reads them
+    weighted = nx.laplacian_matrix(H).toarray()
+    np.testing.assert_array_equal(laplacian(CellularSheaf.constant(H)).toarray(), weighted)
+    F3 = CellularSheaf.constant(H, 3, weight=None)
     np.testing.assert_array_equal(laplacian(F3).toarray(), np.kron(ref, np.eye(3)))
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..._validation import as_graph_edges, check_choice, check_int
+from ..._core.graphs import as_graph_edges
+from ..._validation import check_choice, check_int
 
 __all__ = ["GRAPH_KINDS", "check_connected", "make_graph", "shortest_path"]
 
