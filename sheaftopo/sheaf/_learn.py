@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from .._core.cca import signed_svd, whiten
-from .._core.graphs import as_graph_edges
 from .._validation import (
     as_dims,
     as_float_array,
@@ -31,6 +30,7 @@ from .._validation import (
     check_real,
 )
 from ._layouts import offsets
+from ._networkx import graph_of
 from ._sheaf import CellularSheaf
 
 __all__ = ["RestrictionFit", "fit_restriction_maps", "learn_sheaf"]
@@ -345,6 +345,7 @@ def learn_sheaf(
     reg: float = 1e-6,
     center: bool = True,
     n_vertices: int | None = None,
+    weight: str | None = "weight",
 ) -> CellularSheaf:
     r"""A cellular sheaf whose restriction maps are learned from paired data on every edge.
 
@@ -367,7 +368,9 @@ def learn_sheaf(
     graph : networkx graph or array_like of int, shape (m, 2)
         The graph of modalities; edge ``(u, v)`` has tail u and head v. A
         networkx graph's nodes are numbered in ``graph.nodes`` order (and its
-        labels kept in :attr:`CellularSheaf.vertex_labels`).
+        labels kept in :attr:`CellularSheaf.vertex_labels`; the edge
+        attribute ``weight`` becomes :attr:`CellularSheaf.edge_weights`, as in
+        :meth:`CellularSheaf.constant`).
     features : array_like, shape (n, N, d), or sequence of n arrays (N, d_v)
         ``features[v]`` holds vertex v's N samples; row i of every vertex
         describes the same event. The sequence form allows a different
@@ -422,7 +425,7 @@ def learn_sheaf(
     >>> bool(dirichlet_energy(F, x) < 1e-4 * np.sum(x**2))
     True
     """
-    edges, n, labels = as_graph_edges(graph, n_vertices)
+    edges, n, labels, w = graph_of(graph, n_vertices, weight)
     m = len(edges)
     groups, vd = _as_features(features, n)
     u, v = edges[:, 0], edges[:, 1]
@@ -443,7 +446,7 @@ def learn_sheaf(
     tail = np.empty(int(toff[-1]))
     head = np.empty(int(hoff[-1]))
     if m == 0:
-        return CellularSheaf(n, edges, vd, ks, tail, head, vertex_labels=labels)
+        return CellularSheaf(n, edges, vd, ks, tail, head, vertex_labels=labels, edge_weights=w)
 
     names = labels if labels is not None else list(range(n))
     used = np.zeros(n, dtype=bool)
@@ -487,4 +490,4 @@ def learn_sheaf(
             F_v = np.matmul(Vh[sel, :k, :], W[dv][pv[sel]])
             tail[toff[eids][:, None] + np.arange(k * du)] = F_u.reshape(len(eids), -1)
             head[hoff[eids][:, None] + np.arange(k * dv)] = F_v.reshape(len(eids), -1)
-    return CellularSheaf(n, edges, vd, ks, tail, head, vertex_labels=labels)
+    return CellularSheaf(n, edges, vd, ks, tail, head, vertex_labels=labels, edge_weights=w)

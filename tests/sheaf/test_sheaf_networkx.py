@@ -170,3 +170,15 @@ def test_random_weighted_graphs_match_networkx(n, data, scale):
         np.testing.assert_allclose(
             laplacian(F, normalized=True).toarray(), expected_n, rtol=1e-12, atol=1e-12
         )
+
+
+def test_learned_sheaves_keep_the_graph_weights():
+    from sheaftopo.sheaf import learn_sheaf
+
+    G = nx.Graph([("img", "txt", {"weight": 2.0}), ("txt", "aud")])
+    X = np.random.default_rng(0).normal(size=(3, 40, 4))
+    F = learn_sheaf(G, X, 2)
+    np.testing.assert_array_equal(F.edge_weights, [2.0, 1.0])
+    assert learn_sheaf(G, X, 2, weight=None).edge_weights is None
+    with pytest.raises(ValueError, match="edge list"):
+        learn_sheaf([[0, 1]], X[:2], 2, weight="w")
