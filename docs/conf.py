@@ -110,6 +110,9 @@ autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"  # the numpydoc type lines say it
 autodoc_member_order = "bysource"
+# torch.nn.Module.forward's docstring is torch's, not ours: an undocumented
+# override (forward, extra_repr) stays undocumented.
+autodoc_inherit_docstrings = False
 add_module_names = False
 
 numpydoc_show_class_members = False  # the class template lists them
@@ -297,8 +300,14 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # the gallery shows the examples it runs; other scripts of examples/ (long
+    # trainings such as tomclip_distillation.py) stay out of it
+    "ignore_pattern": r"^(?!plot_).*\.py$",  # matched against the bare file name
     "image_scrapers": ("matplotlib",),
     "abort_on_example_error": True,
+    # every build runs every example, so that a change of the library that
+    # breaks one fails the build even when the example file did not change
+    "run_stale_examples": True,
     "show_memory": False,
     "write_computation_times": False,
     "min_reported_time": 10**9,

@@ -149,7 +149,7 @@ class DaskOptions:
         """Keywords of the :mod:`sheaftopo.distributed` functions, run on ``client``.
 
         ``{"options": ...}``: these options with ``client`` (the connected
-        client, or None) in place of :attr:`client`.
+        client, or None) in place of ``client``.
         """
         return {"options": dataclasses.replace(self, client=client)}
 

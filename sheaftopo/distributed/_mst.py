@@ -145,7 +145,7 @@ def _pair(
     """Nearest points of the other block carrying another label, with exact lengths.
 
     Both blocks are first divided by ``2**exponent`` (exact), the power of two
-    that brings the whole cloud's largest |coordinate| into [0.5, 1) (as
+    that brings the whole cloud's largest absolute coordinate into [0.5, 1) (as
     :func:`sheaftopo.persistence.mst` does); ``mean`` and the lengths are in
     those units. Returns ``(WA, QA)`` — for every row of ``A`` (of ``A[sel]``
     if given) its ``k`` nearest rows of ``B`` whose label differs, by
@@ -466,7 +466,7 @@ def mst_dask(
     its Gram-identity resolution; at such ties a death can differ by an ulp
     (``python -m verification h0-certified-boruvka`` compares both with an
     exact Kruskal). As there, the blocks are
-    divided by the power of two that brings the largest |coordinate| of the
+    divided by the power of two that brings the largest absolute coordinate of the
     whole cloud (found in the first pass) into [0.5, 1), exactly, and the
     lengths multiplied back: coordinates of 1e300 or 1e-300 work, and
     distances beyond the float64 range raise a ``ValueError``.

@@ -152,7 +152,7 @@ def random_pair_fraction(
 
 
 def fraction_deviation(n_rows: int, m_rows: int, *, delta: float = 1e-6) -> float:
-    r"""Radius r with P(|observed fraction - expected fraction| >= r) <= δ.
+    r"""Radius r with :math:`P(|\hat f - f| \geq r) \leq \delta` (observed vs expected fraction).
 
     For N × M pairs of independent rows (i.i.d. within each set), the
     observed fraction of pairs within ε is a two-sample U-statistic with a

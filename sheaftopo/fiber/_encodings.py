@@ -86,7 +86,9 @@ def encode_image(image: Any, *, patch_size: Any = None) -> np.ndarray:
 
 
 def encode_tokens(tokens: Any, *, vocab_size: int) -> np.ndarray:
-    r"""Encode token-id sequences as polynomials over Z_|V|[x] (token k is the coefficient of x^k).
+    r"""Encode token-id sequences as polynomials over :math:`\mathbb{Z}_{|V|}[x]`.
+
+    Token k of a sequence is the coefficient of :math:`x^k`.
 
     Parameters
     ----------
@@ -97,7 +99,7 @@ def encode_tokens(tokens: Any, *, vocab_size: int) -> np.ndarray:
         id-0 tokens get the same polynomial: reserve id 0 for padding if that
         matters.
     vocab_size : int
-        |V| >= 2, the modulus.
+        :math:`|V| \geq 2`, the modulus.
 
     Returns
     -------

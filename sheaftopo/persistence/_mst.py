@@ -165,6 +165,7 @@ def mst(
         :func:`~sheaftopo.persistence.spanning_forest`, the result is the
         same): a graph with ``metric="precomputed"``, read as
         :func:`~sheaftopo.persistence.spanning_forest` reads it:
+
         * a sparse graph, a square ``scipy.sparse`` matrix: every *stored* off-diagonal entry is an
           edge, explicit zeros included (scipy's dense csgraph routines read a
           zero as a missing edge, which silently disconnects duplicate points;
@@ -222,7 +223,7 @@ def mst(
     are always recomputed in float64 as :math:`|x_i - x_j|`.
 
     Magnitude. Every method works on the points divided by the power of two
-    that brings their largest |coordinate| into [0.5, 1) (an exact change of
+    that brings their largest absolute coordinate into [0.5, 1) (an exact change of
     exponent) and multiplies the lengths back, so squared distances neither
     overflow nor underflow: coordinates of 1e300 or 1e-300 give the deaths of
     the unit-scale cloud times that scale, to rounding. Distances beyond the

@@ -92,7 +92,7 @@ def farthest_point_subsample(
     Cost O(n k d) time and O(n) extra memory: every step updates each point's
     distance to the sample exactly (no Gram-identity cancellation), in
     parallel. Points are divided by the power of two that brings their largest
-    |coordinate| into [0.5, 1) (exact) and the radii multiplied back, so
+    absolute coordinate into [0.5, 1) (exact) and the radii multiplied back, so
     coordinates of any magnitude (1e-300, 1e300) give the unit-scale radii
     times that magnitude; radii beyond the float64 range raise a
     ``ValueError``.

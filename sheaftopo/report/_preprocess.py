@@ -63,7 +63,7 @@ def paired_subsample(n: int, max_points: int, rng: Any) -> np.ndarray | None:
 
 
 def preprocess(X: Any, how: str) -> np.ndarray:
-    """Apply one of :data:`PREPROCESSING` to the points X.
+    """Apply one of the preprocessing modes (``PREPROCESSING``) to the points X.
 
     ``"none"`` returns a copy of X (float32 stays float32); every other choice
     returns a new float64 array. Any magnitude: ``"l2"`` divides each row by

@@ -57,7 +57,7 @@ def global_sections(
     the Laplacian L is a global section iff its eigenvalue is at most
     ``tol * lambda_max(L)`` (equivalently, singular values of δ at most
     ``sqrt(tol)`` times the largest). The same rule decides
-    :func:`cohomology_dimensions` and :attr:`SheafSpectrum.zero_count`; use
+    :func:`cohomology_dimensions` and the ``zero_count`` of :class:`SheafSpectrum`; use
     :func:`cohomology_dimensions` to see the eigenvalues on both sides of the
     cut (the spectral gap) and judge a borderline case. The kernel is scale-free:
     it is computed on the maps rescaled by a power of two.

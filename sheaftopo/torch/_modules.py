@@ -41,7 +41,7 @@ class ToMCLIPLoss(nn.Module):
     """ToMCLIP's combined loss as a module (see :func:`tomclip_loss_terms` for the arguments).
 
     ``forward(z_student, z_teacher)`` returns the total; the terms of the
-    last call are kept in :attr:`last_terms` as floats, for logging.
+    last call are kept in ``last_terms`` as floats, for logging.
 
     Examples
     --------

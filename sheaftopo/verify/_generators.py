@@ -161,7 +161,7 @@ def _spectrum(rng: np.random.Generator, d: int, cond: float, clustered: bool) ->
 
 
 def spd_pairs(kind: str = "mixed", *, dim: int | Range = (1, 8), cond: float = 1e4) -> Family:
-    """Pairs ``{"P", "Q"}`` of SPD matrices with condition number up to ``cond``.
+    r"""Pairs ``{"P", "Q"}`` of SPD matrices with condition number up to ``cond``.
 
     Parameters
     ----------
@@ -170,8 +170,8 @@ def spd_pairs(kind: str = "mixed", *, dim: int | Range = (1, 8), cond: float = 1
         condition number is ``cond``), ``"clustered"`` (eigenvalues in two
         clusters of width 1e-8: nearly repeated), ``"near-equal"`` (Q = P +
         a perturbation of relative size 1e-6), ``"commuting"`` (shared
-        eigenvectors), ``"scaled"`` (both multiplied by 10^k, |k| <= 100), or
-        ``"mixed"``.
+        eigenvectors), ``"scaled"`` (both multiplied by :math:`10^k`,
+        :math:`|k| \le 100`), or ``"mixed"``.
     dim : int or (low, high), keyword-only
     cond : float, keyword-only
         Largest condition number, >= 1 (e.g. 1e12 for the ill-conditioned
