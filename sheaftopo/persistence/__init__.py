@@ -10,6 +10,7 @@ imported only by the functions that use them.
 
 from ._diagrams import h0_diagram, h0_diagram_batch
 from ._graphs import spanning_forest
+from ._homology import Diagrams, diagrams
 from ._matching import bottleneck, wasserstein
 from ._mst import SpanningForest, mst, mst_batch
 from ._sliced import sliced_wasserstein
@@ -23,12 +24,14 @@ from ._sparsify import (
 from ._subsample import Subsample, farthest_point_subsample
 
 __all__ = [
+    "Diagrams",
     "SpanningForest",
     "SparsificationBound",
     "SparsifiedGraph",
     "Subsample",
     "approximation_bound",
     "bottleneck",
+    "diagrams",
     "farthest_point_subsample",
     "h0_diagram",
     "h0_diagram_batch",

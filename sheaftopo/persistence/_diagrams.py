@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ._mst import batch_forests, forest
+from .._validation import check_choice
+from ._births import check_min_persistence, drop_short, vertex_birth_diagram
+from ._mst import METHODS, METRICS, batch_forests, forest
 
 __all__ = ["h0_diagram", "h0_diagram_batch"]
 
@@ -19,6 +21,8 @@ def h0_diagram(
     n_vertices: int | None = None,
     method: str = "auto",
     memory_budget: int | None = None,
+    vertex_births: Any = None,
+    min_persistence: float | None = None,
 ) -> np.ndarray:
     r"""The H0 persistence diagram of the Vietoris–Rips filtration.
 
@@ -37,6 +41,25 @@ def h0_diagram(
     weights, n_vertices
         Deprecated with the graph call forms, as in
         :func:`sheaftopo.persistence.mst` (removed in sheaftopo 0.3).
+    vertex_births : array_like, shape (n,), optional
+        A filtration value :math:`f_i` per vertex (finite, any sign): vertex
+        :math:`i` is born at :math:`f_i` and the edge :math:`\{i, j\}`
+        enters at :math:`\max(d_{ij}, f_i, f_j)`, the vertex-weighted Rips
+        filtration of ripser and giotto-ph (a distance matrix with the births
+        on its diagonal) and of a GUDHI simplex tree with vertex filtration
+        values. Works for points, dense matrices and graphs; for points and
+        dense matrices it runs dense Prim on the :math:`n \times n` matrix of
+        those edge values (:math:`8 n^2` bytes, within ``memory_budget``;
+        ``method`` "auto" or "prim"). Births follow the elder rule: a merge
+        kills the class of the component with the later minimum birth.
+        Default: every vertex born at 0.
+    min_persistence : float, optional
+        Keep only the rows with ``death - birth > min_persistence``
+        (essential rows always). ``None`` (default) keeps every row, so the
+        diagram has ``n`` rows aligned with the tree's edges, as before this
+        option existed; ``0.0`` drops the zero-length bars, as ripser and
+        GUDHI (whose ``min_persistence`` has the same strict meaning and
+        default 0) do.
 
     Returns
     -------
@@ -45,7 +68,10 @@ def h0_diagram(
         ``(0, inf)`` row per connected component (ripser's convention). Row
         ``k < n - n_components`` is killed by ``mst(data, ...).edges[k]``;
         use :func:`~sheaftopo.persistence.mst` when you need those persistence
-        pairs (e.g. to gather distances for gradients).
+        pairs (e.g. to gather distances for gradients). With
+        ``vertex_births``, rows ``(birth, death)`` in ascending order of
+        death, then the essential rows in ascending order of birth; fewer
+        rows with ``min_persistence``.
 
     References
     ----------
@@ -60,8 +86,33 @@ def h0_diagram(
     array([[ 0.,  1.],
            [ 0.,  2.],
            [ 0., inf]])
+
+    Vertex births: the middle point is born last, at 2.5, so both edges to it
+    enter at 2.5; the first kills its own class at once (a zero-length bar,
+    dropped with ``min_persistence=0.0``), the second the class born at 0.5:
+
+    >>> h0_diagram(np.array([[0.0], [1.0], [3.0]]), vertex_births=[0.5, 2.5, 0.0],
+    ...            min_persistence=0.0)
+    array([[0.5, 2.5],
+           [0. , inf]])
     """
-    return forest(data, metric, method, memory_budget, weights, n_vertices, "h0_diagram", 1).diagram
+    min_persistence = check_min_persistence(min_persistence)
+    if vertex_births is None:
+        dgm = forest(data, metric, method, memory_budget, weights, n_vertices, "h0_diagram", 1)
+        return drop_short(dgm.diagram, min_persistence)
+    metric = check_choice(metric, "metric", METRICS)
+    method = check_choice(method, "method", METHODS)
+    dgm = vertex_birth_diagram(
+        data,
+        vertex_births,
+        metric=metric,
+        method=method,
+        memory_budget=memory_budget,
+        weights=weights,
+        n_vertices=n_vertices,
+        depth=2,
+    )
+    return drop_short(dgm, min_persistence)
 
 
 def h0_diagram_batch(

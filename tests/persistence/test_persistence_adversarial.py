@@ -70,6 +70,11 @@ FEW = settings(
     max_examples=examples(12, 200),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+#: the cases of issue 19's features (the suite is near its time budget)
+TINY = settings(
+    max_examples=examples(5, 100),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 # ---------------------------------------------------------------------------
@@ -935,6 +940,99 @@ def test_distance_hyperparameters(value, text):
 
 
 # ---------------------------------------------------------------------------
+# diagrams (giotto-ph), vertex births, min_persistence
+# ---------------------------------------------------------------------------
+
+
+def _ripser_at_unit_scale(X, **kwargs):
+    """ripser.py's diagrams of X computed on X / 2**k (its float32 range), scaled back."""
+    ripser = pytest.importorskip("ripser").ripser
+    X64 = np.array(X, dtype=np.float64)
+    k = _shift(X64)
+    out = ripser(np.ldexp(X64, -k), **kwargs)["dgms"]
+    return [np.ldexp(np.asarray(g, dtype=np.float64), k) for g in out]
+
+
+@TINY
+@given(X=point_clouds(max_rows=9, max_cols=3), threshold=st.sampled_from([INF, 0.5]))
+def test_diagrams_match_ripser_and_h0_diagram(X, threshold):
+    pytest.importorskip("gph")
+    before = np.array(X, copy=True)
+    scale = math.ldexp(1.0, _shift(X))
+    ref = _ripser_at_unit_scale(X, maxdim=1, thresh=threshold)
+
+    def check(res):
+        assert isinstance(res, P.Diagrams) and len(res.dgms) == 2
+        h0 = h0_diagram(X, min_persistence=0.0)
+        if threshold == INF:
+            np.testing.assert_array_equal(res.dgms[0], h0)
+        for got, want in zip(res.dgms, ref, strict=True):
+            assert got.dtype == np.float64 and got.shape == want.shape
+            n_inf = np.isinf(got[:, 1]).sum()
+            assert n_inf == np.isinf(want[:, 1]).sum()
+            fin = np.isfinite(got[:, 1])
+            got_f = np.sort(got[fin], axis=0)
+            want_f = np.sort(want[np.isfinite(want[:, 1])], axis=0)
+            np.testing.assert_allclose(got_f, want_f, rtol=1e-5, atol=1e-6 * scale)
+
+    check_call(SUB, P.diagrams, X, threshold=threshold * scale, names="data",
+               allow_posinf=True, check=check)
+    _unchanged(before, X)
+
+
+@TINY
+@given(X=point_clouds(max_rows=8, max_cols=3), data=st.data())
+def test_vertex_births_match_gudhi(X, data):
+    n = len(X)
+    scale = math.ldexp(1.0, _shift(X))
+    f = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0]),
+                                    min_size=n, max_size=n))) * scale
+    f_in = _with_layout(data.draw, f)
+    X64 = np.ldexp(np.array(X, dtype=np.float64), -_shift(X))
+    D = cdist(X64, X64)
+    W = np.maximum(np.maximum(D, f[:, None] / scale), f[None, :] / scale)
+    tree = gudhi.SimplexTree()
+    tree.insert_batch(np.arange(n)[None, :], f / scale)
+    I, J = np.triu_indices(n, 1)
+    if n > 1:
+        tree.insert_batch(np.stack([I, J]), W[I, J])
+    tree.compute_persistence(min_persistence=-1.0, persistence_dim_max=True)
+    want = np.ldexp(tree.persistence_intervals_in_dimension(0).reshape(-1, 2), _shift(X))
+    tol = _tolerance(X, "euclidean")
+
+    def check(dgm):
+        assert dgm.shape == (n, 2)
+        np.testing.assert_allclose(np.sort(dgm[:, 0]), np.sort(want[:, 0]), rtol=0, atol=tol)
+        np.testing.assert_allclose(np.sort(dgm[:, 1]), np.sort(want[:, 1]), rtol=0, atol=tol)
+
+    check_call(SUB, h0_diagram, X, vertex_births=f_in, names="data", allow_posinf=True,
+               check=check)
+
+
+@TINY
+@given(bad=bad_arrays((4,)), value=bad_scalars())
+def test_bad_vertex_births_and_min_persistence(bad, value):
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    for fn in (h0_diagram, P.diagrams):
+        outcome, _ = check_call(SUB, fn, X, vertex_births=bad, names="vertex_births",
+                                allow_posinf=True)
+        assert outcome == ("ok" if bad is None else "error")  # None: all born at 0
+        outcome, _ = check_call(SUB, fn, X, vertex_births=[0.0, 1.0], names="vertex_births")
+        assert outcome == "error"
+        check_call(SUB, fn, X, min_persistence=value, names="min_persistence",
+                   allow_posinf=True)
+    for name in ("max_dim", "threshold", "coeff", "n_threads"):
+        check_call(SUB, P.diagrams, X, **{"max_dim": 0, name: value}, names=name,
+                   allow_posinf=True)
+    check_call(SUB, P.diagrams, X, metric=str(value), names="metric", allow_posinf=True)
+    outcome, _ = check_call(SUB, P.diagrams, X, coeff=6, names="coeff")
+    assert outcome == "error"
+    for bad_data in ([[np.nan, 0.0]], "abc", np.zeros((0, 2))):
+        outcome, _ = check_call(SUB, P.diagrams, bad_data, names="data")
+        assert outcome == "error"
+
+
+# ---------------------------------------------------------------------------
 # the Dask MST
 # ---------------------------------------------------------------------------
 
@@ -1009,6 +1107,8 @@ COVERED = {
     "Subsample": test_farthest_point_subsample,
     "approximation_bound": test_approximation_bound,
     "bottleneck": test_bottleneck_matches_brute_force,
+    "Diagrams": test_diagrams_match_ripser_and_h0_diagram,
+    "diagrams": test_diagrams_match_ripser_and_h0_diagram,
     "farthest_point_subsample": test_farthest_point_subsample,
     "h0_diagram": test_h0_diagram_points,
     "h0_diagram_batch": test_batches_equal_one_call_per_cloud,
