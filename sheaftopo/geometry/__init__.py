@@ -23,6 +23,7 @@ keyword-only.
 """
 
 from .._core.deprecation import renamed_attributes
+from ._cost_transport import solve_transport
 from ._diagnostics import (
     ManifoldDiagnostics,
     knn_hausdorff,
@@ -72,6 +73,7 @@ __all__ = [
     "modality_gap",
     "sinkhorn_divergence",
     "sliced_transport",
+    "solve_transport",
     "spd_distance",
     "spd_exp",
     "spd_geodesic",

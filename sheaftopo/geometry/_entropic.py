@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from .._validation import (
-    as_weights,
     check_int,
     check_real,
 )
@@ -20,7 +19,14 @@ from ._checks import (
     check_reg,
 )
 from ._sinkhorn import _sinkhorn, _symmetric_sinkhorn
-from ._transport import TransportResult, _overflow_error, _scaled_result, _times_pow2, _unit_cost
+from ._transport import (
+    TransportResult,
+    _overflow_error,
+    _scaled_result,
+    _times_pow2,
+    _unit_cost,
+    transport_weights,
+)
 
 __all__ = ["entropic_transport", "sinkhorn_divergence"]
 
@@ -56,8 +62,8 @@ def _entropic_args(
     X: Any, Y: Any, a: Any, b: Any, reg: Any, p: Any, max_iter: Any, tol: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, int, float]:
     X, Y = as_pair(X, Y, paired=False, same_dim=True)
-    a = as_weights(a, X.shape[0], "a")
-    b = as_weights(b, Y.shape[0], "b")
+    a = transport_weights(a, X.shape[0], "a")
+    b = transport_weights(b, Y.shape[0], "b")
     reg = check_reg(reg)
     p = check_order(p)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
@@ -304,6 +310,8 @@ def sinkhorn_divergence(
     ]
     same = xy is xx  # S_eps(a, a) = 0 exactly (no subnormal rounding of the halves)
     return TransportResult(
+        dual_a=np.zeros(len(a)) if same else _debiased(xy.dual_a, xx),
+        dual_b=np.zeros(len(b)) if same else _debiased(xy.dual_b, yy),
         cost=0.0 if same else xy.cost - (0.5 * xx.cost + 0.5 * yy.cost),
         linear_cost=0.0 if same else xy.linear_cost - (0.5 * xx.linear_cost + 0.5 * yy.linear_cost),
         plan=xy.plan,
@@ -312,3 +320,12 @@ def sinkhorn_divergence(
         marginal_error=max(r.marginal_error for r in parts),
         message="converged" if converged else "; ".join(failed),
     )
+
+
+def _debiased(cross: Any, sym: TransportResult) -> np.ndarray:
+    """``f_ab - f_aa``: a cross potential minus the symmetric one (the mean of its pair).
+
+    The symmetric problem's potentials are ``(f + K, f - K)`` for its
+    symmetric solution ``f``; their mean removes the constant.
+    """
+    return np.asarray(cross) - 0.5 * (np.asarray(sym.dual_a) + np.asarray(sym.dual_b))

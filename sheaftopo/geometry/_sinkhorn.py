@@ -44,8 +44,8 @@ def _finish(
     g: np.ndarray,
     dims: tuple[int, int, np.ndarray | None, np.ndarray | None],
     return_plan: bool,
-) -> tuple[float, float, np.ndarray | None, float]:
-    """Cost, linear cost, plan and marginal error after a last row update from ``g``.
+) -> tuple[float, float, np.ndarray | None, float, np.ndarray, np.ndarray]:
+    """Cost, linear cost, plan, marginal error and potentials after a last row update from ``g``.
 
     With ``f`` the softmin of ``g`` (cost units), the plan
     ``P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg)`` has row sums ``a``, and
@@ -65,7 +65,40 @@ def _finish(
     cost = float(a @ f + c @ g)
     linear = float(np.vdot(P, C))
     n, m, ia, ib = dims
-    return cost, linear, (_embed(P, ia, ib, n, m) if return_plan else None), err
+    return cost, linear, (_embed(P, ia, ib, n, m) if return_plan else None), err, f, g
+
+
+def _soft_fill(
+    C: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    reg: float,
+    fg: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray | None, np.ndarray | None],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-length entropic potentials from those of the points of positive weight.
+
+    ``C`` is the full cost, ``a``, ``b`` the kept weights. A point of weight
+    zero gets the soft-min transform of the other potential (the value its
+    potential takes at the fixed point of the Sinkhorn updates); the kept
+    entries are returned as they are.
+    """
+    f, g = fg
+    ia, ib = kept
+    if ia is None and ib is None:
+        return f, g
+    n, m = C.shape
+    rows = np.arange(n) if ia is None else ia
+    cols = np.arange(m) if ib is None else ib
+    F, G = np.zeros(n), np.zeros(m)
+    F[rows], G[cols] = f, g
+    if ia is not None:
+        F = _softmin(C[:, cols], g, b, reg)
+        F[rows] = f
+    if ib is not None:
+        G = _softmin(C[rows].T, f, a, reg)
+        G[cols] = g
+    return F, G
 
 
 #: Sinkhorn iterations tried before switching to Newton steps (when the problem is small)
@@ -217,6 +250,7 @@ def _sinkhorn(
     from ot.bregman import sinkhorn_log
 
     n, m = C.shape
+    full = C
     C, a, b, ia, ib = _restrict(C, a, b)
     newton_ok = len(a) * len(b) ** 2 + len(b) ** 3 <= NEWTON_MAX_WORK
     how = ""
@@ -246,9 +280,12 @@ def _sinkhorn(
                 break
             g = _softmin(C.T, f, a, reg)
             n_iter += 1
-    cost, linear, plan, err = _finish(C, a, b, reg, g, (n, m, ia, ib), return_plan)
+    cost, linear, plan, err, f, g = _finish(C, a, b, reg, g, (n, m, ia, ib), return_plan)
+    f, g = _soft_fill(full, a, b, reg, (f, g), (ia, ib))
     converged = last < tol
     return TransportResult(
+        dual_a=f,
+        dual_b=g,
         cost=cost,
         linear_cost=linear,
         plan=plan,
@@ -287,6 +324,7 @@ def _symmetric_sinkhorn(
     ||a (exp((g - T(g)) / reg) - 1)||_2.
     """
     n = len(a)
+    full = C
     C, a, _, ia, ib = _restrict(C, a, a)  # drop zero weights (rows and columns)
     g = np.zeros(len(a))
     it = 0
@@ -297,9 +335,12 @@ def _symmetric_sinkhorn(
             break
         g = 0.5 * (g + Tg)
         it += 1
-    cost, linear, plan, marginal = _finish(C, a, a, reg, g, (n, n, ia, ib), return_plan)
+    cost, linear, plan, marginal, f, g = _finish(C, a, a, reg, g, (n, n, ia, ib), return_plan)
+    f, g = _soft_fill(full, a, a, reg, (f, g), (ia, ib))
     converged = err < tol
     return TransportResult(
+        dual_a=f,
+        dual_b=g,
         cost=cost,
         linear_cost=linear,
         plan=plan,

@@ -76,9 +76,10 @@ class TransportResult:
         :func:`sinkhorn_divergence`, the same debiased combination of the
         linear costs, the "sharp" variant of POT's
         ``ot.bregman.empirical_sinkhorn_divergence``).
-    plan : ndarray of shape (n, m), or None
+    plan : ndarray of shape (n, m), scipy.sparse.csr_array, or None
         The transport plan when ``return_plan=True`` (None otherwise, and
-        always None for sliced Wasserstein).
+        always None for sliced Wasserstein); a sparse array when
+        :func:`solve_transport` was given a sparse cost.
     n_iter : int or None
         Sinkhorn iterations (summed over the three problems of
         :func:`sinkhorn_divergence`); None where the solver does not report
@@ -96,15 +97,44 @@ class TransportResult:
         ``"optimal"`` (exact), ``"converged"`` (Sinkhorn), ``"closed form per
         direction"`` (sliced), or the solver's explanation when it stopped
         early.
+    dual_a : ndarray of shape (n,), or None
+        The dual potential :math:`f` on the points of the first measure, in
+        the units of the cost (None for sliced Wasserstein). Exact: the
+        Kantorovich potentials of ``ot.emd(..., log=True)`` (``log["u"]``,
+        centred as POT does), with :math:`f_i + g_j \le C_{ij}`, equality
+        where the plan is positive, and :math:`\langle a, f\rangle +
+        \langle b, g\rangle` = ``cost``. Entropic: the potentials with
+        :math:`P_{ij} = a_i b_j e^{(f_i + g_j - C_{ij})/\varepsilon}` (POT's
+        ``reg * log_u`` minus ``reg * log(a)``, up to a constant moved from
+        :math:`f` to :math:`g`), for which :math:`\langle a, f\rangle +
+        \langle b, g\rangle` = ``cost``. Sinkhorn divergence: the debiased
+        potentials :math:`f_{ab} - f_{aa}` of Feydy et al. Points of weight
+        zero get the (c- or soft-) transform of the other potential.
+    dual_b : ndarray of shape (m,), or None
+        The dual potential :math:`g` on the points of the second measure.
     """
 
     cost: float
     linear_cost: float
-    plan: np.ndarray | None
+    plan: Any
     n_iter: int | None
     converged: bool
     marginal_error: float
     message: str
+    dual_a: np.ndarray | None = None
+    dual_b: np.ndarray | None = None
+
+
+def transport_weights(w: Any, n: int, name: str) -> np.ndarray:
+    """:func:`~sheaftopo._validation.as_weights`, with an empty list or 1-D array meaning uniform.
+
+    As in POT (``a=[]``); None also means uniform. Any other length is refused.
+    """
+    if isinstance(w, (list, tuple)) and len(w) == 0:
+        w = None
+    elif isinstance(w, np.ndarray) and w.shape == (0,):
+        w = None
+    return as_weights(w, n, name)
 
 
 def _log2(s: float) -> int:
@@ -251,27 +281,82 @@ def _marginal_error(P: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float,
     return float(np.abs(r - a).sum() + np.abs(c - b).sum()), r
 
 
+def _fill_duals(
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+    shape: tuple[int, int],
+    fg: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-length exact potentials from those ``fg`` of the points of positive weight.
+
+    ``edges = (rows, cols, costs)`` lists the pairs allowed to carry mass
+    (every pair of a dense cost), ``kept`` the indices of the points of
+    positive weight. A point of weight zero gets the c-transform of the other
+    potential over its pairs (``g_j = min_i C_ij - f_i`` over the kept rows
+    first, then ``f_i = min_j C_ij - g_j`` over all columns; 0 for a point
+    with no pair), which keeps ``f_i + g_j <= C_ij`` on every pair and
+    changes neither the dual value nor the slackness.
+    """
+    (n, m), (r, c, w) = shape, edges
+    F, G = np.zeros(n), np.zeros(m)
+    F[kept[0]], G[kept[1]] = fg
+    in_a, in_b = np.zeros(n, bool), np.zeros(m, bool)
+    in_a[kept[0]], in_b[kept[1]] = True, True
+    for target, other, idx, oidx, sel in (
+        (G, F, c, r, in_a[r] & ~in_b[c]),
+        (F, G, r, c, ~in_a[r]),
+    ):
+        best = np.full(len(target), np.inf)
+        np.minimum.at(best, idx[sel], w[sel] - other[oidx[sel]])
+        fill = ~(in_b if target is G else in_a)
+        target[fill] = np.where(np.isfinite(best[fill]), best[fill], 0.0)
+    return F, G
+
+
+def _restrict_sparse(
+    C: Any, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray, np.ndarray]:
+    """The points of positive weight of a sparse (COO) problem: ``(rows, cols, C', a', b')``.
+
+    ``C'`` is a new COO array on the kept rows and columns (their pairs only).
+    """
+    import scipy.sparse as sp
+
+    rows, cols = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
+    new_r, new_c = np.full(len(a), -1), np.full(len(b), -1)
+    new_r[rows], new_c[cols] = np.arange(len(rows)), np.arange(len(cols))
+    keep = (new_r[C.row] >= 0) & (new_c[C.col] >= 0)
+    Cr = sp.coo_array(
+        (C.data[keep], (new_r[C.row[keep]], new_c[C.col[keep]])), shape=(len(rows), len(cols))
+    )
+    return rows, cols, Cr, a[rows], b[cols]
+
+
 def _exact(
     C: np.ndarray, a: np.ndarray, b: np.ndarray, return_plan: bool, max_iter: int | None
 ) -> TransportResult:
+    """Exact OT on the cost ``C`` (any finite values; ``C`` itself is not modified)."""
     import ot
 
     n, m = C.shape
-    C, a, b, ia, ib = _restrict(C, a, b)
+    Cr, a, b, ia, ib = _restrict(C, a, b)
     if max_iter is None:
         max_iter = max(100_000, 50 * (len(a) + len(b)) ** 2)
-    # POT's pivoting tolerances are absolute: bring the largest cost into (1/2, 1]
-    # by a power of two (exact; the plan is unchanged) and scale the cost back.
-    top = float(C.max())
+    # POT's pivoting tolerances are absolute: bring the largest |cost| into (1/2, 1]
+    # by a power of two (exact; the plan is unchanged) and scale cost and duals back.
+    top = float(np.abs(Cr).max())
     k = math.frexp(top)[1] if top > 0 else 0
-    if k:
-        np.ldexp(C, -k, out=C)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        G, log = ot.emd(a, b, C, numItermax=max_iter, log=True)
+        G, log = ot.emd(a, b, np.ldexp(Cr, -k), numItermax=max_iter, log=True)
     cost = math.ldexp(float(log["cost"]), k)
     err, _ = _marginal_error(G, a, b)
     ok = int(log["result_code"]) == 1
+    f, g = np.ldexp(log["u"], k), np.ldexp(log["v"], k)
+    if ia is not None or ib is not None:
+        r, c = np.indices((n, m)).reshape(2, -1)
+        kept = (np.arange(n) if ia is None else ia, np.arange(m) if ib is None else ib)
+        f, g = _fill_duals((r, c, C.ravel()), (n, m), (f, g), kept)
     return TransportResult(
         cost=cost,
         linear_cost=cost,
@@ -280,6 +365,8 @@ def _exact(
         converged=ok,
         marginal_error=err,
         message="optimal" if ok else str(log["warning"]),
+        dual_a=f,
+        dual_b=g,
     )
 
 
@@ -370,8 +457,8 @@ def exact_transport(
     1.2071067811865475
     """
     X, Y = as_pair(X, Y, paired=False, same_dim=True)
-    a = as_weights(a, X.shape[0], "a")
-    b = as_weights(b, Y.shape[0], "b")
+    a = transport_weights(a, X.shape[0], "a")
+    b = transport_weights(b, Y.shape[0], "b")
     p = check_order(p)
     if max_iter is not None:
         max_iter = check_int(max_iter, "max_iter", minimum=1)
@@ -383,6 +470,11 @@ def _scaled_result(res: TransportResult, k: float, p: float) -> TransportResult:
     """``res`` for the cost ``U * 2^k`` (plans and marginal errors do not change)."""
     cost = float(_times_pow2(res.cost, k))
     linear = float(_times_pow2(res.linear_cost, k))
-    if not (math.isfinite(cost) and math.isfinite(linear)):
+    duals = [None if d is None else _times_pow2(d, k) for d in (res.dual_a, res.dual_b)]
+    if not (
+        math.isfinite(cost)
+        and math.isfinite(linear)
+        and all(d is None or np.isfinite(d).all() for d in duals)
+    ):
         raise _overflow_error("the transport cost", k, p)
-    return dataclasses.replace(res, cost=cost, linear_cost=linear)
+    return dataclasses.replace(res, cost=cost, linear_cost=linear, dual_a=duals[0], dual_b=duals[1])

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.linalg as sl
+import scipy.sparse as sp
 from _adversarial import (
     MAGNITUDES,
     bad_arrays,
@@ -56,6 +57,7 @@ from sheaftopo.geometry import (
     modality_gap,
     sinkhorn_divergence,
     sliced_transport,
+    solve_transport,
     spd_distance,
     spd_exp,
     spd_geodesic,
@@ -530,6 +532,51 @@ def test_gaussian_wasserstein_adversarial(d, s_mean, s_cov, seed):
 
     check_call(SUB, gaussian_wasserstein, m1, S1 * s_cov, m2, S2 * s_cov,
                names=("mean1", "mean2", "cov1", "cov2"), check=check)
+
+
+@covers("solve_transport")
+@settings(max_examples=examples(25, 500))
+@given(point_clouds(max_rows=8, max_cols=5), st.sampled_from([None, 1e-1, 1.0, 1e3]),
+       st.booleans())
+def test_solve_transport_adversarial(C, rel_reg, sparse):
+    # a point cloud as a cost matrix: extreme magnitudes, negative entries, ties, layouts
+    s = power_of_two_scale(np.asarray(C, dtype=float))
+    U = np.asarray(C, dtype=float) / s  # exact
+    reg = None if rel_reg is None else rel_reg * s
+    cost = sp.coo_array(C) if sparse and reg is None else C  # (zeros are not stored)
+    n, m = U.shape
+    a, b = np.full(n, 1 / n), np.full(m, 1 / m)
+
+    def check(res):
+        assert isinstance(res, TransportResult)
+        k = math.log2(s)
+        if reg is None:
+            ref = ot.emd2(a, b, sp.coo_array(U) if sparse else U)
+            close_scaled(res.cost, ref, k, 1e-9, "solve_transport")
+        elif res.converged:  # OT_0 <= OT_eps <= OT_0 + eps log(min(n, m))
+            lo = ot.emd2(a, b, U)
+            hi = lo + rel_reg * math.log(min(n, m))
+            assert times_pow2(lo - 1e-9, k) <= res.cost <= times_pow2(hi + 1e-9, k)
+        if res.converged:  # strong duality, at unit scale
+            fu, gu = times_pow2(res.dual_a, -k), times_pow2(res.dual_b, -k)
+            assert abs(a @ fu + b @ gu - float(times_pow2(res.cost, -k))) <= 1e-7
+
+    check_call(SUB, solve_transport, cost, reg=reg, names=("cost", "reg"), check=check)
+
+
+@settings(max_examples=examples(40, 800))
+@given(st.one_of(bad_arrays((5, 3)), st.sampled_from([[[]], [[1.0, np.nan]]])))
+def test_solve_transport_refuses_bad_costs(bad):
+    check_call(SUB, solve_transport, bad, names=("cost",))
+    if isinstance(bad, np.ndarray) and bad.ndim == 2 and bad.size and bad.dtype.kind in "fc":
+        check_call(SUB, solve_transport, sp.coo_array(bad), names=("cost",))
+
+
+@settings(max_examples=examples(40, 800))
+@given(st.sampled_from(["a", "b", "reg", "max_iter", "tol"]),
+       st.one_of(bad_scalars(), bad_arrays((5,))))
+def test_solve_transport_bad_hyperparameters(param, value):
+    check_call(SUB, solve_transport, GOOD, **{param: value}, names=(param,))
 
 
 # --- SPD --------------------------------------------------------------------

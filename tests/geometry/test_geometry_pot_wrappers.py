@@ -1,0 +1,172 @@
+"""The POT wrappers of issue 19, against POT on its own test inputs.
+
+Arbitrary (dense and sparse) cost matrices, dual potentials, ``a=[]`` as
+uniform weights (POT's ``test_emd_empty``), barycenters and Gaussian maps.
+POT's inputs: ``test_ot.py`` (``test_dual_variables``, ``test_emd_empty``,
+``test_lp_barycenter``, ``test_free_support_barycenter``),
+``test_bregman.py`` (barycenter of two 1-D Gaussian histograms) and
+``test_gaussian.py`` (``make_data_classif("3gauss")`` to ``"3gauss2"``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ot
+import pytest
+import scipy.sparse as sp
+from _geometry_helpers import make_rng
+from ot.datasets import make_1D_gauss as gauss
+
+from sheaftopo.geometry import (
+    TransportResult,
+    cost_matrix,
+    entropic_transport,
+    exact_transport,
+    sinkhorn_divergence,
+    solve_transport,
+)
+
+
+def pot_dual_example():
+    """POT's test_dual_variables: two 1-D Gaussian histograms, cost |x - y|."""
+    n, m = 500, 600
+    x, y = np.arange(n, dtype=float), np.arange(m, dtype=float)
+    a, b = gauss(n, m=300, s=5), gauss(m, m=400, s=10)
+    return a, b, ot.dist(x[:, None], y[:, None]) ** 0.5
+
+
+def check_exact_duality(res, a, b, C, atol=1e-9):
+    """Strong duality, feasibility and complementary slackness of exact potentials."""
+    f, g = res.dual_a, res.dual_b
+    scale = float(np.abs(C).max())
+    assert a @ f + b @ g == pytest.approx(res.cost, rel=1e-12, abs=atol * scale)
+    reduced = C - f[:, None] - g[None, :]
+    assert reduced.min() >= -atol * scale
+    P = res.plan.toarray() if sp.issparse(res.plan) else res.plan
+    assert np.abs(reduced[P > 0]).max() <= atol * scale
+
+
+def test_dense_cost_and_duals_match_pot_dual_variables_example():
+    a, b, M = pot_dual_example()
+    res = solve_transport(M, a=a, b=b, return_plan=True)
+    _, log = ot.emd(a, b, M, log=True)
+    assert isinstance(res, TransportResult) and res.converged
+    assert res.cost == pytest.approx(100.0, rel=1e-12)  # |mean1 - mean2|, as POT checks
+    assert res.cost == pytest.approx(log["cost"], rel=1e-13)
+    # POT's centred potentials wherever the weight is positive (zero-weight bins are free)
+    np.testing.assert_allclose(res.dual_a[a > 0], log["u"][a > 0], atol=1e-9)
+    np.testing.assert_allclose(res.dual_b[b > 0], log["v"][b > 0], atol=1e-9)
+    check_exact_duality(res, a, b, M)
+
+
+def test_point_cloud_duals_with_zero_weights():
+    rng = make_rng(19)
+    X, Y = rng.normal(size=(8, 2)), rng.normal(size=(11, 2)) + 1.0
+    a, b = rng.random(8), rng.random(11)
+    a[[0, 5]], b[3] = 0.0, 0.0
+    a, b = a / a.sum(), b / b.sum()
+    for p in (1.0, 2.0):
+        res = exact_transport(X, Y, a=a, b=b, p=p, return_plan=True)
+        check_exact_duality(res, a, b, cost_matrix(X, Y, p=p))
+        same = solve_transport(cost_matrix(X, Y, p=p), a=a, b=b)
+        assert same.cost == pytest.approx(res.cost, rel=1e-12)
+
+
+@pytest.mark.parametrize("reg", [0.2, 1.0, 50.0])
+def test_entropic_cost_matrix_and_duals_match_pot(reg):
+    rng = make_rng(7)
+    X, Y = rng.normal(size=(9, 2)), rng.normal(size=(12, 2))
+    a, b = rng.random(9) + 0.1, rng.random(12) + 0.1
+    a, b = a / a.sum(), b / b.sum()
+    M = ot.dist(X, Y) - 3.0  # negative costs too: the plan is shift-invariant
+    res = solve_transport(M, a=a, b=b, reg=reg, return_plan=True, tol=1e-12)
+    ref = ot.solve(M, a, b, reg=reg, max_iter=100_000, tol=1e-13)  # reg_type "KL"
+    assert res.converged
+    np.testing.assert_allclose(res.plan, ref.plan, atol=1e-10)
+    assert res.cost == pytest.approx(float(ref.value), rel=1e-8, abs=1e-10)
+    assert res.linear_cost == pytest.approx(float(ref.value_linear), rel=1e-8, abs=1e-10)
+    # f = reg (log_u - log a) up to a constant moved between f and g
+    f_pot = reg * (np.asarray(ref.potentials[0]) - np.log(a))
+    d = res.dual_a - f_pot
+    np.testing.assert_allclose(d, d.mean(), atol=1e-8 * max(reg, 1.0))
+    # strong duality of the entropic problem and the plan from the potentials
+    assert a @ res.dual_a + b @ res.dual_b == pytest.approx(res.cost, rel=1e-9, abs=1e-10)
+    P = np.outer(a, b) * np.exp((res.dual_a[:, None] + res.dual_b[None, :] - M) / reg)
+    np.testing.assert_allclose(P, res.plan, atol=1e-12)
+    # the same problem through the point-cloud function
+    pc = entropic_transport(X, Y, a=a, b=b, reg=reg, tol=1e-12)
+    assert pc.cost - 3.0 == pytest.approx(res.cost, rel=1e-8, abs=1e-10)
+
+
+def test_entropic_duals_of_zero_weight_points_and_divergence():
+    rng = make_rng(3)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(7, 2)) + 0.5
+    a = np.array([0.3, 0.0, 0.2, 0.1, 0.4, 0.0])
+    b = np.full(7, 1 / 7)
+    res = entropic_transport(X, Y, a=a, b=b, reg=0.2, return_plan=True, tol=1e-12)
+    C = cost_matrix(X, Y)
+    # a zero-weight point's potential is the soft-min transform of g
+    soft = -0.2 * np.log(np.exp((res.dual_b[None, :] - C) / 0.2) @ b)
+    np.testing.assert_allclose(res.dual_a[a == 0], soft[a == 0], rtol=1e-10)
+    div = sinkhorn_divergence(X, Y, a=a, b=b, reg=0.2, tol=1e-12)
+    assert a @ div.dual_a + b @ div.dual_b == pytest.approx(div.cost, rel=1e-8, abs=1e-12)
+    same = sinkhorn_divergence(X, X, reg=0.2)
+    assert same.cost == 0.0 and not same.dual_a.any() and not same.dual_b.any()
+
+
+def test_sparse_cost_follows_pots_sparse_network_simplex():
+    a, b, M = pot_dual_example()
+    x, y = np.arange(len(a)), np.arange(len(b))
+    band = np.abs(x[:, None] + 100 - y[None, :]) <= 40  # the allowed pairs
+    rows, cols = np.nonzero(band)
+    S = sp.coo_array((M[rows, cols], (rows, cols)), shape=M.shape)
+    res = solve_transport(S, a=a, b=b, return_plan=True)
+    _, log = ot.emd(a, b, S, log=True)
+    assert res.converged and isinstance(res.plan, sp.csr_array)
+    assert res.cost == pytest.approx(float(log["cost"]), rel=1e-12)
+    assert res.plan.toarray()[~band].max() == 0.0
+    f, g = res.dual_a, res.dual_b
+    assert a @ f + b @ g == pytest.approx(res.cost, rel=1e-11)  # POT's own gap: 4e-13
+    assert (M[rows, cols] - f[rows] - g[cols]).min() >= -1e-9  # feasible on the allowed pairs
+    # a stored zero is a free pair; a missing entry is forbidden
+    Z = sp.coo_array(([0.0, 5.0], ([0, 0], [0, 1])), shape=(2, 2))  # row 1 has no pair
+    with pytest.raises(ValueError, match=r"^cost: no coupling of a and b"):
+        solve_transport(Z)
+    assert solve_transport(Z, a=[1.0, 0.0], b=[1.0, 0.0]).cost == 0.0
+    with pytest.raises(ValueError, match=r"^reg must be None for a sparse cost"):
+        solve_transport(S, reg=1.0)
+
+
+@pytest.mark.parametrize("s", [1e-300, 1e-150, 1e150, 1e300])
+def test_cost_matrices_scale_exactly(s):
+    rng = make_rng(5)
+    C = rng.random((6, 5)) - 0.3
+    for reg in (None, 0.1):
+        unit = solve_transport(C, reg=reg, return_plan=True)
+        big = solve_transport(C * s, reg=None if reg is None else reg * s, return_plan=True)
+        assert big.cost == pytest.approx(unit.cost * s, rel=1e-12)
+        np.testing.assert_allclose(big.dual_a, unit.dual_a * s, rtol=1e-12, atol=1e-12 * s)
+        np.testing.assert_allclose(big.plan, unit.plan, atol=1e-14)
+    Ss = sp.coo_array(C * s)
+    assert solve_transport(Ss).cost == pytest.approx(solve_transport(C).cost * s, rel=1e-12)
+
+
+def test_empty_weights_mean_uniform_as_in_pot():
+    # POT's test_emd_empty: ot.emd([], [], M) is uniform
+    rng = np.random.RandomState(0)
+    x = rng.randn(100, 2)
+    M = ot.dist(x, x)
+    res = solve_transport(M, a=[], b=np.array([]), return_plan=True)
+    np.testing.assert_allclose(res.plan, np.eye(100) / 100)
+    assert res.cost == 0.0
+    X, Y = x[:10], x[10:17]
+    for fn, kw in (
+        (exact_transport, {}),
+        (entropic_transport, {"reg": 0.5}),
+        (sinkhorn_divergence, {"reg": 0.5}),
+    ):
+        assert fn(X, Y, a=[], b=(), **kw).cost == fn(X, Y, **kw).cost
+    with pytest.raises(ValueError, match=r"^a must be a 1-D array of 10 weights"):
+        exact_transport(X, Y, a=np.zeros((0, 2)))
+    with pytest.raises(ValueError, match=r"^b must be a 1-D array of 7 weights"):
+        exact_transport(X, Y, b=[0.5, 0.5])
