@@ -98,12 +98,6 @@ nitpick_ignore = [
 # ------------------------------------------------------------------- myst
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
-# The prose pages name files of the repository (``theory/h0-stability.md``) in
-# code spans; links to other pages of the site are resolved by MyST.
-suppress_warnings = [
-    # the README and the theory pages link to GitHub files outside the site
-    "myst.xref_missing",
-]
 
 # ---------------------------------------------------------- autodoc, numpydoc
 autosummary_generate = True
@@ -328,6 +322,10 @@ html_theme_options = {
     "github_url": "https://github.com/sheaftopo/sheaftopo",
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    # the sidebar of every page holds the whole toctree (about 300 pages):
+    # collapsed, it is built in a fraction of the time
+    "collapse_navigation": True,
+    "navigation_depth": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
 html_sidebars = {"**": ["sidebar-nav-bs"]}
@@ -362,6 +360,27 @@ def write_theory_stubs(app) -> None:
             target.write_text(text, encoding="utf-8")
 
 
+def remove_stale_pages(app) -> None:
+    """Delete generated pages whose source is gone, before they are regenerated.
+
+    autosummary and sphinx-gallery write into git-ignored folders of the source
+    tree and never delete: the page of a public name that was removed, or of
+    an example that was renamed, would stay, and fail the build as a document
+    in no toctree.
+    """
+    public = {f"{unit}.{name}" for unit, name, _ in _public_objects()}
+    for page in (DOCS / "api" / "generated").glob("*.rst"):
+        if page.stem not in public:
+            page.unlink()
+    examples = {p.stem for p in (ROOT / "examples").glob("plot_*.py")}
+    gallery = DOCS / "auto_examples"
+    for page in gallery.glob("*.*"):
+        stem = page.name.split(".")[0].removesuffix("_codeobj")
+        if page.is_file() and stem not in examples | {"index", "sg_execution_times"}:
+            page.unlink()
+
+
 def setup(app):
     app.connect("builder-inited", write_theory_stubs, priority=100)
+    app.connect("builder-inited", remove_stale_pages, priority=100)
     return {"parallel_read_safe": True}
