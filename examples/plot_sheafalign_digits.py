@@ -26,6 +26,7 @@ the estimation of a missing view. It needs PyTorch, an optional extra
 # trains 40 epochs on all six views).
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from sheaftopo.sheaf import cohomology_dimensions
 from sheaftopo.torch.sheafalign import (
@@ -36,6 +37,8 @@ from sheaftopo.torch.sheafalign import (
     train,
 )
 
+previous_threads = torch.get_num_threads()
+torch.set_num_threads(1)  # small matrices: one thread is fastest on a shared machine
 data = load_views("mfeat", nodes=["fou", "kar", "pix", "zer"])
 print(data.names, data.input_dims, len(data.y_train), len(data.y_test))
 
@@ -143,6 +146,7 @@ fig.tight_layout()
 # term of the loss, and its global sections are the joint embeddings every
 # edge agrees on.
 sheaf = models["SheafAlign (complete graph)"].to_sheaf()
+torch.set_num_threads(previous_threads)
 print(
     f"{sheaf.n_vertices} vertices, {sheaf.n_edges} edges, (dim H0, dim H1) = "
     f"{cohomology_dimensions(sheaf)}"

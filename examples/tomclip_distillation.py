@@ -1,4 +1,5 @@
-"""ToMCLIP-style distillation on the shipped multi-view digits.
+"""ToMCLIP-style distillation on the shipped multi-view digits
+=============================================================
 
 A frozen *teacher* embeds one view of the UCI digits (the 216 profile
 correlations, ``fac``, standardised and projected on their top 32 principal
@@ -10,12 +11,15 @@ terms). On held-out digits we report the H0 sliced-Wasserstein distance
 between student and teacher embeddings and cross-view retrieval recall@1
 (does student row i find teacher row i among all held-out rows?).
 
+This script is not run when the documentation is built (it takes longer than
+the gallery allows); run it yourself::
+
     python examples/tomclip_distillation.py             # 60 epochs, about 6 s on 2 cores
     python examples/tomclip_distillation.py --epochs 5  # a quick look
 
 The weights are ToMCLIP's published ones (0.01 for each topological term);
 ``--topo-scale`` multiplies them. What we measured (60 epochs; held-out H0
-sliced Wasserstein, lower is closer; recall@1):
+sliced Wasserstein, lower is closer; recall@1)::
 
     seed  MSE only        MSE + topology
     0     7.09  0.972     5.28  0.978
