@@ -238,21 +238,22 @@ def _resolve(name: str):
     return None
 
 
-def _role(obj) -> str:
+def _role(obj, name: str = "") -> str:
     if inspect.ismodule(obj):
         return "py:module"
     if inspect.isclass(obj):
         return "py:exception" if issubclass(obj, BaseException) else "py:class"
-    if inspect.ismethoddescriptor(obj) or inspect.ismethod(obj):
-        return "py:method"
     if callable(obj):
-        return "py:function"
+        # a method is a callable attribute of a class (cython functions of
+        # scipy.sparse.csgraph look like method descriptors, but are functions)
+        parent = _resolve(name.rpartition(".")[0]) if "." in name else None
+        return "py:method" if inspect.isclass(parent) else "py:function"
     return "py:data"
 
 
 def _scheme_uri(project: str, name: str, obj) -> str | None:
     """The relative URL of a name's page under its project's documented scheme."""
-    role = _role(obj)
+    role = _role(obj, name)
     if project == "numpy":
         return f"reference/generated/{name}.html"
     if project == "scipy":
@@ -260,12 +261,18 @@ def _scheme_uri(project: str, name: str, obj) -> str | None:
             return f"reference/{name.removeprefix('scipy.')}.html"
         return f"reference/generated/{name}.html"
     if project == "torch":
+        if role == "py:module":
+            return f"{name.removeprefix('torch.')}.html"
+        if role == "py:method":
+            return f"generated/{name.rpartition('.')[0]}.html#{name}"
         return f"generated/{name}.html"
     if project == "networkx":
         module = getattr(obj, "__module__", None) or "networkx"
         full = f"{module}.{name.rsplit('.', 1)[1]}" if role == "py:function" else name
         return f"reference/generated/{full}.html"
     if project == "ot":
+        if role == "py:module":
+            return f"gen_modules/{name}.html"
         module = (getattr(obj, "__module__", None) or "ot").split(".")
         page = ".".join(module[:2])
         return f"gen_modules/{page}.html#{page}.{name.rsplit('.', 1)[1]}"
@@ -275,7 +282,7 @@ def _scheme_uri(project: str, name: str, obj) -> str | None:
         module = (getattr(obj, "__module__", None) or "sklearn").split(".")
         public = ".".join(m for m in module[:2] if not m.startswith("_"))
         return f"modules/generated/{public}.{name.rsplit('.', 1)[1]}.html"
-    if project == "dask":
+    if project == "dask" and role != "py:module" and not name.startswith("dask.distributed."):
         return f"generated/{name}.html"
     return None
 
@@ -310,11 +317,11 @@ def build_entries() -> dict[str, list[tuple[str, str, str, str]]]:
         top = name.split(".")[0]
         project = next((p for p, pkg in PACKAGES.items() if pkg == top), None)
         if project is None and top in STDLIB:
-            python.append((name, _role(obj), _python_uri(name, obj), "-"))
+            python.append((name, _role(obj, name), _python_uri(name, obj), "-"))
             continue
         uri = _scheme_uri(project, name, obj) if project else None
         if uri is not None:
-            entries[project].append((name, _role(obj), uri, "-"))
+            entries[project].append((name, _role(obj, name), uri, "-"))
     return entries
 
 
