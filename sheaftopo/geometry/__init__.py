@@ -33,7 +33,7 @@ from ._diagnostics import (
 )
 from ._divergences import stein_divergence, von_neumann_divergence
 from ._entropic import entropic_transport, sinkhorn_divergence
-from ._gaussian import gaussian_wasserstein
+from ._gaussian import GaussianMap, empirical_gaussian_map, gaussian_map, gaussian_wasserstein
 from ._label_scores import LabelScores, label_scores
 from ._local import (
     LocalAlignment,
@@ -49,6 +49,7 @@ from ._spd_mean import SPDMean, spd_mean
 from ._transport import TransportResult, cost_matrix, exact_transport
 
 __all__ = [
+    "GaussianMap",
     "LabelScores",
     "LocalAlignment",
     "MMDTest",
@@ -57,8 +58,10 @@ __all__ = [
     "TransportResult",
     "cost_matrix",
     "covariance",
+    "empirical_gaussian_map",
     "entropic_transport",
     "exact_transport",
+    "gaussian_map",
     "gaussian_wasserstein",
     "knn_hausdorff",
     "knn_indices",

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 import sheaftopo.geometry as geo
 from sheaftopo._validation import power_of_two_scale
 from sheaftopo.geometry import (
+    GaussianMap,
     LabelScores,
     LocalAlignment,
     ManifoldDiagnostics,
@@ -41,8 +42,10 @@ from sheaftopo.geometry import (
     TransportResult,
     cost_matrix,
     covariance,
+    empirical_gaussian_map,
     entropic_transport,
     exact_transport,
+    gaussian_map,
     gaussian_wasserstein,
     knn_hausdorff,
     knn_indices,
@@ -577,6 +580,53 @@ def test_solve_transport_refuses_bad_costs(bad):
        st.one_of(bad_scalars(), bad_arrays((5,))))
 def test_solve_transport_bad_hyperparameters(param, value):
     check_call(SUB, solve_transport, GOOD, **{param: value}, names=(param,))
+
+
+@covers("gaussian_map", "GaussianMap")
+@settings(max_examples=examples(20, 400))
+@given(st.integers(1, 4), st.sampled_from(MAGNITUDES), st.sampled_from(MAGNITUDES),
+       st.sampled_from(MAGNITUDES), st.integers(0, 2**32 - 1))
+def test_gaussian_map_adversarial(d, s_mean, s1, s2, seed):
+    rng = np.random.default_rng(seed)
+    m1, m2 = rng.normal(size=d) * s_mean, rng.normal(size=d) * s_mean
+    S1, S2 = random_spd(rng, d, cond=30.0), random_spd(rng, d, cond=30.0)
+
+    def check(T):
+        assert isinstance(T, GaussianMap)
+        B = T.linear * (math.sqrt(s1) / math.sqrt(s2))  # the map between the unit covariances
+        rel_close(B @ S1 @ B.T, S2, 1e-9)
+        check_call(SUB, T.apply, m1, names=("X",))
+
+    check_call(SUB, gaussian_map, m1, S1 * s1, m2, S2 * s2,
+               names=("mean1", "mean2", "cov1", "cov2"), check=check)
+
+
+@covers("empirical_gaussian_map")
+@settings(max_examples=examples(20, 400))
+@given(pairs_of_clouds, st.sampled_from([0.0, 1e-6, 1.0]))
+def test_empirical_gaussian_map_adversarial(pair, reg):
+    X, Y = pair
+    Y = same_dim(X, Y)
+
+    def check(T):
+        assert isinstance(T, GaussianMap)
+        np.testing.assert_array_equal(T.linear, T.linear.T)
+
+    check_call(SUB, empirical_gaussian_map, X, Y, reg=reg, names=("X", "Y", "reg"), check=check)
+
+
+@settings(max_examples=examples(30, 600))
+@given(bad_arrays((5, 2)), st.sampled_from(["X", "a", "reg", "apply"]))
+def test_gaussian_maps_refuse_bad_input(bad, where):
+    if where == "apply":
+        T = gaussian_map(np.zeros(2), np.eye(2), np.ones(2), 4 * np.eye(2))
+        check_call(SUB, T.apply, bad, names=("X",))
+    elif where == "X":
+        check_call(SUB, empirical_gaussian_map, bad, GOOD[:, :2], names=("X",))
+    else:
+        value = bad[:, 0] if isinstance(bad, np.ndarray) and bad.ndim == 2 else bad
+        check_call(SUB, empirical_gaussian_map, GOOD[:, :2], GOOD[:, :2] + 1.0,
+                   **{where: value}, names=(where,))
 
 
 # --- SPD --------------------------------------------------------------------

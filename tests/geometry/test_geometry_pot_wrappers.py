@@ -16,12 +16,17 @@ import pytest
 import scipy.sparse as sp
 from _geometry_helpers import make_rng
 from ot.datasets import make_1D_gauss as gauss
+from ot.datasets import make_data_classif
 
 from sheaftopo.geometry import (
+    GaussianMap,
     TransportResult,
     cost_matrix,
+    empirical_gaussian_map,
     entropic_transport,
     exact_transport,
+    gaussian_map,
+    gaussian_wasserstein,
     sinkhorn_divergence,
     solve_transport,
 )
@@ -170,3 +175,57 @@ def test_empty_weights_mean_uniform_as_in_pot():
         exact_transport(X, Y, a=np.zeros((0, 2)))
     with pytest.raises(ValueError, match=r"^b must be a 1-D array of 7 weights"):
         exact_transport(X, Y, b=[0.5, 0.5])
+
+
+def pot_gaussian_example():
+    """POT's test_gaussian.py: make_data_classif("3gauss") to ("3gauss2"), 50 points each."""
+    Xs, _ = make_data_classif("3gauss", 50, random_state=0)
+    Xt, _ = make_data_classif("3gauss2", 50, random_state=1)
+    return Xs, Xt
+
+
+def test_gaussian_map_matches_pot_and_pushes_forward():
+    Xs, Xt = pot_gaussian_example()
+    ms, mt, Cs, Ct = Xs.mean(0), Xt.mean(0), np.cov(Xs.T), np.cov(Xt.T)
+    A, b = ot.gaussian.bures_wasserstein_mapping(ms[None], mt[None], Cs, Ct)
+    T = gaussian_map(ms, Cs, mt, Ct)
+    assert isinstance(T, GaussianMap)
+    np.testing.assert_allclose(T.linear, A, atol=1e-12)
+    np.testing.assert_allclose(T.offset, b.ravel(), atol=1e-12)
+    np.testing.assert_allclose(T.apply(Xs), Xs @ A + b, atol=1e-12)  # POT applies x @ A
+    # the pushforward of N(ms, Cs) is N(mt, Ct); its cost is W2^2
+    np.testing.assert_allclose(T.linear @ Cs @ T.linear.T, Ct, atol=1e-12)
+    np.testing.assert_allclose(T.apply(ms), mt, atol=1e-12)
+    w2 = np.trace(Cs) + np.trace(Ct) - 2 * np.trace(T.linear @ Cs) + np.sum((ms - mt) ** 2)
+    assert np.sqrt(w2) == pytest.approx(gaussian_wasserstein(ms, Cs, mt, Ct), rel=1e-10)
+    # scale: N(s m, s^2 C) to N(m, C) has the map A / s
+    for s in (1e-150, 1e150):
+        Ts = gaussian_map(ms * s, Cs * s * s, mt, Ct)
+        np.testing.assert_allclose(Ts.linear * s, T.linear, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(Ts.offset, T.offset, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_empirical_gaussian_map_matches_pot(weighted):
+    Xs, Xt = pot_gaussian_example()
+    w = make_rng(0).random(50) if weighted else np.ones(50)
+    w /= w.sum()
+    A, b = ot.gaussian.empirical_bures_wasserstein_mapping(Xs, Xt, ws=w[:, None])
+    T = empirical_gaussian_map(Xs, Xt, a=w if weighted else [])
+    np.testing.assert_allclose(T.linear, A, atol=1e-12)
+    np.testing.assert_allclose(T.offset, b.ravel(), atol=1e-12)
+    # the fitted source moments go to the fitted target moments
+    Y = T.apply(Xs)
+    np.testing.assert_allclose(w @ Y, Xt.mean(0), atol=1e-12)
+    Cy, Ct = (Y - w @ Y).T @ ((Y - w @ Y) * w[:, None]), np.cov(Xt.T, bias=True)
+    np.testing.assert_allclose(Cy + 1e-6 * T.linear @ T.linear, Ct + 1e-6 * np.eye(2), atol=1e-12)
+    for s in (1e-300, 1e300):  # scale-free without reg
+        Ts, T1 = (
+            empirical_gaussian_map(Xs * s, Xt * s, reg=0.0),
+            empirical_gaussian_map(Xs, Xt, reg=0.0),
+        )
+        np.testing.assert_allclose(Ts.linear, T1.linear, atol=1e-12)
+        np.testing.assert_allclose(Ts.offset / s, T1.offset, atol=1e-12)
+    with pytest.raises(ValueError, match=r"the covariance of X .* singular"):
+        empirical_gaussian_map(np.ones((5, 2)), Xt, reg=0.0)
+    assert np.isfinite(empirical_gaussian_map(np.ones((5, 2)), Xt).linear).all()  # reg 1e-6
