@@ -7,10 +7,12 @@ weighted point clouds, the debiased Sinkhorn divergence, and the closed-form
 :class:`TransportResult`.
 
 SPD geometry (native NumPy, batched over leading dimensions): distances,
-exponential and logarithm maps, geodesics and Fréchet means for the
-affine-invariant, log-Euclidean and Bures–Wasserstein metrics, chosen by
-``metric=``; the Stein and von Neumann divergences; covariances with
-Ledoit–Wolf / OAS shrinkage.
+exponential and logarithm maps, geodesics, Fréchet means (batched; also
+the harmonic and log-det means), inner products, parallel transport and
+tangent-space vectors for the affine-invariant, log-Euclidean,
+Bures–Wasserstein, log-Cholesky, power-Euclidean and Euclidean metrics,
+chosen by ``metric=``; the Stein and von Neumann divergences; covariances
+with Ledoit–Wolf / OAS shrinkage.
 
 Local geometry and diagnostics of two paired embedding sets: local
 covariances of k-nearest neighbourhoods and their alignment term, MMD,
@@ -46,6 +48,7 @@ from ._mmd import MMDTest, median_bandwidth, mmd2, mmd2_test
 from ._sliced import sliced_transport
 from ._spd import spd_distance, spd_exp, spd_geodesic, spd_log
 from ._spd_mean import SPDMean, spd_mean
+from ._spd_tangent import spd_from_tangent, spd_inner, spd_to_tangent, spd_transport
 from ._transport import TransportResult, cost_matrix, exact_transport
 
 __all__ = [
@@ -79,9 +82,13 @@ __all__ = [
     "solve_transport",
     "spd_distance",
     "spd_exp",
+    "spd_from_tangent",
     "spd_geodesic",
+    "spd_inner",
     "spd_log",
     "spd_mean",
+    "spd_to_tangent",
+    "spd_transport",
     "stein_divergence",
     "von_neumann_divergence",
 ]

@@ -1,6 +1,6 @@
 r"""Geometry of symmetric positive definite (SPD) matrices, native NumPy and batched.
 
-Three Riemannian metrics on the cone :math:`\mathcal{S}_{++}^n` of SPD
+Six Riemannian metrics on the cone :math:`\mathcal{S}_{++}^n` of SPD
 matrices, selected everywhere by ``metric=``:
 
 ``"affine"`` (affine-invariant, the default)
@@ -76,6 +76,16 @@ so any finite scale from about 1e-300 to 1e300 works, also for pairs at
 very different scales; results that do not fit in float64 raise a
 ``ValueError`` instead of returning inf.
 
+``"log_cholesky"``, ``"power"`` (``power=`` :math:`\alpha`) and ``"euclidean"``
+    The flat metrics, pullbacks of the Frobenius inner product by a chart
+    :math:`\varphi` (:math:`L L^T \mapsto \lfloor L \rfloor + \log
+    \mathbb{D}(L)`, :math:`P \mapsto P^\alpha / \alpha`, the identity); the
+    log-Euclidean metric is the power metric with :math:`\alpha = 0`. Their
+    maps are in :mod:`~sheaftopo.geometry._spd_metrics`, with the one
+    dispatch on ``metric=`` and ``power=`` of every SPD function. The power
+    and Euclidean geodesics leave the cone beyond their end points in general
+    (a ``ValueError`` then).
+
 This module holds the maps (distance, Log, Exp, geodesic); the Fréchet means
 are in :mod:`~sheaftopo.geometry._spd_mean`, the Stein and von Neumann
 divergences in :mod:`~sheaftopo.geometry._divergences`, and the matrix
@@ -88,7 +98,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_float_array, check_choice
+from .._validation import as_float_array
 from ._checks import (
     as_spd,
     as_symmetric,
@@ -101,21 +111,26 @@ from ._spd_linalg import (
     _EXP_LIMIT,
     _LN2,
     _TANGENT_TOO_LARGE,
-    METRICS,
     _bures_distance,
     _bures_map_times_base,
     _chol_inv,
-    _exp_divided_difference,
     _finite_output,
     _general_log_eigvals,
     _log_times_pow2,
     _result,
     _spd_exp_sym,
-    _spd_log,
     _sym,
     _t,
     _whiten,
     _whitened_eigh,
+)
+from ._spd_metrics import (
+    FLAT_METRICS,
+    flat_distance,
+    flat_exp,
+    flat_geodesic,
+    flat_log,
+    metric_args,
 )
 
 __all__ = [
@@ -130,7 +145,9 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def spd_distance(P: Any, Q: Any, *, metric: str = "affine") -> Any:
+def spd_distance(
+    P: Any, Q: Any, *, metric: str = "affine", power: Any = None, squared: bool = False
+) -> Any:
     r"""Geodesic distance between SPD matrices for the chosen metric.
 
     .. math::
@@ -138,9 +155,21 @@ def spd_distance(P: Any, Q: Any, *, metric: str = "affine") -> Any:
         d_{\mathrm{AI}}(P, Q) = \Big(\sum_i \log^2 \lambda_i(P^{-1} Q)\Big)^{1/2},\quad
         d_{\mathrm{LE}}(P, Q) = \|\log P - \log Q\|_F,\quad
         d_{\mathrm{BW}}(P, Q) = \big(\operatorname{tr} P + \operatorname{tr} Q
-        - 2 \operatorname{tr}(P^{1/2} Q P^{1/2})^{1/2}\big)^{1/2}.
+        - 2 \operatorname{tr}(P^{1/2} Q P^{1/2})^{1/2}\big)^{1/2},
 
-    All three are distances (not squared). :math:`d_{\mathrm{AI}}` is computed
+    and for the flat metrics :math:`d(P, Q) = \|\varphi(P) - \varphi(Q)\|_F`:
+    :math:`d_{\mathrm{LC}}(P, Q)^2 = \|\lfloor L_P \rfloor - \lfloor L_Q
+    \rfloor\|_F^2 + \|\log \mathbb{D}(L_P) - \log \mathbb{D}(L_Q)\|_F^2`
+    (Lin [4]_, pyRiemann's ``distance_logchol``),
+    :math:`d_{\alpha}(P, Q) = \|P^\alpha - Q^\alpha\|_F / |\alpha|`
+    (Dryden et al. [5]_, pyRiemann's ``distance_poweuclid``; the
+    log-Euclidean distance at :math:`\alpha = 0`) and
+    :math:`d_{\mathrm{E}}(P, Q) = \|P - Q\|_F`. The power and Euclidean
+    distances are computed with the pair brought to a common scale and the
+    exact factor :math:`c^{\alpha}` put back, so that they stay finite at
+    any scale where they are finite mathematically.
+
+    All are distances (not squared, unless ``squared=True``). :math:`d_{\mathrm{AI}}` is computed
     from the eigenvalues of :math:`L^{-1} Q L^{-T}` (:math:`P = LL^T`), one
     Cholesky factorisation and one ``eigvalsh`` per pair (batched NumPy below
     24 x 24, LAPACK's ``dsygvd`` pair by pair from there on);
@@ -151,8 +180,15 @@ def spd_distance(P: Any, Q: Any, *, metric: str = "affine") -> Any:
     ----------
     P, Q : array_like, shape (..., n, n)
         SPD matrices; the batch dimensions broadcast against each other.
-    metric : {"affine", "log_euclidean", "bures"}, default "affine"
+    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}, \
+default "affine"
         See the module documentation.
+    power : float, optional
+        The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"``
+        (required there, refused with the other metrics).
+    squared : bool, default False
+        Return :math:`d^2` (for ``"affine"`` and the flat metrics without
+        forming the square root).
 
     Returns
     -------
@@ -178,6 +214,11 @@ def spd_distance(P: Any, Q: Any, *, metric: str = "affine") -> Any:
        SIAM J. Matrix Anal. Appl. 29(1), 2007.
     .. [3] R. Bhatia, T. Jain, Y. Lim, "On the Bures–Wasserstein distance between
        positive definite matrices", Expositiones Mathematicae 37(2), 2019.
+    .. [4] Z. Lin, "Riemannian geometry of symmetric positive definite matrices
+       via Cholesky decomposition", SIAM J. Matrix Anal. Appl. 40(4), 2019.
+    .. [5] I. L. Dryden, X. Pennec, J.-M. Peyrat, "Power Euclidean metrics for
+       covariance matrices with application to diffusion tensor imaging",
+       arXiv:1009.3045, 2010.
 
     Examples
     --------
@@ -190,21 +231,29 @@ def spd_distance(P: Any, Q: Any, *, metric: str = "affine") -> Any:
     1.4142135623730951
     >>> spd_distance(np.stack([P, Q]), Q).shape
     (2,)
+    >>> float(spd_distance(P, 9 * P, metric="power", power=0.5))  # |I - 3I|_F / 0.5
+    5.656854249492381
+    >>> float(spd_distance(P, Q, squared=True))
+    1.0
     """
-    metric = check_choice(metric, "metric", METRICS)
+    metric, alpha = metric_args(metric, power)
+    if not isinstance(squared, (bool, np.bool_)):
+        raise TypeError(f"squared must be True or False; got {squared!r}")
     P = as_spd(P, "P")
     Q = as_spd(Q, "Q")
     broadcast_batch(P, Q, ("P", "Q"))
     if metric == "affine":
         logs = _general_log_eigvals(P, Q, ("P", "Q"))
-        return _result(np.sqrt(np.einsum("...i,...i->...", logs, logs)))
-    if metric == "log_euclidean":
-        diff = _spd_log(P, "P")[0] - _spd_log(Q, "Q")[0]
-        return _result(np.sqrt(np.einsum("...ij,...ij->...", diff, diff)))
-    return _result(_bures_distance(P, Q))
+        sq = np.einsum("...i,...i->...", logs, logs)
+    elif metric == "bures":
+        d = _bures_distance(P, Q)
+        return _result(d * d if squared else d)
+    else:
+        return _result(flat_distance(P, Q, metric, alpha, squared))
+    return _result(sq if squared else np.sqrt(sq))
 
 
-def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
+def spd_log(P: Any, base: Any, *, metric: str = "affine", power: Any = None) -> np.ndarray:
     r"""Riemannian logarithm: the tangent vector at ``base`` that points to ``P``.
 
     For ``metric="affine"``,
@@ -221,7 +270,12 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
         The target point(s), SPD.
     base : array_like, shape (..., n, n)
         The base point(s), SPD; batch dimensions broadcast with ``P``'s.
-    metric : {"affine", "log_euclidean", "bures"}, default "affine"
+    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}, \
+default "affine"
+        See the module documentation.
+    power : float, optional
+        The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"``
+        (required there, refused with the other metrics).
 
     Returns
     -------
@@ -257,7 +311,7 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
     array([[2., 0.],
            [0., 2.]])
     """
-    metric = check_choice(metric, "metric", METRICS)
+    metric, alpha = metric_args(metric, power)
     P = as_spd(P, "P")
     B = as_spd(base, "base")
     broadcast_batch(P, B, ("P", "base"))
@@ -275,21 +329,15 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
         with np.errstate(over="ignore"):
             out = np.ldexp(_sym((LU * logs[..., None, :]) @ _t(LU)), eB[..., None, None])
         return _finite_output(out, "the logarithm", too_far)
-    if metric == "log_euclidean":
-        logP = _spd_log(P, "P")[0]
-        _, m, U = _spd_log(B, "base")
-        H = _t(U) @ logP @ U
-        H = H - np.eye(H.shape[-1]) * m[..., None, :]
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = _sym(U @ (H * _exp_divided_difference(m)) @ _t(U))
-        return _finite_output(out, "the logarithm", too_far)
+    if metric in FLAT_METRICS:
+        return flat_log(P, B, metric, alpha)
     X = _bures_map_times_base(B, P, ("base", "P"))  # T B
     with np.errstate(over="ignore", invalid="ignore"):
         out = _sym(X + _t(X) - 2.0 * B)
     return _finite_output(out, "the logarithm", too_far)
 
 
-def spd_exp(V: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
+def spd_exp(V: Any, base: Any, *, metric: str = "affine", power: Any = None) -> np.ndarray:
     r"""Riemannian exponential :math:`\operatorname{Exp}_B(V)` of a symmetric tangent vector.
 
     For ``metric="affine"``,
@@ -308,7 +356,12 @@ def spd_exp(V: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
         Symmetric tangent vector(s) (any definiteness).
     base : array_like, shape (..., n, n)
         SPD base point(s); batch dimensions broadcast with ``V``'s.
-    metric : {"affine", "log_euclidean", "bures"}, default "affine"
+    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}, \
+default "affine"
+        See the module documentation.
+    power : float, optional
+        The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"``
+        (required there, refused with the other metrics).
 
     Returns
     -------
@@ -338,16 +391,12 @@ def spd_exp(V: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
     array([[4., 0.],
            [0., 4.]])
     """
-    metric = check_choice(metric, "metric", METRICS)
+    metric, alpha = metric_args(metric, power)
     V = as_symmetric(V, "V")
     B = as_spd(base, "base")
     broadcast_batch(V, B, ("V", "base"))
-    if metric == "log_euclidean":
-        _, m, U = _spd_log(B, "base")
-        H = _t(U) @ V @ U
-        with np.errstate(over="ignore", invalid="ignore"):
-            Z = H / _exp_divided_difference(m) + np.eye(H.shape[-1]) * m[..., None, :]
-        return _sym(U @ _spd_exp_sym(_sym(Z)) @ _t(U))
+    if metric in FLAT_METRICS:
+        return flat_exp(V, B, metric, alpha, _TANGENT_TOO_LARGE)
     # affine and Bures: Exp_{cB}(cV) = c Exp_B(V); work with base at unit scale
     Bs, eB = unit_scaled(B, even=True)
     with np.errstate(over="ignore"):
@@ -371,7 +420,9 @@ def spd_exp(V: Any, base: Any, *, metric: str = "affine") -> np.ndarray:
     return _finite_output(out, "the exponential", _TANGENT_TOO_LARGE)
 
 
-def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarray:
+def spd_geodesic(
+    P: Any, Q: Any, t: Any, *, metric: str = "affine", power: Any = None
+) -> np.ndarray:
     r"""The point at parameter ``t`` on the geodesic from ``P`` (``t = 0``) to ``Q`` (``t = 1``).
 
     .. math::
@@ -381,8 +432,10 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
         \gamma_{\mathrm{BW}}(t) = (1-t)^2 P + t(1-t)(TP + PT) + t^2 Q,
 
     the last being :math:`((1-t)I + tT) P ((1-t)I + tT)` with :math:`TPT = Q`.
-    Along each, :math:`d(P, \gamma(t)) = |t|\, d(P, Q)` (for
-    :math:`t \in [0, 1]` in the Bures case).
+    and :math:`\varphi^{-1}((1-t)\varphi(P) + t\varphi(Q))` for the flat
+    metrics (see :func:`spd_distance`). Along each,
+    :math:`d(P, \gamma(t)) = |t|\, d(P, Q)` (for :math:`t \in [0, 1]` in
+    the Bures case).
 
     Parameters
     ----------
@@ -390,9 +443,17 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
         SPD end points; batch dimensions broadcast.
     t : float or array_like, shape (...)
         Parameter(s), broadcast with the batch dimensions. Any real for the
-        affine and log-Euclidean metrics (the geodesics extend); ``[0, 1]``
-        for ``"bures"``, whose curve is a geodesic only there.
-    metric : {"affine", "log_euclidean", "bures"}, default "affine"
+        affine, log-Euclidean and log-Cholesky metrics (the geodesics
+        extend); ``[0, 1]`` for ``"bures"``, whose curve is a geodesic only
+        there; for ``"power"`` and ``"euclidean"`` any real at which the
+        point stays positive definite (always in ``[0, 1]``; a
+        ``ValueError`` outside the cone).
+    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}, \
+default "affine"
+        See the module documentation.
+    power : float, optional
+        The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"``
+        (required there, refused with the other metrics).
 
     Returns
     -------
@@ -425,7 +486,7 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
     >>> spd_geodesic(np.eye(2), 4 * np.eye(2), [0.0, 1.0]).shape
     (2, 2, 2)
     """
-    metric = check_choice(metric, "metric", METRICS)
+    metric, alpha = metric_args(metric, power)
     P = as_spd(P, "P")
     Q = as_spd(Q, "Q")
     batch = broadcast_batch(P, Q, ("P", "Q"))
@@ -469,13 +530,8 @@ def spd_geodesic(P: Any, Q: Any, t: Any, *, metric: str = "affine") -> np.ndarra
         with np.errstate(over="ignore"):
             out = np.ldexp(out, np.broadcast_to(eP, shape)[..., None, None])
         return _finite_output(out, "the geodesic point", far)
-    if metric == "log_euclidean":
-        logP = _spd_log(P, "P")[0]
-        logQ = _spd_log(Q, "Q")[0]
-        w = tt[..., None, None]
-        with np.errstate(over="ignore", invalid="ignore"):
-            S = (1.0 - w) * logP + w * logQ
-        return _spd_exp_sym(S, far)
+    if metric in FLAT_METRICS:
+        return flat_geodesic(P, Q, tt, metric, alpha, far)
     X = _bures_map_times_base(P, Q, ("P", "Q"))  # T P
     w = tt[..., None, None]
     with np.errstate(over="ignore", invalid="ignore"):

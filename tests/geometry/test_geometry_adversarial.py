@@ -63,9 +63,13 @@ from sheaftopo.geometry import (
     solve_transport,
     spd_distance,
     spd_exp,
+    spd_from_tangent,
     spd_geodesic,
+    spd_inner,
     spd_log,
     spd_mean,
+    spd_to_tangent,
+    spd_transport,
     stein_divergence,
     von_neumann_divergence,
 )
@@ -678,6 +682,11 @@ SPD_FUNCTIONS = {
     "spd_mean": lambda P, Q, metric: spd_mean(
         np.stack([A, B]) if P is A else P, metric=metric, init=None if Q is A else Q
     ),
+    "spd_inner": lambda P, Q, metric: spd_inner(P, V, Q, metric=metric),  # P as U, Q as base
+    "spd_transport": lambda P, Q, metric: spd_transport(  # P as V, Q as base
+        P, Q, B, metric="affine" if metric == "bures" else metric
+    ),
+    "spd_to_tangent": lambda P, Q, metric: spd_to_tangent(P, Q, metric=metric),
 }
 
 
@@ -687,7 +696,8 @@ SPD_FUNCTIONS = {
        st.booleans())
 def test_spd_bad_matrices(name, metric, bad, first):
     args = (bad, A) if first else (A, bad)
-    check_call(SUB, SPD_FUNCTIONS[name], *args, metric, names=("P", "Q", "base", "V", "init"))
+    check_call(SUB, SPD_FUNCTIONS[name], *args, metric,
+               names=("P", "Q", "base", "V", "init", "U"))
 
 
 @covers("spd_distance", "stein_divergence", "von_neumann_divergence")
@@ -754,15 +764,94 @@ def test_spd_maps_against_pyriemann(case, metric, t):
 
 @covers("spd_geodesic", "spd_mean", "spd_exp")
 @settings(max_examples=examples(30, 600))
-@given(st.sampled_from(["t", "tol", "max_iter", "weights", "init", "metric"]), bad_scalars())
+@given(st.sampled_from(["t", "tol", "max_iter", "weights", "init", "metric", "power", "squared"]),
+       bad_scalars())
 def test_spd_bad_hyperparameters(which, value):
     if which == "t":
         check_call(SUB, spd_geodesic, A, B, value, names=("t",))
+        check_call(SUB, spd_geodesic, A, B, value, metric="euclidean", names=("t",))
     elif which == "metric":
         check_call(SUB, spd_distance, A, B, metric=value, names=("metric",))
         check_call(SUB, spd_exp, V, B, metric=value, names=("metric",))
+        check_call(SUB, spd_transport, V, A, B, metric=value, names=("metric",))
+        check_call(SUB, spd_inner, V, V, B, metric=value, names=("metric",))
+    elif which == "power":
+        check_call(SUB, spd_distance, A, B, metric="power", power=value, names=("power",))
+        check_call(SUB, spd_mean, np.stack([A, B]), metric="power", power=value,
+                   names=("power",))
+        check_call(SUB, spd_to_tangent, A, B, metric="power", power=value, names=("power",))
+    elif which == "squared":
+        check_call(SUB, spd_distance, A, B, squared=value, names=("squared",))
     else:
         check_call(SUB, spd_mean, np.stack([A, B]), **{which: value}, names=(which,))
+
+
+#: the metrics added in issue 19 with pyRiemann's distance and mean for them
+NEW_METRICS = {
+    ("log_cholesky", None): (pr_distance.distance_logchol, pr_mean.mean_logchol),
+    ("power", 0.5): (lambda P, Q: pr_distance.distance_poweuclid(P, Q, 0.5),
+                     lambda P: pr_mean.mean_poweuclid(P, 0.5)),
+    ("power", -1.0): (lambda P, Q: pr_distance.distance_poweuclid(P, Q, -1.0),
+                      pr_mean.mean_harmonic),
+    ("euclidean", None): (pr_distance.distance_euclid, pr_mean.mean_euclid),
+}
+
+
+def _scaled_reference_distance(P, Q, s, metric, power, ref):
+    """The distance of (P s, Q s) from pyRiemann's at unit scale and the exact scaling law."""
+    if metric == "log_cholesky":
+        low = np.tril(np.linalg.cholesky(P) - np.linalg.cholesky(Q), -1)
+        diag2 = ref(P, Q) ** 2 - np.einsum("...ij,...ij->...", low, low)
+        return np.sqrt(s * np.einsum("...ij,...ij->...", low, low) + diag2)
+    return ref(P, Q) * s ** (1.0 if metric == "euclidean" else power)
+
+
+@covers("spd_distance", "spd_mean", "spd_to_tangent", "spd_from_tangent")
+@settings(max_examples=examples(20, 400))
+@given(spd_cases(batch=True), st.sampled_from(sorted(NEW_METRICS, key=str)))
+def test_spd_new_metrics_against_pyriemann(case, mp):
+    P, Q, s = case
+    P, Q = 0.5 * (P + np.swapaxes(P, -1, -2)), 0.5 * (Q + np.swapaxes(Q, -1, -2))
+    metric, power = mp
+    ref_d, ref_mean = NEW_METRICS[mp]
+    kw = {} if power is None else {"power": power}
+
+    def check_distance(d):
+        if s in (1e-300, 1e300) and metric != "log_cholesky":
+            return  # the reference's scale factor itself leaves float64 for some powers
+        ref = _scaled_reference_distance(P, Q, s, metric, power, ref_d)
+        # absolute floor: the references' own rounding when P is close to Q
+        rel_close(d, ref, 1e-7, 1e-9 * _scaled_reference_distance(P, P + np.eye(P.shape[-1]),
+                                                                  s, metric, power, ref_d).max())
+
+    check_call(SUB, spd_distance, P * s, Q * s, metric=metric, names=("P", "Q"),
+               check=check_distance, **kw)
+
+    def check_mean(res):
+        assert isinstance(res, SPDMean) and np.all(res.converged)
+        rel_close(res.mean[0] / s, ref_mean(np.stack([P[0], Q[0]])), 1e-6)
+
+    check_call(SUB, spd_mean, np.stack([P, Q], axis=1) * s, metric=metric, names=("P",),
+               check=check_mean, **kw)
+
+    def check_tangent(T):
+        # isometric coordinates: |T| = d(P, Q), and spd_from_tangent inverts them
+        d = spd_distance(P * s, Q * s, metric=metric, **kw)
+        top = max(float(np.abs(T).max(initial=0.0)), 1e-300)  # np.linalg.norm underflows
+        rel_close(np.linalg.norm(T / top, axis=-1) * top, d, 1e-7,
+                  1e-9 * float(np.max(d, initial=0.0)))
+        rel_close(spd_from_tangent(T, Q * s, metric=metric, **kw) / s, P, 1e-6)
+
+    check_call(SUB, spd_to_tangent, P * s, Q * s, metric=metric, names=("P", "base"),
+               check=check_tangent, **kw)
+
+
+@covers("spd_from_tangent")
+@settings(max_examples=examples(20, 400))
+@given(st.one_of(bad_arrays((6,)), st.sampled_from([np.ones(5), np.ones((2, 4)), np.zeros(0)])),
+       st.sampled_from([None, A]))
+def test_spd_from_tangent_bad_vectors(T, base):
+    check_call(SUB, spd_from_tangent, T, base, names=("T", "base"))
 
 
 # --- covariances and neighbourhoods ----------------------------------------
