@@ -12,6 +12,7 @@ from ._diagrams import h0_diagram, h0_diagram_batch
 from ._graphs import spanning_forest
 from ._homology import Diagrams, diagrams
 from ._matching import bottleneck, wasserstein
+from ._matchings import DiagramMatching, bottleneck_matching, wasserstein_matching
 from ._mst import SpanningForest, mst, mst_batch
 from ._sliced import sliced_wasserstein
 from ._sparsify import (
@@ -24,6 +25,7 @@ from ._sparsify import (
 from ._subsample import Subsample, farthest_point_subsample
 
 __all__ = [
+    "DiagramMatching",
     "Diagrams",
     "SpanningForest",
     "SparsificationBound",
@@ -31,6 +33,7 @@ __all__ = [
     "Subsample",
     "approximation_bound",
     "bottleneck",
+    "bottleneck_matching",
     "diagrams",
     "farthest_point_subsample",
     "h0_diagram",
@@ -42,4 +45,5 @@ __all__ = [
     "spanning_forest",
     "sparsify",
     "wasserstein",
+    "wasserstein_matching",
 ]

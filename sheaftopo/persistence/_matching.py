@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._validation import as_diagram, check_real
 from ._diagram_common import cost_scale, in_range, n_essential
 
-__all__ = ["bottleneck", "wasserstein"]
+__all__ = [
+    "Parts",
+    "Solution",
+    "bottleneck",
+    "matching_within",
+    "smallest_matching",
+    "split_diagrams",
+    "wasserstein",
+    "wasserstein_solution",
+]
 
 #: bottleneck's ``delta`` below this is computed exactly (Hera's relative search
 #: cannot resolve widths near the float64 resolution and never stops there)
@@ -42,8 +51,13 @@ def _ground_costs(
     return C, cx, cy
 
 
-def _perfect_matching_within(C: np.ndarray, cx: np.ndarray, cy: np.ndarray, t: float) -> bool:
-    """Whether the points can be matched, to each other or to the diagonal, at costs <= t."""
+def matching_within(C: np.ndarray, cx: np.ndarray, cy: np.ndarray, t: float) -> np.ndarray | None:
+    """A matching of the points, to each other or to the diagonal, at costs <= t (None if none).
+
+    Returns, for each of the ``n + m`` rows (the ``n`` points of X, then one
+    diagonal copy per point of Y), its column: ``j < m`` the point ``j`` of Y,
+    ``m + i`` the diagonal copy of X's point ``i``.
+    """
     import scipy.sparse as sp
     from scipy.sparse.csgraph import maximum_bipartite_matching
 
@@ -56,7 +70,26 @@ def _perfect_matching_within(C: np.ndarray, cx: np.ndarray, cy: np.ndarray, t: f
     rows = np.concatenate([r, i, n + j, n + dr])
     cols = np.concatenate([c, m + i, j, m + dc])
     G = sp.csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(n + m, n + m))
-    return bool((maximum_bipartite_matching(G, perm_type="column") >= 0).all())
+    match = maximum_bipartite_matching(G, perm_type="column")
+    return match if (match >= 0).all() else None
+
+
+def smallest_matching(
+    values: np.ndarray, C: np.ndarray, cx: np.ndarray, cy: np.ndarray
+) -> tuple[float, np.ndarray] | None:
+    """The smallest of the sorted unique ``values`` admitting a matching, and that matching."""
+    if len(values) == 0 or matching_within(C, cx, cy, float(values[-1])) is None:
+        return None
+    lo, hi = 0, len(values) - 1  # values[hi] admits a matching
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if matching_within(C, cx, cy, float(values[mid])) is not None:
+            hi = mid
+        else:
+            lo = mid + 1
+    match = matching_within(C, cx, cy, float(values[lo]))
+    assert match is not None
+    return float(values[lo]), match
 
 
 #: above this p / internal_p the l_q bottleneck distance is computed exactly for the unit
@@ -99,22 +132,19 @@ def _cost_unit(
     if p / q <= EXACT_UNIT_ABOVE:
         return upper
     values = np.unique(values[(values >= hera * (1.0 - 1e-9)) & (values <= upper)])
-    if len(values) == 0 or not _perfect_matching_within(C, cx, cy, float(values[-1])):
-        return upper
-    lo, hi = 0, len(values) - 1  # values[hi] admits a matching
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if _perfect_matching_within(C, cx, cy, float(values[mid])):
-            hi = mid
-        else:
-            lo = mid + 1
-    return float(values[lo])
+    found = smallest_matching(values, C, cx, cy)
+    return upper if found is None else found[0]
 
 
 def _finite_transport_cost(
     C: np.ndarray, cx: np.ndarray, cy: np.ndarray, p: float, unit: float
-) -> float:
+) -> tuple[float, np.ndarray]:
     """Optimal partial-matching cost ``sum (||x - gamma(x)||_q / unit)^p`` between finite diagrams.
+
+    Returns the cost and an optimal plan, shape ``(n + 1, m + 1)``, integral
+    (a vertex of the transport polytope with integer masses): entry ``(i, j)``
+    is 1 when point ``i`` of X is matched to point ``j`` of Y, ``(i, m)`` when
+    it goes to the diagonal, ``(n, j)`` when point ``j`` of Y does.
 
     Builds the (n+1) x (m+1) cost matrix of GUDHI's formulation (the last row
     and column stand for the diagonal, with masses m and n) and solves it
@@ -136,7 +166,10 @@ def _finite_transport_cost(
         px = np.minimum((cx / unit) ** p, cap)
         py = np.minimum((cy / unit) ** p, cap)
         if n == 0 or m == 0:
-            return float(px.sum() + py.sum())
+            plan = np.zeros((n + 1, m + 1))
+            plan[:n, m] = 1.0
+            plan[n, :m] = 1.0
+            return float(px.sum() + py.sum()), plan
         W = (C / unit) ** p
     np.minimum(W, px[:, None] + py[None, :], out=W)
     np.minimum(W, cap, out=W)
@@ -159,13 +192,13 @@ def _finite_transport_cost(
     num_iter = max(2_000_000, 50 * (n + m + 2) ** 2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        cost, log = ot.emd2(a, b, M, numItermax=num_iter, log=True)
+        plan, log = ot.emd(a, b, M, numItermax=num_iter, log=True)
     if log["result_code"] != 1:
         raise RuntimeError(
             f"POT's network simplex did not reach an optimal transport plan "
             f"({log['warning']}) for diagrams of {n} and {m} finite points"
         )
-    return math.ldexp(float(cost), k)
+    return math.ldexp(float(log["cost"]), k), plan
 
 
 def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.inf) -> float:
@@ -313,38 +346,84 @@ def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.
     d2 = as_diagram(dgm2, "dgm2")
     p = check_real(p, "p", low=1.0)
     internal_p = check_real(internal_p, "internal_p", low=1.0, allow_inf=True)
-    if n_essential(d1) != n_essential(d2):
-        return math.inf
+    return wasserstein_solution(d1, d2, p, internal_p).value
 
+
+class Parts(NamedTuple):
+    """Two validated diagrams split for matching, coordinates divided by ``scale``."""
+
+    #: indices of the essential points of each diagram, in order of birth
+    ess1: np.ndarray
+    ess2: np.ndarray
+    #: indices of the finite points off the diagonal
+    fin1: np.ndarray
+    fin2: np.ndarray
+    #: ground costs between those points (n1, n2) and to the diagonal, in units of scale
+    C: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    #: |b - b'| of the essential points matched in order of birth, in units of scale
+    gaps: np.ndarray
+    scale: float
+
+
+def split_diagrams(d1: np.ndarray, d2: np.ndarray, q: float) -> Parts:
+    """Essential points (matched in order of birth), finite points off the diagonal, costs."""
     scale = cost_scale(d1, d2)
-    ess1 = np.isinf(d1[:, 1])
-    ess2 = np.isinf(d2[:, 1])
-    gaps = np.abs(np.sort(d1[ess1, 0]) / scale - np.sort(d2[ess2, 0]) / scale)
+    inf1 = np.isinf(d1[:, 1])
+    inf2 = np.isinf(d2[:, 1])
+    ess1 = np.flatnonzero(inf1)[np.argsort(d1[inf1, 0], kind="stable")]
+    ess2 = np.flatnonzero(inf2)[np.argsort(d2[inf2, 0], kind="stable")]
+    gaps = np.abs(d1[ess1, 0] / scale - d2[ess2, 0] / scale)
     # Finite points off the diagonal (points on it contribute nothing).
-    X = d1[~ess1 & (d1[:, 0] != d1[:, 1])] / scale
-    Y = d2[~ess2 & (d2[:, 0] != d2[:, 1])] / scale
-    C, cx, cy = _ground_costs(X, Y, internal_p)
+    fin1 = np.flatnonzero(~inf1 & (d1[:, 0] != d1[:, 1]))
+    fin2 = np.flatnonzero(~inf2 & (d2[:, 0] != d2[:, 1]))
+    C, cx, cy = _ground_costs(d1[fin1] / scale, d2[fin2] / scale, q)
+    return Parts(ess1, ess2, fin1, fin2, C, cx, cy, gaps, scale)
+
+
+class Solution(NamedTuple):
+    """The Wasserstein distance and an optimal plan between the finite parts (see Parts)."""
+
+    value: float
+    parts: Parts | None
+    plan: np.ndarray | None
+
+
+def wasserstein_solution(d1: np.ndarray, d2: np.ndarray, p: float, q: float) -> Solution:
+    """:func:`wasserstein` on validated diagrams, with the optimal plan it found.
+
+    ``parts`` and ``plan`` are None when the distance is infinite (different
+    numbers of essential points: no matching exists); ``plan`` is None when
+    the diagrams are at distance 0 without any transport problem to solve.
+    """
+    if n_essential(d1) != n_essential(d2):
+        return Solution(math.inf, None, None)
+    parts = split_diagrams(d1, d2, q)
+    gaps, C, cx, cy = parts.gaps, parts.C, parts.cx, parts.cy
     gap = float(gaps.max(initial=0.0))
 
-    def cost_in(unit: float) -> float:
+    def cost_in(unit: float) -> tuple[float, np.ndarray]:
         with np.errstate(under="ignore"):
-            return float(((gaps / unit) ** p).sum()) + _finite_transport_cost(C, cx, cy, p, unit)
+            cost, plan = _finite_transport_cost(C, cx, cy, p, unit)
+            return float(((gaps / unit) ** p).sum()) + cost, plan
 
     # First in units of the largest cost of sending everything to the diagonal
     # (a matching, so the cap of _finite_transport_cost holds); when the optimum
     # is far below that, measure again in the bottleneck unit, where it is >= 1.
     unit = max(float(cx.max(initial=0.0)), float(cy.max(initial=0.0)), gap)
     if unit == 0.0:
-        return 0.0
-    cost = cost_in(unit)
+        return Solution(0.0, parts, None)
+    cost, plan = cost_in(unit)
     if cost < RESOLVED_COST:
-        unit = max(_cost_unit(X, Y, C, cx, cy, p, internal_p), gap)
-        if unit == 0.0:
-            return 0.0
-        cost = cost_in(unit)
+        X, Y = d1[parts.fin1] / parts.scale, d2[parts.fin2] / parts.scale
+        unit = max(_cost_unit(X, Y, C, cx, cy, p, q), gap)
+        if unit == 0.0:  # the first plan costs 0: optimal
+            return Solution(0.0, parts, plan)
+        cost, plan = cost_in(unit)
     with np.errstate(over="ignore"):
-        value = scale * unit * cost ** (1.0 / p)
-    return in_range(value, f"{p:g}-Wasserstein distance")
+        value = parts.scale * unit * cost ** (1.0 / p)
+    return Solution(in_range(value, f"{p:g}-Wasserstein distance"), parts, plan)
 
 
 def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:

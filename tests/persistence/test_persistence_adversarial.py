@@ -853,6 +853,38 @@ def test_bottleneck_matches_brute_force(d1, d2, delta, data):
                check=check)
 
 
+@TINY
+@given(d1=diagrams(), d2=diagrams(), p=st.sampled_from([1.0, 2.0]),
+       q=st.sampled_from([1.0, 2.0, INF]), data=st.data())
+def test_matchings_realise_the_distances(d1, d2, p, q, data):
+    v1, v2 = _draw_view(data.draw, d1), _draw_view(data.draw, d2)
+    d1, d2 = _as64(v1), _as64(v2)
+
+    def bijection(m, p_, q_):
+        assert isinstance(m, P.DiagramMatching)
+        if not _same_count(d1, d2):
+            assert m.distance == INF and m.pairs.shape == (0, 2)
+            return
+        a, b = m.pairs[:, 0], m.pairs[:, 1]
+        assert sorted(a[a >= 0]) == list(range(len(d1)))
+        assert sorted(b[b >= 0]) == list(range(len(d2)))
+        assert m.cost == pytest.approx(m.distance, rel=1e-9, abs=0.0)
+
+    def check_w(m):
+        bijection(m, p, q)
+        assert m.distance == wasserstein(d1, d2, p=p, internal_p=q)
+
+    def check_b(m):
+        bijection(m, INF, INF)
+        if _same_count(d1, d2):
+            assert m.distance == pytest.approx(bottleneck(d1, d2), rel=1e-12, abs=0.0)
+
+    check_call(SUB, P.wasserstein_matching, v1, v2, p=p, internal_p=q, names=("dgm1", "dgm2"),
+               allow_posinf=True, check=check_w)
+    check_call(SUB, P.bottleneck_matching, v1, v2, names=("dgm1", "dgm2"), allow_posinf=True,
+               check=check_b)
+
+
 def _gudhi_directions(m):
     """The m directions GUDHI's sliced Wasserstein uses when asked for m + 1."""
     return np.linspace(-np.pi / 2, np.pi / 2, num=m + 1, endpoint=False)[:-1]
@@ -901,7 +933,8 @@ def test_bad_diagrams_are_refused(bad, which):
     good = np.array([[0.0, 1.0], [0.5, 2.0]])
     args = (bad, good) if which else (good, bad)
     name = "dgm1" if which else "dgm2"
-    for fn in (wasserstein, bottleneck, sliced_wasserstein):
+    for fn in (wasserstein, bottleneck, sliced_wasserstein, P.wasserstein_matching,
+               P.bottleneck_matching):
         check_call(SUB, fn, *args, names=name, allow_posinf=True)
     for dgm in ([[1.0, 0.0]], [[np.nan, 1.0]], [[-np.inf, 1.0]], [[np.inf, np.inf]],
                 [[0.0, -np.inf]], [[0.0, 1.0, 2.0]], [0.0, 1.0]):
@@ -1107,6 +1140,8 @@ COVERED = {
     "Subsample": test_farthest_point_subsample,
     "approximation_bound": test_approximation_bound,
     "bottleneck": test_bottleneck_matches_brute_force,
+    "bottleneck_matching": test_matchings_realise_the_distances,
+    "DiagramMatching": test_matchings_realise_the_distances,
     "Diagrams": test_diagrams_match_ripser_and_h0_diagram,
     "diagrams": test_diagrams_match_ripser_and_h0_diagram,
     "farthest_point_subsample": test_farthest_point_subsample,
@@ -1119,6 +1154,7 @@ COVERED = {
     "spanning_forest": test_sparse_graphs_match_networkx,
     "sparsify": test_sparsify,
     "wasserstein": test_wasserstein_matches_gudhi_at_unit_scale,
+    "wasserstein_matching": test_matchings_realise_the_distances,
 }
 
 
