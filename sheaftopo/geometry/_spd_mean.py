@@ -226,7 +226,9 @@ def spd_mean(
       by the fixed-point iteration :math:`M \leftarrow (\sum_i w_i ((M +
       P_i)/2)^{-1})^{-1}` of pyRiemann's ``mean_logdet`` [4]_. Stops when
       :math:`\|L^T J L - I\|_F \le` ``tol`` (:math:`M = LL^T`, :math:`J` the
-      sum above: the relative gradient, dimensionless).
+      sum above: the relative gradient, dimensionless). The iteration
+      converges linearly, slowly for ill-conditioned stacks (raise
+      ``max_iter`` there; ``converged`` tells).
 
     A batch of stacks, shape (..., N, n, n), is averaged over its N axis for
     every batch index at once (vectorised iterations; each stack stops on its

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 import sheaftopo.geometry as geo
 from sheaftopo._validation import power_of_two_scale
 from sheaftopo.geometry import (
+    Barycenter,
     GaussianMap,
     LabelScores,
     LocalAlignment,
@@ -45,6 +46,8 @@ from sheaftopo.geometry import (
     empirical_gaussian_map,
     entropic_transport,
     exact_transport,
+    fixed_support_barycenter,
+    free_support_barycenter,
     gaussian_map,
     gaussian_wasserstein,
     knn_hausdorff,
@@ -633,6 +636,67 @@ def test_gaussian_maps_refuse_bad_input(bad, where):
                    **{where: value}, names=(where,))
 
 
+@covers("fixed_support_barycenter", "Barycenter")
+@settings(max_examples=examples(20, 400))
+@given(st.integers(1, 6), st.integers(1, 3), st.sampled_from(MAGNITUDES),
+       st.sampled_from([None, 1e-1, 1.0]), st.integers(0, 2**32 - 1))
+def test_fixed_support_barycenter_adversarial(n, N, s, rel_reg, seed):
+    rng = np.random.default_rng(seed)
+    H = rng.random((N, n)) * (rng.random((N, n)) < 0.7)  # zero bins
+    H[:, 0] += 1e-3
+    H /= H.sum(axis=1, keepdims=True)
+    pts = rng.integers(-2, 3, size=(n, 1)).astype(float)  # ties and duplicate bins
+    U = (pts - pts.T) ** 2 - 0.5
+    reg = None if rel_reg is None else rel_reg * s
+
+    def check(bary):
+        assert isinstance(bary, Barycenter) and bary.support is None
+        assert (bary.weights >= 0).all() and abs(bary.weights.sum() - 1) < 1e-9
+        ref = np.mean(np.atleast_1d(ot.emd2(bary.weights, H.T.copy(), U)))
+        close_scaled(bary.cost, ref, math.log2(s), 1e-7, "fixed_support_barycenter")
+
+    check_call(SUB, fixed_support_barycenter, H, U * s, reg=reg, names=("cost", "reg"),
+               check=check)
+
+
+@covers("free_support_barycenter")
+@settings(max_examples=examples(20, 400))
+@given(pairs_of_clouds)
+def test_free_support_barycenter_adversarial(pair):
+    X, Y = pair
+    Y = same_dim(X, Y)
+
+    def check(bary):
+        assert isinstance(bary, Barycenter) and bary.support.shape == np.shape(X)
+        # every iterate is a convex combination of the clouds' points
+        pts = np.vstack([np.asarray(X, float), np.asarray(Y, float)])
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        slack = 1e-9 * np.maximum(np.abs(lo), np.abs(hi))
+        assert (bary.support >= lo - slack).all() and (bary.support <= hi + slack).all()
+        assert bary.cost >= 0.0
+
+    check_call(SUB, free_support_barycenter, [X, Y], names=("clouds",), check=check)
+
+
+@settings(max_examples=examples(40, 800))
+@given(st.sampled_from(["histograms", "cost", "weights", "reg", "tol", "max_iter", "clouds",
+                        "a", "init", "init_weights"]),
+       st.one_of(bad_arrays((2, 3)), bad_scalars()))
+def test_barycenters_refuse_bad_input(where, bad):
+    H, C = np.array([[1.0, 0, 0], [0, 0, 1.0]]), (np.arange(3.0)[:, None] - np.arange(3.0)) ** 2
+    if where in ("histograms", "cost", "weights", "reg", "tol", "max_iter"):
+        kw = {"histograms": H, "cost": C, where: bad}
+        check_call(SUB, fixed_support_barycenter, kw.pop("histograms"), kw.pop("cost"), **kw,
+                   names=(where,))
+    elif where == "clouds":
+        check_call(SUB, free_support_barycenter, [GOOD, bad], names=("clouds",))
+        check_call(SUB, free_support_barycenter, bad, names=("clouds",))
+    else:
+        value = [bad, None] if where == "a" else bad
+        check_call(SUB, free_support_barycenter, [GOOD, GOOD + 1.0], **{where: value},
+                   names=(where,))
+
+
 # --- SPD --------------------------------------------------------------------
 
 
@@ -838,8 +902,8 @@ def test_spd_new_metrics_against_pyriemann(case, mp):
         # isometric coordinates: |T| = d(P, Q), and spd_from_tangent inverts them
         d = spd_distance(P * s, Q * s, metric=metric, **kw)
         top = max(float(np.abs(T).max(initial=0.0)), 1e-300)  # np.linalg.norm underflows
-        rel_close(np.linalg.norm(T / top, axis=-1) * top, d, 1e-7,
-                  1e-9 * float(np.max(d, initial=0.0)))
+        unit = spd_distance(P * s, 2 * P * s, metric=metric, **kw)  # the coordinates' scale
+        rel_close(np.linalg.norm(T / top, axis=-1) * top, d, 1e-7, 1e-10 * float(np.max(unit)))
         rel_close(spd_from_tangent(T, Q * s, metric=metric, **kw) / s, P, 1e-6)
 
     check_call(SUB, spd_to_tangent, P * s, Q * s, metric=metric, names=("P", "base"),
