@@ -23,6 +23,7 @@ from ._sparsify import (
     sparsify,
 )
 from ._subsample import Subsample, farthest_point_subsample
+from ._sw_kernel import sliced_wasserstein_kernel
 
 __all__ = [
     "DiagramMatching",
@@ -42,6 +43,7 @@ __all__ = [
     "mst",
     "mst_batch",
     "sliced_wasserstein",
+    "sliced_wasserstein_kernel",
     "spanning_forest",
     "sparsify",
     "wasserstein",

@@ -885,6 +885,27 @@ def test_matchings_realise_the_distances(d1, d2, p, q, data):
                check=check_b)
 
 
+@TINY
+@given(d1=diagrams(), d2=diagrams(), sigma=st.sampled_from([1e-150, 0.5, 1e150]),
+       data=st.data())
+def test_sliced_wasserstein_kernel_is_exp_of_the_distance(d1, d2, sigma, data):
+    v1, v2 = _draw_view(data.draw, d1), _draw_view(data.draw, d2)
+    d1, d2 = _as64(v1), _as64(v2)
+    finite = bool(np.isfinite(d1).all() and np.isfinite(d2).all())
+
+    def check(K):
+        assert K.shape == (2, 3) and np.all((K > 0) | (K == 0)) and np.all(K <= 1)
+        sw = sliced_wasserstein(d1, d2)
+        with np.errstate(over="ignore"):
+            want = math.exp(-sw / (2 * sigma * sigma)) if sw < 1e308 else 0.0
+        assert K[0, 1] == pytest.approx(want, rel=1e-9, abs=1e-300)
+        assert K[0, 0] == K[1, 1] == K[1, 2] == 1.0 and K[0, 1] == K[0, 2]
+
+    outcome, _ = check_call(SUB, P.sliced_wasserstein_kernel, [v1, v2], [v1, v2, v2],
+                            bandwidth=sigma, names=("dgms_x", "dgms_y"), check=check)
+    assert outcome == ("ok" if finite else "error")
+
+
 def _gudhi_directions(m):
     """The m directions GUDHI's sliced Wasserstein uses when asked for m + 1."""
     return np.linspace(-np.pi / 2, np.pi / 2, num=m + 1, endpoint=False)[:-1]
@@ -966,6 +987,11 @@ def test_distance_hyperparameters(value, text):
     check_call(SUB, sliced_wasserstein, d1, d2, seed=value, names="seed")
     check_call(SUB, sliced_wasserstein, d1, d2, directions=[value], names="directions")
     check_call(SUB, sliced_wasserstein, d1, d2, kind=text, names="kind")
+    for name in ("bandwidth", "n_directions", "seed"):
+        check_call(SUB, P.sliced_wasserstein_kernel, [d1, d2], **{name: value}, names=name)
+    for bad_list in (d1, "abc", None, 3.0, [d1, [[0.0, np.inf]]]):
+        outcome, _ = check_call(SUB, P.sliced_wasserstein_kernel, bad_list, names="dgms_x")
+        assert outcome == "error"
     check_call(SUB, sliced_wasserstein, d1, d2, essential=text, names="essential")
     outcome, _ = check_call(SUB, sliced_wasserstein, d1, d2, seed=0, directions=[0.0],
                             names=("seed", "directions"))
@@ -1151,6 +1177,7 @@ COVERED = {
     "mst": test_mst_points_is_a_minimum_spanning_tree,
     "mst_batch": test_batches_equal_one_call_per_cloud,
     "sliced_wasserstein": test_sliced_wasserstein_matches_gudhi_and_pot,
+    "sliced_wasserstein_kernel": test_sliced_wasserstein_kernel_is_exp_of_the_distance,
     "spanning_forest": test_sparse_graphs_match_networkx,
     "sparsify": test_sparsify,
     "wasserstein": test_wasserstein_matches_gudhi_at_unit_scale,
