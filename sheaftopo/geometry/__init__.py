@@ -25,6 +25,7 @@ keyword-only.
 """
 
 from .._core.deprecation import renamed_attributes
+from ._barycenter import Barycenter, fixed_support_barycenter, free_support_barycenter
 from ._cost_transport import solve_transport
 from ._diagnostics import (
     ManifoldDiagnostics,
@@ -52,6 +53,7 @@ from ._spd_tangent import spd_from_tangent, spd_inner, spd_to_tangent, spd_trans
 from ._transport import TransportResult, cost_matrix, exact_transport
 
 __all__ = [
+    "Barycenter",
     "GaussianMap",
     "LabelScores",
     "LocalAlignment",
@@ -64,6 +66,8 @@ __all__ = [
     "empirical_gaussian_map",
     "entropic_transport",
     "exact_transport",
+    "fixed_support_barycenter",
+    "free_support_barycenter",
     "gaussian_map",
     "gaussian_wasserstein",
     "knn_hausdorff",

@@ -19,12 +19,15 @@ from ot.datasets import make_1D_gauss as gauss
 from ot.datasets import make_data_classif
 
 from sheaftopo.geometry import (
+    Barycenter,
     GaussianMap,
     TransportResult,
     cost_matrix,
     empirical_gaussian_map,
     entropic_transport,
     exact_transport,
+    fixed_support_barycenter,
+    free_support_barycenter,
     gaussian_map,
     gaussian_wasserstein,
     sinkhorn_divergence,
@@ -229,3 +232,65 @@ def test_empirical_gaussian_map_matches_pot(weighted):
     with pytest.raises(ValueError, match=r"the covariance of X .* singular"):
         empirical_gaussian_map(np.ones((5, 2)), Xt, reg=0.0)
     assert np.isfinite(empirical_gaussian_map(np.ones((5, 2)), Xt).linear).all()  # reg 1e-6
+
+
+def pot_bregman_example():
+    """POT's test_bregman.py barycenter: two 1-D Gaussian histograms on 100 bins, M / max M."""
+    n = 100
+    x = np.arange(n, dtype=float)
+    H = np.vstack((gauss(n, m=30, s=10), gauss(n, m=40, s=10)))
+    M = ot.dist(x[:, None], x[:, None])
+    return x, H, M / M.max()
+
+
+def test_fixed_support_barycenter_matches_pot():
+    # POT's test_lp_barycenter: the barycenter of Diracs at bins 0 and 2 is bin 1
+    H, C = [[1.0, 0, 0], [0, 0, 1.0]], [[0, 1.0, 4.0], [1.0, 0, 1.0], [4.0, 1.0, 0]]
+    bary = fixed_support_barycenter(H, C, weights=[0.5, 0.5])
+    assert isinstance(bary, Barycenter) and bary.support is None and bary.converged
+    np.testing.assert_allclose(bary.weights, [0, 1, 0], atol=1e-7)
+    assert bary.cost == pytest.approx(1.0, rel=1e-9)
+    # POT's test_bregman barycenter, entropic: the same histogram as POT's log-domain solver
+    x, H, M = pot_bregman_example()
+    w = np.array([0.5, 0.5])
+    ref = ot.bregman.barycenter(H.T, M, 1e-2, w, method="sinkhorn_log", stopThr=1e-10)
+    ent = fixed_support_barycenter(H, M, weights=w, reg=1e-2, tol=1e-10)
+    assert ent.converged and ent.weights.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(ent.weights, ref, atol=1e-12)
+    # exact (LP): optimal objective as POT's barycenter (the LP optimum need not be unique),
+    # centred at the mean of the means (displacement interpolation)
+    lp = fixed_support_barycenter(H, M, weights=w)
+    pot_lp = ot.lp.barycenter(H.T, M, w)
+    assert lp.cost == pytest.approx(float(w @ ot.emd2(pot_lp, H.T, M)), rel=1e-6)
+    assert lp.weights @ x == pytest.approx(35.0, abs=0.05)
+    assert ent.cost >= lp.cost * (1 - 1e-6)  # the exact cost of the entropic barycenter
+    # scale and shift of the cost do not move the barycenter
+    for s in (1e-300, 1e300):
+        moved = fixed_support_barycenter(H, M * s - s, weights=w, reg=1e-2 * s, tol=1e-10)
+        np.testing.assert_allclose(moved.weights, ent.weights, atol=1e-12)
+        assert moved.cost == pytest.approx((ent.cost - 1.0) * s, rel=1e-9)
+
+
+def test_free_support_barycenter_matches_pot():
+    # POT's test_free_support_barycenter: Diracs at -1 and 1, from -12, end at 0
+    bary = free_support_barycenter([[[-1.0]], [[1.0]]], a=[[1.0], [1.0]], init=[[-12.0]])
+    np.testing.assert_allclose(bary.support, [[0.0]], atol=1e-7)
+    assert bary.converged and bary.cost == pytest.approx(1.0)
+    # point clouds: the same iterates as POT from the same start, and translations average
+    rng = make_rng(11)
+    base = rng.normal(size=(10, 2))
+    shifts = np.array([[0.0, 0.0], [3.0, 1.0], [1.0, 4.0]])
+    clouds = [base + t for t in shifts]
+    Z0 = rng.normal(size=(10, 2))
+    ref = ot.lp.free_support_barycenter(clouds, [np.full(10, 0.1)] * 3, Z0)
+    fb = free_support_barycenter(clouds, init=Z0)
+    np.testing.assert_allclose(fb.support, ref, atol=1e-12)
+    own = free_support_barycenter(clouds)  # from clouds[0]: the mean translation
+    np.testing.assert_allclose(own.support, base + shifts.mean(0), atol=1e-12)
+    expected = np.mean([np.sum((t - shifts.mean(0)) ** 2) for t in shifts])
+    assert own.cost == pytest.approx(expected, rel=1e-12)
+    big = free_support_barycenter([c * 1e150 for c in clouds])
+    np.testing.assert_allclose(big.support / 1e150, own.support, rtol=1e-12)
+    assert big.cost == pytest.approx(own.cost * 1e300, rel=1e-12)
+    with pytest.raises(ValueError, match=r"^clouds: the barycenter.s cost overflows"):
+        free_support_barycenter([c * 1e300 for c in clouds])
