@@ -177,9 +177,11 @@ def chart(P: np.ndarray, name: str, metric: str, alpha: float, e: np.ndarray) ->
             return Chart(metric, alpha, np.ldexp(P, -e[..., None, None]))
     if metric == "log_cholesky":
         Ps, eP = unit_scaled(P, even=True)
+        Lu = cholesky(Ps, name)
+        half = (eP - e) // 2
         with np.errstate(over="ignore", under="ignore"):
-            L = np.ldexp(cholesky(Ps, name), ((eP - e) // 2)[..., None, None])
-        d = np.log(_diagonal(L))
+            L = np.ldexp(Lu, half[..., None, None])
+        d = np.log(_diagonal(Lu)) + (half * _LN2)[..., None]  # exact even where L underflows
         return Chart(metric, alpha, _with_diagonal(_strict_lower(L), d), L=L)
     _, m, U = _spd_log(P, name)
     m = m - (e * _LN2)[..., None]
@@ -188,7 +190,8 @@ def chart(P: np.ndarray, name: str, metric: str, alpha: float, e: np.ndarray) ->
     else:
         with np.errstate(over="ignore", under="ignore"):
             f = np.exp(alpha * m) / alpha
-    coords = _sym((U * f[..., None, :]) @ _t(U))
+    with np.errstate(over="ignore", invalid="ignore"):  # refused downstream when not finite
+        coords = _sym((U * f[..., None, :]) @ _t(U))
     return Chart(metric, alpha, coords, U=U, m=m)
 
 
@@ -230,9 +233,14 @@ def _refuse_outside(lam: np.ndarray, cause: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _pair_exponents(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
-    """Even exponents bringing the larger matrix of each (broadcast) pair to unit scale."""
-    return np.maximum(matrix_scale_exponents(P, even=True), matrix_scale_exponents(Q, even=True))
+def _pair_exponents(P: np.ndarray, Q: np.ndarray, alpha: float) -> np.ndarray:
+    """Even exponents bringing the dominant matrix of each (broadcast) pair to unit scale.
+
+    The larger one, whose coordinates dominate, except for negative powers,
+    where the smaller one's do (the other's then underflow harmlessly).
+    """
+    pick = np.minimum if alpha < 0 else np.maximum
+    return pick(matrix_scale_exponents(P, even=True), matrix_scale_exponents(Q, even=True))
 
 
 def _back(X: np.ndarray, e: np.ndarray, what: str, cause: str) -> np.ndarray:
@@ -252,7 +260,7 @@ def flat_distance(
     its strictly lower part by ``2^(e/2)``), so that distances (and squares)
     are finite wherever they are mathematically.
     """
-    e = _pair_exponents(P, Q)
+    e = _pair_exponents(P, Q, alpha)
     cP = chart(P, "P", metric, alpha, e)
     cQ = chart(Q, "Q", metric, alpha, e)
     D = cP.coords - cQ.coords
@@ -277,8 +285,15 @@ def flat_distance(
 
 
 def flat_log(P: np.ndarray, B: np.ndarray, metric: str, alpha: float) -> np.ndarray:
-    """:math:`\\operatorname{Log}_B(P)` for a flat metric."""
-    e = matrix_scale_exponents(B, even=True)
+    """:math:`\\operatorname{Log}_B(P)` for a flat metric.
+
+    At the base point's scale (the differential of the chart is taken there),
+    except for the Euclidean metric, where it is ``P - B`` at the pair's scale.
+    """
+    if metric == "euclidean":
+        e = _pair_exponents(P, B, alpha)
+    else:
+        e = matrix_scale_exponents(B, even=True)
     cB = chart(B, "base", metric, alpha, e)
     cP = chart(P, "P", metric, alpha, e)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -287,8 +302,12 @@ def flat_log(P: np.ndarray, B: np.ndarray, metric: str, alpha: float) -> np.ndar
 
 
 def flat_exp(V: np.ndarray, B: np.ndarray, metric: str, alpha: float, cause: str) -> np.ndarray:
-    """:math:`\\operatorname{Exp}_B(V)` for a flat metric."""
-    e = matrix_scale_exponents(B, even=True)
+    """:math:`\\operatorname{Exp}_B(V)` for a flat metric (at the base's scale; ``B + V`` at
+    the larger one's for the Euclidean metric)."""
+    if metric == "euclidean":
+        e = _pair_exponents(V, B, 1.0)
+    else:
+        e = matrix_scale_exponents(B, even=True)
     cB = chart(B, "base", metric, alpha, e)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         X = cB.coords + cB.push(np.ldexp(V, -e[..., None, None]))
@@ -299,7 +318,7 @@ def flat_geodesic(
     P: np.ndarray, Q: np.ndarray, tt: np.ndarray, metric: str, alpha: float, cause: str
 ) -> np.ndarray:
     """:math:`\\varphi^{-1}((1-t)\\varphi(P) + t\\varphi(Q))`, ``tt`` of the batch shape."""
-    e = np.broadcast_to(_pair_exponents(P, Q), tt.shape)
+    e = np.broadcast_to(_pair_exponents(P, Q, alpha), tt.shape)
     cP = chart(P, "P", metric, alpha, e)
     cQ = chart(Q, "Q", metric, alpha, e)
     w = tt[..., None, None]
@@ -354,6 +373,8 @@ def _coordinate_scale(W: np.ndarray, e: np.ndarray, metric: str, alpha: float, s
 
 def flat_push(V: np.ndarray, B: np.ndarray, metric: str, alpha: float) -> np.ndarray:
     """:math:`D\\varphi_B[V]`, flat coordinates of a tangent vector (Frobenius norm ``||V||_B``)."""
+    if metric == "euclidean":
+        return V
     e = matrix_scale_exponents(B, even=True)
     c = chart(B, "base", metric, alpha, e)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -363,6 +384,8 @@ def flat_push(V: np.ndarray, B: np.ndarray, metric: str, alpha: float) -> np.nda
 
 def flat_pull(W: np.ndarray, B: np.ndarray, metric: str, alpha: float) -> np.ndarray:
     """Inverse of :func:`flat_push`: the tangent vector at ``B`` with flat coordinates ``W``."""
+    if metric == "euclidean":
+        return W
     e = matrix_scale_exponents(B, even=True)
     c = chart(B, "base", metric, alpha, e)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):

@@ -416,6 +416,16 @@ def test_mixed_scales():
     )
     with pytest.raises(ValueError, match="float64"):
         spd_distance(big, small, metric="power", power=2.0)
+    # negative powers: the small matrix dominates (its inverse is huge)
+    close(spd_distance(big, small, metric="power", power=-1.0), math.sqrt(2) * 1e300, 1e-12)
+    close(spd_geodesic(big, small, 0.5, metric="power", power=-1.0), 2 * small, 1e-12)
+    # power 1/2: Log_B(P) = 2 (P^1/2 - B^1/2) B^1/2 for commuting P, B
+    close(spd_log(big, small, metric="power", power=0.5), 2 * np.eye(2), 1e-12)
+    # Euclidean: P - B, B + V and their vectors at any pair of scales
+    close(spd_log(big, small, metric="euclidean"), big, 1e-12)
+    T = spd_to_tangent(big, small, metric="euclidean")
+    close(spd_from_tangent(T, small, metric="euclidean"), big, 1e-12)
+    close(spd_distance(small, small * 2, metric="log_cholesky"), math.sqrt(2) * math.log(2) / 2)
 
 
 def test_metric_and_power_arguments():
