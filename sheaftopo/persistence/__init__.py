@@ -1,11 +1,16 @@
-"""0-dimensional persistence from minimum spanning trees, sparsification, diagram distances.
+"""Persistence: H0 from minimum spanning trees, higher dimensions, diagram distances and kernels.
 
 :func:`mst` takes points and dense distance matrices, :func:`spanning_forest`
 graphs (scipy.sparse matrices and edge lists), as in ``scipy.sparse.csgraph``.
+:func:`h0_diagram` reads the H0 diagram off the tree (optionally with vertex
+births); :func:`diagrams` adds dimensions 1 and up by wrapping giotto-ph.
+Diagrams are compared by :func:`bottleneck`, :func:`wasserstein` (with their
+optimal matchings, :func:`bottleneck_matching`, :func:`wasserstein_matching`),
+:func:`sliced_wasserstein` and :func:`sliced_wasserstein_kernel`.
 
 Everything here is exact unless its name says otherwise. numba kernels are
-compiled (and cached on disk) on first use, not at import; GUDHI and POT are
-imported only by the functions that use them.
+compiled (and cached on disk) on first use, not at import; GUDHI, POT and
+giotto-ph are imported only by the functions that use them.
 """
 
 from ._diagrams import h0_diagram, h0_diagram_batch

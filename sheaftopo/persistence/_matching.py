@@ -229,7 +229,8 @@ def wasserstein(dgm1: Any, dgm2: Any, *, p: float = 2.0, internal_p: float = np.
     ----------
     dgm1 : array_like, shape (n1, 2)
         First diagram, rows ``(birth, death)`` with ``death >= birth``; deaths
-        may be ``+inf``. May be empty.
+        may be ``+inf``. May be empty (``[]`` or shape ``(0, 2)``): the
+        distance to the diagonal, as in GUDHI and persim.
     dgm2 : array_like, shape (n2, 2)
         Second diagram.
     p : float, default 2.0
@@ -449,7 +450,8 @@ def bottleneck(dgm1: Any, dgm2: Any, *, delta: float = 0.0) -> float:
     ----------
     dgm1 : array_like, shape (n1, 2)
         First diagram, rows ``(birth, death)`` with ``death >= birth``; deaths
-        may be ``+inf``. May be empty.
+        may be ``+inf``. May be empty (``[]`` or shape ``(0, 2)``): the
+        distance to the diagonal, as in GUDHI and persim.
     dgm2 : array_like, shape (n2, 2)
         Second diagram.
     delta : float, default 0.0

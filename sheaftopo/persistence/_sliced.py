@@ -192,7 +192,7 @@ def sliced_wasserstein(
     ----------
     dgm1 : array_like, shape (n1, 2)
         First diagram, rows ``(birth, death)`` with ``death >= birth``. May be
-        empty (shape ``(0, 2)``); float32 input is computed in float64.
+        empty (``[]`` or shape ``(0, 2)``); float32 input is computed in float64.
     dgm2 : array_like, shape (n2, 2)
         Second diagram.
     n_directions : int, default 50

@@ -165,3 +165,9 @@ def test_empty_diagrams_as_lists_everywhere():
         gudhi_wasserstein(EMPTY, dgm, order=1.0, internal_p=INF)
     )
     assert bottleneck([], dgm) == pytest.approx(gudhi.bottleneck_distance(EMPTY, dgm)) == 1.5
+    persim = pytest.importorskip("persim")
+    # persim's wasserstein is W_1 with the Euclidean ground metric
+    assert wasserstein(dgm, [], p=1.0, internal_p=2.0) == pytest.approx(
+        persim.wasserstein(dgm, EMPTY), rel=1e-12
+    )
+    assert bottleneck(dgm, []) == pytest.approx(persim.bottleneck(dgm, []), rel=1e-12)
