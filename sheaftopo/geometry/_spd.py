@@ -180,9 +180,10 @@ def spd_distance(
     ----------
     P, Q : array_like, shape (..., n, n)
         SPD matrices; the batch dimensions broadcast against each other.
-    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}, \
-default "affine"
-        See the module documentation.
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"bures"``,
+        ``"log_cholesky"``, ``"power"``, ``"euclidean"``; see the module
+        documentation.
     power : float, optional
         The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"``
         (required there, refused with the other metrics).
@@ -270,9 +271,10 @@ def spd_log(P: Any, base: Any, *, metric: str = "affine", power: Any = None) -> 
         The target point(s), SPD.
     base : array_like, shape (..., n, n)
         The base point(s), SPD; batch dimensions broadcast with ``P``'s.
-    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}, \
-default "affine"
-        See the module documentation.
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"bures"``,
+        ``"log_cholesky"``, ``"power"``, ``"euclidean"``; see the module
+        documentation.
     power : float, optional
         The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"``
         (required there, refused with the other metrics).
@@ -356,9 +358,10 @@ def spd_exp(V: Any, base: Any, *, metric: str = "affine", power: Any = None) -> 
         Symmetric tangent vector(s) (any definiteness).
     base : array_like, shape (..., n, n)
         SPD base point(s); batch dimensions broadcast with ``V``'s.
-    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}, \
-default "affine"
-        See the module documentation.
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"bures"``,
+        ``"log_cholesky"``, ``"power"``, ``"euclidean"``; see the module
+        documentation.
     power : float, optional
         The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"``
         (required there, refused with the other metrics).
@@ -448,9 +451,10 @@ def spd_geodesic(
         there; for ``"power"`` and ``"euclidean"`` any real at which the
         point stays positive definite (always in ``[0, 1]``; a
         ``ValueError`` outside the cone).
-    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}, \
-default "affine"
-        See the module documentation.
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"bures"``,
+        ``"log_cholesky"``, ``"power"``, ``"euclidean"``; see the module
+        documentation.
     power : float, optional
         The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"``
         (required there, refused with the other metrics).

@@ -238,8 +238,9 @@ def spd_mean(
     ----------
     P : array_like, shape (..., N, n, n)
         The SPD matrices (N >= 1 per stack).
-    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", \
-"euclidean", "stein"}, default "affine"
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"bures"``,
+        ``"log_cholesky"``, ``"power"``, ``"euclidean"``, ``"stein"``.
     power : float, optional
         The exponent :math:`\alpha \in [-10, 10]` of ``metric="power"`` (required
         there, refused with the other metrics).

@@ -145,7 +145,9 @@ def spd_inner(U: Any, V: Any, base: Any, *, metric: str = "affine", power: Any =
         Symmetric tangent vectors; batch dimensions broadcast.
     base : array_like, shape (..., n, n)
         SPD base point(s).
-    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"bures"``,
+        ``"log_cholesky"``, ``"power"``, ``"euclidean"``.
     power : float, optional
         Exponent of ``metric="power"`` (required there only).
 
@@ -212,7 +214,9 @@ def spd_transport(
         Symmetric tangent vector(s) at ``base``.
     base, target : array_like, shape (..., n, n)
         SPD start and end points of the geodesic; batch dimensions broadcast.
-    metric : {"affine", "log_euclidean", "log_cholesky", "power", "euclidean"}
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"log_cholesky"``,
+        ``"power"``, ``"euclidean"`` (no closed form for ``"bures"``).
     power : float, optional
         Exponent of ``metric="power"`` (required there only).
 
@@ -289,7 +293,9 @@ def spd_to_tangent(
         SPD matrices.
     base : array_like, shape (..., n, n), optional
         The reference point(s), SPD; the identity by default.
-    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"bures"``,
+        ``"log_cholesky"``, ``"power"``, ``"euclidean"``.
     power : float, optional
         Exponent of ``metric="power"`` (required there only).
 
@@ -343,7 +349,9 @@ def spd_from_tangent(
         Tangent vectors.
     base : array_like, shape (..., n, n), optional
         The reference point(s), SPD; the identity by default.
-    metric : {"affine", "log_euclidean", "bures", "log_cholesky", "power", "euclidean"}
+    metric : str, default "affine"
+        One of ``"affine"``, ``"log_euclidean"``, ``"bures"``,
+        ``"log_cholesky"``, ``"power"``, ``"euclidean"``.
     power : float, optional
         Exponent of ``metric="power"`` (required there only).
 
