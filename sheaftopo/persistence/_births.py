@@ -98,7 +98,7 @@ def _forest(given: MstInput, f: np.ndarray, metric: str, budget: int, depth: int
     """The minimum spanning forest of the edge values ``max(w_ij, f_i, f_j)``."""
     if given.graph is not None:
         if depth is not None:
-            _warn_graph_call("h0_diagram", depth + 1)
+            _warn_graph_call("h0_diagram", depth)
         lo, hi, w, n = given.graph
         return graph_forest(lo, hi, np.maximum(w, np.maximum(f[lo], f[hi])), n)
     D = given.array if given.kind == "matrix" else pairwise(given.array, metric, budget)

@@ -167,3 +167,11 @@ def test_min_persistence_convention():
         _same(h0_diagram(X, min_persistence=m), st.persistence_intervals_in_dimension(0))
     with pytest.raises(ValueError, match="min_persistence"):
         h0_diagram(X, min_persistence=-1.0)
+
+
+def test_vertex_births_on_the_deprecated_graph_form_warn_at_the_callers_line():
+    G = sp.coo_matrix(([1.0, 2.0], ([0, 1], [1, 2])), shape=(3, 3))
+    with pytest.warns(DeprecationWarning, match="spanning_forest") as record:
+        dgm = h0_diagram(G, metric="precomputed", vertex_births=[0.5, 0.0, 3.0])
+    assert record[0].filename == __file__
+    np.testing.assert_array_equal(dgm, [[0.5, 1.0], [3.0, 3.0], [0.0, np.inf]])
