@@ -206,6 +206,8 @@ def diagrams(
         The largest homology dimension, ``>= 0``. Dimension 2 and up grow
         quickly with ``n`` (Ripser's cost).
     metric : {"euclidean", "cosine", "precomputed"}, default "euclidean"
+        As in :func:`~sheaftopo.persistence.mst`; ``"precomputed"`` for
+        distance matrices and sparse graphs.
     threshold : float, default inf
         Edges longer than ``threshold`` never enter (``>= 0``), as in ripser
         and giotto-ph: classes alive at ``threshold`` are reported with death
