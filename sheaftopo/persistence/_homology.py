@@ -229,7 +229,7 @@ def diagrams(
         :math:`n \times n` matrix is then built).
     n_threads : int or None, default 1
         Threads of the engine. ``None`` uses the cores this process has free
-        now (:func:`sheaftopo._core.threads.free_cores`), so that the engine
+        now (``sheaftopo._core.threads.free_cores()``), so that the engine
         never oversubscribes a busy machine.
 
     Returns

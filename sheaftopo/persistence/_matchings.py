@@ -54,7 +54,7 @@ class DiagramMatching:
     def cost(self) -> float:
         r"""The matching's cost, :math:`(\sum_k c_k^p)^{1/p}`.
 
-        :math:`\max_k c_k` for :math:`p = \infty`. Equal to :attr:`distance` up
+        :math:`\max_k c_k` for :math:`p = \infty`. Equal to ``distance`` up
         to rounding: the matching is optimal.
         """
         top = float(self.costs.max(initial=0.0))
