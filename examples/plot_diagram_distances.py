@@ -92,7 +92,7 @@ print(f"W1:         sheaftopo {wasserstein(dgm_x, dgm_y, p=1.0):.12f}  GUDHI {gu
 # The sliced Wasserstein distance averages over :math:`M` evenly spaced
 # directions (deterministic by default); with random directions it is a Monte
 # Carlo estimate. Both converge to the integral over all directions, and the
-# limit is at most :math:`2 W_1` (``theory/sliced-wasserstein-bound.md``).
+# limit is at most :math:`2 W_1` (:doc:`/theory/sliced-wasserstein-bound`).
 # H0 diagrams carry one essential point each; ``essential="drop"`` leaves it
 # out, which is exact when both diagrams have one.
 n_dirs = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256])

@@ -22,8 +22,8 @@ the estimation of a missing view. It needs PyTorch, an optional extra
 # -----------------
 # 1,500 digits train, 500 are held out; both models get the same encoders
 # (MLPs with 128 hidden units into 32 dimensions), the same data and the same
-# budget — 8 epochs here, to keep the page fast (the tutorial's experiment
-# trains 40 epochs on all six views).
+# budget — 8 epochs here, to keep the page fast (the experiment of
+# :doc:`/tutorials/sheafalign` trains 40 epochs on all six views).
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -158,7 +158,7 @@ print(
 # SheafAlign is ahead on the pairs without it, which the single space
 # compares only through the anchor (the printed means); its neighbour
 # estimates of a missing view are more accurate while sending half the
-# numbers. The tutorial's 40-epoch experiment on all six views finds
+# numbers. The 40-epoch experiment of :doc:`/tutorials/sheafalign` on all six views finds
 # SheafAlign's mean instance Recall@1 5.5 points above the single space's
 # (0.440 against 0.385); the full experiment is
 # ``sheaftopo sheafalign experiment --dataset mfeat``.

@@ -126,4 +126,4 @@ torch.set_num_threads(previous_threads)
 # ``examples/tomclip_distillation.py`` measures three seeds of a 60-epoch
 # distillation. The gradient reaches the embeddings through the lengths of the
 # minimum-spanning-tree edges, recomputed in torch from the coordinates: the
-# training tutorial says how, and what it costs per step.
+# tutorial :doc:`/tutorials/training` says how, and what it costs per step.

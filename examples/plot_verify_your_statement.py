@@ -152,4 +152,4 @@ fig.tight_layout()
 # a check part of a test suite, call ``claim.measure`` in a Hypothesis
 # property test with ``sheaftopo.verify.strategies``; to add it to
 # ``python -m verification``, write its theory page and register it (see the
-# tutorial *Verify a theorem numerically*).
+# tutorial :doc:`/tutorials/verify`).
