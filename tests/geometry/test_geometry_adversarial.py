@@ -452,6 +452,12 @@ def test_exact_transport_adversarial(pair, p):
         n, m = len(X), len(Y)
         ref = ot.emd2(np.full(n, 1 / n), np.full(m, 1 / m), cdist(Xu, Yu) ** p)
         close_scaled(res.cost, ref, p * e, 1e-7, "exact_transport")
+        # the dual potentials (at unit scale, where the costs are normal numbers):
+        # feasible, and strong duality
+        if times_pow2(1.0, p * e) > 1e-280:
+            f, g = times_pow2(res.dual_a, -p * e), times_pow2(res.dual_b, -p * e)
+            assert (f[:, None] + g[None, :] - cdist(Xu, Yu) ** p).max() <= 1e-7
+            assert abs(f.mean() + g.mean() - ref) <= 1e-7
 
     check_call(SUB, exact_transport, X, Y, p=p, names=("X", "Y"), check=check)
 
