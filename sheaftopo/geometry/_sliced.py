@@ -13,7 +13,6 @@ import numpy as np
 
 from .._validation import (
     as_float_array,
-    as_weights,
     check_int,
     check_random_state,
 )
@@ -21,7 +20,14 @@ from ._checks import (
     as_pair,
     check_order,
 )
-from ._transport import TransportResult, _log2, _overflow_error, _times_pow2, _unit_scale
+from ._transport import (
+    TransportResult,
+    _log2,
+    _overflow_error,
+    _times_pow2,
+    _unit_scale,
+    transport_weights,
+)
 
 __all__ = ["sliced_transport"]
 
@@ -115,8 +121,8 @@ def sliced_transport(
     import ot
 
     X, Y = as_pair(X, Y, paired=False, same_dim=True)
-    a = as_weights(a, X.shape[0], "a")
-    b = as_weights(b, Y.shape[0], "b")
+    a = transport_weights(a, X.shape[0], "a")
+    b = transport_weights(b, Y.shape[0], "b")
     p = check_order(p)
     d = X.shape[1]
     if directions is None:

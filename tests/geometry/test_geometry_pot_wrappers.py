@@ -31,6 +31,7 @@ from sheaftopo.geometry import (
     gaussian_map,
     gaussian_wasserstein,
     sinkhorn_divergence,
+    sliced_transport,
     solve_transport,
 )
 
@@ -172,6 +173,7 @@ def test_empty_weights_mean_uniform_as_in_pot():
         (exact_transport, {}),
         (entropic_transport, {"reg": 0.5}),
         (sinkhorn_divergence, {"reg": 0.5}),
+        (sliced_transport, {"seed": 0}),
     ):
         assert fn(X, Y, a=[], b=(), **kw).cost == fn(X, Y, **kw).cost
     with pytest.raises(ValueError, match=r"^a must be a 1-D array of 10 weights"):
