@@ -39,3 +39,6 @@ def test_readme_tour_runs():
     cex = namespace["cex"]  # the planted false statement is refuted and shrunk
     assert cex.measurement.ratio > 1 and len(cex.instance["A"]) == len(cex.instance["B"]) == 1
     assert namespace["check"](namespace["claim"], namespace["small"], n=100).holds
+    assert namespace["dg"].dgms[1].shape == (1, 2)  # the circle's one loop
+    assert namespace["m"].pairs.tolist() == [[0, -1]]
+    assert namespace["feats"].shape == (4, 3)
