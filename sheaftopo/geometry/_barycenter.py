@@ -267,16 +267,20 @@ def free_support_barycenter(
     weights: Any = None,
     init: Any = None,
     init_weights: Any = None,
+    reg: float | None = None,
     max_iter: int = 100,
     tol: float = 1e-7,
 ) -> Barycenter:
-    r"""Free-support 2-Wasserstein barycenter of point clouds (``ot.lp.free_support_barycenter``).
+    r"""Free-support 2-Wasserstein barycenter of point clouds, exact or entropic.
 
     Minimises :math:`\sum_k \lambda_k W_2^2(\mu, \mu_k)` over the positions
     of :math:`\mu = \sum_j b_j \delta_{z_j}` with fixed weights :math:`b`,
     by the fixed-point iteration :math:`z \leftarrow \sum_k \lambda_k
-    \mathrm{diag}(1/b) P_k Y_k` (each :math:`P_k` an optimal plan to
-    :math:`\mu_k`), from ``init``. The clouds are divided by a common power
+    \mathrm{diag}(1/b) P_k Y_k` from ``init``, each :math:`P_k` an optimal
+    plan to :math:`\mu_k` (``reg=None``: ``ot.lp.free_support_barycenter``)
+    or the entropic plan of regularisation ``reg``
+    (``ot.bregman.free_support_sinkhorn_barycenter`` with the log-domain
+    Sinkhorn). The clouds are divided by a common power
     of two first and the support multiplied back (exact), so any finite
     coordinates work; ``tol`` is then relative to the squared scale.
 
@@ -294,6 +298,12 @@ def free_support_barycenter(
     init_weights : array_like, shape (k,), optional
         The barycenter's (fixed) weights :math:`b`; uniform by default, or
         ``a[0]`` when ``init`` is the default.
+    reg : float, optional
+        Entropic regularisation :math:`\varepsilon > 0` of the plans, in the
+        units of the squared distances; None (default) for exact plans. The
+        entropic plans blur the support towards the clouds' means as ``reg``
+        grows; ``cost`` is always the exact :math:`\sum_k \lambda_k W_2^2` of
+        the returned support.
     max_iter : int, default 100
         Fixed-point iterations.
     tol : float, default 1e-7
@@ -344,7 +354,9 @@ def free_support_barycenter(
         b = transport_weights(init_weights, len(Z0), "init_weights")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_real(tol, "tol", low=0.0, low_inclusive=False)
-    return _free_support(Xs, ws, lam, Z0, b, max_iter, tol)
+    if reg is not None:
+        reg = check_reg(reg)
+    return _free_support(Xs, ws, lam, Z0, b, reg, max_iter, tol)
 
 
 def _free_support(
@@ -353,6 +365,7 @@ def _free_support(
     lam: np.ndarray,
     Z0: np.ndarray,
     b: np.ndarray,
+    reg: float | None,
     max_iter: int,
     tol: float,
 ) -> Barycenter:
@@ -360,11 +373,17 @@ def _free_support(
 
     s = _unit_scale(Z0, *Xs)
     units = [X / s for X in Xs]
-    with warnings.catch_warnings():
+    common = {"b": b, "weights": lam, "numItermax": max_iter, "stopThr": tol, "log": True}
+    with warnings.catch_warnings(), np.errstate(divide="ignore", under="ignore"):
         warnings.simplefilter("ignore", UserWarning)
-        Z, log = ot.lp.free_support_barycenter(
-            units, ws, Z0 / s, b=b, weights=lam, numItermax=max_iter, stopThr=tol, log=True
-        )
+        if reg is None:
+            Z, log = ot.lp.free_support_barycenter(units, ws, Z0 / s, **common)
+        else:
+            top = max(float(ot.dist(Z0 / s, Y).max()) for Y in units)
+            r = _unit_reg(reg, 2 * math.log2(s), np.array([top]))
+            Z, log = ot.bregman.free_support_sinkhorn_barycenter(
+                units, ws, Z0 / s, r, method="sinkhorn_log", **common
+            )
         costs = np.array([ot.emd2(b, w, ot.dist(Z, Y)) for Y, w in zip(units, ws, strict=True)])
     moves = log["displacement_square_norms"]
     ok = bool(moves) and float(moves[-1]) <= tol

@@ -10,6 +10,8 @@ POT's inputs: ``test_ot.py`` (``test_dual_variables``, ``test_emd_empty``,
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import ot
 import pytest
@@ -301,3 +303,24 @@ def test_free_support_barycenter_matches_pot():
     assert big.cost == pytest.approx(own.cost * 1e300, rel=1e-12)
     with pytest.raises(ValueError, match=r"^clouds: the barycenter.s cost overflows"):
         free_support_barycenter([c * 1e300 for c in clouds])
+
+
+def test_entropic_free_support_barycenter_matches_pot():
+    rng = make_rng(12)
+    clouds = [rng.normal(size=(12, 2)), rng.normal(size=(9, 2)) + 3.0]
+    ws = [np.full(12, 1 / 12), np.full(9, 1 / 9)]
+    Z0 = np.array(clouds[0])  # a unit-scale start: the same problem for POT and for us
+    Z0 = Z0 / 8.0  # coordinates below 1/2 keep the power-of-two scale at 1 for both
+    clouds = [c / 8.0 for c in clouds]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ref = ot.bregman.free_support_sinkhorn_barycenter(
+            clouds, ws, Z0, 0.05, b=np.full(12, 1 / 12), method="sinkhorn_log"
+        )
+    fb = free_support_barycenter(clouds, init=Z0, reg=0.05)
+    np.testing.assert_allclose(fb.support, ref, atol=1e-9)
+    exact = free_support_barycenter(clouds, init=Z0)
+    sharp = free_support_barycenter(clouds, init=Z0, reg=1e-3)  # less blur: nearer the exact
+    assert abs(sharp.cost - exact.cost) < 0.1 * abs(fb.cost - exact.cost)
+    with pytest.raises(ValueError, match=r"^reg must be > 0"):
+        free_support_barycenter(clouds, reg=0.0)
