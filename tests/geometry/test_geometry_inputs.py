@@ -197,7 +197,9 @@ def test_transport_options():
 
 def test_spd_options():
     with pytest.raises(
-        ValueError, match="metric must be one of 'affine', 'log_euclidean', 'bures'"
+        ValueError,
+        match="metric must be one of 'affine', 'bures', 'euclidean', 'log_cholesky', "
+        "'log_euclidean', 'power'; got 'euclid'",
     ):
         spd_distance(P, Q, metric="euclid")
     with pytest.raises(ValueError, match="tol must be > 0"):

@@ -29,8 +29,11 @@ NAMESAKES = {
     "sliced_wasserstein": (persistence.sliced_wasserstein, {}, {}),
     "spd_distance": (
         geometry.spd_distance,
-        {"squared": "d**2 is smooth at P == Q, where d has no gradient: the form a loss needs"},
         {},
+        {
+            "power": "the torch adapter differentiates the affine-invariant, log-Euclidean and "
+            "Bures metrics only; metric='power' (and so power=) is numpy's"
+        },
     ),
     "stein_divergence": (geometry.stein_divergence, {}, {}),
     "sinkhorn_divergence": (
