@@ -109,17 +109,20 @@ def sheaf_to_networkx(sheaf: Any, attr: str, weight: Any) -> Any:
     return G
 
 
-def as_edge_weights(weights: Any, m: int) -> np.ndarray:
-    """Edge weights: shape (m,), finite and non-negative, as a new float64 array."""
-    w = np.array(as_float_array(weights, "edge_weights", dtype=np.float64), copy=True)
+def as_edge_weights(weights: Any, m: int, name: str = "edge_weights") -> np.ndarray:
+    """Edge weights: shape (m,), finite and non-negative (any sum), as a new float64 array.
+
+    Not :func:`sheaftopo._validation.as_weights`: those are probability weights
+    (None becomes uniform, the sum must be one); a sheaf's edge weights scale
+    the Laplacian's blocks.
+    """
+    w = np.array(as_float_array(weights, name, dtype=np.float64), copy=True)
     if w.shape != (m,):
-        raise ValueError(f"edge_weights must have shape ({m},), one per edge; got {w.shape}")
+        raise ValueError(f"{name} must have shape ({m},), one per edge; got {w.shape}")
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"edge_weights must be finite and non-negative; edge_weights[{k}] = {w[k]!r}"
-        )
+        raise ValueError(f"{name} must be finite and non-negative; {name}[{k}] = {w[k]!r}")
     return w
 
 

@@ -12,6 +12,7 @@ from .._core import threads
 from .._core.kernels import kernel_loader
 from .._validation import as_float_array, check_choice, check_real, power_of_two_scale
 from ._layouts import CSRArrays, Incidence, Normalisation, SheafLayout, offsets, readonly
+from ._networkx import as_edge_weights
 from ._sheaf import CellularSheaf, common_dims
 
 __all__ = [
@@ -70,19 +71,11 @@ def _edge_weights(sheaf: CellularSheaf, weights: Any) -> np.ndarray | None:
     """The per-edge weights to use: None (unweighted), or (m,) finite and non-negative.
 
     ``weights=None`` means the sheaf's own :attr:`CellularSheaf.edge_weights`
-    (None when it has none). Not :func:`sheaftopo._validation.as_weights`:
-    those are probability weights (None becomes uniform, the sum must be one);
-    a sheaf's edge weights scale the Laplacian's blocks, any sum.
+    (None when it has none); others are checked by :func:`as_edge_weights`.
     """
     if weights is None:
         return sheaf.edge_weights
-    w = as_float_array(weights, "weights", dtype=np.float64)
-    if w.shape != (sheaf.n_edges,):
-        raise ValueError(f"weights must have shape ({sheaf.n_edges},), one per edge; got {w.shape}")
-    if not np.isfinite(w).all() or (w < 0).any():
-        k = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])
-        raise ValueError(f"weights must be finite and non-negative; weights[{k}] = {w[k]!r}")
-    return w
+    return as_edge_weights(weights, sheaf.n_edges, "weights")
 
 
 #: restriction maps (weights) whose largest magnitude is 2**e with |e| above this are
