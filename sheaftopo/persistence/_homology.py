@@ -229,7 +229,8 @@ def diagrams(
         :math:`n \times n` matrix is then built).
     n_threads : int or None, default 1
         Threads of the engine. ``None`` uses the cores this process has free
-        now (``sheaftopo._core.threads.free_cores()``), so that the engine
+        now (the rule sheaftopo's numba kernels follow: the cores it may run
+        on less the runnable tasks of other processes), so that the engine
         never oversubscribes a busy machine.
 
     Returns
