@@ -323,6 +323,93 @@ def _exp_log() -> tuple[Any, list[Any]]:
     return st, fams
 
 
+#: the pullback metrics checked by spd-flat-metrics: (metric, power)
+_FLAT = (("log_cholesky", None), ("euclidean", None), ("power", 0.5), ("power", -1.0))
+
+
+def _flat_chart(metric: str, power: Any) -> tuple[Callable, Callable]:
+    """(phi, phi^-1): the chart in which the metric is the Frobenius one (theory/spd-metrics.md)."""
+    if metric == "log_cholesky":  # phi(P) = strict lower part of L + log of its diagonal
+
+        def phi(P: np.ndarray) -> np.ndarray:
+            L = np.linalg.cholesky(0.5 * (P + P.T))
+            return np.tril(L, -1) + np.diag(np.log(np.diag(L)))
+
+        def inv(X: np.ndarray) -> np.ndarray:
+            K = np.tril(X, -1) + np.diag(np.exp(np.diag(X)))
+            return K @ K.T
+
+        return phi, inv
+    if metric == "euclidean":
+        return (lambda P: P), (lambda X: X)
+    a = float(power)
+
+    def power_chart(P: np.ndarray) -> np.ndarray:
+        return _sym_fn(P, lambda x: x**a) / a
+
+    def power_inverse(X: np.ndarray) -> np.ndarray:
+        return _sym_fn(a * X, lambda x: x ** (1 / a))
+
+    return power_chart, power_inverse
+
+
+@register("spd-flat-metrics", theory="spd-metrics.md", kind="identity", quick=1, full=10)
+def _flat_metrics() -> tuple[Any, list[Any]]:
+    """log-Cholesky, Euclidean and power-Euclidean: distance and geodesic in their chart."""
+    from sheaftopo.verify import Statement
+
+    def evaluate(inst: dict) -> tuple[float, float]:
+        from sheaftopo.geometry import spd_distance, spd_exp, spd_geodesic, spd_inner, spd_log
+
+        P, Q, t = inst["P"], inst["Q"], float(inst["t"])
+        kw = {"metric": inst["metric"], "power": inst["power"]}
+        phi, inv = _flat_chart(inst["metric"], inst["power"])
+        XP, XQ = phi(P), phi(Q)
+        d_o = float(np.linalg.norm(XP - XQ))
+        geo_o = inv((1 - t) * XP + t * XQ)
+        # the chart's values are accurate to about n eps kappa of their size; the norm of
+        # Log_P Q at P and the round trip Exp_P(Log_P Q) go through the differential of the
+        # chart at P and back (power -1: Q = (P^-1 - P^-1 V P^-1)^-1 with V = P - P Q^-1 P),
+        # which loses up to spread^(2 |power|) more, the spread of the pair's eigenvalues
+        # (numpy's closed form for power -1 loses as much: 2e-5 at cond 1e4, 2 x 2)
+        tol = _spd_tol(P.shape[0], P, Q, c=256.0)
+        a = 0.0 if inst["power"] is None else abs(float(inst["power"]))
+        lp, lq = np.linalg.eigvalsh(P), np.linalg.eigvalsh(Q)
+        spread = max(float(lp[-1] / lq[0]), float(lq[-1] / lp[0]), _kappa(P, Q))
+        chart = max(float(np.linalg.norm(XP) + np.linalg.norm(XQ)), 1e-300)
+        scale = float(np.linalg.norm(P) + np.linalg.norm(Q))
+        V = spd_log(Q, P, **kw)
+        norm_v = math.sqrt(max(float(spd_inner(V, V, P, **kw)), 0.0))
+        errs = [
+            abs(float(spd_distance(P, Q, **kw)) - d_o) / chart,
+            np.linalg.norm(spd_geodesic(P, Q, t, **kw) - geo_o) / scale,
+            np.linalg.norm(spd_exp(V, P, **kw) - Q) / scale / spread ** (2 * a),
+            abs(norm_v - d_o) / chart / spread ** (2 * a),
+            abs(float(spd_distance(P, geo_o, **kw)) - t * d_o) / chart,
+        ]
+        return max(float(e) for e in errs) / tol, 1.0
+
+    from sheaftopo.verify import spd_pairs
+
+    fams = []
+    for metric, power in _FLAT:
+        name = metric if power is None else f"power {power:g}"
+        # cond <= 1e4 (power: 1e2, where spread^(2 |power|) still leaves a sharp tolerance)
+        cond = 1e4 if power is None else 1e2
+        bases = [spd_pairs(k, dim=(1, 5), cond=cond) for k in ("random", "near-equal", "scaled")]
+        for b in bases:
+            fams.append(_with(b, f"{name}: {b.name}",
+                              lambda rng, inst, m=metric, a=power: {
+                                  "t": float(rng.uniform(0, 1)), "metric": m, "power": a}))
+    st = Statement("spd-flat-metrics", evaluate, rtol=0.0,
+                   description="log-Cholesky, Euclidean, power-Euclidean (0.5, -1): d(P, Q) = "
+                   "|phi(P) - phi(Q)|_F, gamma(t) = phi^-1((1-t) phi(P) + t phi(Q)), "
+                   "Exp_P Log_P Q = Q, |Log_P Q|_P = d, d(P, gamma(t)) = t d (numpy chart "
+                   "oracles), within 256 n eps kappa (the norm of Log and the round trip: times "
+                   "the pair's eigenvalue spread^(2 |power|))")
+    return st, fams
+
+
 # --------------------------------------------------------------------------
 # SPD geometry: Fréchet means
 # --------------------------------------------------------------------------
@@ -1246,6 +1333,17 @@ def _m_log_naive(original: Any) -> Any:
         return _logm(np.asarray(P)) - _logm(np.asarray(base))
     return f
 
+
+@mutant("power-Euclidean distance without its 1/|power|", page="spd-metrics.md",
+        target="sheaftopo.geometry:spd_distance")
+def _m_power_scale(original: Any) -> Any:
+    def f(P: Any, Q: Any, *, metric: str = "affine", power: Any = None,
+          squared: bool = False) -> Any:
+        d = original(P, Q, metric=metric, power=power, squared=squared)
+        if metric == "power":
+            return d * abs(power) ** (2 if squared else 1)
+        return d
+    return f
 
 @mutant("Bures distance times sqrt(2)", page="spd-metrics.md",
         target="sheaftopo.geometry:spd_distance")
