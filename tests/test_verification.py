@@ -143,7 +143,7 @@ def test_mutants_are_undone():
 # --------------------------------------------------------------------------
 
 
-def test_cli_runs_checks_in_parallel_and_lists():
+def test_cli_runs_checks_in_parallel_and_lists(capsys):
     out = subprocess.run(
         [sys.executable, "-m", "verification", "--quick", "--jobs", "2", "h0-stability",
          "subsample-bound"],
@@ -152,21 +152,14 @@ def test_cli_runs_checks_in_parallel_and_lists():
     assert out.returncode == 0, out.stderr
     assert "h0-stability" in out.stdout and "subsample-bound" in out.stdout
     assert "[tight]" in out.stdout and "pass" in out.stdout
-    listing = subprocess.run(
-        [sys.executable, "-m", "verification", "--list-mutants"],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
-    )
-    assert len(listing.stdout.splitlines()) == len(MUTANTS)
-    unknown = subprocess.run(
-        [sys.executable, "-m", "verification", "no-such-theorem"],
-        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
-    )
-    assert unknown.returncode == 2 and "unknown check" in unknown.stderr
-    bad_jobs = subprocess.run(
-        [sys.executable, "-m", "verification", "--jobs", "0"],
-        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
-    )
-    assert bad_jobs.returncode == 2 and "--jobs" in bad_jobs.stderr
+    # the other entry points in this process (each subprocess costs an import of everything)
+    assert main(["--list-mutants"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(MUTANTS)
+    assert main(["no-such-theorem"]) == 2
+    assert "unknown check" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad_jobs:
+        main(["--jobs", "0"])
+    assert bad_jobs.value.code == 2 and "--jobs" in capsys.readouterr().err
 
 
 def test_theory_index_lists_every_check_on_its_page_row():
