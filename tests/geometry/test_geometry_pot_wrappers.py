@@ -307,20 +307,20 @@ def test_free_support_barycenter_matches_pot():
 
 def test_entropic_free_support_barycenter_matches_pot():
     rng = make_rng(12)
-    clouds = [rng.normal(size=(12, 2)), rng.normal(size=(9, 2)) + 3.0]
+    # coordinates below 1/2 keep the power-of-two scale at 1: the same problem for POT and us
+    clouds = [rng.normal(size=(12, 2)) / 8.0, (rng.normal(size=(9, 2)) + 3.0) / 8.0]
     ws = [np.full(12, 1 / 12), np.full(9, 1 / 9)]
-    Z0 = np.array(clouds[0])  # a unit-scale start: the same problem for POT and for us
-    Z0 = Z0 / 8.0  # coordinates below 1/2 keep the power-of-two scale at 1 for both
-    clouds = [c / 8.0 for c in clouds]
+    Z0 = np.array(clouds[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         ref = ot.bregman.free_support_sinkhorn_barycenter(
-            clouds, ws, Z0, 0.05, b=np.full(12, 1 / 12), method="sinkhorn_log"
+            clouds, ws, Z0, 0.01, b=np.full(12, 1 / 12), numItermax=5, method="sinkhorn_log"
         )
-    fb = free_support_barycenter(clouds, init=Z0, reg=0.05)
+    fb = free_support_barycenter(clouds, init=Z0, reg=0.01, max_iter=5)
     np.testing.assert_allclose(fb.support, ref, atol=1e-9)
     exact = free_support_barycenter(clouds, init=Z0)
-    sharp = free_support_barycenter(clouds, init=Z0, reg=1e-3)  # less blur: nearer the exact
-    assert abs(sharp.cost - exact.cost) < 0.1 * abs(fb.cost - exact.cost)
+    blurred = free_support_barycenter(clouds, init=Z0, reg=0.05, max_iter=5)
+    # more entropy, more blur: the exact cost of the returned support moves away from the exact
+    assert exact.cost < fb.cost < blurred.cost
     with pytest.raises(ValueError, match=r"^reg must be > 0"):
         free_support_barycenter(clouds, reg=0.0)
